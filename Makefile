@@ -1,0 +1,34 @@
+# Two commands on a fresh machine: `make run` and `make test` (see README.md).
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+OUT ?= site
+
+.PHONY: setup run test test-fast bench lock clean
+
+$(STAMP): pyproject.toml requirements.lock
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check "uv>=0.13,<0.14"
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -r requirements.lock
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/ogp run --out $(OUT)
+
+test: $(STAMP)
+	$(BIN)/pytest
+
+# Unit, property and golden tests only: no Prefect, no servers.
+test-fast: $(STAMP)
+	$(BIN)/pytest -m "not slow"
+
+# Regenerates the pinned dependency set from pyproject.toml's ranges.
+lock: $(STAMP)
+	$(BIN)/uv pip compile pyproject.toml --extra test --python-version 3.11 --quiet -o requirements.lock
+
+clean:
+	rm -rf $(VENV) $(OUT) .pytest_cache

@@ -1,0 +1,75 @@
+"""All stages: the small exception tree callers branch on.
+
+Exceptions carry the fields a caller needs (and a fix hint) rather than prose only, so
+that the CLI, Prefect state messages and reports can all render them. Bad *data* is
+returned as issues by the validators; these exceptions are for control flow.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class PipelineError(Exception):
+    """Base of every error the pipeline raises on purpose.
+
+    ``message`` is a French sentence for a data steward, ``hint`` says how to fix it.
+    """
+
+    retryable: bool = False
+
+    def __init__(self, message: str, *, hint: str = "", **context: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+        self.context = context
+
+    def __str__(self) -> str:
+        return f"{self.message}\n→ {self.hint}" if self.hint else self.message
+
+
+class ConfigError(PipelineError):
+    """A dataset definition, curated reference file or setting is wrong: never retry."""
+
+
+class SourceUnavailable(PipelineError):
+    """A source could not be read now (network, missing file): may succeed later."""
+
+    retryable = True
+
+
+class SourceChanged(PipelineError):
+    """A source snapshot no longer matches the checksum recorded in its provenance."""
+
+
+class ParseError(PipelineError):
+    """A source document does not have the structure the parser relies on."""
+
+
+@dataclass(frozen=True)
+class Issue:
+    """One problem found in a table, in frictionless's vocabulary.
+
+    ``row`` counts as in the file, header included (frictionless's ``rowNumber``);
+    ``None`` for problems about a whole table or file.
+    """
+
+    table: str
+    row: int | None
+    field: str | None
+    code: str
+    message: str
+    extra: dict[str, Any] = field(default_factory=dict, compare=False)
+
+
+class ValidationFailed(PipelineError):
+    """A build holds invalid data: nothing was published. Never retry."""
+
+    def __init__(self, message: str, issues: list[Issue], *, hint: str = "") -> None:
+        super().__init__(message, hint=hint)
+        self.issues = issues
+
+
+class PublishError(PipelineError):
+    """Writing or committing a version failed; the previous version is still served."""
