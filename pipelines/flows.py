@@ -1,0 +1,65 @@
+"""Orchestration: Prefect flows and tasks, thin wrappers around the plain functions.
+
+Nothing here decides anything: each task calls one function of ``pipelines`` or
+``publish`` that is tested on its own, without Prefect.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+from prefect import flow, task
+from prefect.cache_policies import NO_CACHE
+
+from pipelines.config import DatasetConfig, Settings, load_catalog, load_dataset
+from pipelines.gather.plan import gather_plan_records
+from pipelines.gather.plan_tables import Tables
+from pipelines.tables import TableSchema, build_tables, load_schema
+from pipelines.validate.package import validate_datapackage
+from publish.release import ReleaseResult, release_dataset
+
+GATHERERS = {"plan_document": gather_plan_records}
+
+
+# Inputs are tables and configs: hashing them for a cache key is wasted work, and a
+# rebuild must never be skipped because of a cache.
+@task(name="collecter", cache_policy=NO_CACHE)
+def gather_task(config: DatasetConfig) -> Tables:
+    return GATHERERS[config.source.kind](config)
+
+
+@task(name="construire-tables", cache_policy=NO_CACHE)
+def build_task(records: Tables, schemas: dict[str, TableSchema]) -> dict[str, pa.Table]:
+    return build_tables(records, schemas)
+
+
+@task(name="valider-et-publier", cache_policy=NO_CACHE)
+def release_task(
+    out: Path, config: DatasetConfig, schemas: dict[str, TableSchema], tables: dict[str, pa.Table]
+) -> ReleaseResult:
+    return release_dataset(out, config, schemas, tables, validate_datapackage)
+
+
+@flow(name="publier-jeu-de-donnees", flow_run_name="publier-{slug}")
+def publish_dataset_flow(slug: str, out: str = "site", datasets_dir: str | None = None) -> ReleaseResult:
+    """Gathers, validates and publishes one dataset; publishes nothing if it is unchanged."""
+    settings = Settings().check()
+    config = load_dataset(Path(datasets_dir or settings.datasets_dir) / slug)
+    schemas = {name: load_schema(settings.schemas_dir, name) for name in config.tables}
+    records = gather_task(config)
+    tables = build_task(records, schemas)
+    return release_task(Path(out), config, schemas, tables)
+
+
+@flow(name="publier-catalogue")
+def publish_catalog_flow(out: str = "site", datasets_dir: str | None = None) -> list[dict[str, Any]]:
+    """Every dataset of the catalogue, one subflow each, in slug order."""
+    settings = Settings().check()
+    configs = load_catalog(Path(datasets_dir or settings.datasets_dir))
+    results = [publish_dataset_flow(c.slug, out=out, datasets_dir=datasets_dir) for c in configs]
+    return [
+        {"slug": r.slug, "version": r.version, "published": r.published, "rows": r.rows}
+        for r in results
+    ]

@@ -1,0 +1,34 @@
+"""Gather stage: the plan dataset's records, from its snapshot and curated references."""
+
+from __future__ import annotations
+
+import yaml
+
+from pipelines.config import DatasetConfig
+from pipelines.errors import ConfigError
+from pipelines.gather.organisations import OrganisationReference
+from pipelines.gather.plan_document import parse_plan_document
+from pipelines.gather.plan_tables import Tables, derive_plan_tables
+from pipelines.gather.snapshot import decode_text, fetch_snapshot
+
+
+def load_heading_variants(config: DatasetConfig) -> dict[str, str]:
+    path = config.resolve(config.reference.ambition_heading_variants)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        variants = raw.get("variantes") or {}
+    except (FileNotFoundError, yaml.YAMLError, AttributeError) as exc:
+        raise ConfigError(f"Variantes de titres d'ambition illisibles : {path} ({exc})") from exc
+    if not all(isinstance(k, str) and isinstance(v, str) for k, v in variants.items()):
+        raise ConfigError(f"Variantes de titres d'ambition : clés et valeurs doivent être du texte ({path}).")
+    return variants
+
+
+def gather_plan_records(config: DatasetConfig) -> Tables:
+    """Checksum-verified snapshot → parsed document → rows of the six plan tables."""
+    snapshot = fetch_snapshot(config.resolve(config.source.path), config.source.sha256)
+    reference = OrganisationReference.load(config.resolve(config.reference.organisations))
+    engagements = parse_plan_document(
+        decode_text(snapshot), reference.is_known, load_heading_variants(config)
+    )
+    return derive_plan_tables(engagements, reference)

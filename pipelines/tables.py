@@ -1,0 +1,115 @@
+"""Build stage: rows into typed Arrow tables that follow a Frictionless Table Schema.
+
+Arrow is the in-memory form of every published table: the writers of all three formats
+read the same typed columns, so CSV, Parquet and JSON cannot disagree on a value.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from pipelines.errors import ConfigError
+
+TableSchema = dict[str, Any]
+
+_SCALAR_TYPES: dict[str, pa.DataType] = {
+    "string": pa.string(),
+    "integer": pa.int64(),
+    "number": pa.float64(),
+    "boolean": pa.bool_(),
+    "date": pa.date32(),
+    "datetime": pa.timestamp("s", tz="UTC"),
+    "year": pa.int32(),
+}
+
+
+def load_schema(schemas_dir: Path, table: str) -> TableSchema:
+    path = schemas_dir / f"{table}.json"
+    try:
+        schema: TableSchema = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigError(f"Schéma introuvable pour la table {table} : {path}") from exc
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"Schéma illisible ({path}) : {exc}") from exc
+    if schema.get("name") != table:
+        raise ConfigError(f"Le schéma {path} s'appelle « {schema.get('name')} », pas « {table} ».")
+    return schema
+
+
+def arrow_type(field: dict[str, Any]) -> pa.DataType:
+    """The Arrow type a Table Schema field is stored as (Parquet keeps it)."""
+    kind = field.get("type", "string")
+    if kind == "array":
+        item = field.get("arrayItem", {}).get("type", "string")
+        if item not in _SCALAR_TYPES:
+            raise ConfigError(f"Type d'élément de tableau non pris en charge : {item}")
+        return pa.list_(_SCALAR_TYPES[item])
+    if kind not in _SCALAR_TYPES:
+        raise ConfigError(f"Type de champ non pris en charge : {kind} ({field.get('name')})")
+    return _SCALAR_TYPES[kind]
+
+
+def arrow_schema(schema: TableSchema) -> pa.Schema:
+    """Arrow schema with each field's French title and description as field metadata."""
+    return pa.schema([
+        pa.field(
+            f["name"],
+            arrow_type(f),
+            # Required-ness is the schema's to check (frictionless reports it as
+            # data); a non-nullable Arrow field would turn bad data into a crash.
+            nullable=True,
+            metadata={
+                "title": f.get("title", ""),
+                "description": f.get("description", ""),
+            },
+        )
+        for f in schema["fields"]
+    ])
+
+
+def _sort_key(value: Any) -> tuple[int, Any]:
+    # Nulls first, then values in their natural (typed) order.
+    return (0, "") if value is None else (1, value)
+
+
+def to_arrow(rows: list[dict[str, Any]], schema: TableSchema) -> pa.Table:
+    """Typed table with rows sorted by primary key (the published row order)."""
+    names = [f["name"] for f in schema["fields"]]
+    for position, row in enumerate(rows):
+        unexpected = set(row) - set(names)
+        if unexpected:
+            raise ConfigError(
+                f"Ligne {position} de {schema['name']} : colonnes absentes du schéma "
+                f"{sorted(unexpected)}."
+            )
+    key = schema.get("primaryKey") or names
+    key = [key] if isinstance(key, str) else key
+    ordered = sorted(rows, key=lambda r: tuple(_sort_key(r.get(k)) for k in key))
+    columns = {n: [r.get(n) for r in ordered] for n in names}
+    return pa.Table.from_pydict(columns, schema=arrow_schema(schema))
+
+
+def python_value(value: Any) -> Any:
+    """A JSON-ready scalar: dates in ISO 8601, everything else as it is."""
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, list):
+        return [python_value(v) for v in value]
+    return value
+
+
+def build_tables(
+    records: dict[str, list[dict[str, Any]]], schemas: dict[str, TableSchema]
+) -> dict[str, pa.Table]:
+    """Every table of a dataset as a typed Arrow table, ready for the writers."""
+    missing = schemas.keys() - records.keys()
+    if missing:
+        raise ConfigError(f"Tables attendues mais non produites : {sorted(missing)}")
+    return {name: to_arrow(records[name], schema) for name, schema in schemas.items()}

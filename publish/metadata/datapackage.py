@@ -1,0 +1,92 @@
+"""Publish stage: the Frictionless Data Package descriptor of one version.
+
+Every file of the version is a resource with its ``bytes`` and ``hash`` (sha256), so
+that ``frictionless validate datapackage.json`` checks integrity as well as content.
+The CSV file of each table is the tabular resource (with its inline schema, primary and
+foreign keys); its Parquet and JSON twins are file resources holding the same rows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from pipelines.config import DatasetConfig
+from pipelines.tables import TableSchema
+
+MEDIA_TYPES = {
+    "csv": "text/csv",
+    "parquet": "application/vnd.apache.parquet",
+    "json": "application/json",
+}
+
+# Keys of a published schema that describe the schema document itself rather than the
+# table (they stay in schemas/*.json, the schema's own home).
+_SCHEMA_DOCUMENT_KEYS = {"$schema"}
+
+
+def file_facts(content: bytes) -> dict[str, Any]:
+    return {"bytes": len(content), "hash": "sha256:" + hashlib.sha256(content).hexdigest()}
+
+
+def build_datapackage(
+    config: DatasetConfig,
+    version: str,
+    schemas: dict[str, TableSchema],
+    files: dict[str, bytes],
+) -> dict[str, Any]:
+    """The descriptor as a dict; ``files`` maps ``<table>.<format>`` to the file's bytes.
+
+    It holds nothing that varies between two builds of the same inputs (no build time),
+    so a version rebuilt from scratch is byte-identical.
+    """
+    resources: list[dict[str, Any]] = []
+    for table in config.tables:
+        schema = schemas[table]
+        for fmt in ("csv", "parquet", "json"):
+            path = f"{table}.{fmt}"
+            resource: dict[str, Any] = {
+                "name": table if fmt == "csv" else f"{table}-{fmt}",
+                "path": path,
+                "title": schema["title"] + ("" if fmt == "csv" else f" ({fmt.upper()})"),
+                "description": schema["description"],
+                "format": fmt,
+                "mediatype": MEDIA_TYPES[fmt],
+                **file_facts(files[path]),
+            }
+            if fmt == "csv":
+                resource.update({
+                    "type": "table",
+                    "scheme": "file",
+                    "encoding": "utf-8",
+                    "dialect": {"csv": {"delimiter": ",", "lineTerminator": "\n"}},
+                    "schema": {k: v for k, v in schema.items() if k not in _SCHEMA_DOCUMENT_KEYS},
+                })
+            else:
+                resource["type"] = "file"
+            resources.append(resource)
+    source = config.source
+    return {
+        "name": config.slug,
+        "id": config.slug,
+        "title": config.title,
+        "description": config.description,
+        "version": version,
+        "keywords": list(config.keywords),
+        "licenses": [{"name": config.licence.id, "title": config.licence.title,
+                      "path": config.licence.url}],
+        "contributors": [{"title": config.publisher.name, "role": "publisher"}],
+        "sources": [{
+            "title": source.title,
+            "publisher": source.publisher,
+            "date": source.date,
+            "licence": source.licence,
+            "sha256": source.sha256,
+        }],
+        "resources": resources,
+    }
+
+
+def datapackage_bytes(descriptor: dict[str, Any]) -> bytes:
+    return (json.dumps(descriptor, ensure_ascii=False, indent=2) + "\n").encode("utf-8")

@@ -1,0 +1,246 @@
+"""Publish stage: version numbers, the atomic commit of a version, ``latest`` and the changelog.
+
+A version is written to a staging folder beside the dataset, checked, then made visible
+by one ``rename``; ``latest`` is a symbolic link switched by an atomic ``replace``; the
+version log is rewritten through a temporary file and ``replace`` too. A crash at any
+point therefore leaves the previous version served and no partial one visible.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+from dataclasses import dataclass, field
+from enum import IntEnum
+from pathlib import Path
+from typing import Any
+
+from pipelines.errors import PublishError
+
+VERSION_PATTERN = re.compile(r"^(\d+)\.(\d+)\.(\d+)$")
+LATEST = "latest"
+VERSIONS_FILE = "versions.json"
+CHANGELOG_FILE = "CHANGELOG.md"
+STAGING_DIR = ".staging"
+
+
+class Level(IntEnum):
+    NONE = 0
+    PATCH = 1
+    MINOR = 2
+    MAJOR = 3
+
+
+@dataclass
+class TableChanges:
+    added: int = 0
+    changed: int = 0
+    removed: int = 0
+
+
+@dataclass
+class Change:
+    """What a new build changes against the latest version, and the level that follows."""
+
+    level: Level
+    reasons: list[str] = field(default_factory=list)
+    tables: dict[str, TableChanges] = field(default_factory=dict)
+
+    def raise_to(self, level: Level, reason: str) -> None:
+        self.level = max(self.level, level)
+        self.reasons.append(reason)
+
+
+def fingerprint(files: dict[str, bytes]) -> str:
+    """sha256 over the sorted names and sha256 of a version's data and schema files."""
+    lines = "".join(
+        f"{name} {hashlib.sha256(content).hexdigest()}\n" for name, content in sorted(files.items())
+    )
+    return hashlib.sha256(lines.encode("utf-8")).hexdigest()
+
+
+def bump(version: str | None, level: Level) -> str:
+    if version is None:
+        return "1.0.0"
+    match = VERSION_PATTERN.match(version)
+    if match is None:
+        raise PublishError(f"Numéro de version invalide dans l'historique : {version}")
+    major, minor, patch = (int(g) for g in match.groups())
+    if level == Level.MAJOR:
+        return f"{major + 1}.0.0"
+    if level == Level.MINOR:
+        return f"{major}.{minor + 1}.0"
+    return f"{major}.{minor}.{patch + 1}"
+
+
+def _key(schema: dict[str, Any]) -> list[str]:
+    key = schema.get("primaryKey") or [f["name"] for f in schema["fields"]]
+    return [key] if isinstance(key, str) else list(key)
+
+
+def _compare_schema(table: str, old: dict[str, Any], new: dict[str, Any], change: Change) -> None:
+    old_fields = {f["name"]: f for f in old["fields"]}
+    new_fields = {f["name"]: f for f in new["fields"]}
+    for name, before in old_fields.items():
+        after = new_fields.get(name)
+        if after is None:
+            change.raise_to(Level.MAJOR, f"{table}: champ {name} supprimé ou renommé")
+        elif after.get("type") != before.get("type"):
+            change.raise_to(Level.MAJOR, f"{table}: type du champ {name} modifié")
+        elif after.get("constraints", {}) != before.get("constraints", {}):
+            widened = all(
+                after.get("constraints", {}).get(k) == v
+                for k, v in after.get("constraints", {}).items()
+                if k in before.get("constraints", {})
+            ) and set(after.get("constraints", {})) <= set(before.get("constraints", {}))
+            if widened:
+                change.raise_to(Level.MINOR, f"{table}: contraintes du champ {name} assouplies")
+            else:
+                change.raise_to(Level.MAJOR, f"{table}: contraintes du champ {name} modifiées")
+    for name in new_fields.keys() - old_fields.keys():
+        if new_fields[name].get("constraints", {}).get("required"):
+            change.raise_to(Level.MAJOR, f"{table}: champ obligatoire {name} ajouté")
+        else:
+            change.raise_to(Level.MINOR, f"{table}: champ facultatif {name} ajouté")
+    if _key(old) != _key(new):
+        change.raise_to(Level.MAJOR, f"{table}: clé primaire modifiée")
+
+
+def classify_change(
+    old_rows: dict[str, list[dict[str, Any]]],
+    new_rows: dict[str, list[dict[str, Any]]],
+    old_schemas: dict[str, dict[str, Any]],
+    new_schemas: dict[str, dict[str, Any]],
+) -> Change:
+    """The semantic-versioning level of a new build, table by table, by primary key.
+
+    Rows changed or removed: PATCH. Rows added, optional fields added, constraints
+    relaxed: MINOR. A field removed, renamed or retyped, a constraint narrowed or a
+    primary key changed: MAJOR. Metadata-only changes (titles, descriptions): PATCH.
+    """
+    change = Change(Level.NONE)
+    for table in old_schemas.keys() - new_schemas.keys():
+        change.raise_to(Level.MAJOR, f"table {table} supprimée")
+    for table in sorted(new_schemas):
+        new_schema = new_schemas[table]
+        if table not in old_schemas:
+            change.raise_to(Level.MINOR, f"table {table} ajoutée")
+            change.tables[table] = TableChanges(added=len(new_rows[table]))
+            continue
+        old_schema = old_schemas[table]
+        _compare_schema(table, old_schema, new_schema, change)
+        if change.level < Level.PATCH and old_schema != new_schema:
+            change.raise_to(Level.PATCH, f"{table}: documentation du schéma modifiée")
+        key = _key(new_schema)
+        before = {tuple(json.dumps(r.get(k)) for k in key): r for r in old_rows[table]}
+        after = {tuple(json.dumps(r.get(k)) for k in key): r for r in new_rows[table]}
+        counts = TableChanges(
+            added=len(after.keys() - before.keys()),
+            removed=len(before.keys() - after.keys()),
+            changed=sum(1 for k in after.keys() & before.keys() if after[k] != before[k]),
+        )
+        change.tables[table] = counts
+        if counts.added:
+            change.raise_to(Level.MINOR, f"{table}: {counts.added} ligne(s) ajoutée(s)")
+        if counts.changed:
+            change.raise_to(Level.PATCH, f"{table}: {counts.changed} ligne(s) modifiée(s)")
+        if counts.removed:
+            change.raise_to(Level.PATCH, f"{table}: {counts.removed} ligne(s) supprimée(s)")
+    return change
+
+
+def read_versions(dataset_dir: Path) -> list[dict[str, Any]]:
+    path = dataset_dir / VERSIONS_FILE
+    if not path.exists():
+        return []
+    try:
+        return list(json.loads(path.read_text(encoding="utf-8"))["versions"])
+    except (json.JSONDecodeError, KeyError, TypeError) as exc:
+        raise PublishError(
+            f"Historique des versions illisible : {path} ({exc}).",
+            hint="Restaurez versions.json depuis une sauvegarde ; aucune version n'a été modifiée.",
+        ) from exc
+
+
+def write_atomically(path: Path, content: bytes) -> None:
+    """Writes through a temporary file in the same folder, fsynced, then ``replace``."""
+    temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    with open(temporary, "wb") as handle:
+        handle.write(content)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temporary, path)
+
+
+def point_latest(dataset_dir: Path, version: str) -> None:
+    """Switches ``latest`` to ``version`` in one step (a relative symbolic link)."""
+    temporary = dataset_dir / f".{LATEST}.tmp-{os.getpid()}"
+    if temporary.is_symlink() or temporary.exists():
+        temporary.unlink()
+    temporary.symlink_to(version, target_is_directory=True)
+    os.replace(temporary, dataset_dir / LATEST)
+
+
+def stage_files(staging: Path, files: dict[str, bytes]) -> None:
+    """Writes a version's files to a fresh staging folder, each fsynced."""
+    if staging.exists():
+        shutil.rmtree(staging)
+    staging.mkdir(parents=True)
+    for name, content in sorted(files.items()):
+        with open(staging / name, "wb") as handle:
+            handle.write(content)
+            handle.flush()
+            os.fsync(handle.fileno())
+
+
+def verify_staged(staging: Path, files: dict[str, bytes]) -> None:
+    """Re-reads every staged file and compares its sha256 with what was meant to be written."""
+    for name, content in files.items():
+        on_disk = hashlib.sha256((staging / name).read_bytes()).hexdigest()
+        if on_disk != hashlib.sha256(content).hexdigest():
+            raise PublishError(f"Fichier corrompu pendant l'écriture : {staging / name}")
+
+
+def commit_version(staging: Path, dataset_dir: Path, version: str) -> Path:
+    """Makes a checked staging folder the immutable folder of ``version``."""
+    target = dataset_dir / version
+    if target.exists():
+        raise PublishError(
+            f"La version {version} existe déjà dans {dataset_dir} : une version publiée est "
+            "immuable.",
+            hint="Vérifiez versions.json : il doit lister chaque dossier de version.",
+        )
+    dataset_dir.mkdir(parents=True, exist_ok=True)
+    os.rename(staging, target)
+    return target
+
+
+def render_versions(slug: str, versions: list[dict[str, Any]]) -> bytes:
+    latest = versions[-1]["version"] if versions else None
+    document = {"dataset": slug, "latest": latest, "versions": versions}
+    return (json.dumps(document, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+
+
+def render_changelog(title: str, versions: list[dict[str, Any]]) -> bytes:
+    """The version log in French, newest first, as reusers read it."""
+    lines = [f"# Historique des versions — {title}", ""]
+    lines += [
+        "Numérotation : MAJEURE quand un champ est supprimé, renommé ou change de type, "
+        "qu'une contrainte se resserre ou que la clé primaire change ; MINEURE quand des "
+        "lignes ou des champs facultatifs sont ajoutés ; CORRECTIVE quand des lignes sont "
+        "modifiées ou supprimées.",
+        "",
+    ]
+    for entry in reversed(versions):
+        lines += [f"## {entry['version']} — {entry['date']}", ""]
+        lines += [f"- {reason}" for reason in entry["reasons"]] or ["- (aucun motif)"]
+        lines += ["", "| Table | Ajoutées | Modifiées | Supprimées |", "|---|---:|---:|---:|"]
+        for table, counts in sorted(entry["tables"].items()):
+            lines.append(
+                f"| {table} | {counts['added']} | {counts['changed']} | {counts['removed']} |"
+            )
+        lines += ["", f"Empreinte : `{entry['fingerprint']}`", ""]
+    return "\n".join(lines).encode("utf-8")
