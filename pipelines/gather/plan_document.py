@@ -241,6 +241,14 @@ def _cut_by_page_break(blocks: list[_Block], index: int, headings: set[str]) -> 
     )
 
 
+def _suspects(suspects: list[str]) -> str:
+    if not suspects:
+        return ""
+    return " Lignes courtes lues comme début de paragraphe coupé par un saut de page : " + (
+        ", ".join(suspects) + "."
+    )
+
+
 def _parse_roadmap(
     engagement: int,
     blocks: list[_Block],
@@ -253,6 +261,9 @@ def _parse_roadmap(
     current_ambition: ParsedAmbition | None = None
     action: ParsedAction | None = None
     in_responsibles = False
+    # Short lines taken as the head of a paragraph cut by a page break: named in any
+    # later error, since an undeclared heading or unknown body would look the same.
+    suspects: list[str] = []
 
     for index, block in enumerate(blocks):
         key = block.key
@@ -308,11 +319,14 @@ def _parse_roadmap(
                     "reference/organisations.yaml ; d'un titre d'ambition, déclarez-le dans "
                     "reference/variantes-ambitions.yaml.",
                 )
+            if _looks_like_label(block):
+                suspects.append(f"« {block.text} » (ligne {block.line_number})")
             if action is not None and not action.responsible_labels:
                 raise ParseError(
                     f"Action sans responsable dans l'engagement {engagement} "
-                    f"(ligne {action.first_line}).",
-                    hint="Chaque action doit être suivie d'au moins un organisme responsable.",
+                    f"(ligne {action.first_line}).{_suspects(suspects)}",
+                    hint="Chaque action doit être suivie d'au moins un organisme responsable ; "
+                    "un organisme inconnu s'ajoute à reference/organisations.yaml.",
                 )
             action = ParsedAction(block.text, first_line=block.line_number)
             current_ambition.actions.append(action)
@@ -331,7 +345,7 @@ def _parse_roadmap(
         if ambition.roadmap_heading is None or not ambition.actions:
             raise ParseError(
                 f"L'ambition « {ambition.title} » de l'engagement {engagement} n'a pas de "
-                "titre ou pas d'action dans la feuille de route.",
+                f"titre ou pas d'action dans la feuille de route.{_suspects(suspects)}",
                 hint="Si la feuille de route la nomme autrement, déclarez ce titre dans "
                 "reference/variantes-ambitions.yaml.",
             )
