@@ -91,11 +91,9 @@ def _compare_schema(table: str, old: dict[str, Any], new: dict[str, Any], change
         elif after.get("type") != before.get("type"):
             change.raise_to(Level.MAJOR, f"{table}: type du champ {name} modifié")
         elif after.get("constraints", {}) != before.get("constraints", {}):
-            widened = all(
-                after.get("constraints", {}).get(k) == v
-                for k, v in after.get("constraints", {}).items()
-                if k in before.get("constraints", {})
-            ) and set(after.get("constraints", {})) <= set(before.get("constraints", {}))
+            old_c, new_c = before.get("constraints", {}), after.get("constraints", {})
+            # Relaxed only when constraints were dropped and none kept was altered.
+            widened = set(new_c) <= set(old_c) and all(old_c[k] == new_c[k] for k in new_c)
             if widened:
                 change.raise_to(Level.MINOR, f"{table}: contraintes du champ {name} assouplies")
             else:

@@ -1,0 +1,82 @@
+"""The version rule on hand-made pairs of builds, one case per row."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from publish.versions import Level, bump, classify_change
+
+SCHEMA = {
+    "name": "t",
+    "fields": [
+        {"name": "id", "type": "string", "constraints": {"required": True}},
+        {"name": "n", "type": "integer", "constraints": {"minimum": 0}},
+    ],
+    "primaryKey": ["id"],
+}
+ROWS = [{"id": "a", "n": 1}, {"id": "b", "n": 2}]
+
+
+def with_field(**changes):
+    schema = copy.deepcopy(SCHEMA)
+    for key, value in changes.items():
+        if key == "add":
+            schema["fields"].append(value)
+        elif key == "drop":
+            schema["fields"] = [f for f in schema["fields"] if f["name"] != value]
+        elif key == "n":
+            schema["fields"][1] = {**schema["fields"][1], **value}
+        elif key == "primaryKey":
+            schema["primaryKey"] = value
+        elif key == "description":
+            schema["description"] = value
+    return schema
+
+
+CASES = [
+    ("unchanged", ROWS, SCHEMA, Level.NONE),
+    ("row changed", [{"id": "a", "n": 1}, {"id": "b", "n": 3}], SCHEMA, Level.PATCH),
+    ("row removed", ROWS[:1], SCHEMA, Level.PATCH),
+    ("row added", [*ROWS, {"id": "c", "n": 0}], SCHEMA, Level.MINOR),
+    ("added and removed", [ROWS[0], {"id": "c", "n": 0}], SCHEMA, Level.MINOR),
+    ("optional field added", ROWS, with_field(add={"name": "x", "type": "string"}), Level.MINOR),
+    ("required field added", ROWS,
+     with_field(add={"name": "x", "type": "string", "constraints": {"required": True}}), Level.MAJOR),
+    ("field removed", [{"id": "a"}, {"id": "b"}], with_field(drop="n"), Level.MAJOR),
+    ("field retyped", ROWS, with_field(n={"type": "number"}), Level.MAJOR),
+    ("constraint narrowed", ROWS, with_field(n={"constraints": {"minimum": 1}}), Level.MAJOR),
+    ("constraint added", ROWS, with_field(n={"constraints": {"minimum": 0, "maximum": 9}}), Level.MAJOR),
+    ("constraint relaxed", ROWS, with_field(n={"constraints": {}}), Level.MINOR),
+    ("primary key changed", ROWS, with_field(primaryKey=["id", "n"]), Level.MAJOR),
+    ("documentation only", ROWS, with_field(description="Nouvelle description"), Level.PATCH),
+]
+
+
+@pytest.mark.parametrize(("case", "rows", "schema", "level"), CASES, ids=[c[0] for c in CASES])
+def test_version_level(case: str, rows, schema, level: Level) -> None:
+    change = classify_change({"t": ROWS}, {"t": rows}, {"t": SCHEMA}, {"t": schema})
+    assert change.level == level, change.reasons
+
+
+def test_row_counts_by_primary_key() -> None:
+    change = classify_change(
+        {"t": ROWS}, {"t": [{"id": "a", "n": 5}, {"id": "c", "n": 0}]}, {"t": SCHEMA}, {"t": SCHEMA}
+    )
+    counts = change.tables["t"]
+    assert (counts.added, counts.changed, counts.removed) == (1, 1, 1)
+
+
+def test_table_removed_is_major() -> None:
+    change = classify_change({"t": ROWS, "u": []}, {"t": ROWS}, {"t": SCHEMA, "u": SCHEMA}, {"t": SCHEMA})
+    assert change.level == Level.MAJOR
+
+
+@pytest.mark.parametrize(
+    ("current", "level", "expected"),
+    [(None, Level.MAJOR, "1.0.0"), ("1.2.3", Level.PATCH, "1.2.4"),
+     ("1.2.3", Level.MINOR, "1.3.0"), ("1.2.3", Level.MAJOR, "2.0.0")],
+)
+def test_bump(current, level, expected) -> None:
+    assert bump(current, level) == expected
