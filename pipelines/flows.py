@@ -6,6 +6,7 @@ Nothing here decides anything: each task calls one function of ``pipelines`` or
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
 from pipelines.config import DatasetConfig, Settings, load_catalog, load_dataset
+from pipelines.errors import PipelineError
 from pipelines.gather.plan import gather_plan_records
 from pipelines.gather.plan_tables import Tables
 from pipelines.tables import TableSchema, build_tables, load_schema
@@ -21,6 +23,32 @@ from pipelines.validate.package import validate_datapackage
 from publish.release import ReleaseResult, release_dataset
 
 GATHERERS = {"plan_document": gather_plan_records}
+
+
+class _KnownErrorsWithoutTraceback(logging.Filter):
+    """Drops the traceback Prefect logs for a :class:`PipelineError`.
+
+    Those errors are expected outcomes (a changed source, invalid data) that carry their
+    own French message and hint; a traceback would only bury them for the steward.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and isinstance(record.exc_info[1], PipelineError):
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+
+def _install_log_filter() -> None:
+    known = _KnownErrorsWithoutTraceback()
+    names = [n for n in logging.root.manager.loggerDict if n.startswith("prefect")]
+    for logger in [logging.getLogger(), *(logging.getLogger(n) for n in names)]:
+        for handler in logger.handlers:
+            if not any(isinstance(f, _KnownErrorsWithoutTraceback) for f in handler.filters):
+                handler.addFilter(known)
+
+
+_install_log_filter()
 
 
 # Inputs are tables and configs: hashing them for a cache key is wasted work, and a

@@ -17,6 +17,15 @@ from pipelines.errors import Issue
 UNLIMITED_ERRORS = 10**9
 
 
+def _field_of(error: frictionless.Error) -> str | None:
+    """The field an error is about; key errors name their fields (joined by ",")."""
+    name = getattr(error, "field_name", None)
+    if name:
+        return str(name)
+    names = getattr(error, "field_names", None)
+    return ",".join(names) if names else None
+
+
 def validate_datapackage(descriptor: Path) -> list[Issue]:
     """Every error frictionless finds, as issues ``(table, row, field, code, message)``."""
     report = frictionless.validate(str(descriptor), limit_errors=UNLIMITED_ERRORS)
@@ -24,7 +33,7 @@ def validate_datapackage(descriptor: Path) -> list[Issue]:
         Issue(
             table=task.name or "?",
             row=getattr(error, "row_number", None),
-            field=getattr(error, "field_name", None),
+            field=_field_of(error),
             code=error.type,
             message=error.message,
         )

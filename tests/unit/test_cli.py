@@ -1,0 +1,24 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+from typer.main import get_command
+from typer.testing import CliRunner
+
+from pipelines.cli import app
+from tests.conftest import ROOT
+
+
+def test_every_command_is_documented_in_the_readme() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    commands = get_command(app).commands  # type: ignore[attr-defined]
+    assert commands
+    for name in commands:
+        assert f"ogp {name}" in readme, name
+
+
+def test_versions_of_an_unpublished_dataset_is_a_message(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["versions", "plan-action-pgo-2021-2023", "--out", str(tmp_path)])
+    assert result.exit_code == 1
+    assert "Aucune version publiée" in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
