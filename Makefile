@@ -26,6 +26,10 @@ test: $(STAMP)
 test-fast: $(STAMP)
 	$(BIN)/pytest -m "not slow"
 
+# Rows per second and peak memory against frictionless alone (see bench/run.py).
+bench: $(STAMP)
+	$(BIN)/python -m bench.run
+
 # Regenerates the pinned dependency set from pyproject.toml's ranges.
 lock: $(STAMP)
 	$(BIN)/uv pip compile pyproject.toml --extra test --python-version 3.11 --quiet -o requirements.lock

@@ -39,6 +39,24 @@ def _resolve_all(
     return resolved
 
 
+def _link_rows(
+    key: str,
+    value: str,
+    labels: list[str],
+    reference: OrganisationReference,
+    spellings: dict[str, set[str]],
+) -> list[Row]:
+    """Rows linking one engagement or action to its bodies, in document order.
+
+    Records each spelling seen in ``spellings`` (the organisations' aliases)."""
+    rows = []
+    for order, (org_id, spelling) in enumerate(_resolve_all(labels, reference, value), start=1):
+        spellings.setdefault(org_id, set()).add(spelling)
+        rows.append({key: value, "id_organisation": org_id, "ordre": order,
+                     "libelle_document": spelling})
+    return rows
+
+
 def derive_plan_tables(
     engagements: list[ParsedEngagement], reference: OrganisationReference
 ) -> Tables:
@@ -59,15 +77,9 @@ def derive_plan_tables(
             "axe": engagement.axis,
             "enjeux": engagement.stakes,
         })
-        carriers = _resolve_all(engagement.carrier_labels, reference, f"porteurs de {id_engagement}")
-        for order, (org_id, spelling) in enumerate(carriers, start=1):
-            spellings.setdefault(org_id, set()).add(spelling)
-            tables["porteurs"].append({
-                "id_engagement": id_engagement,
-                "id_organisation": org_id,
-                "ordre": order,
-                "libelle_document": spelling,
-            })
+        tables["porteurs"] += _link_rows(
+            "id_engagement", id_engagement, engagement.carrier_labels, reference, spellings
+        )
         for ambition in engagement.ambitions:
             id_ambition = f"{id_engagement}-A{ambition.number}"
             tables["ambitions"].append({
@@ -89,15 +101,9 @@ def derive_plan_tables(
                     "titre": first_sentence(action.text),
                     "texte": action.text,
                 })
-                responsibles = _resolve_all(action.responsible_labels, reference, id_action)
-                for order, (org_id, spelling) in enumerate(responsibles, start=1):
-                    spellings.setdefault(org_id, set()).add(spelling)
-                    tables["responsables"].append({
-                        "id_action": id_action,
-                        "id_organisation": org_id,
-                        "ordre": order,
-                        "libelle_document": spelling,
-                    })
+                tables["responsables"] += _link_rows(
+                    "id_action", id_action, action.responsible_labels, reference, spellings
+                )
     for org_id in sorted(spellings):
         org = reference.organisations[org_id]
         tables["organisations"].append({
