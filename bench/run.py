@@ -80,12 +80,10 @@ def case_validate_synthetic(out: str) -> int:
 
     from pipelines.config import Settings
     from pipelines.tables import load_schema
+    from pipelines.validate.package import standalone_schema
 
     schema = load_schema(Settings().schemas_dir, "responsables")
-    schema = {k: v for k, v in schema.items() if k not in ("$schema", "name", "foreignKeys")}
-    resource = frictionless.Resource(
-        "responsables.csv", basepath=out, schema=frictionless.Schema.from_descriptor(schema)
-    )
+    resource = frictionless.Resource("responsables.csv", basepath=out, schema=standalone_schema(schema))
     report = resource.validate(limit_errors=10**9)
     if not report.valid:
         raise SystemExit(str(report.flatten(["rowNumber", "fieldName", "type", "note"])[:5]))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -62,9 +61,9 @@ def run(
     summary = Table("Jeu de données", "Version", "Publication", "Lignes par table",
                     title=f"Publication dans {out}")
     for result in results:
-        rows = ", ".join(f"{t} {n}" for t, n in result["rows"].items())
-        state = "nouvelle version" if result["published"] else "inchangé"
-        summary.add_row(result["slug"], result["version"], state, rows)
+        rows = ", ".join(f"{t} {n}" for t, n in result.rows.items())
+        state = "nouvelle version" if result.published else "inchangé"
+        summary.add_row(result.slug, result.version, state, rows)
     console.print(summary)
 
 
@@ -91,9 +90,5 @@ def versions(
     console.print(table)
 
 
-def main() -> None:  # pragma: no cover - console-script convenience
+if __name__ == "__main__":  # pragma: no cover - `python -m pipelines.cli`
     app()
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(app())

@@ -108,7 +108,6 @@ class Settings(BaseSettings):
 
     datasets_dir: Path = PROJECT_ROOT / "datasets"
     schemas_dir: Path = PROJECT_ROOT / "schemas"
-    out: Path = Path("site")
 
     def check(self) -> Settings:
         for name in ("datasets_dir", "schemas_dir"):

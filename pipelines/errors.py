@@ -7,7 +7,7 @@ returned as issues by the validators; these exceptions are for control flow.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 
@@ -60,7 +60,6 @@ class Issue:
     field: str | None
     code: str
     message: str
-    extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
 
 class ValidationFailed(PipelineError):

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
 
 import pyarrow as pa
 from prefect import flow, task
@@ -82,12 +81,12 @@ def publish_dataset_flow(slug: str, out: str = "site", datasets_dir: str | None 
 
 
 @flow(name="publier-catalogue")
-def publish_catalog_flow(out: str = "site", datasets_dir: str | None = None) -> list[dict[str, Any]]:
-    """Every dataset of the catalogue, one subflow each, in slug order."""
+def publish_catalog_flow(out: str = "site", datasets_dir: str | None = None) -> list[ReleaseResult]:
+    """Every dataset of the catalogue, one subflow each, in slug order.
+
+    Each subflow takes a slug, not a loaded config, so that it stays a deployable flow
+    with plain parameters; it reloads its own ``dataset.yaml`` (a few kilobytes).
+    """
     settings = Settings().check()
     configs = load_catalog(Path(datasets_dir or settings.datasets_dir))
-    results = [publish_dataset_flow(c.slug, out=out, datasets_dir=datasets_dir) for c in configs]
-    return [
-        {"slug": r.slug, "version": r.version, "published": r.published, "rows": r.rows}
-        for r in results
-    ]
+    return [publish_dataset_flow(c.slug, out=out, datasets_dir=datasets_dir) for c in configs]

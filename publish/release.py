@@ -1,9 +1,10 @@
 """Publish stage: one dataset's tables to a new immutable version, or to nothing if unchanged.
 
 Order of work, chosen so that a failure at any step leaves what is served untouched:
-write every file in memory → fingerprint → compare with the latest version (unchanged:
+write every file in memory and hash it once → fingerprint → compare with the latest version (unchanged:
 stop) → stage → validate the staged package with frictionless (errors: discard the
-staging, raise) → verify hashes → rename into place → version log → ``latest``.
+staging, raise; frictionless re-reads every staged file and checks its bytes and sha256
+against the descriptor, so a file damaged on its way to disk fails here too) → rename into place → version log → ``latest``.
 """
 
 from __future__ import annotations
@@ -23,11 +24,10 @@ from pipelines.config import DatasetConfig
 from pipelines.errors import Issue, PublishError, ValidationFailed
 from pipelines.tables import TableSchema
 from publish import versions as v
-from publish.metadata.datapackage import build_datapackage, datapackage_bytes
-from publish.writers import WRITERS
+from publish.metadata.datapackage import FileFacts, build_datapackage, datapackage_bytes
+from publish.writers import FORMATS, WRITERS
 
 Validator = Callable[[Path], list[Issue]]
-FORMATS = ("csv", "parquet", "json")
 
 
 @dataclass(frozen=True)
@@ -35,9 +35,7 @@ class ReleaseResult:
     slug: str
     version: str
     published: bool
-    path: Path
     rows: dict[str, int]
-    reasons: tuple[str, ...] = ()
 
 
 def publication_date() -> str:
@@ -91,28 +89,32 @@ def release_dataset(
     data_files = {
         f"{name}.{fmt}": WRITERS[fmt](tables[name]) for name in config.tables for fmt in FORMATS
     }
-    fingerprint_files = {
-        **data_files,
-        **{f"schemas/{name}.json": _schema_bytes(schemas[name]) for name in config.tables},
-    }
-    fingerprint = v.fingerprint(fingerprint_files)
+    facts = {name: FileFacts.of(content) for name, content in data_files.items()}
+    fingerprint = v.fingerprint({
+        **{name: f.sha256 for name, f in facts.items()},
+        **{
+            f"schemas/{name}.json": FileFacts.of(_schema_bytes(schemas[name])).sha256
+            for name in config.tables
+        },
+    })
     history = v.read_versions(dataset_dir)
     latest = history[-1] if history else None
     if latest is not None and latest["fingerprint"] == fingerprint:
-        return ReleaseResult(config.slug, latest["version"], False, dataset_dir / latest["version"], rows)
+        return ReleaseResult(config.slug, latest["version"], False, rows)
 
-    new_rows = {name: json.loads(data_files[f"{name}.json"]) for name in config.tables}
     if latest is None:
         change = v.Change(v.Level.MAJOR, ["première publication"])
-        change.tables = {n: v.TableChanges(added=len(r)) for n, r in new_rows.items()}
+        change.tables = {name: v.TableChanges(added=n) for name, n in rows.items()}
     else:
+        # Rows compared as published (JSON values), the same form as the old version's.
+        new_rows = {name: json.loads(data_files[f"{name}.json"]) for name in config.tables}
         old_rows, old_schemas = _read_version(dataset_dir / latest["version"])
         change = v.classify_change(old_rows, new_rows, old_schemas, dict(schemas))
         if change.level == v.Level.NONE:
             change.raise_to(v.Level.PATCH, "fichiers régénérés à l'identique des données")
     version = v.bump(latest["version"] if latest else None, change.level)
 
-    descriptor = build_datapackage(config, version, schemas, data_files)
+    descriptor = build_datapackage(config, version, schemas, facts)
     files = {
         **data_files,
         "datapackage.json": datapackage_bytes(descriptor),
@@ -137,7 +139,6 @@ def release_dataset(
                 issues,
                 hint="Corrigez la source ou le référentiel indiqués, puis relancez.",
             )
-        v.verify_staged(staging, files)
         v.commit_version(staging, dataset_dir, version)
     finally:
         if staging.exists():
@@ -158,4 +159,4 @@ def release_dataset(
     v.write_atomically(dataset_dir / v.VERSIONS_FILE, v.render_versions(config.slug, history))
     v.write_atomically(dataset_dir / v.CHANGELOG_FILE, v.render_changelog(config.title, history))
     v.point_latest(dataset_dir, version)
-    return ReleaseResult(config.slug, version, True, target, rows, tuple(change.reasons))
+    return ReleaseResult(config.slug, version, True, rows)

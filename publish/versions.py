@@ -54,11 +54,9 @@ class Change:
         self.reasons.append(reason)
 
 
-def fingerprint(files: dict[str, bytes]) -> str:
-    """sha256 over the sorted names and sha256 of a version's data and schema files."""
-    lines = "".join(
-        f"{name} {hashlib.sha256(content).hexdigest()}\n" for name, content in sorted(files.items())
-    )
+def fingerprint(digests: dict[str, str]) -> str:
+    """sha256 over the sorted names and sha256 digests of a version's data and schema files."""
+    lines = "".join(f"{name} {digest}\n" for name, digest in sorted(digests.items()))
     return hashlib.sha256(lines.encode("utf-8")).hexdigest()
 
 
@@ -192,14 +190,6 @@ def stage_files(staging: Path, files: dict[str, bytes]) -> None:
             handle.write(content)
             handle.flush()
             os.fsync(handle.fileno())
-
-
-def verify_staged(staging: Path, files: dict[str, bytes]) -> None:
-    """Re-reads every staged file and compares its sha256 with what was meant to be written."""
-    for name, content in files.items():
-        on_disk = hashlib.sha256((staging / name).read_bytes()).hexdigest()
-        if on_disk != hashlib.sha256(content).hexdigest():
-            raise PublishError(f"Fichier corrompu pendant l'écriture : {staging / name}")
 
 
 def commit_version(staging: Path, dataset_dir: Path, version: str) -> Path:

@@ -79,3 +79,4 @@ def write_json(table: pa.Table) -> bytes:
 
 
 WRITERS = {"csv": write_csv, "parquet": write_parquet, "json": write_json}
+FORMATS = tuple(WRITERS)

@@ -33,7 +33,7 @@ _ENGAGEMENT_HEADING = re.compile(r"^(\d+)\.\s+(.+)$", re.DOTALL)
 _RESPONSABLE = re.compile(r"^responsables? de l['’]ex[ée]cution\s*:?$", re.IGNORECASE)
 _AXIS_LINE = re.compile(r"^trois axes (transversaux|thematiques)\s*:?$")
 _BULLET = re.compile(r"^[-•]\s+")
-_TERMINAL = (".", "!", "?", "»", ")", ":", ";")
+_SENTENCE_ENDS = (".", "!", "?")
 
 # Longest single line that can still be an organisation name or a heading rather than
 # the start of a roadmap paragraph (the longest body name in the plan is ~110 chars).
@@ -220,7 +220,7 @@ def _parse_engagement(
 def _looks_like_label(block: _Block) -> bool:
     """A block of short lines with no sentence ending: names or a heading, not prose."""
     return all(
-        len(line) <= _MAX_LABEL_LENGTH and not clean_inline(line).endswith(_TERMINAL[:3])
+        len(line) <= _MAX_LABEL_LENGTH and not clean_inline(line).endswith(_SENTENCE_ENDS)
         for line in block.lines
     )
 

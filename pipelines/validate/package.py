@@ -11,10 +11,21 @@ from pathlib import Path
 import frictionless
 
 from pipelines.errors import Issue
+from pipelines.tables import TableSchema
 
 # frictionless stops at 1 000 errors by default and says so nowhere in its text output:
 # a build report must list every error.
 UNLIMITED_ERRORS = 10**9
+
+
+def standalone_schema(schema: TableSchema) -> frictionless.Schema:
+    """A table's schema for checking that table alone, outside its package.
+
+    Foreign keys point at other tables of the package, which frictionless needs loaded;
+    ``$schema`` names the schema document's own format, not a table property.
+    """
+    kept = {k: v for k, v in schema.items() if k not in ("$schema", "foreignKeys")}
+    return frictionless.Schema.from_descriptor(kept)
 
 
 def _field_of(error: frictionless.Error) -> str | None:

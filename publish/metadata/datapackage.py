@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from pipelines.config import DatasetConfig
 from pipelines.tables import TableSchema
+from publish.writers import FORMATS
 
 MEDIA_TYPES = {
     "csv": "text/csv",
@@ -26,17 +28,25 @@ MEDIA_TYPES = {
 _SCHEMA_DOCUMENT_KEYS = {"$schema"}
 
 
-def file_facts(content: bytes) -> dict[str, Any]:
-    return {"bytes": len(content), "hash": "sha256:" + hashlib.sha256(content).hexdigest()}
+@dataclass(frozen=True)
+class FileFacts:
+    """Size and sha256 of a file, computed once per file and build."""
+
+    bytes: int
+    sha256: str
+
+    @classmethod
+    def of(cls, content: bytes) -> FileFacts:
+        return cls(len(content), hashlib.sha256(content).hexdigest())
 
 
 def build_datapackage(
     config: DatasetConfig,
     version: str,
     schemas: dict[str, TableSchema],
-    files: dict[str, bytes],
+    files: dict[str, FileFacts],
 ) -> dict[str, Any]:
-    """The descriptor as a dict; ``files`` maps ``<table>.<format>`` to the file's bytes.
+    """The descriptor as a dict; ``files`` maps ``<table>.<format>`` to the file's facts.
 
     It holds nothing that varies between two builds of the same inputs (no build time),
     so a version rebuilt from scratch is byte-identical.
@@ -44,7 +54,7 @@ def build_datapackage(
     resources: list[dict[str, Any]] = []
     for table in config.tables:
         schema = schemas[table]
-        for fmt in ("csv", "parquet", "json"):
+        for fmt in FORMATS:
             path = f"{table}.{fmt}"
             resource: dict[str, Any] = {
                 "name": table if fmt == "csv" else f"{table}-{fmt}",
@@ -53,7 +63,8 @@ def build_datapackage(
                 "description": schema["description"],
                 "format": fmt,
                 "mediatype": MEDIA_TYPES[fmt],
-                **file_facts(files[path]),
+                "bytes": files[path].bytes,
+                "hash": f"sha256:{files[path].sha256}",
             }
             if fmt == "csv":
                 resource.update({

@@ -6,6 +6,7 @@ import io
 import json
 from pathlib import Path
 
+import frictionless
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -13,6 +14,7 @@ import pytest
 from pipelines.config import DatasetConfig, Settings
 from pipelines.gather.plan_tables import Tables
 from pipelines.tables import build_tables, load_schema, python_value
+from pipelines.validate.package import standalone_schema
 from publish.writers import write_csv, write_json, write_parquet
 
 GOLDEN = Path(__file__).parent / "plan"
@@ -33,8 +35,6 @@ def test_ambitions_csv_is_the_golden_file(tables: dict[str, pa.Table]) -> None:
 )
 def test_csv_parquet_and_json_hold_the_same_rows(tables: dict[str, pa.Table], name: str,
                                                   settings: Settings) -> None:
-    import frictionless
-
     table = tables[name]
     from_json = json.loads(write_json(table))
     from_parquet = [
@@ -44,9 +44,7 @@ def test_csv_parquet_and_json_hold_the_same_rows(tables: dict[str, pa.Table], na
     schema = load_schema(settings.schemas_dir, name)
     resource = frictionless.Resource(
         data=write_csv(table), format="csv", encoding="utf-8",
-        schema=frictionless.Schema.from_descriptor(
-            {k: v for k, v in schema.items() if k not in ("$schema", "name", "foreignKeys")}
-        ),
+        schema=standalone_schema(schema),
     )
     with resource:
         from_csv = [{k: python_value(v) for k, v in row.to_dict().items()} for row in resource.row_stream]

@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pipelines.tables import python_value, to_arrow
+from pipelines.validate.package import standalone_schema
 from publish.writers import write_csv, write_json, write_parquet
 
 SCHEMA = {
@@ -58,7 +59,7 @@ def test_csv_reads_back_with_frictionless(rs: list[dict]) -> None:
     assert content == write_csv(to_arrow(rs, SCHEMA))  # deterministic
     resource = frictionless.Resource(
         data=content, format="csv", encoding="utf-8",
-        schema=frictionless.Schema.from_descriptor({k: v for k, v in SCHEMA.items() if k != "name"}),
+        schema=standalone_schema(SCHEMA),
     )
     with resource:
         read = [row.to_dict() for row in resource.row_stream]
