@@ -93,3 +93,20 @@ def test_invalid_build_publishes_nothing(small, tmp_path: Path) -> None:
     assert after == before
     assert os.readlink(dataset / "latest") == "1.0.0"
     assert list((tmp_path / ".staging").iterdir()) == []
+
+
+def test_a_staged_file_damaged_on_disk_is_caught(small, tmp_path: Path) -> None:
+    """The staged package's validation re-reads every file against its bytes and sha256."""
+    import shutil
+
+    small(tmp_path, {"engagements": [engagement(1)], "ambitions": [ambition(1, 1)]})
+    copy = tmp_path / "copy"
+    shutil.copytree(tmp_path / "datasets" / "plan-action-pgo-2021-2023" / "1.0.0", copy)
+    parquet = copy / "ambitions.parquet"
+    damaged = bytearray(parquet.read_bytes())
+    damaged[len(damaged) // 2] ^= 0xFF
+    parquet.write_bytes(bytes(damaged))
+    (copy / "engagements.json").write_bytes(b"[]\n")
+    found = {(i.table, i.code) for i in validate_datapackage(copy / "datapackage.json")}
+    assert ("ambitions-parquet", "hash-count") in found
+    assert ("engagements-json", "byte-count") in found
