@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from pathlib import Path
 from typing import Annotated
@@ -21,6 +22,8 @@ console = Console()
 errors = Console(stderr=True)
 
 MAX_ISSUES_SHOWN = 50
+PROGRESS_SLUG = "suivi-plan-action-pgo-2021-2023"
+EXIT_SUBMISSIONS_REJECTED = 3
 
 
 def _fail(exc: PipelineError) -> None:
@@ -43,6 +46,9 @@ def run(
     datasets_dir: Annotated[
         Path | None, typer.Option(help="Dossier des définitions de jeux de données.")
     ] = None,
+    state_dir: Annotated[
+        Path | None, typer.Option(help="Dossier d'état : soumissions reçues et leurs rapports (défaut ./var).")
+    ] = None,
 ) -> None:
     """Collecte, valide et publie tous les jeux de données du catalogue (flux Prefect)."""
     # The temporary server's telemetry heartbeat races its own SQLite start-up and prints
@@ -52,19 +58,36 @@ def run(
     from pipelines.flows import publish_catalog_flow
 
     try:
-        results = publish_catalog_flow(
-            out=str(out), datasets_dir=str(datasets_dir) if datasets_dir else None
+        outcomes = publish_catalog_flow(
+            out=str(out),
+            datasets_dir=str(datasets_dir) if datasets_dir else None,
+            state_dir=str(state_dir) if state_dir else None,
         )
     except PipelineError as exc:
         _fail(exc)
         return
-    summary = Table("Jeu de données", "Version", "Publication", "Lignes par table",
+    summary = Table("Jeu de données", "Version", "Publication", "Lignes par table", "Soumissions",
                     title=f"Publication dans {out}")
-    for result in results:
+    rejected = []
+    for outcome in outcomes:
+        result = outcome.release
         rows = ", ".join(f"{t} {n}" for t, n in result.rows.items())
         state = "nouvelle version" if result.published else "inchangé"
-        summary.add_row(result.slug, result.version, state, rows)
+        received = "—"
+        if outcome.collection is not None:
+            c = outcome.collection
+            received = (f"{len(c.accepted)} acceptée(s), {len(c.rejected) + len(c.refused)} "
+                        f"rejetée(s), {c.unchanged} déjà reçue(s)")
+            rejected += [f"{r.file_name} ({r.origin}) : {r.verdict}" for r in c.rejected]
+            rejected += c.refused
+        summary.add_row(result.slug, result.version, state, rows, received)
     console.print(summary)
+    if rejected:
+        errors.print("[bold]Soumissions rejetées[/] (rapports dans le dossier d'état, "
+                     "soumissions/<sha256>/rapport.html) :", highlight=False)
+        for line in rejected:
+            errors.print(f"  - {line}", highlight=False)
+        raise typer.Exit(code=EXIT_SUBMISSIONS_REJECTED)
 
 
 @app.command()
@@ -88,6 +111,90 @@ def versions(
         table.add_row(entry["version"], entry["date"], entry["level"],
                       "; ".join(entry["reasons"]), entry["fingerprint"][:12])
     console.print(table)
+
+
+def _progress_config(datasets_dir: Path | None):  # noqa: ANN202 - lazy imports
+    from pipelines.config import Settings, load_dataset
+
+    settings = Settings(**({"datasets_dir": datasets_dir} if datasets_dir else {})).check()
+    return settings, load_dataset(settings.datasets_dir / PROGRESS_SLUG).for_run(settings)
+
+
+@app.command()
+def template(
+    org: Annotated[str, typer.Option(help="Identifiant de l'organisme (table organisations du plan), par exemple ditp.")],
+    out: Annotated[Path, typer.Option(help="Fichier à écrire : .xlsx (recommandé) ou .csv.")],
+    datasets_dir: Annotated[Path | None, typer.Option(help="Dossier des définitions de jeux de données.")] = None,
+) -> None:
+    """Écrit le modèle de rapport d'avancement d'un organisme (une ligne par action dont il est responsable)."""
+    from pipelines.gather.progress import plan_facts
+    from pipelines.tables import load_schema
+    from pipelines.templates import TemplateAction, template_csv_bytes, write_template_xlsx
+
+    try:
+        settings, config = _progress_config(datasets_dir)
+        plan = plan_facts(config)
+    except PipelineError as exc:
+        _fail(exc)
+        return
+    if org not in plan.organisations:
+        errors.print(f"[bold red]Erreur :[/] organisme inconnu : « {org} ».", highlight=False)
+        errors.print("Organismes du plan : " + ", ".join(sorted(plan.organisations)), highlight=False)
+        raise typer.Exit(code=2)
+    actions = [TemplateAction(a, plan.action_titles.get(a, "")) for a in sorted(plan.actions_of(org))]
+    if not actions:
+        errors.print(f"[bold red]Erreur :[/] {org} n'est responsable d'aucune action du plan.", highlight=False)
+        raise typer.Exit(code=2)
+    suffix = out.suffix.lower()
+    if suffix == ".xlsx":
+        schema = load_schema(settings.schemas_dir, "soumission")
+        write_template_xlsx(out, org, plan.organisation_names.get(org, org), actions, plan.start, schema)
+    elif suffix == ".csv":
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_bytes(template_csv_bytes(actions))
+    else:
+        errors.print("[bold red]Erreur :[/] le modèle s'écrit en .xlsx ou en .csv.", highlight=False)
+        raise typer.Exit(code=2)
+    console.print(f"Modèle de {org} écrit dans {out} : {len(actions)} action(s).", highlight=False)
+
+
+@app.command()
+def validate(
+    files: Annotated[list[Path], typer.Argument(help="Fichiers de suivi à valider (.xlsx ou .csv).")],
+    org: Annotated[str | None, typer.Option(help="Organisme qui rend compte, si le fichier ne vient pas du modèle.")] = None,
+    report_dir: Annotated[Path | None, typer.Option(help="Dossier où écrire les rapports JSON, HTML et Markdown.")] = None,
+    datasets_dir: Annotated[Path | None, typer.Option(help="Dossier des définitions de jeux de données.")] = None,
+) -> None:
+    """Valide des fichiers de suivi sans rien publier ni archiver ; code de sortie 1 si l'un est rejeté."""
+    from pipelines.gather.progress import SUBMISSION_SCHEMA, plan_facts
+    from pipelines.tables import load_schema
+    from pipelines.validate.report import render_html, render_json, render_markdown, render_text
+    from pipelines.validate.submission import Received, validate_submission
+
+    try:
+        settings, config = _progress_config(datasets_dir)
+        plan = plan_facts(config)
+        schema = load_schema(settings.schemas_dir, SUBMISSION_SCHEMA)
+    except PipelineError as exc:
+        _fail(exc)
+        return
+    rejected = 0
+    for path in files:
+        if not path.is_file():
+            errors.print(f"[bold red]Erreur :[/] fichier introuvable : {path}", highlight=False)
+            rejected += 1
+            continue
+        received = Received(path.name, path.read_bytes(), f"fichier:{path}",
+                            dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), org)
+        report = validate_submission(received, schema, plan, today=dt.date.today()).report
+        rejected += not report.accepted
+        typer.echo(render_text(report), nl=False)  # plain: a report is not re-wrapped
+        if report_dir is not None:
+            report_dir.mkdir(parents=True, exist_ok=True)
+            for suffix, render in ((".json", render_json), (".md", render_markdown), (".html", render_html)):
+                (report_dir / f"{path.name}.rapport{suffix}").write_text(render(report), encoding="utf-8")
+    if rejected:
+        raise typer.Exit(code=1)
 
 
 if __name__ == "__main__":  # pragma: no cover - `python -m pipelines.cli`

@@ -49,6 +49,43 @@ class SourceSnapshot(BaseModel, frozen=True):
     note: str | None = None
 
 
+    def provenance(self) -> dict[str, str]:
+        """The source as a Data Package ``sources`` entry."""
+        return {"title": self.title, "publisher": self.publisher, "date": self.date,
+                "licence": self.licence, "sha256": self.sha256}
+
+
+class HttpSubmissionSource(BaseModel, frozen=True):
+    """A URL a body publishes its progress report at (polled with conditional GET)."""
+
+    url: str = Field(pattern=r"^https?://")
+    organisation: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9-]*$")
+    # Name of the environment variable holding a bearer token: never the token itself.
+    token_env: str | None = Field(default=None, pattern=r"^[A-Z][A-Z0-9_]*$")
+
+
+class SubmissionLimits(BaseModel, frozen=True):
+    max_bytes: int = Field(default=10 * 2**20, gt=0)
+    max_rows: int = Field(default=10_000, gt=0)
+
+
+class SubmissionsSource(BaseModel, frozen=True):
+    """Progress reports sent by the bodies responsible: an inbox folder and URLs."""
+
+    kind: Literal["submissions"]
+    plan: str = Field(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$")
+    title: str
+    publisher: str
+    inbox: Path
+    sample: bool = False
+    sample_notice: str | None = None
+    urls: tuple[HttpSubmissionSource, ...] = ()
+    limits: SubmissionLimits = SubmissionLimits()
+
+    def provenance(self) -> dict[str, str]:
+        return {"title": self.title, "publisher": self.publisher}
+
+
 class PlanReference(BaseModel, frozen=True):
     organisations: Path
     ambition_heading_variants: Path
@@ -63,13 +100,34 @@ class DatasetConfig(BaseModel, frozen=True):
     licence: Licence
     temporal_coverage: Period | None = None
     spatial_coverage: str | None = None
-    source: SourceSnapshot
-    reference: PlanReference
+    source: SourceSnapshot | SubmissionsSource = Field(discriminator="kind")
+    reference: PlanReference | None = None
     tables: tuple[str, ...]
     directory: Path = Field(exclude=True)
 
     def resolve(self, relative: Path) -> Path:
         return self.directory / relative
+
+    def for_run(self, settings: Settings) -> DatasetConfig:
+        """The definition this run publishes under.
+
+        A dataset of bundled sample submissions says so in its title and description;
+        pointing ``OGP_SUBMISSIONS_INBOX`` at a real inbox replaces the samples (and the
+        label). The sample inbox is the dataset folder's own.
+        """
+        source = self.source
+        if not isinstance(source, SubmissionsSource):
+            return self
+        if settings.submissions_inbox is not None:
+            real = source.model_copy(update={"inbox": settings.submissions_inbox.resolve(),
+                                             "sample": False})
+            return self.model_copy(update={"source": real})
+        if not source.sample:
+            return self
+        return self.model_copy(update={
+            "title": f"[Données d'exemple] {self.title}",
+            "description": f"{source.sample_notice or ''}\n\n{self.description}".strip(),
+        })
 
 
 def load_dataset(directory: Path) -> DatasetConfig:
@@ -108,9 +166,19 @@ class Settings(BaseSettings):
 
     datasets_dir: Path = PROJECT_ROOT / "datasets"
     schemas_dir: Path = PROJECT_ROOT / "schemas"
+    # Received submissions, their reports and HTTP validators: kept apart from the
+    # published output, so that deleting the output loses nothing.
+    state_dir: Path = Path("var")
+    # A real inbox of progress submissions, instead of the bundled samples.
+    submissions_inbox: Path | None = None
 
     def check(self) -> Settings:
         for name in ("datasets_dir", "schemas_dir"):
             if not getattr(self, name).is_dir():
                 raise ConfigError(f"Dossier introuvable pour {name} : {getattr(self, name)}")
+        if self.submissions_inbox is not None and not self.submissions_inbox.is_dir():
+            raise ConfigError(
+                f"Boîte de dépôt des soumissions introuvable : {self.submissions_inbox}",
+                hint="Créez le dossier ou corrigez OGP_SUBMISSIONS_INBOX.",
+            )
         return self

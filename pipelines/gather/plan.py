@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import yaml
 
-from pipelines.config import DatasetConfig
+from pipelines.config import DatasetConfig, PlanReference, SourceSnapshot
 from pipelines.errors import ConfigError
 from pipelines.gather.organisations import OrganisationReference
 from pipelines.gather.plan_document import parse_plan_document
@@ -12,8 +12,14 @@ from pipelines.gather.plan_tables import Tables, derive_plan_tables
 from pipelines.gather.snapshot import decode_text, fetch_snapshot
 
 
+def _plan_reference(config: DatasetConfig) -> PlanReference:
+    if config.reference is None:
+        raise ConfigError(f"{config.slug} : la section reference de dataset.yaml manque.")
+    return config.reference
+
+
 def load_heading_variants(config: DatasetConfig) -> dict[str, str]:
-    path = config.resolve(config.reference.ambition_heading_variants)
+    path = config.resolve(_plan_reference(config).ambition_heading_variants)
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         variants = raw.get("variantes") or {}
@@ -26,8 +32,11 @@ def load_heading_variants(config: DatasetConfig) -> dict[str, str]:
 
 def gather_plan_records(config: DatasetConfig) -> Tables:
     """Checksum-verified snapshot → parsed document → rows of the six plan tables."""
-    snapshot = fetch_snapshot(config.resolve(config.source.path), config.source.sha256)
-    reference = OrganisationReference.load(config.resolve(config.reference.organisations))
+    source = config.source
+    if not isinstance(source, SourceSnapshot):
+        raise ConfigError(f"{config.slug} n'est pas un plan d'action (source {source.kind}).")
+    snapshot = fetch_snapshot(config.resolve(source.path), source.sha256)
+    reference = OrganisationReference.load(config.resolve(_plan_reference(config).organisations))
     engagements = parse_plan_document(
         decode_text(snapshot), reference.is_known, load_heading_variants(config)
     )

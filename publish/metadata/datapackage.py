@@ -40,6 +40,24 @@ class FileFacts:
         return cls(len(content), hashlib.sha256(content).hexdigest())
 
 
+def published_schema(schema: TableSchema, tables: tuple[str, ...]) -> TableSchema:
+    """The schema as a package resource carries it.
+
+    A foreign key to a table of another dataset (the progress reports point at the plan's
+    actions) cannot be checked inside this package: it is checked when the version is
+    built (see ``validate_datapackage``'s ``references``) and documented in the field's
+    description, but left out of the descriptor so that the package validates on its own.
+    """
+    kept = {k: v for k, v in schema.items() if k not in _SCHEMA_DOCUMENT_KEYS}
+    if "foreignKeys" in kept:
+        local = [fk for fk in kept["foreignKeys"]
+                 if fk["reference"].get("resource", "") in ("", *tables)]
+        kept["foreignKeys"] = local
+        if not local:
+            del kept["foreignKeys"]
+    return kept
+
+
 def build_datapackage(
     config: DatasetConfig,
     version: str,
@@ -72,12 +90,11 @@ def build_datapackage(
                     "scheme": "file",
                     "encoding": "utf-8",
                     "dialect": {"csv": {"delimiter": ",", "lineTerminator": "\n"}},
-                    "schema": {k: v for k, v in schema.items() if k not in _SCHEMA_DOCUMENT_KEYS},
+                    "schema": published_schema(schema, config.tables),
                 })
             else:
                 resource["type"] = "file"
             resources.append(resource)
-    source = config.source
     return {
         "name": config.slug,
         "id": config.slug,
@@ -88,13 +105,7 @@ def build_datapackage(
         "licenses": [{"name": config.licence.id, "title": config.licence.title,
                       "path": config.licence.url}],
         "contributors": [{"title": config.publisher.name, "role": "publisher"}],
-        "sources": [{
-            "title": source.title,
-            "publisher": source.publisher,
-            "date": source.date,
-            "licence": source.licence,
-            "sha256": source.sha256,
-        }],
+        "sources": [config.source.provenance()],
         "resources": resources,
     }
 

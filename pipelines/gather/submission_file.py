@@ -1,0 +1,344 @@
+"""Gather stage: the bytes of one progress submission (xlsx or CSV) into rows of text cells.
+
+``parse_submission_file`` never raises on bad input: whatever a data steward receives
+(an empty file, a PDF renamed ``.csv``, a zip bomb named ``.xlsx``, Windows-1252 text,
+semicolons) becomes either a sheet of text cells or findings that say what is wrong.
+Every row keeps the number the person sees in their spreadsheet, so that reports can
+point at it. Cells stay text here; making them canonical is ``normalise``'s job.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import re
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import PurePath
+from typing import Any, Literal
+
+from pipelines.text import match_key
+from pipelines.validate.findings import Finding, correction, error, warning
+
+TEMPLATE_SHEET = "_modele"
+TEMPLATE_MARKER = "ogp-modele-suivi"
+DATA_SHEET = "Suivi"
+DELIMITERS = (",", ";", "\t")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one submission may weigh; a body reports on a few dozen actions at most."""
+
+    max_bytes: int = 10 * 2**20
+    max_rows: int = 10_000
+    max_columns: int = 50
+    max_unzipped_bytes: int = 50 * 2**20
+    max_zip_ratio: int = 200
+
+
+@dataclass
+class SheetTable:
+    """Text cells of a submission; ``rows`` pairs each row's cells with its spreadsheet row."""
+
+    kind: Literal["xlsx", "csv"]
+    header: list[str]
+    header_row: int
+    rows: list[tuple[int, list[str]]]
+    template_org: str | None = None
+    findings: list[Finding] = field(default_factory=list)
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 2**20:.1f} Mo".replace(".", ",")
+
+
+def parse_submission_file(
+    name: str, content: bytes, known_columns: set[str], limits: Limits = Limits()
+) -> tuple[SheetTable | None, list[Finding]]:
+    """The file's sheet, or ``None`` and the errors that make it unreadable.
+
+    ``known_columns`` are match keys of the expected column names; they pick the CSV
+    delimiter (the one that splits the header into known names).
+    """
+    if len(content) > limits.max_bytes:
+        return None, [error(
+            "fichier-trop-volumineux",
+            f"Le fichier pèse {_megabytes(len(content))} ; la limite est de "
+            f"{_megabytes(limits.max_bytes)}.",
+            "Un rapport d'avancement tient en quelques centaines de lignes : retirez les "
+            "feuilles, images ou lignes superflues, ou scindez le fichier.",
+        )]
+    if not content.strip():
+        return None, [error(
+            "fichier-vide", "Le fichier est vide.",
+            "Remplissez le modèle fourni (ogp template) puis renvoyez-le.",
+        )]
+    suffix = PurePath(name).suffix.lower()
+    if content.startswith(b"PK\x03\x04") or suffix == ".xlsx":
+        return _parse_xlsx(content, suffix, limits)
+    if content.startswith(b"\xd0\xcf\x11\xe0"):
+        return None, [error(
+            "format-xls", "Le fichier est au format Excel 97-2003 (.xls), qui n'est pas accepté.",
+            "Enregistrez-le au format .xlsx (Fichier > Enregistrer sous > Classeur Excel) "
+            "ou au format CSV.",
+        )]
+    if suffix == ".ods":
+        return None, [error(
+            "format-ods", "Les classeurs OpenDocument (.ods) ne sont pas acceptés.",
+            "Enregistrez le fichier au format .xlsx ou CSV.",
+        )]
+    return _parse_csv(content, known_columns, limits)
+
+
+# --- xlsx -----------------------------------------------------------------------------
+
+
+def _check_zip(content: bytes, limits: Limits) -> Finding | None:
+    """Refuses what is not a workbook, or what would inflate far beyond its size, before
+    openpyxl decompresses anything."""
+    not_a_workbook = error(
+        "xlsx-invalide", "Le fichier n'est pas un classeur .xlsx lisible (archive invalide).",
+        "Ouvrez-le dans votre tableur et enregistrez-le à nouveau au format .xlsx, ou "
+        "exportez-le en CSV.",
+    )
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(content))
+        members = archive.infolist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError):
+        return not_a_workbook
+    if "xl/workbook.xml" not in {m.filename for m in members}:
+        return not_a_workbook
+    unzipped = sum(m.file_size for m in members)
+    ratio = unzipped / max(len(content), 1)
+    if unzipped > limits.max_unzipped_bytes or ratio > limits.max_zip_ratio:
+        return error(
+            "xlsx-trop-volumineux",
+            f"Décompressé, le classeur ferait {_megabytes(unzipped)} "
+            f"({ratio:.0f} fois sa taille) : il est refusé par précaution.",
+            "Renvoyez un classeur qui ne contient que la feuille du modèle remplie, "
+            "ou un fichier CSV.",
+        )
+    return None
+
+
+def _xlsx_text(cell: Any) -> tuple[str, Finding | None]:
+    """A cell as text, the way the person reads it on screen (dates in ISO 8601)."""
+    value = cell.value
+    if value is None:
+        return "", None
+    if getattr(cell, "data_type", None) == "f" or (isinstance(value, str) and value.startswith("=")):
+        return str(value), None  # reported as a formula by normalise, like a CSV "=…"
+    if isinstance(value, bool):
+        return ("vrai" if value else "faux"), None
+    if isinstance(value, dt.datetime):
+        if value.time() == dt.time(0):
+            return value.date().isoformat(), None
+        return value.isoformat(sep=" "), None
+    if isinstance(value, dt.date):
+        return value.isoformat(), None
+    if isinstance(value, float | int):
+        number_format = getattr(cell, "number_format", "") or ""
+        if "%" in number_format:
+            percent = round(value * 100, 6)
+            text = str(int(percent)) if percent == int(percent) else str(percent)
+            return text, correction(
+                "pourcentage-tableur",
+                f"La cellule est au format pourcentage ({value!r}) : elle est lue comme {text}.",
+            )
+        if isinstance(value, float) and value.is_integer():
+            return str(int(value)), None
+        return str(value), None
+    return str(value), None
+
+
+def _template_org(workbook: Any) -> str | None:
+    if TEMPLATE_SHEET not in workbook.sheetnames:
+        return None
+    cells = next(workbook[TEMPLATE_SHEET].iter_rows(min_row=1, max_row=1, values_only=True), ())
+    if len(cells) >= 2 and cells[0] == TEMPLATE_MARKER and isinstance(cells[1], str):
+        org = cells[1].strip()
+        return org if re.fullmatch(r"[a-z][a-z0-9-]*", org) else None
+    return None
+
+
+def _parse_xlsx(content: bytes, suffix: str, limits: Limits) -> tuple[SheetTable | None, list[Finding]]:
+    problem = _check_zip(content, limits)
+    if problem:
+        return None, [problem]
+    from openpyxl import load_workbook  # imported here: CSV-only runs do not need it
+
+    findings: list[Finding] = []
+    if suffix != ".xlsx":
+        findings.append(correction(
+            "extension-xlsx", f"Le fichier porte l'extension « {suffix or '(aucune)'} » mais "
+            "c'est un classeur .xlsx : il est lu comme tel.",
+        ))
+    try:
+        workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=False)
+        sheets = [s for s in workbook.worksheets if s.sheet_state == "visible"
+                  and s.title != TEMPLATE_SHEET]
+        sheet = workbook[DATA_SHEET] if DATA_SHEET in workbook.sheetnames else (sheets or [None])[0]
+        if sheet is None:
+            return None, [error("xlsx-sans-feuille", "Le classeur ne contient aucune feuille visible.",
+                                "Renvoyez le modèle rempli.")]
+        if len(sheets) > 1 and sheet.title != DATA_SHEET:
+            findings.append(warning(
+                "plusieurs-feuilles",
+                f"Le classeur a {len(sheets)} feuilles ; seule la première, « {sheet.title} », est lue.",
+                "Placez le rapport dans la première feuille, ou utilisez le modèle.",
+            ))
+        template_org = _template_org(workbook)
+        raw: list[tuple[int, list[str]]] = []
+        for number, cells in enumerate(sheet.iter_rows(min_row=1), start=1):
+            if number > limits.max_rows + 1:
+                return None, [_too_many_rows(limits)]
+            texts = []
+            for index, cell in enumerate(cells[: limits.max_columns + 1]):
+                text, note = _xlsx_text(cell)
+                texts.append(text)
+                if note:  # its column is named once the header is known
+                    findings.append(Finding(note.severity, note.code, note.rule, note.fix,
+                                            row=number, column=f"#{index}", value=text))
+            raw.append((number, texts))
+        workbook.close()
+    except Exception as exc:  # noqa: BLE001 - untrusted bytes: any failure is a finding
+        return None, [error(
+            "xlsx-illisible",
+            f"Le classeur n'a pas pu être lu ({type(exc).__name__}).",
+            "Ouvrez-le dans votre tableur, enregistrez-le à nouveau au format .xlsx et renvoyez-le.",
+        )]
+    return _with_header("xlsx", raw, template_org, findings, limits)
+
+
+def _too_many_rows(limits: Limits) -> Finding:
+    return error(
+        "trop-de-lignes", f"Le fichier dépasse {limits.max_rows} lignes.",
+        "Un rapport compte une ligne par action et par date : vérifiez que le fichier "
+        "est bien un rapport d'avancement, ou scindez-le.",
+    )
+
+
+def _name_column(finding: Finding, header: list[str]) -> Finding:
+    if finding.column and finding.column.startswith("#"):
+        index = int(finding.column[1:])
+        name = header[index] if index < len(header) else None
+        return Finding(finding.severity, finding.code, finding.rule, finding.fix,
+                       finding.row, name, finding.value)
+    return finding
+
+
+def _with_header(
+    kind: Literal["xlsx", "csv"],
+    raw: list[tuple[int, list[str]]],
+    template_org: str | None,
+    findings: list[Finding],
+    limits: Limits,
+) -> tuple[SheetTable | None, list[Finding]]:
+    """The first non-blank row is the header (people sometimes add a title line above)."""
+    rows = [(n, [c.strip() for c in cells]) for n, cells in raw]
+    start = next((i for i, (_, cells) in enumerate(rows) if any(cells)), None)
+    if start is None:
+        return None, [*findings, error(
+            "fichier-vide", "Le fichier ne contient aucune cellule remplie.",
+            "Remplissez le modèle fourni (ogp template) puis renvoyez-le.",
+        )]
+    header_row, header = rows[start]
+    while header and not header[-1]:
+        header = header[:-1]
+    if len(header) > limits.max_columns:
+        return None, [*findings, error(
+            "trop-de-colonnes", f"L'en-tête compte {len(header)} colonnes ; le format en a 6.",
+            "Gardez seulement les colonnes du modèle.",
+        )]
+    findings = [_name_column(f, header) for f in findings]
+    if header_row != 1:
+        findings.append(correction(
+            "lignes-avant-entete",
+            f"L'en-tête est en ligne {header_row} : les lignes au-dessus sont ignorées.",
+        ))
+    return SheetTable(kind, header, header_row, rows[start + 1:], template_org, findings), []
+
+
+# --- CSV ------------------------------------------------------------------------------
+
+
+def _decode(content: bytes) -> tuple[str | None, list[Finding]]:
+    if content.startswith(b"\xef\xbb\xbf"):
+        content = content[3:]
+    elif content.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return content.decode("utf-16"), [correction(
+                "encodage-utf16", "Le fichier est en UTF-16 (texte Unicode de Excel) : converti en UTF-8.")]
+        except UnicodeDecodeError:
+            pass
+    sample = content[:65536]
+    if b"\x00" in sample or sample.startswith((b"%PDF", b"\x89PNG", b"GIF8", b"\xff\xd8\xff")):
+        return None, [_binary()]
+    try:
+        text = content.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        try:
+            text = content.decode("cp1252")
+        except UnicodeDecodeError:
+            return None, [error(
+                "encodage-inconnu",
+                f"Le fichier n'est ni en UTF-8 ni en Windows-1252 (octet 0x{content[exc.start]:02x} "
+                f"à la position {exc.start}).",
+                "Enregistrez le fichier au format « CSV UTF-8 » depuis votre tableur.",
+            )]
+        return text, [warning(
+            "encodage-windows-1252",
+            "Le fichier n'est pas en UTF-8 : il a été lu comme du Windows-1252 (l'encodage "
+            "par défaut d'Excel en français) et converti en UTF-8.",
+            "Vérifiez les accents dans le rapport publié ; pour éviter cette conversion, "
+            "enregistrez au format « CSV UTF-8 ».",
+        )]
+    controls = sum(1 for c in text[:65536] if ord(c) < 32 and c not in "\t\r\n")
+    if controls > max(3, len(text[:65536]) // 100):
+        return None, [_binary()]
+    return text, []
+
+
+def _binary() -> Finding:
+    return error(
+        "fichier-binaire",
+        "Le fichier n'est pas un fichier texte CSV (contenu binaire).",
+        "Envoyez le rapport au format .xlsx ou CSV, pas un PDF, une image ou une archive.",
+    )
+
+
+def _pick_delimiter(first_line: str, known_columns: set[str]) -> str:
+    """The delimiter that splits the header into the most known column names."""
+    def score(delimiter: str) -> tuple[int, int]:
+        cells = next(csv.reader([first_line], delimiter=delimiter), [])
+        return (sum(match_key(c).replace(" ", "_") in known_columns for c in cells), len(cells))
+
+    return max(DELIMITERS, key=score)
+
+
+def _parse_csv(content: bytes, known_columns: set[str], limits: Limits) -> tuple[SheetTable | None, list[Finding]]:
+    text, findings = _decode(content)
+    if text is None:
+        return None, findings
+    first_line = next((line for line in text.splitlines() if line.strip()), "")
+    delimiter = _pick_delimiter(first_line, known_columns)
+    if delimiter != ",":
+        name = {";": "point-virgule", "\t": "tabulation"}[delimiter]
+        findings.append(correction(
+            "separateur", f"Les colonnes sont séparées par des {name}s : lu comme tel.",
+        ))
+    raw: list[tuple[int, list[str]]] = []
+    try:
+        for number, cells in enumerate(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), start=1):
+            if number > limits.max_rows + 1:
+                return None, [_too_many_rows(limits)]
+            raw.append((number, cells))
+    except csv.Error as exc:
+        return None, [*findings, error(
+            "csv-illisible", f"Le fichier CSV est mal formé près de la ligne {len(raw) + 1} ({exc}).",
+            "Vérifiez les guillemets de cette ligne, ou enregistrez à nouveau le fichier depuis "
+            "votre tableur.",
+        )]
+    return _with_header("csv", raw, None, findings, limits)

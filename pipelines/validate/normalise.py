@@ -1,0 +1,237 @@
+"""Validate stage: a submission's text cells into the canonical form of its Table Schema.
+
+What a French spreadsheet writes by default and means one thing only is rewritten and
+recorded as a ``correction`` (``31/12/2022`` → ``2022-12-31``, ``50,0`` → ``50``,
+``Non commencé`` → ``non_commence``, a column titled ``Date du rapport``). What could
+mean two things (``50,5`` for an integer percentage, an unknown column) is left for the
+steward with an error that says how to fix it. Types and constraints themselves are
+frictionless's to check, afterwards, on the canonical cells.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from pipelines.gather.submission_file import SheetTable
+from pipelines.text import match_key
+from pipelines.validate.findings import Finding, correction, error, shown
+from pipelines.tables import TableSchema
+
+# Shown in the template to help the person; not part of the submission format.
+INFORMATIONAL_COLUMNS = {"titre_action"}
+
+_FRENCH_DATE = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$")
+_MIDNIGHT = re.compile(r"^(\d{4}-\d{2}-\d{2})[ T]00:00(:00)?$")
+_DECIMAL = re.compile(r"^([+-]?\d+)[,.](\d+)$")
+_WHITESPACE = "\u00a0\u202f \t\r\n"
+
+STATUS_LABELS = {
+    "non commence": "non_commence",
+    "pas commence": "non_commence",
+    "limite": "limite",
+    "substantiel": "substantiel",
+    "complet": "complet",
+    "complete": "complet",
+    "abandonne": "abandonne",
+    "abandonnee": "abandonne",
+    "non evalue": "non_evalue",
+}
+
+
+@dataclass
+class NormalisedSubmission:
+    """Canonical rows (text, ``""`` for empty) with their spreadsheet row numbers."""
+
+    fields: list[str]
+    rows: list[dict[str, str]] = field(default_factory=list)
+    sheet_rows: list[int] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    # Cells already reported: later checks do not report them a second time.
+    reported: set[tuple[int, str]] = field(default_factory=set)
+    # Cells as typed, where a correction changed them: reports quote what the person wrote.
+    originals: dict[tuple[int, str], str] = field(default_factory=dict)
+
+    def as_written(self, row: int, column: str, canonical: str) -> str:
+        return self.originals.get((row, column), canonical)
+
+
+def _column_key(label: str) -> str:
+    return match_key(label).replace(" ", "_")
+
+
+def _map_header(header: list[str], schema: TableSchema) -> tuple[list[str | None], list[Finding]]:
+    """The schema field each header cell names (by name or title), or ``None`` to drop it."""
+    by_key: dict[str, str] = {}
+    for f in schema["fields"]:
+        by_key[_column_key(f["name"])] = f["name"]
+        by_key[_column_key(f.get("title", f["name"]))] = f["name"]
+    informational = {_column_key(c) for c in INFORMATIONAL_COLUMNS}
+    expected = ", ".join(f["name"] for f in schema["fields"])
+    mapped: list[str | None] = []
+    findings: list[Finding] = []
+    for position, label in enumerate(header, start=1):
+        key = _column_key(label)
+        name = by_key.get(key)
+        if name is None:
+            mapped.append(None)
+            if key in informational:
+                continue
+            if not label:
+                findings.append(error(
+                    "entete-vide", f"La colonne n° {position} n'a pas de nom dans l'en-tête.",
+                    f"Nommez-la (colonnes attendues : {expected}) ou supprimez-la.",
+                    row=None, column=f"n° {position}",
+                ))
+                continue
+            findings.append(error(
+                "colonne-inconnue", f"La colonne « {label} » ne fait pas partie du format de suivi.",
+                f"Renommez-la avec l'un des noms attendus ({expected}) ou supprimez-la.",
+                column=label, value=shown(label),
+            ))
+            continue
+        if name in mapped:
+            findings.append(error(
+                "colonne-en-double", f"La colonne « {name} » apparaît deux fois dans l'en-tête.",
+                "Gardez une seule colonne de ce nom.", column=label, value=shown(label),
+            ))
+            mapped.append(None)
+            continue
+        mapped.append(name)
+        if label != name:
+            findings.append(correction(
+                "entete-renomme", f"La colonne « {label} » est lue comme « {name} ».", column=name,
+                value=shown(label),
+            ))
+    for f in schema["fields"]:
+        if f.get("constraints", {}).get("required") and f["name"] not in mapped:
+            findings.append(error(
+                "colonne-manquante", f"La colonne obligatoire « {f['name']} » ({f.get('title', '')}) "
+                "est absente.",
+                "Ajoutez-la à l'en-tête, ou repartez du modèle (ogp template).", column=f["name"],
+            ))
+    return mapped, findings
+
+
+def _normalise_date(value: str) -> tuple[str, str | None]:
+    match = _FRENCH_DATE.match(value)
+    if match:
+        day, month, year = (int(g) for g in match.groups())
+        try:
+            return dt.date(year, month, day).isoformat(), "date-francaise"
+        except ValueError:
+            return value, None  # 31/02/2022, 12/31/2022: left for the type check
+    match = _MIDNIGHT.match(value)
+    if match:
+        return match.group(1), "date-avec-heure"
+    return value, None
+
+
+def _normalise_integer(value: str) -> tuple[str, str | None, bool]:
+    """``(text, correction code, ambiguous)`` for an integer percentage."""
+    text = value
+    code = None
+    if text.endswith("%"):
+        text, code = text[:-1].strip(_WHITESPACE), "signe-pourcentage"
+    match = _DECIMAL.match(text)
+    if match:
+        whole, fraction = match.groups()
+        if set(fraction) == {"0"}:
+            return str(int(whole)), "virgule-decimale", False
+        return value, None, True
+    return text, code, False
+
+
+_CORRECTIONS = {
+    "date-francaise": "Date au format JJ/MM/AAAA convertie au format AAAA-MM-JJ.",
+    "date-avec-heure": "Heure 00:00 retirée de la date.",
+    "signe-pourcentage": "Signe % retiré : le pourcentage est un nombre entier.",
+    "virgule-decimale": "Nombre à décimale nulle converti en entier.",
+    "statut-libelle": "Libellé du statut converti en code.",
+}
+
+
+def normalise_submission(sheet: SheetTable, schema: TableSchema) -> NormalisedSubmission:
+    """Canonical cells for every filled row; header errors leave no rows to check."""
+    mapped, header_findings = _map_header(sheet.header, schema)
+    fields = [f["name"] for f in schema["fields"]]
+    result = NormalisedSubmission(fields=fields, findings=list(header_findings))
+    if any(f.severity == "erreur" for f in header_findings):
+        return result
+    kinds: dict[str, Any] = {f["name"]: f.get("type", "string") for f in schema["fields"]}
+    key_field = fields[0]
+    unfilled: list[int] = []
+    for number, cells in sheet.rows:
+        if not any(cells):
+            continue  # a blank line of the spreadsheet
+        extra = [c for c in cells[len(mapped):] if c]
+        if extra:
+            result.findings.append(error(
+                "cellule-en-trop",
+                f"La ligne a {len(cells)} cellules alors que l'en-tête a {len(mapped)} colonnes.",
+                "Supprimez les cellules à droite de la dernière colonne, ou vérifiez le "
+                "séparateur des colonnes.", row=number, value=shown(extra[0]),
+            ))
+            result.reported.add((number, "*"))
+            continue
+        if sheet.kind == "csv" and len(cells) < len(mapped):
+            result.findings.append(error(
+                "cellules-manquantes",
+                f"La ligne a {len(cells)} cellule(s) alors que l'en-tête a {len(mapped)} colonnes.",
+                "Vérifiez le séparateur des colonnes de cette ligne et ses guillemets.",
+                row=number, value=shown(cells[0] if cells else ""),
+            ))
+            result.reported.add((number, "*"))
+            continue
+        row = {name: "" for name in fields}
+        for name, raw in zip(mapped, cells, strict=False):
+            if name is not None:
+                row[name] = raw.strip(_WHITESPACE).replace("\r\n", "\n")
+        if all(not row[n] for n in fields if n != key_field):
+            unfilled.append(number)
+            continue
+        for name in fields:
+            value = row[name]
+            if not value:
+                continue
+            if value.startswith("="):
+                result.findings.append(error(
+                    "formule", "La cellule contient une formule ; seules des valeurs sont acceptées.",
+                    "Remplacez la formule par sa valeur (copier, puis collage spécial > valeurs).",
+                    row=number, column=name, value=shown(value),
+                ))
+                result.reported.add((number, name))
+                continue
+            code = None
+            if kinds[name] == "date":
+                row[name], code = _normalise_date(value)
+            elif kinds[name] == "integer":
+                row[name], code, ambiguous = _normalise_integer(value)
+                if ambiguous:
+                    result.findings.append(error(
+                        "nombre-non-entier",
+                        "L'avancement est un pourcentage entier ; la valeur a une partie décimale.",
+                        "Arrondissez à l'entier de votre choix (par exemple 50 pour 50,4).",
+                        row=number, column=name, value=shown(value),
+                    ))
+                    result.reported.add((number, name))
+            elif name == "statut":
+                canonical = STATUS_LABELS.get(match_key(value))
+                if canonical and canonical != value:
+                    row[name], code = canonical, "statut-libelle"
+            if code:
+                result.originals[(number, name)] = value
+                result.findings.append(correction(
+                    code, _CORRECTIONS[code], row=number, column=name, value=shown(value)))
+        result.rows.append(row)
+        result.sheet_rows.append(number)
+    if unfilled:
+        shown_rows = ", ".join(str(n) for n in unfilled[:10]) + ("…" if len(unfilled) > 10 else "")
+        result.findings.append(correction(
+            "ligne-non-remplie",
+            f"{len(unfilled)} ligne(s) du modèle sans rapport (seul l'identifiant de l'action "
+            f"est rempli) ignorée(s) : lignes {shown_rows}.",
+        ))
+    return result

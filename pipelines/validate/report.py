@@ -1,0 +1,196 @@
+"""Validate stage: the report of one submission, rendered for machines (JSON) and people
+(Markdown, HTML, terminal text), in French.
+
+A report says, for one received file: where it came from, its verdict in one line, then
+its errors, its warnings and the corrections the pipeline made, each with the row as the
+person sees it in their spreadsheet, the column, the value found, the rule and the fix.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+import jinja2
+
+from pipelines.validate.findings import Finding, Severity
+
+REPORT_FORMAT_VERSION = 1
+
+
+@dataclass
+class SubmissionReport:
+    file_name: str
+    sha256: str
+    size: int
+    origin: str
+    received_at: str
+    organisation: str | None
+    template_used: bool
+    rows: int
+    findings: list[Finding] = field(default_factory=list)
+
+    def of(self, severity: Severity) -> list[Finding]:
+        return sorted((f for f in self.findings if f.severity == severity), key=lambda f: f.position)
+
+    @property
+    def accepted(self) -> bool:
+        return not self.of(Severity.ERROR)
+
+    @property
+    def verdict(self) -> str:
+        """The one-line verdict a steward reads first."""
+        errors, warnings = len(self.of(Severity.ERROR)), len(self.of(Severity.WARNING))
+        corrections = len(self.of(Severity.CORRECTION))
+        if not self.accepted:
+            return (f"REJETÉ : {_count(errors, 'erreur')} à corriger"
+                    f"{', ' + _count(warnings, 'avertissement') if warnings else ''} ; "
+                    "rien n'est publié depuis ce fichier, renvoyez-le une fois corrigé.")
+        extras = [_count(n, label) for n, label in ((warnings, "avertissement"),
+                                                    (corrections, "correction automatique")) if n]
+        return (f"ACCEPTÉ : {_count(self.rows, 'ligne')} de suivi"
+                f"{' avec ' + ' et '.join(extras) if extras else ''}.")
+
+
+def _count(n: int, noun: str) -> str:
+    if n <= 1:
+        return f"{n} {noun}"
+    words = noun.split(" ")
+    return f"{n} " + " ".join(w + "s" for w in words)
+
+
+def report_dict(report: SubmissionReport) -> dict[str, Any]:
+    return {
+        "format": REPORT_FORMAT_VERSION,
+        "fichier": report.file_name,
+        "sha256": report.sha256,
+        "octets": report.size,
+        "origine": report.origin,
+        "recu_le": report.received_at,
+        "organisme": report.organisation,
+        "modele_utilise": report.template_used,
+        "verdict": "accepte" if report.accepted else "rejete",
+        "resume": report.verdict,
+        "lignes_acceptees": report.rows if report.accepted else 0,
+        "erreurs": [f.as_dict() for f in report.of(Severity.ERROR)],
+        "avertissements": [f.as_dict() for f in report.of(Severity.WARNING)],
+        "corrections": [f.as_dict() for f in report.of(Severity.CORRECTION)],
+    }
+
+
+def render_json(report: SubmissionReport) -> str:
+    return json.dumps(report_dict(report), ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+
+
+def _md_cell(value: Any) -> str:
+    if value is None or value == "":
+        return "—"
+    text = str(value).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+    return text.replace("<", "&lt;").replace(">", "&gt;")
+
+
+_SECTIONS = (
+    (Severity.ERROR, "Erreurs (le fichier est rejeté tant qu'elles restent)"),
+    (Severity.WARNING, "Avertissements (publié, mais à vérifier)"),
+    (Severity.CORRECTION, "Corrections automatiques (sans ambiguïté)"),
+)
+
+
+def render_markdown(report: SubmissionReport) -> str:
+    lines = [
+        f"# Rapport de validation : {_md_cell(report.file_name)}",
+        "",
+        f"**{report.verdict}**",
+        "",
+        f"- Fichier : `{report.file_name}` ({report.size} octets, SHA-256 `{report.sha256}`)",
+        f"- Origine : {_md_cell(report.origin)}",
+        f"- Reçu le : {report.received_at}",
+        f"- Organisme : {report.organisation or 'non identifié'}"
+        f"{' (modèle officiel)' if report.template_used else ''}",
+        "",
+    ]
+    for severity, title in _SECTIONS:
+        found = report.of(severity)
+        lines += [f"## {title} : {len(found)}", ""]
+        if not found:
+            lines += ["Aucune.", ""]
+            continue
+        lines += ["| Ligne | Colonne | Valeur trouvée | Règle | Comment corriger | Code |",
+                  "|---|---|---|---|---|---|"]
+        lines += [
+            f"| {_md_cell(f.row)} | {_md_cell(f.column)} | {_md_cell(f.value)} | {_md_cell(f.rule)} "
+            f"| {_md_cell(f.fix)} | `{f.code}` |"
+            for f in found
+        ]
+        lines.append("")
+    return "\n".join(lines)
+
+
+_HTML = """<!DOCTYPE html>
+<html lang="fr">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Rapport de validation : {{ r.file_name }}</title>
+<style>
+body { font-family: Marianne, Arial, sans-serif; margin: 2rem; color: #161616; }
+.verdict { padding: .75rem 1rem; font-weight: bold; border-left: .4rem solid; }
+.accepte { background: #b8fec9; border-color: #18753c; }
+.rejete { background: #ffe9e9; border-color: #ce0500; }
+table { border-collapse: collapse; margin-bottom: 1.5rem; }
+th, td { border: 1px solid #929292; padding: .3rem .5rem; text-align: left; vertical-align: top; }
+th { background: #eeeeee; }
+code { word-break: break-all; }
+</style>
+</head>
+<body>
+<h1>Rapport de validation : {{ r.file_name }}</h1>
+<p class="verdict {{ 'accepte' if r.accepted else 'rejete' }}">{{ r.verdict }}</p>
+<ul>
+<li>Fichier : <code>{{ r.file_name }}</code> ({{ r.size }} octets, SHA-256 <code>{{ r.sha256 }}</code>)</li>
+<li>Origine : {{ r.origin }}</li>
+<li>Reçu le : {{ r.received_at }}</li>
+<li>Organisme : {{ r.organisation or "non identifié" }}{% if r.template_used %} (modèle officiel){% endif %}</li>
+</ul>
+{% for severity, title in sections %}{% set found = r.of(severity) %}
+<h2>{{ title }} : {{ found | length }}</h2>
+{% if found %}<table>
+<thead><tr><th scope="col">Ligne</th><th scope="col">Colonne</th><th scope="col">Valeur trouvée</th>
+<th scope="col">Règle</th><th scope="col">Comment corriger</th><th scope="col">Code</th></tr></thead>
+<tbody>
+{% for f in found %}<tr><td>{{ f.row or "—" }}</td><td>{{ f.column or "—" }}</td><td>{{ f.value if f.value is not none else "—" }}</td><td>{{ f.rule }}</td><td>{{ f.fix }}</td><td><code>{{ f.code }}</code></td></tr>
+{% endfor %}</tbody>
+</table>{% else %}<p>Aucune.</p>{% endif %}
+{% endfor %}
+</body>
+</html>
+"""
+
+
+@cache
+def _html_template() -> jinja2.Template:
+    # Autoescape: cell values come from untrusted files (a "<script>" comment stays text).
+    return jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined).from_string(_HTML)
+
+
+def render_html(report: SubmissionReport) -> str:
+    return _html_template().render(r=report, sections=_SECTIONS)
+
+
+def render_text(report: SubmissionReport) -> str:
+    """What ``ogp validate`` prints: the verdict, then one block per finding."""
+    lines = [f"{report.file_name} : {report.verdict}"]
+    labels = {Severity.ERROR: "ERREUR", Severity.WARNING: "AVERTISSEMENT",
+              Severity.CORRECTION: "CORRECTION"}
+    for severity, _ in _SECTIONS:
+        for f in report.of(severity):
+            where = ", ".join(p for p in (
+                f"ligne {f.row}" if f.row else "", f"colonne {f.column}" if f.column else "") if p)
+            value = f" ; valeur « {f.value} »" if f.value is not None else ""
+            lines.append(f"  {labels[severity]} [{f.code}] {where or 'fichier'}{value}")
+            lines.append(f"    Règle : {f.rule}")
+            if f.fix:
+                lines.append(f"    Que faire : {f.fix}")
+    return "\n".join(lines) + "\n"

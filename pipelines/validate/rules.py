@@ -1,0 +1,199 @@
+"""Validate stage: business rules that span cells, rows or tables, run by great-expectations.
+
+Frictionless checks each cell against the schema; these rules relate cells to each
+other (a ``complet`` status and its percentage), to the plan (the body's own actions,
+the plan's start) and to the body's earlier reports (progress going backwards). Each rule
+is one expectation on a pandas frame of the submission, with a stable code, a severity
+and a French rule and fix; great-expectations says which rows break it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+import pandas as pd
+
+from pipelines.validate.findings import Finding, Severity, shown
+from pipelines.validate.normalise import NormalisedSubmission
+
+LINE = "ligne"
+
+
+@dataclass(frozen=True)
+class RuleContext:
+    """What the rules compare a submission with."""
+
+    plan_start: dt.date
+    today: dt.date
+    organisation: str | None
+    template_used: bool
+    responsible_actions: frozenset[str]
+    # Earlier accepted reports: (id_action, date_rapport ISO, avancement_pct or None).
+    history: tuple[tuple[str, str, int | None], ...] = ()
+
+
+@dataclass(frozen=True)
+class Rule:
+    code: str
+    severity: Severity
+    column: str
+    rule: str
+    fix: str
+    expectation: Any = field(compare=False)
+
+
+@cache
+def _gx() -> tuple[Any, Any]:
+    """great-expectations and its expectations module, imported once (3-5 s)."""
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    import great_expectations as gx
+    import great_expectations.expectations as gxe
+
+    return gx, gxe
+
+
+@cache
+def _batch_definition() -> Any:
+    gx, _ = _gx()
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = {"globally": False, "metric_calculations": False}
+    asset = context.data_sources.add_pandas("soumissions").add_dataframe_asset("soumission")
+    return asset.add_batch_definition_whole_dataframe("soumission-entiere")
+
+
+def _frame(submission: NormalisedSubmission, context: RuleContext) -> pd.DataFrame:
+    """Typed columns (cells that failed their type are NA: frictionless reported them)."""
+    rows = submission.rows
+    frame = pd.DataFrame({
+        LINE: submission.sheet_rows,
+        "id_action": [r["id_action"] or None for r in rows],
+        "date_rapport": pd.to_datetime([r["date_rapport"] for r in rows], format="%Y-%m-%d",
+                                       errors="coerce"),
+        "statut": [r["statut"] or None for r in rows],
+        "avancement_pct": pd.to_numeric(pd.Series([r["avancement_pct"] for r in rows], dtype="string"),
+                                        errors="coerce").astype("Float64"),
+        "sans_commentaire": [not r["commentaire"] for r in rows],
+        "preuve_url": [r["preuve_url"] or None for r in rows],
+    })
+    frame["avancement_precedent"] = _previous_progress(frame, context.history)
+    return frame
+
+
+def _previous_progress(frame: pd.DataFrame, history: Iterable[tuple[str, str, int | None]]) -> pd.Series:
+    """For each row, the latest earlier percentage reported for the same action, if any.
+
+    Earlier reports of the same action and date are being replaced, so they do not count.
+    """
+    current = frame[["id_action", "date_rapport", "avancement_pct"]].assign(courant=True,
+                                                                           position=range(len(frame)))
+    past = pd.DataFrame(list(history), columns=["id_action", "date_rapport", "avancement_pct"])
+    past = past.assign(
+        date_rapport=pd.to_datetime(past["date_rapport"], format="%Y-%m-%d", errors="coerce"),
+        avancement_pct=pd.to_numeric(past["avancement_pct"], errors="coerce").astype("Float64"),
+        courant=False, position=-1,
+    )
+    replaced = past.set_index(["id_action", "date_rapport"]).index.isin(
+        current.set_index(["id_action", "date_rapport"]).index)
+    combined = pd.concat([past[~replaced], current], ignore_index=True)
+    combined = combined.sort_values(["id_action", "date_rapport", "courant"], kind="stable")
+    combined["precedent"] = combined.groupby("id_action", dropna=False)["avancement_pct"].transform(
+        lambda s: s.shift().ffill())
+    mine = combined[combined["courant"]].sort_values("position")
+    return pd.Series(mine["precedent"].to_numpy(), index=frame.index, dtype="Float64")
+
+
+def business_rules(context: RuleContext) -> list[Rule]:
+    """The rules for one submission; the responsibility rule is an error only for a template."""
+    _, gxe = _gx()
+    complet = 'statut=="complet"'
+    rules = [
+        Rule("complet-sans-100", Severity.ERROR, "avancement_pct",
+             "Une action au statut complet est avancée à 100 %.",
+             "Indiquez 100 dans avancement_pct, ou choisissez le statut substantiel ou limite.",
+             gxe.ExpectColumnValuesToBeBetween(column="avancement_pct", min_value=100, max_value=100,
+                                               row_condition=complet, condition_parser="pandas")),
+        Rule("complet-sans-100", Severity.ERROR, "avancement_pct",
+             "Une action au statut complet est avancée à 100 % : l'avancement ne peut pas être vide.",
+             "Indiquez 100 dans avancement_pct.",
+             gxe.ExpectColumnValuesToNotBeNull(column="avancement_pct", row_condition=complet,
+                                               condition_parser="pandas")),
+        Rule("statut-sans-preuve", Severity.ERROR, "preuve_url",
+             "Une action au statut complet est attestée par un lien vers une preuve publique.",
+             "Indiquez dans preuve_url l'adresse d'un document public qui atteste l'achèvement.",
+             gxe.ExpectColumnValuesToNotBeNull(column="preuve_url", row_condition=complet,
+                                               condition_parser="pandas")),
+        Rule("non-commence-avec-avancement", Severity.ERROR, "avancement_pct",
+             "Une action non commencée a un avancement de 0 % ou vide.",
+             "Mettez 0 ou videz avancement_pct, ou choisissez le statut limite.",
+             gxe.ExpectColumnValuesToBeBetween(column="avancement_pct", min_value=0, max_value=0,
+                                               row_condition='statut=="non_commence"',
+                                               condition_parser="pandas")),
+        Rule("date-avant-plan", Severity.ERROR, "date_rapport",
+             f"La date du rapport ne peut pas précéder le début du plan "
+             f"({context.plan_start.strftime('%d/%m/%Y')}).",
+             "Vérifiez l'année de la date (format JJ/MM/AAAA ou AAAA-MM-JJ).",
+             gxe.ExpectColumnValuesToBeBetween(column="date_rapport",
+                                               min_value=pd.Timestamp(context.plan_start))),
+        Rule("date-future", Severity.ERROR, "date_rapport",
+             f"La date du rapport ne peut pas être dans le futur (après le "
+             f"{context.today.strftime('%d/%m/%Y')}).",
+             "Indiquez la date à laquelle l'avancement a été constaté, au plus tard aujourd'hui.",
+             gxe.ExpectColumnValuesToBeBetween(column="date_rapport",
+                                               max_value=pd.Timestamp(context.today))),
+        Rule("recul-sans-commentaire", Severity.WARNING, "avancement_pct",
+             "L'avancement d'une action recule par rapport à son rapport précédent sans "
+             "commentaire qui l'explique.",
+             "Expliquez le recul dans la colonne commentaire, ou corrigez le pourcentage.",
+             gxe.ExpectColumnPairValuesAToBeGreaterThanB(
+                 column_A="avancement_pct", column_B="avancement_precedent", or_equal=True,
+                 ignore_row_if="either_value_is_missing", row_condition="sans_commentaire==True",
+                 condition_parser="pandas")),
+    ]
+    if context.organisation is not None:
+        severity = Severity.ERROR if context.template_used else Severity.WARNING
+        rules.append(Rule(
+            "action-hors-responsabilite", severity, "id_action",
+            f"L'organisme {context.organisation} ne figure pas parmi les responsables de cette action.",
+            "Retirez la ligne (l'organisme responsable en rendra compte) ou vérifiez "
+            "l'identifiant de l'action.",
+            gxe.ExpectColumnValuesToBeInSet(column="id_action",
+                                            value_set=sorted(context.responsible_actions))))
+    return rules
+
+
+def check_business_rules(submission: NormalisedSubmission, context: RuleContext) -> list[Finding]:
+    """Findings for every row that breaks a rule, on the rows frictionless could type."""
+    if not submission.rows:
+        return []
+    gx, _ = _gx()
+    batch_definition = _batch_definition()  # the context a suite needs exists from here
+    frame = _frame(submission, context)
+    rules = business_rules(context)
+    suite = gx.ExpectationSuite(name="regles-suivi")
+    for position, rule in enumerate(rules):
+        rule.expectation.meta = {"regle": position}
+        suite.add_expectation(rule.expectation)
+    result = batch_definition.get_batch(batch_parameters={"dataframe": frame}).validate(
+        suite, result_format={"result_format": "COMPLETE", "unexpected_index_column_names": [LINE]})
+    findings: list[Finding] = []
+    for outcome in result.results:
+        rule = rules[outcome.expectation_config.meta["regle"]]
+        if outcome.exception_info.get("raised_exception"):
+            raise RuntimeError(f"Règle {rule.code} : {outcome.exception_info.get('exception_message')}")
+        for unexpected in outcome.result.get("unexpected_index_list") or []:
+            row = int(unexpected[LINE])
+            cells = submission.rows[submission.sheet_rows.index(row)]
+            value = submission.as_written(row, rule.column, cells.get(rule.column, ""))
+            if rule.code == "recul-sans-commentaire":
+                previous = frame.loc[frame[LINE] == row, "avancement_precedent"].iloc[0]
+                value = f"{value} (précédent : {int(previous)})"
+            if (row, rule.column) in submission.reported:
+                continue
+            findings.append(Finding(rule.severity, rule.code, rule.rule, rule.fix, row=row,
+                                    column=rule.column, value=shown(value) if value else None))
+    return findings

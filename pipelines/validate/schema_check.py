@@ -1,0 +1,160 @@
+"""Validate stage: a normalised submission checked by frictionless against its Table Schema.
+
+Frictionless is the reference for types, constraints, the primary key and the foreign
+key to the plan's actions: the submission and the plan's ``actions`` are validated as
+one package. Its errors keep their frictionless codes and are told again in French with
+the spreadsheet's row numbers and a fix for each field.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import frictionless
+
+from pipelines.tables import TableSchema
+from pipelines.validate.findings import Finding, error, shown
+from pipelines.validate.normalise import NormalisedSubmission
+from pipelines.validate.package import UNLIMITED_ERRORS
+
+SUBMISSION_RESOURCE = "soumission"
+_CONSTRAINT = re.compile(r'constraint "(\w+)" is "(.*)"', re.S)
+_SAME_AS_ROW = re.compile(r"position (\d+)")
+
+_STATUS_HELP = (
+    "non_commence (non commencée), limite (achèvement limité), substantiel (achèvement "
+    "substantiel), complet (achevée), abandonne (abandonnée), non_evalue (ne peut pas se prononcer)"
+)
+
+_REQUIRED_FIX = {
+    "id_action": "Indiquez l'identifiant de l'action (par exemple E1-A1-01), tel qu'il figure "
+    "dans le modèle.",
+    "date_rapport": "Indiquez la date du rapport, par exemple 2022-12-31 ou 31/12/2022.",
+    "statut": f"Choisissez un statut : {_STATUS_HELP}.",
+}
+
+
+def _type_finding(field: dict[str, Any], value: str, row: int) -> Finding:
+    name, kind = field["name"], field.get("type", "string")
+    if kind == "date":
+        rule, fix = (f"« {value} » n'est pas une date valide.",
+                     "Écrivez la date au format AAAA-MM-JJ ou JJ/MM/AAAA, par exemple 31/12/2022.")
+    elif kind == "integer":
+        rule, fix = (f"« {value} » n'est pas un nombre entier.",
+                     "Écrivez un pourcentage entier de 0 à 100, sans décimale ni texte (par exemple 60).")
+    elif field.get("format") == "uri":
+        rule, fix = (f"« {value} » n'est pas une adresse web valide.",
+                     "Copiez l'adresse complète depuis la barre d'adresse du navigateur, "
+                     "en commençant par https://.")
+    else:
+        rule, fix = (f"« {value} » n'a pas le type attendu ({kind}).",
+                     "Corrigez la valeur d'après la description de la colonne dans l'onglet Instructions.")
+    return error("type-error", rule, fix, row=row, column=name, value=shown(value))
+
+
+def _constraint_finding(field: dict[str, Any], constraint: str, value: str, row: int) -> Finding:
+    name = field["name"]
+    title = field.get("title", name)
+    if constraint == "required":
+        rule = f"La colonne « {name} » ({title}) est obligatoire et la cellule est vide."
+        fix = _REQUIRED_FIX.get(name, "Remplissez la cellule.")
+    elif constraint == "enum":
+        rule = f"« {value} » n'est pas un statut de l'échelle du PGO."
+        fix = f"Choisissez l'une des valeurs : {_STATUS_HELP}."
+    elif constraint in ("minimum", "maximum"):
+        low = field["constraints"].get("minimum")
+        high = field["constraints"].get("maximum")
+        rule = f"{value} est hors de l'intervalle autorisé ({low} à {high})."
+        fix = f"Indiquez un pourcentage entier de {low} à {high}."
+    elif constraint == "pattern" and name == "id_action":
+        rule = f"« {value} » n'a pas la forme d'un identifiant d'action (E1-A1-01)."
+        fix = "Recopiez l'identifiant depuis le modèle : E, le numéro d'engagement, -A, le numéro d'ambition, puis le rang sur deux chiffres."
+    elif constraint == "pattern" and name == "preuve_url":
+        rule = f"« {value} » n'est pas une adresse web commençant par http:// ou https:// (sans espace)."
+        fix = "Copiez l'adresse complète depuis la barre d'adresse du navigateur."
+    elif constraint == "maxLength":
+        limit = field["constraints"]["maxLength"]
+        rule = f"Le texte compte {len(value)} caractères ; la limite est de {limit}."
+        fix = "Raccourcissez le texte et placez le détail dans le document de preuve."
+    else:
+        rule = f"La valeur ne respecte pas la contrainte « {constraint} » de la colonne « {name} »."
+        fix = "Corrigez la valeur d'après la description de la colonne dans l'onglet Instructions."
+    return error("constraint-error", rule, fix, row=row, column=name, value=shown(value))
+
+
+def check_submission_schema(
+    submission: NormalisedSubmission, schema: TableSchema, action_ids: list[str]
+) -> list[Finding]:
+    """Frictionless errors as findings; cells reported by normalisation are not reported twice."""
+    if not submission.rows:
+        return []
+    fields = {f["name"]: f for f in schema["fields"]}
+    names = submission.fields
+    data = [names, *([row[n] for n in names] for row in submission.rows)]
+    descriptor = {k: v for k, v in schema.items() if k != "$schema"}
+    package = frictionless.Package(resources=[
+        frictionless.Resource(name=SUBMISSION_RESOURCE, data=data,
+                              schema=frictionless.Schema.from_descriptor(descriptor)),
+        frictionless.Resource(name="actions", data=[["id_action"], *([a] for a in action_ids)]),
+    ])
+    report = package.validate(checklist=frictionless.Checklist(), limit_errors=UNLIMITED_ERRORS)
+
+    def sheet_row(row_number: int) -> int:
+        return submission.sheet_rows[row_number - 2]
+
+    findings: list[Finding] = []
+    key_cells_missing: set[int] = set()
+    for task in report.tasks:
+        if task.name != SUBMISSION_RESOURCE:
+            continue
+        for err in task.errors:
+            number = getattr(err, "row_number", None)
+            if number is None:
+                findings.append(error(err.type, f"Erreur de structure : {err.message}",
+                                      "Repartez du modèle (ogp template)."))
+                continue
+            row = sheet_row(number)
+            name = getattr(err, "field_name", None)
+            value = "" if getattr(err, "cell", None) is None else str(err.cell)
+            if name:
+                value = submission.as_written(row, name, value)
+            if name and ((row, name) in submission.reported or (row, "*") in submission.reported):
+                continue
+            if err.type == "type-error" and name:
+                findings.append(_type_finding(fields[name], value, row))
+            elif err.type == "constraint-error" and name:
+                match = _CONSTRAINT.search(err.note or "")
+                constraint = match.group(1) if match else "?"
+                if constraint == "required" and name in ("id_action", "date_rapport"):
+                    key_cells_missing.add(row)
+                findings.append(_constraint_finding(fields[name], constraint, value, row))
+            elif err.type == "primary-key":
+                if row in key_cells_missing:
+                    continue
+                cells = submission.rows[number - 2]
+                first = _SAME_AS_ROW.search(err.note or "")
+                where = f" (ligne {sheet_row(int(first.group(1)))})" if first else ""
+                findings.append(error(
+                    "primary-key",
+                    f"L'action {cells['id_action']} a déjà un rapport daté du "
+                    f"{cells['date_rapport']} dans ce fichier{where}.",
+                    "Gardez une seule ligne par action et par date : supprimez le doublon ou "
+                    "corrigez la date.",
+                    row=row, column="id_action, date_rapport",
+                    value=shown(f"{cells['id_action']} / {cells['date_rapport']}"),
+                ))
+            elif err.type == "foreign-key":
+                value = submission.rows[number - 2]["id_action"]
+                findings.append(error(
+                    "foreign-key",
+                    f"L'action « {value} » n'existe pas dans le plan d'action 2021-2023.",
+                    "Recopiez l'identifiant depuis le modèle (ogp template) ou depuis la table "
+                    "actions du plan.",
+                    row=row, column="id_action", value=shown(value),
+                ))
+            else:
+                findings.append(error(err.type, f"Erreur frictionless : {err.message}",
+                                      "Corrigez la cellule indiquée.", row=row, column=name,
+                                      value=shown(value) if value else None))
+    return findings
