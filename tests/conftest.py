@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -7,6 +9,10 @@ import pytest
 from pipelines.config import DatasetConfig, Settings, load_dataset
 from pipelines.gather.plan import gather_plan_records
 from pipelines.gather.plan_tables import Tables
+from pipelines.gather.progress import plan_facts
+from pipelines.tables import TableSchema, load_schema
+from pipelines.validate.findings import Severity
+from pipelines.validate.submission import PlanFacts, Received, ValidatedSubmission, validate_submission
 
 ROOT = Path(__file__).resolve().parent.parent
 PLAN_SLUG = "plan-action-pgo-2021-2023"
@@ -25,3 +31,40 @@ def plan_records(plan_config: DatasetConfig) -> Tables:
 @pytest.fixture(scope="session")
 def settings() -> Settings:
     return Settings().check()
+
+
+PROGRESS_SLUG = "suivi-plan-action-pgo-2021-2023"
+TODAY = dt.date(2026, 11, 28)
+
+
+@pytest.fixture(scope="session")
+def progress_config() -> DatasetConfig:
+    return load_dataset(ROOT / "datasets" / PROGRESS_SLUG)
+
+
+@pytest.fixture(scope="session")
+def plan(progress_config: DatasetConfig) -> PlanFacts:
+    return plan_facts(progress_config)
+
+
+@pytest.fixture(scope="session")
+def submission_schema(settings: Settings) -> TableSchema:
+    return load_schema(settings.schemas_dir, "soumission")
+
+
+@pytest.fixture(scope="session")
+def check(submission_schema: TableSchema, plan: PlanFacts) -> Callable[..., ValidatedSubmission]:
+    """Validates bytes as a submission named ``name`` from body ``org`` (default ditp)."""
+
+    def run(content: bytes | str, name: str = "rapport.csv", org: str | None = "ditp",
+            history: tuple[tuple[str, str, int | None], ...] = ()) -> ValidatedSubmission:
+        data = content.encode("utf-8") if isinstance(content, str) else content
+        received = Received(name, data, f"test:{name}", "2026-11-28T00:00:00Z", org)
+        return validate_submission(received, submission_schema, plan, today=TODAY, history=history)
+
+    return run
+
+
+def codes(validated: ValidatedSubmission, severity: str = "erreur") -> list[tuple[int | None, str | None, str]]:
+    """The ``(row, column, code)`` of a report's findings of one severity, in report order."""
+    return [(f.row, f.column, f.code) for f in validated.report.of(Severity(severity))]

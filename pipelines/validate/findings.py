@@ -8,7 +8,7 @@ in French and how to fix it. Reports are rendered from findings; tests assert on
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
@@ -33,7 +33,10 @@ class Finding:
     value: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {k: (str(v) if isinstance(v, Severity) else v) for k, v in asdict(self).items()}
+        """The finding in a JSON report (French keys, like the rest of the report)."""
+        return {"gravite": str(self.severity), "code": self.code, "ligne": self.row,
+                "colonne": self.column, "valeur": self.value, "regle": self.rule,
+                "que_faire": self.fix}
 
     @property
     def position(self) -> tuple[int, str, str]:

@@ -57,6 +57,12 @@ def _gx() -> tuple[Any, Any]:
     return gx, gxe
 
 
+def _column(name: str) -> Any:
+    from great_expectations.expectations.row_conditions import Column
+
+    return Column(name)
+
+
 @cache
 def _batch_definition() -> Any:
     gx, _ = _gx()
@@ -77,7 +83,7 @@ def _frame(submission: NormalisedSubmission, context: RuleContext) -> pd.DataFra
         "statut": [r["statut"] or None for r in rows],
         "avancement_pct": pd.to_numeric(pd.Series([r["avancement_pct"] for r in rows], dtype="string"),
                                         errors="coerce").astype("Float64"),
-        "sans_commentaire": [not r["commentaire"] for r in rows],
+        "commentaire": [r["commentaire"] or None for r in rows],
         "preuve_url": [r["preuve_url"] or None for r in rows],
     })
     frame["avancement_precedent"] = _previous_progress(frame, context.history)
@@ -110,29 +116,28 @@ def _previous_progress(frame: pd.DataFrame, history: Iterable[tuple[str, str, in
 def business_rules(context: RuleContext) -> list[Rule]:
     """The rules for one submission; the responsibility rule is an error only for a template."""
     _, gxe = _gx()
-    complet = 'statut=="complet"'
+    complet = _column("statut") == "complet"
+    not_started = _column("statut") == "non_commence"
+    uncommented = _column("commentaire").is_null()
     rules = [
         Rule("complet-sans-100", Severity.ERROR, "avancement_pct",
              "Une action au statut complet est avancée à 100 %.",
              "Indiquez 100 dans avancement_pct, ou choisissez le statut substantiel ou limite.",
              gxe.ExpectColumnValuesToBeBetween(column="avancement_pct", min_value=100, max_value=100,
-                                               row_condition=complet, condition_parser="pandas")),
+                                               row_condition=complet)),
         Rule("complet-sans-100", Severity.ERROR, "avancement_pct",
              "Une action au statut complet est avancée à 100 % : l'avancement ne peut pas être vide.",
              "Indiquez 100 dans avancement_pct.",
-             gxe.ExpectColumnValuesToNotBeNull(column="avancement_pct", row_condition=complet,
-                                               condition_parser="pandas")),
+             gxe.ExpectColumnValuesToNotBeNull(column="avancement_pct", row_condition=complet)),
         Rule("statut-sans-preuve", Severity.ERROR, "preuve_url",
              "Une action au statut complet est attestée par un lien vers une preuve publique.",
              "Indiquez dans preuve_url l'adresse d'un document public qui atteste l'achèvement.",
-             gxe.ExpectColumnValuesToNotBeNull(column="preuve_url", row_condition=complet,
-                                               condition_parser="pandas")),
+             gxe.ExpectColumnValuesToNotBeNull(column="preuve_url", row_condition=complet)),
         Rule("non-commence-avec-avancement", Severity.ERROR, "avancement_pct",
              "Une action non commencée a un avancement de 0 % ou vide.",
              "Mettez 0 ou videz avancement_pct, ou choisissez le statut limite.",
              gxe.ExpectColumnValuesToBeBetween(column="avancement_pct", min_value=0, max_value=0,
-                                               row_condition='statut=="non_commence"',
-                                               condition_parser="pandas")),
+                                               row_condition=not_started)),
         Rule("date-avant-plan", Severity.ERROR, "date_rapport",
              f"La date du rapport ne peut pas précéder le début du plan "
              f"({context.plan_start.strftime('%d/%m/%Y')}).",
@@ -151,8 +156,7 @@ def business_rules(context: RuleContext) -> list[Rule]:
              "Expliquez le recul dans la colonne commentaire, ou corrigez le pourcentage.",
              gxe.ExpectColumnPairValuesAToBeGreaterThanB(
                  column_A="avancement_pct", column_B="avancement_precedent", or_equal=True,
-                 ignore_row_if="either_value_is_missing", row_condition="sans_commentaire==True",
-                 condition_parser="pandas")),
+                 ignore_row_if="either_value_is_missing", row_condition=uncommented)),
     ]
     if context.organisation is not None:
         severity = Severity.ERROR if context.template_used else Severity.WARNING

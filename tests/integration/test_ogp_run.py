@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +13,7 @@ from pathlib import Path
 import frictionless
 import pytest
 
-from tests.conftest import PLAN_SLUG, ROOT
+from tests.conftest import PLAN_SLUG, PROGRESS_SLUG, ROOT
 
 pytestmark = pytest.mark.slow
 
@@ -20,8 +22,9 @@ TABLES = ["engagements", "ambitions", "actions", "organisations", "porteurs", "r
 ENV = {**os.environ, "SOURCE_DATE_EPOCH": "1700000000", "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
 
 
-def ogp(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(OGP), *args], capture_output=True, text=True, env=ENV, timeout=300)
+def ogp(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(OGP), *args], capture_output=True, text=True,
+                          env={**ENV, **(env or {})}, timeout=300)
 
 
 def tree(root: Path) -> dict[str, bytes | str]:
@@ -36,10 +39,19 @@ def tree(root: Path) -> dict[str, bytes | str]:
     return found
 
 
+def failed_run(tmp_path: Path, datasets: Path) -> subprocess.CompletedProcess[str]:
+    """``ogp run`` on edited dataset definitions, expected to stop on a source problem."""
+    result = ogp("run", "--datasets-dir", str(datasets), "--out", str(tmp_path / "site"),
+                 "--state-dir", str(tmp_path / "var"))
+    assert result.returncode == 2, result.stdout
+    assert "Traceback" not in result.stderr + result.stdout
+    return result
+
+
 @pytest.fixture(scope="module")
 def first_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("site")
-    result = ogp("run", "--out", str(out))
+    result = ogp("run", "--out", str(out), "--state-dir", str(out.parent / "var"))
     assert result.returncode == 0, result.stderr
     return out
 
@@ -63,16 +75,16 @@ def test_frictionless_accepts_the_published_package(first_run: Path) -> None:
 
 def test_rerun_on_unchanged_inputs_publishes_nothing(first_run: Path) -> None:
     before = tree(first_run)
-    result = ogp("run", "--out", str(first_run))
+    result = ogp("run", "--out", str(first_run), "--state-dir", str(first_run.parent / "var"))
     assert result.returncode == 0, result.stderr
-    assert "inchangé" in result.stdout
+    assert result.stdout.count("inchangé") == 2
     assert tree(first_run) == before
 
 
 def test_rebuild_from_scratch_is_byte_identical(first_run: Path, tmp_path: Path) -> None:
-    result = ogp("run", "--out", str(tmp_path))
+    result = ogp("run", "--out", str(tmp_path / "site"), "--state-dir", str(tmp_path / "var"))
     assert result.returncode == 0, result.stderr
-    assert tree(tmp_path) == tree(first_run)
+    assert tree(tmp_path / "site") == tree(first_run)
 
 
 def test_changed_source_is_a_clear_error_and_publishes_nothing(tmp_path: Path) -> None:
@@ -81,8 +93,68 @@ def test_changed_source_is_a_clear_error_and_publishes_nothing(tmp_path: Path) -
     source = datasets / PLAN_SLUG / "source" / "synthese-plan-action-national-2021-2023.txt"
     source.write_text(source.read_text(encoding="utf-8") + "\nAjout.\n", encoding="utf-8")
     out = tmp_path / "site"
-    result = ogp("run", "--datasets-dir", str(datasets), "--out", str(out))
-    assert result.returncode == 2
+    result = failed_run(tmp_path, datasets)
     assert "a changé" in result.stderr and "dataset.yaml" in result.stderr
-    assert "Traceback" not in result.stderr + result.stdout
     assert not (out / "datasets").exists()
+
+
+def test_progress_dataset_is_published_as_sample_data_and_its_keys_hold_against_the_plan(
+    first_run: Path,
+) -> None:
+    latest = first_run / "datasets" / PROGRESS_SLUG / "latest"
+    assert os.readlink(latest) == "1.0.0"
+    descriptor = latest / "datapackage.json"
+    assert frictionless.validate(str(descriptor), limit_errors=10**6).valid
+    package = frictionless.Package(str(descriptor))
+    assert package.title.startswith("[Données d'exemple]")
+    assert "DONNÉES D'EXEMPLE" in package.description
+    rows = package.get_resource("suivi").read_rows()
+    assert len(rows) == 15
+    assert {r["id_organisation"] for r in rows} == {"ditp", "dinum", "meae"}
+    # The foreign keys to the other dataset, checked by frictionless on the published files.
+    suivi_schema = json.loads((ROOT / "schemas" / "suivi.json").read_text(encoding="utf-8"))
+    suivi_schema.pop("$schema")
+    joined = frictionless.Package(resources=[
+        frictionless.Resource(path=f"{PROGRESS_SLUG}/latest/suivi.csv", name="suivi",
+                              schema=frictionless.Schema.from_descriptor(suivi_schema)),
+        frictionless.Resource(path=f"{PLAN_SLUG}/latest/actions.csv", name="actions"),
+        frictionless.Resource(path=f"{PLAN_SLUG}/latest/organisations.csv", name="organisations"),
+    ], basepath=str(first_run / "datasets"))
+    report = joined.validate(checklist=frictionless.Checklist(), limit_errors=10**6)
+    assert report.valid, report.flatten(["taskName", "rowNumber", "fieldName", "type", "note"])
+    assert [fk["reference"]["resource"] for fk in suivi_schema["foreignKeys"]] == ["actions", "organisations"]
+
+
+def test_a_rejected_submission_is_reported_and_publishes_nothing(tmp_path: Path) -> None:
+    inbox = tmp_path / "boite" / "ditp"
+    inbox.mkdir(parents=True)
+    (inbox / "bon.csv").write_text(
+        "id_action,date_rapport,statut,avancement_pct,commentaire,preuve_url\n"
+        "E1-A1-01,2022-12-31,limite,20,,\n", encoding="utf-8")
+    env = {"OGP_SUBMISSIONS_INBOX": str(tmp_path / "boite")}
+    args = ("run", "--out", str(tmp_path / "site"), "--state-dir", str(tmp_path / "var"))
+    assert ogp(*args, env=env).returncode == 0
+    before = tree(tmp_path / "site")
+    (inbox / "mauvais.csv").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00binaire")
+    result = ogp(*args, env=env)
+    assert result.returncode == 3, result.stderr
+    assert "mauvais.csv" in result.stderr and "REJETÉ" in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    assert tree(tmp_path / "site") == before
+    progress = tmp_path / "site" / "datasets" / PROGRESS_SLUG / "latest" / "datapackage.json"
+    assert not json.loads(progress.read_text(encoding="utf-8"))["title"].startswith("[Données")
+
+
+def test_an_unreachable_source_fails_the_run_and_publishes_no_progress(tmp_path: Path) -> None:
+    datasets = tmp_path / "datasets"
+    shutil.copytree(ROOT / "datasets", datasets)
+    definition = datasets / PROGRESS_SLUG / "dataset.yaml"
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    text = definition.read_text(encoding="utf-8").replace(
+        "  urls: []", f"  urls: [{{url: 'http://127.0.0.1:{port}/suivi.csv', organisation: dinum}}]")
+    definition.write_text(text, encoding="utf-8")
+    result = failed_run(tmp_path, datasets)
+    assert "n'a pas pu être lu" in result.stderr and "Rien n'a été publié" in result.stderr
+    assert not (tmp_path / "site" / "datasets" / PROGRESS_SLUG).exists()

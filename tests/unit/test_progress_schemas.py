@@ -1,0 +1,28 @@
+"""The submission contract and the published progress table describe the same columns."""
+
+from __future__ import annotations
+
+import frictionless
+
+from pipelines.config import Settings
+from pipelines.tables import load_schema
+
+
+def test_published_suivi_is_the_submission_format_plus_the_reporting_body(settings: Settings) -> None:
+    submission = load_schema(settings.schemas_dir, "soumission")
+    published = load_schema(settings.schemas_dir, "suivi")
+    assert published["fields"][:-1] == submission["fields"]
+    assert published["fields"][-1]["name"] == "id_organisation"
+    assert published["primaryKey"] == submission["primaryKey"] == ["id_action", "date_rapport"]
+    statut = next(f for f in submission["fields"] if f["name"] == "statut")
+    assert statut["constraints"]["enum"] == [
+        "non_commence", "limite", "substantiel", "complet", "abandonne", "non_evalue"]
+
+
+def test_both_schemas_are_valid_table_schemas_documented_in_french(settings: Settings) -> None:
+    for name in ("soumission", "suivi"):
+        schema = load_schema(settings.schemas_dir, name)
+        descriptor = {k: v for k, v in schema.items() if k != "$schema"}
+        assert frictionless.Schema.validate_descriptor(descriptor).valid, name
+        for field in schema["fields"]:
+            assert field["title"] and field["description"] and "example" in field, field["name"]

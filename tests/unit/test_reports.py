@@ -1,0 +1,73 @@
+"""Reports people read: French, escaped, errors and warnings apart, one-line verdict."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+from typer.testing import CliRunner
+
+from pipelines.cli import app
+from pipelines.validate.report import render_html, render_json, render_markdown
+from tests.conftest import ROOT, PROGRESS_SLUG
+
+HEADER = "id_action,date_rapport,statut,avancement_pct,commentaire,preuve_url\n"
+
+
+def test_untrusted_cells_cannot_inject_markup_into_reports(check: Callable) -> None:
+    validated = check(HEADER + 'E1-A1-01,2022-12-31,<script>alert(1)</script>,20,"a | b",\n')
+    html = render_html(validated.report)
+    assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert html.startswith("<!DOCTYPE html>") and '<html lang="fr">' in html
+    markdown = render_markdown(validated.report)
+    assert "<script>" not in markdown
+    row = next(line for line in markdown.splitlines() if "constraint-error" in line)
+    assert row.count(" | ") == 5  # the table keeps its six columns
+
+
+def test_json_report_separates_errors_warnings_and_corrections(check: Callable) -> None:
+    validated = check((HEADER.replace(",", ";") + "E1-A1-01;31/12/2022;limite;200;Réunion d'été;\n")
+                      .encode("cp1252"))
+    document = json.loads(render_json(validated.report))
+    assert document["verdict"] == "rejete"
+    assert [(e["ligne"], e["code"]) for e in document["erreurs"]] == [(2, "constraint-error")]
+    assert [w["code"] for w in document["avertissements"]] == ["encodage-windows-1252"]
+    assert {c["code"] for c in document["corrections"]} == {"separateur", "date-francaise"}
+    error = document["erreurs"][0]
+    assert error["colonne"] == "avancement_pct" and error["valeur"] == "200"
+    assert error["gravite"] == "erreur" and error["que_faire"] and error["regle"]
+    assert document["resume"].startswith("REJETÉ : 1 erreur")
+
+
+def test_verdict_of_an_accepted_file_counts_rows_warnings_and_corrections(check: Callable) -> None:
+    validated = check(HEADER + "E1-A1-01,31/12/2022,limite,20,,\nE5-A1-01,2022-12-31,limite,20,,\n")
+    assert validated.report.verdict == (
+        "ACCEPTÉ : 2 lignes de suivi avec 1 avertissement et 1 correction automatique.")
+
+
+def test_ogp_validate_prints_every_error_and_exits_1_when_rejected(tmp_path) -> None:  # noqa: ANN001
+    bad = tmp_path / "rapport.csv"
+    bad.write_text(HEADER + "E1-A1-01,2022-12-31,fini,20,,\nE9-A9-99,2022-12-31,limite,20,,\n"
+                   "E1-A1-02,2022-12-31,limite,-5,,\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["validate", str(bad), "--org", "ditp",
+                                      "--report-dir", str(tmp_path / "rapports")])
+    assert result.exit_code == 1
+    lines = result.output.splitlines()
+    assert lines[0].startswith("rapport.csv : REJETÉ : 3 erreurs")
+    errors = [line for line in lines if line.strip().startswith("ERREUR")]
+    assert errors == [
+        "  ERREUR [constraint-error] ligne 2, colonne statut ; valeur « fini »",
+        "  ERREUR [foreign-key] ligne 3, colonne id_action ; valeur « E9-A9-99 »",
+        "  ERREUR [constraint-error] ligne 4, colonne avancement_pct ; valeur « -5 »",
+    ]
+    assert sum("Que faire :" in line for line in lines) == 3
+    written = sorted(p.name for p in (tmp_path / "rapports").iterdir())
+    assert written == ["rapport.csv.rapport.html", "rapport.csv.rapport.json", "rapport.csv.rapport.md"]
+
+
+def test_ogp_validate_exits_0_on_the_bundled_samples() -> None:
+    samples = sorted((ROOT / "datasets" / PROGRESS_SLUG / "soumissions-exemple").rglob("*.*"))
+    assert len(samples) == 3
+    result = CliRunner().invoke(app, ["validate", *map(str, samples)])
+    assert result.exit_code == 0, result.output
+    assert result.output.count("ACCEPTÉ") == 3

@@ -1,0 +1,103 @@
+"""The templates stewards send: what a body sees, and that a filled-in template comes back
+accepted and identified."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from collections.abc import Callable
+from pathlib import Path
+
+from openpyxl import load_workbook
+from typer.testing import CliRunner
+
+from pipelines.cli import app
+from pipelines.validate.submission import PlanFacts
+from tests.conftest import codes
+
+
+def _template(tmp_path: Path, org: str, suffix: str = ".xlsx") -> Path:
+    out = tmp_path / f"modele-{org}{suffix}"
+    result = CliRunner().invoke(app, ["template", "--org", org, "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def test_xlsx_template_has_one_locked_prefilled_row_per_action_of_the_body(tmp_path: Path, plan: PlanFacts) -> None:
+    workbook = load_workbook(_template(tmp_path, "ditp"))
+    assert workbook.sheetnames[:2] == ["Instructions", "Suivi"]
+    sheet = workbook["Suivi"]
+    header = [c.value for c in sheet[1]]
+    assert header == ["id_action", "titre_action", "date_rapport", "statut", "avancement_pct",
+                      "commentaire", "preuve_url"]
+    expected = sorted(plan.actions_of("ditp"))
+    assert len(expected) == 7
+    ids = [sheet.cell(r, 1).value for r in range(2, 2 + len(expected))]
+    assert ids == expected
+    assert sheet.cell(2, 2).value == plan.action_titles[expected[0]]
+    assert sheet.protection.sheet
+    assert sheet.cell(2, 1).protection.locked and sheet.cell(2, 2).protection.locked
+    assert not sheet.cell(2, 3).protection.locked and not sheet.cell(2, 4).protection.locked
+    assert not sheet.cell(2 + len(expected), 1).protection.locked  # free rows below
+
+
+def test_xlsx_template_checks_input_as_it_is_typed(tmp_path: Path) -> None:
+    sheet = load_workbook(_template(tmp_path, "ditp"))["Suivi"]
+    checks = {str(v.sqref).split(":")[0][0]: v for v in sheet.data_validations.dataValidation}
+    assert checks["D"].type == "list"
+    assert "non_commence" in checks["D"].formula1 and "non_evalue" in checks["D"].formula1
+    assert (checks["E"].type, checks["E"].formula1, checks["E"].formula2) == ("whole", "0", "100")
+    assert checks["C"].type == "date" and checks["C"].formula2 == "TODAY()"
+    assert checks["C"].formula1 == "DATE(2021,1,1)"
+
+
+def test_xlsx_template_explains_itself_in_french_and_carries_a_hidden_marker(tmp_path: Path) -> None:
+    workbook = load_workbook(_template(tmp_path, "meae"))
+    text = " ".join(str(c.value) for row in workbook["Instructions"].iter_rows() for c in row if c.value)
+    assert "Comment le remplir" in text and "non_commence" in text and "preuve" in text
+    marker = workbook["_modele"]
+    assert marker.sheet_state == "veryHidden"
+    assert [c.value for c in marker[1]][:2] == ["ogp-modele-suivi", "meae"]
+
+
+def test_a_filled_template_is_accepted_and_identifies_its_body(tmp_path: Path, check: Callable) -> None:
+    path = _template(tmp_path, "ditp")
+    workbook = load_workbook(path)
+    sheet = workbook["Suivi"]
+    sheet["C2"], sheet["D2"], sheet["E2"] = dt.datetime(2022, 12, 31), "limite", 0.25
+    sheet["E2"].number_format = "0%"  # a body that formats the column as a percentage
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    validated = check(buffer.getvalue(), name="retour.xlsx", org=None)
+    assert validated.report.accepted, codes(validated)
+    assert validated.report.organisation == "ditp" and validated.report.template_used
+    assert validated.rows[0]["date_rapport"] == "2022-12-31"
+    assert validated.rows[0]["avancement_pct"] == "25"
+    assert (2, "avancement_pct", "pourcentage-tableur") in codes(validated, "correction")
+
+
+def test_in_a_template_another_bodys_action_is_an_error(tmp_path: Path, check: Callable) -> None:
+    workbook = load_workbook(_template(tmp_path, "ditp"))
+    sheet = workbook["Suivi"]
+    free = sheet.max_row - 99  # first free row below the prefilled actions
+    for column, value in zip("ABCDE", ("E5-A1-01", "", dt.datetime(2022, 12, 31), "limite", 10), strict=True):
+        sheet[f"{column}{free}"] = value or None
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    validated = check(buffer.getvalue(), name="retour.xlsx", org=None)
+    assert codes(validated) == [(free, "id_action", "action-hors-responsabilite")]
+
+
+def test_csv_template_opens_in_french_excel(tmp_path: Path, plan: PlanFacts) -> None:
+    content = _template(tmp_path, "dinum", ".csv").read_bytes()
+    assert content.startswith(b"\xef\xbb\xbf")
+    lines = content[3:].decode("utf-8").splitlines()
+    assert lines[0].split(";")[:2] == ["id_action", "titre_action"]
+    assert [line.split(";")[0] for line in lines[1:]] == sorted(plan.actions_of("dinum"))
+
+
+def test_template_for_an_unknown_body_is_a_message(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["template", "--org", "inconnu", "--out", str(tmp_path / "x.xlsx")])
+    assert result.exit_code == 2
+    assert "organisme inconnu" in result.output and "ditp" in result.output
+    assert not (tmp_path / "x.xlsx").exists()
