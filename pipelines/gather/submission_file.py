@@ -192,8 +192,6 @@ def _parse_xlsx(content: bytes, suffix: str, limits: Limits) -> tuple[SheetTable
         template_org = _template_org(workbook)
         raw: list[tuple[int, list[str]]] = []
         for number, cells in enumerate(sheet.iter_rows(min_row=1), start=1):
-            if number > limits.max_rows + 1:
-                return None, [_too_many_rows(limits)]
             texts = []
             for index, cell in enumerate(cells[: limits.max_columns + 1]):
                 text, note = _xlsx_text(cell)
@@ -201,7 +199,10 @@ def _parse_xlsx(content: bytes, suffix: str, limits: Limits) -> tuple[SheetTable
                 if note:  # its column is named once the header is known
                     findings.append(Finding(note.severity, note.code, note.rule, note.fix,
                                             row=number, column=f"#{index}", value=text))
-            raw.append((number, texts))
+            if any(t.strip() for t in texts):  # rows only formatted are not rows of data
+                raw.append((number, texts))
+                if len(raw) > limits.max_rows + 1:
+                    return None, [_too_many_rows(limits)]
         workbook.close()
     except Exception as exc:  # noqa: BLE001 - untrusted bytes: any failure is a finding
         return None, [error(
@@ -332,9 +333,10 @@ def _parse_csv(content: bytes, known_columns: set[str], limits: Limits) -> tuple
     raw: list[tuple[int, list[str]]] = []
     try:
         for number, cells in enumerate(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), start=1):
-            if number > limits.max_rows + 1:
-                return None, [_too_many_rows(limits)]
-            raw.append((number, cells))
+            if any(c.strip() for c in cells):
+                raw.append((number, cells))
+                if len(raw) > limits.max_rows + 1:
+                    return None, [_too_many_rows(limits)]
     except csv.Error as exc:
         return None, [*findings, error(
             "csv-illisible", f"Le fichier CSV est mal formé près de la ligne {len(raw) + 1} ({exc}).",

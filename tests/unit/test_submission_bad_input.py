@@ -112,3 +112,12 @@ def test_utf16_text_from_excel_is_accepted(check: Callable) -> None:
     validated = check(text.encode("utf-16"), name="unicode.txt")
     assert validated.report.accepted, codes(validated)
     assert validated.rows[0]["statut"] == "limite"
+
+
+def test_too_many_rows_is_refused_but_blank_lines_do_not_count(check: Callable) -> None:
+    many = HEADER + "".join(f"E1-A1-01,{2022 + i // 365}-01-01,limite,20,,\n" for i in range(10_001))
+    assert codes(check(many)) == [(None, None, "trop-de-lignes")]
+    spaced = HEADER + "\n" * 20_000 + "E1-A1-01,2022-12-31,limite,20,,\n"
+    validated = check(spaced)
+    assert validated.report.accepted
+    assert validated.report.rows == 1
