@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -96,21 +96,82 @@ def versions(
     out: Annotated[Path, typer.Option(help="Dossier de publication.")] = Path("site"),
 ) -> None:
     """Liste les versions publiées d'un jeu de données, de la plus ancienne à la plus récente."""
-    from publish.versions import read_versions
+    from publish.versions import read_log
 
     try:
-        history = read_versions(out / "datasets" / dataset)
+        log = read_log(out / "datasets" / dataset)
     except PipelineError as exc:
         _fail(exc)
         return
-    if not history:
+    if not log.versions:
         errors.print(f"Aucune version publiée de {dataset} dans {out}.")
         raise typer.Exit(code=1)
-    table = Table("Version", "Date", "Niveau", "Motifs", "Empreinte")
-    for entry in history:
-        table.add_row(entry["version"], entry["date"], entry["level"],
-                      "; ".join(entry["reasons"]), entry["fingerprint"][:12])
+    withdrawn = {e["version"] for e in log.withdrawn()}
+    table = Table("Version", "Date", "Niveau", "Lignes (+/~/-)", "Motifs", "Empreinte", "État")
+    for entry in log.versions:
+        counts = ", ".join(f"{t} +{c['added']}/~{c['changed']}/-{c['removed']}"
+                           for t, c in entry["tables"].items())
+        state = ("servie" if entry["version"] == log.served
+                 else "retirée" if entry["version"] in withdrawn else "")
+        table.add_row(entry["version"], entry["date"], entry["level"], counts,
+                      "; ".join(entry["reasons"]), entry["fingerprint"][:12], state)
     console.print(table)
+    for event in log.rollbacks:
+        console.print(f"Retour arrière le {event['date']} : {event['from']} → {event['to']}"
+                      + (f" ({event['reason']})" if event.get("reason") else ""), highlight=False)
+
+
+@app.command()
+def diff(
+    dataset: Annotated[str, typer.Argument(help="Slug du jeu de données.")],
+    old: Annotated[str, typer.Argument(help="Version de départ, par exemple 1.0.0.")],
+    new: Annotated[str, typer.Argument(help="Version d'arrivée, par exemple 1.1.0.")],
+    out: Annotated[Path, typer.Option(help="Dossier de publication.")] = Path("site"),
+) -> None:
+    """Affiche les différences ligne à ligne entre deux versions publiées (clés, champs, valeurs)."""
+    from publish.diff import diff_versions, render_diff
+
+    try:
+        difference = diff_versions(out / "datasets" / dataset, old, new)
+    except PipelineError as exc:
+        _fail(exc)
+        return
+    typer.echo(render_diff(dataset, difference), nl=False)
+
+
+@app.command()
+def rollback(
+    dataset: Annotated[str, typer.Argument(help="Slug du jeu de données.")],
+    version: Annotated[str, typer.Argument(help="Version à servir de nouveau, par exemple 1.0.0.")],
+    out: Annotated[Path, typer.Option(help="Dossier de publication.")] = Path("site"),
+    reason: Annotated[str, typer.Option(help="Motif, inscrit dans l'historique des versions.")] = "",
+) -> None:
+    """Sert de nouveau une version antérieure (latest), sans supprimer aucune version."""
+    from pipelines.config import Settings
+    from publish.release import rollback_dataset
+
+    try:
+        settings = Settings()
+        previous = rollback_dataset(out, dataset, _dataset_title(settings, dataset), version,
+                                    reason, lock_timeout=settings.lock_timeout)
+    except PipelineError as exc:
+        _fail(exc)
+        return
+    if previous == version:
+        console.print(f"{dataset} sert déjà la version {version} : rien à faire.", highlight=False)
+    else:
+        console.print(f"{dataset} : latest pointe de nouveau sur {version} (au lieu de {previous}) ; "
+                      "aucune version n'a été supprimée.", highlight=False)
+
+
+def _dataset_title(settings: Any, slug: str) -> str:
+    """The title the changelog is written under (the slug if the definition is gone)."""
+    from pipelines.config import load_dataset
+
+    try:
+        return load_dataset(settings.datasets_dir / slug).for_run(settings).title
+    except PipelineError:
+        return slug
 
 
 def _progress_config(datasets_dir: Path | None):  # noqa: ANN202 - lazy imports

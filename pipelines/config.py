@@ -171,6 +171,8 @@ class Settings(BaseSettings):
     state_dir: Path = Path("var")
     # A real inbox of progress submissions, instead of the bundled samples.
     submissions_inbox: Path | None = None
+    # How long a run waits for another one publishing to the same folder.
+    lock_timeout: float = Field(default=600.0, ge=0)
 
     def check(self) -> Settings:
         for name in ("datasets_dir", "schemas_dir"):

@@ -94,8 +94,9 @@ def release_task(
     schemas: dict[str, TableSchema],
     tables: dict[str, pa.Table],
     validate: Callable[[Path], list] = validate_datapackage,
+    lock_timeout: float = 600.0,
 ) -> ReleaseResult:
-    return release_dataset(out, config, schemas, tables, validate)
+    return release_dataset(out, config, schemas, tables, validate, lock_timeout=lock_timeout)
 
 
 def _settings(datasets_dir: str | None, state_dir: str | None) -> Settings:
@@ -130,7 +131,8 @@ def publish_dataset_flow(
         validate = partial(validate_datapackage, schemas=schemas, references=plan_references(config))
     records = gather_task(config, settings)
     tables = build_task(records, schemas)
-    return DatasetOutcome(release_task(Path(out), config, schemas, tables, validate), collection)
+    release = release_task(Path(out), config, schemas, tables, validate, settings.lock_timeout)
+    return DatasetOutcome(release, collection)
 
 
 @flow(name="publier-catalogue")

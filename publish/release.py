@@ -1,10 +1,12 @@
 """Publish stage: one dataset's tables to a new immutable version, or to nothing if unchanged.
 
 Order of work, chosen so that a failure at any step leaves what is served untouched:
-write every file in memory and hash it once → fingerprint → compare with the latest version (unchanged:
+write every file in memory and hash it once → fingerprint → take the output's lock →
+recover what an interrupted run left → compare with the served version (unchanged:
 stop) → stage → validate the staged package with frictionless (errors: discard the
 staging, raise; frictionless re-reads every staged file and checks its bytes and sha256
-against the descriptor, so a file damaged on its way to disk fails here too) → rename into place → version log → ``latest``.
+against the descriptor, so a file damaged on its way to disk fails here too) → rename
+into place → version log (the commit record) → changelog → ``latest``.
 """
 
 from __future__ import annotations
@@ -23,7 +25,9 @@ import pyarrow as pa
 from pipelines.config import DatasetConfig
 from pipelines.errors import Issue, PublishError, ValidationFailed
 from pipelines.tables import TableSchema
+from publish import failpoints
 from publish import versions as v
+from publish.lock import exclusive
 from publish.metadata.datapackage import FileFacts, build_datapackage, datapackage_bytes
 from publish.writers import FORMATS, WRITERS
 
@@ -36,6 +40,7 @@ class ReleaseResult:
     version: str
     published: bool
     rows: dict[str, int]
+    note: str = ""
 
 
 def publication_date() -> str:
@@ -51,7 +56,7 @@ def _schema_bytes(schema: TableSchema) -> bytes:
     return json.dumps(schema, ensure_ascii=False, sort_keys=True).encode("utf-8")
 
 
-def _read_version(version_dir: Path) -> tuple[dict[str, list[dict[str, Any]]], dict[str, TableSchema]]:
+def read_version(version_dir: Path) -> tuple[dict[str, list[dict[str, Any]]], dict[str, TableSchema]]:
     """Rows (from the JSON files) and schemas (from datapackage.json) of a published version."""
     descriptor = json.loads((version_dir / "datapackage.json").read_text(encoding="utf-8"))
     schemas = {r["name"]: r["schema"] for r in descriptor["resources"] if "schema" in r}
@@ -77,12 +82,18 @@ def release_dataset(
     schemas: dict[str, TableSchema],
     tables: dict[str, pa.Table],
     validate: Validator,
+    *,
+    lock_timeout: float = 600.0,
 ) -> ReleaseResult:
     """Publishes ``tables`` under ``out/datasets/<slug>/`` as a new version if they changed.
 
-    Guarantees: an unchanged build publishes nothing; a build with any frictionless error
-    publishes nothing and raises :class:`ValidationFailed` with every issue; a version
-    folder, once renamed into place, is never rewritten.
+    Guarantees: one publisher at a time per output folder (others wait, up to
+    ``lock_timeout``); what an interrupted run left is finished or discarded first; an
+    unchanged build publishes nothing; a build identical to a version withdrawn by a
+    rollback is not published again; a build with any frictionless error publishes
+    nothing and raises :class:`ValidationFailed` with every issue; a version folder, once
+    renamed into place, is never rewritten; ``versions.json`` is the commit record, and
+    ``latest`` follows it.
     """
     dataset_dir = out / "datasets" / config.slug
     rows = {name: tables[name].num_rows for name in config.tables}
@@ -97,66 +108,112 @@ def release_dataset(
             for name in config.tables
         },
     })
-    history = v.read_versions(dataset_dir)
-    latest = history[-1] if history else None
-    if latest is not None and latest["fingerprint"] == fingerprint:
-        return ReleaseResult(config.slug, latest["version"], False, rows)
+    with exclusive(out, timeout=lock_timeout, what=f"Publication de {config.slug}"):
+        log = v.recover(dataset_dir, out / v.STAGING_DIR, config.slug, config.title)
+        served = log.entry(log.served) if log.served else None
+        if served is not None and served["fingerprint"] == fingerprint:
+            return ReleaseResult(config.slug, served["version"], False, rows)
+        withdrawn = next((e for e in log.withdrawn() if e["fingerprint"] == fingerprint), None)
+        if withdrawn is not None:
+            return ReleaseResult(
+                config.slug, log.served or "", False, rows,
+                note=f"identique à la version {withdrawn['version']}, retirée par un retour "
+                "arrière : rien n'est publié",
+            )
+        change = _change_against(dataset_dir, served, data_files, schemas, config, rows)
+        version = v.bump(log.highest, change.level)
+        descriptor = build_datapackage(config, version, schemas, facts)
+        files = {
+            **data_files,
+            "datapackage.json": datapackage_bytes(descriptor),
+            "report.json": _report(tables),
+        }
+        staging = out / v.STAGING_DIR / f"{config.slug}-{version}-{os.getpid()}"
+        try:
+            v.stage_files(staging, files)
+            issues = validate(staging / "datapackage.json")
+            failpoints.reached("validated")
+            if issues:
+                raise ValidationFailed(
+                    f"Le jeu de données {config.slug} contient {len(issues)} erreur(s) : "
+                    "rien n'a été publié.",
+                    issues,
+                    hint="Corrigez la source ou le référentiel indiqués, puis relancez.",
+                )
+            v.commit_version(staging, dataset_dir, version)
+        finally:
+            if staging.exists():
+                shutil.rmtree(staging)
 
-    if latest is None:
+        entry = {
+            "version": version,
+            "date": publication_date(),
+            "fingerprint": fingerprint,
+            "level": change.level.name.lower(),
+            "reasons": change.reasons,
+            "tables": {
+                name: {"added": c.added, "changed": c.changed, "removed": c.removed}
+                for name, c in sorted(change.tables.items())
+            },
+        }
+        log.versions.append(entry)
+        log.served = version
+        # versions.json is the commit record; the changelog and latest follow it (and are
+        # put in line with it by the next run's recovery if a crash comes in between).
+        v.write_atomically(dataset_dir / v.VERSIONS_FILE, v.render_versions(config.slug, log))
+        v.write_atomically(dataset_dir / v.CHANGELOG_FILE, v.render_changelog(config.title, log))
+        v.point_latest(dataset_dir, version)
+    return ReleaseResult(config.slug, version, True, rows)
+
+
+def _change_against(
+    dataset_dir: Path,
+    served: dict[str, Any] | None,
+    data_files: dict[str, bytes],
+    schemas: dict[str, TableSchema],
+    config: DatasetConfig,
+    rows: dict[str, int],
+) -> v.Change:
+    """The change of a build against the served version (the first version: MAJOR)."""
+    if served is None:
         change = v.Change(v.Level.MAJOR, ["première publication"])
         change.tables = {name: v.TableChanges(added=n) for name, n in rows.items()}
-    else:
-        # Rows compared as published (JSON values), the same form as the old version's.
-        new_rows = {name: json.loads(data_files[f"{name}.json"]) for name in config.tables}
-        old_rows, old_schemas = _read_version(dataset_dir / latest["version"])
-        change = v.classify_change(old_rows, new_rows, old_schemas, dict(schemas))
-        if change.level == v.Level.NONE:
-            change.raise_to(v.Level.PATCH, "fichiers régénérés à l'identique des données")
-    version = v.bump(latest["version"] if latest else None, change.level)
+        return change
+    # Rows compared as published (JSON values), the same form as the old version's.
+    new_rows = {name: json.loads(data_files[f"{name}.json"]) for name in config.tables}
+    old_rows, old_schemas = read_version(dataset_dir / served["version"])
+    change = v.classify_change(old_rows, new_rows, old_schemas, dict(schemas))
+    if change.level == v.Level.NONE:
+        change.raise_to(v.Level.PATCH, "fichiers régénérés à l'identique des données")
+    return change
 
-    descriptor = build_datapackage(config, version, schemas, facts)
-    files = {
-        **data_files,
-        "datapackage.json": datapackage_bytes(descriptor),
-        "report.json": _report(tables),
-    }
-    staging = out / v.STAGING_DIR / f"{config.slug}-{version}-{os.getpid()}"
-    target = dataset_dir / version
-    if target.exists():
-        # A folder no version log lists: a run stopped between rename and log. It was
-        # never announced; keep it aside rather than overwrite or serve it.
-        if any(entry["version"] == version for entry in history):
-            raise PublishError(f"La version {version} est déjà publiée pour {config.slug}.")
-        aside = out / v.STAGING_DIR / f"abandoned-{config.slug}-{version}-{os.getpid()}"
-        os.rename(target, aside)
-    try:
-        v.stage_files(staging, files)
-        issues = validate(staging / "datapackage.json")
-        if issues:
-            raise ValidationFailed(
-                f"Le jeu de données {config.slug} contient {len(issues)} erreur(s) : "
-                "rien n'a été publié.",
-                issues,
-                hint="Corrigez la source ou le référentiel indiqués, puis relancez.",
+
+def rollback_dataset(out: Path, slug: str, title: str, version: str, reason: str = "",
+                     *, lock_timeout: float = 600.0) -> str:
+    """Serves an earlier ``version`` again; deletes nothing. Returns the version it replaced.
+
+    The rollback is recorded in ``versions.json`` (which versions are withdrawn) and in the
+    changelog; later builds are compared with the served version, and numbered above the
+    highest version ever published so that no number is reused.
+    """
+    dataset_dir = out / "datasets" / slug
+    with exclusive(out, timeout=lock_timeout, what=f"Retour arrière de {slug}"):
+        log = v.recover(dataset_dir, out / v.STAGING_DIR, slug, title)
+        if log.entry(version) is None:
+            known = ", ".join(e["version"] for e in log.versions) or "aucune"
+            raise PublishError(
+                f"La version {version} de {slug} n'existe pas (versions publiées : {known}).",
+                hint="Choisissez une version listée par ogp versions.",
             )
-        v.commit_version(staging, dataset_dir, version)
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging)
-
-    entry = {
-        "version": version,
-        "date": publication_date(),
-        "fingerprint": fingerprint,
-        "level": change.level.name.lower(),
-        "reasons": change.reasons,
-        "tables": {
-            name: {"added": c.added, "changed": c.changed, "removed": c.removed}
-            for name, c in sorted(change.tables.items())
-        },
-    }
-    history = [*history, entry]
-    v.write_atomically(dataset_dir / v.VERSIONS_FILE, v.render_versions(config.slug, history))
-    v.write_atomically(dataset_dir / v.CHANGELOG_FILE, v.render_changelog(config.title, history))
-    v.point_latest(dataset_dir, version)
-    return ReleaseResult(config.slug, version, True, rows)
+        if not (dataset_dir / version / "datapackage.json").is_file():
+            raise PublishError(f"Le dossier de la version {version} de {slug} est incomplet.")
+        previous = log.served or ""
+        if previous == version:
+            return previous
+        log.rollbacks.append({"date": publication_date(), "from": previous, "to": version,
+                              **({"reason": reason} if reason else {})})
+        log.served = version
+        v.write_atomically(dataset_dir / v.VERSIONS_FILE, v.render_versions(slug, log))
+        v.write_atomically(dataset_dir / v.CHANGELOG_FILE, v.render_changelog(title, log))
+        v.point_latest(dataset_dir, version)
+    return previous

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.errors import PublishError
+from publish import failpoints
 
 VERSION_PATTERN = re.compile(r"^(\d+)\.(\d+)\.(\d+)$")
 LATEST = "latest"
@@ -105,6 +106,42 @@ def _compare_schema(table: str, old: dict[str, Any], new: dict[str, Any], change
         change.raise_to(Level.MAJOR, f"{table}: clé primaire modifiée")
 
 
+def row_key(row: dict[str, Any], key: list[str]) -> tuple[str, ...]:
+    """A row's primary key as comparable text (JSON of each key value)."""
+    return tuple(json.dumps(row.get(k), ensure_ascii=False) for k in key)
+
+
+@dataclass
+class TableDiff:
+    """Row-level differences of one table between two versions, by primary key."""
+
+    key: list[str]
+    added: list[dict[str, Any]] = field(default_factory=list)
+    removed: list[dict[str, Any]] = field(default_factory=list)
+    # (old row, new row, {field: (old value, new value)}) for rows whose key is in both.
+    changed: list[tuple[dict[str, Any], dict[str, Any], dict[str, tuple[Any, Any]]]] = field(
+        default_factory=list)
+
+    @property
+    def counts(self) -> TableChanges:
+        return TableChanges(len(self.added), len(self.changed), len(self.removed))
+
+
+def diff_table(old_rows: list[dict[str, Any]], new_rows: list[dict[str, Any]], key: list[str]) -> TableDiff:
+    before = {row_key(r, key): r for r in old_rows}
+    after = {row_key(r, key): r for r in new_rows}
+    diff = TableDiff(key)
+    diff.added = [after[k] for k in sorted(after.keys() - before.keys())]
+    diff.removed = [before[k] for k in sorted(before.keys() - after.keys())]
+    for k in sorted(after.keys() & before.keys()):
+        old, new = before[k], after[k]
+        if old != new:
+            fields = {f: (old.get(f), new.get(f)) for f in sorted(old.keys() | new.keys())
+                      if old.get(f) != new.get(f)}
+            diff.changed.append((old, new, fields))
+    return diff
+
+
 def classify_change(
     old_rows: dict[str, list[dict[str, Any]]],
     new_rows: dict[str, list[dict[str, Any]]],
@@ -130,14 +167,7 @@ def classify_change(
         _compare_schema(table, old_schema, new_schema, change)
         if change.level < Level.PATCH and old_schema != new_schema:
             change.raise_to(Level.PATCH, f"{table}: documentation du schéma modifiée")
-        key = _key(new_schema)
-        before = {tuple(json.dumps(r.get(k)) for k in key): r for r in old_rows[table]}
-        after = {tuple(json.dumps(r.get(k)) for k in key): r for r in new_rows[table]}
-        counts = TableChanges(
-            added=len(after.keys() - before.keys()),
-            removed=len(before.keys() - after.keys()),
-            changed=sum(1 for k in after.keys() & before.keys() if after[k] != before[k]),
-        )
+        counts = diff_table(old_rows[table], new_rows[table], _key(new_schema)).counts
         change.tables[table] = counts
         if counts.added:
             change.raise_to(Level.MINOR, f"{table}: {counts.added} ligne(s) ajoutée(s)")
@@ -148,17 +178,58 @@ def classify_change(
     return change
 
 
-def read_versions(dataset_dir: Path) -> list[dict[str, Any]]:
+def version_tuple(version: str) -> tuple[int, int, int]:
+    match = VERSION_PATTERN.match(version)
+    if match is None:
+        raise PublishError(f"Numéro de version invalide dans l'historique : {version}")
+    major, minor, patch = (int(g) for g in match.groups())
+    return major, minor, patch
+
+
+@dataclass
+class VersionLog:
+    """``versions.json``: every version in publication order, the one served, the rollbacks.
+
+    ``served`` is what ``latest`` must point at: the last version published, or the
+    target of the last rollback. Versions above it were withdrawn by a rollback.
+    """
+
+    versions: list[dict[str, Any]] = field(default_factory=list)
+    served: str | None = None
+    rollbacks: list[dict[str, Any]] = field(default_factory=list)
+
+    def entry(self, version: str) -> dict[str, Any] | None:
+        return next((e for e in self.versions if e["version"] == version), None)
+
+    @property
+    def highest(self) -> str | None:
+        return max((e["version"] for e in self.versions), key=version_tuple, default=None)
+
+    def withdrawn(self) -> list[dict[str, Any]]:
+        if self.served is None:
+            return []
+        served = version_tuple(self.served)
+        return [e for e in self.versions if version_tuple(e["version"]) > served]
+
+
+def read_log(dataset_dir: Path) -> VersionLog:
     path = dataset_dir / VERSIONS_FILE
     if not path.exists():
-        return []
+        return VersionLog()
     try:
-        return list(json.loads(path.read_text(encoding="utf-8"))["versions"])
-    except (json.JSONDecodeError, KeyError, TypeError) as exc:
+        document = json.loads(path.read_text(encoding="utf-8"))
+        versions = list(document["versions"])
+        served = document.get("latest") or (versions[-1]["version"] if versions else None)
+        return VersionLog(versions, served, list(document.get("rollbacks", [])))
+    except (json.JSONDecodeError, KeyError, TypeError, IndexError) as exc:
         raise PublishError(
             f"Historique des versions illisible : {path} ({exc}).",
             hint="Restaurez versions.json depuis une sauvegarde ; aucune version n'a été modifiée.",
         ) from exc
+
+
+def read_versions(dataset_dir: Path) -> list[dict[str, Any]]:
+    return read_log(dataset_dir).versions
 
 
 def write_atomically(path: Path, content: bytes) -> None:
@@ -168,7 +239,9 @@ def write_atomically(path: Path, content: bytes) -> None:
         handle.write(content)
         handle.flush()
         os.fsync(handle.fileno())
+    failpoints.reached(f"write-temp:{path.name}")
     os.replace(temporary, path)
+    failpoints.reached(f"write:{path.name}")
 
 
 def point_latest(dataset_dir: Path, version: str) -> None:
@@ -177,7 +250,9 @@ def point_latest(dataset_dir: Path, version: str) -> None:
     if temporary.is_symlink() or temporary.exists():
         temporary.unlink()
     temporary.symlink_to(version, target_is_directory=True)
+    failpoints.reached("latest-temp")
     os.replace(temporary, dataset_dir / LATEST)
+    failpoints.reached("latest")
 
 
 def stage_files(staging: Path, files: dict[str, bytes]) -> None:
@@ -190,6 +265,40 @@ def stage_files(staging: Path, files: dict[str, bytes]) -> None:
             handle.write(content)
             handle.flush()
             os.fsync(handle.fileno())
+        failpoints.reached(f"stage:{name}")
+
+
+def recover(dataset_dir: Path, staging_root: Path, slug: str, title: str) -> VersionLog:
+    """Finishes or discards what an interrupted run left, before anything else is done.
+
+    Called with the output's lock held, so nothing found here belongs to a live run:
+    staging folders and temporary files are removed; a version folder no log lists (the
+    run stopped between its rename and the log) was never announced and is removed;
+    ``latest`` and ``CHANGELOG.md`` are brought in line with ``versions.json``, which is
+    the commit record: a version is published once it is listed there.
+    """
+    if staging_root.is_dir():
+        for leftover in staging_root.iterdir():
+            if leftover.name.startswith((f"{slug}-", f"abandoned-{slug}-")):
+                shutil.rmtree(leftover) if leftover.is_dir() else leftover.unlink()
+    if not dataset_dir.is_dir():
+        return VersionLog()
+    for leftover in dataset_dir.glob(".*.tmp-*"):
+        leftover.unlink()
+    log = read_log(dataset_dir)
+    listed = {e["version"] for e in log.versions}
+    for folder in dataset_dir.iterdir():
+        if VERSION_PATTERN.match(folder.name) and folder.name not in listed and not folder.is_symlink():
+            shutil.rmtree(folder)
+    if log.served is not None:
+        link = dataset_dir / LATEST
+        if not link.is_symlink() or os.readlink(link) != log.served:
+            point_latest(dataset_dir, log.served)
+        changelog = render_changelog(title, log)
+        path = dataset_dir / CHANGELOG_FILE
+        if not path.exists() or path.read_bytes() != changelog:
+            write_atomically(path, changelog)
+    return log
 
 
 def commit_version(staging: Path, dataset_dir: Path, version: str) -> Path:
@@ -203,17 +312,20 @@ def commit_version(staging: Path, dataset_dir: Path, version: str) -> Path:
         )
     dataset_dir.mkdir(parents=True, exist_ok=True)
     os.rename(staging, target)
+    failpoints.reached("commit")
     return target
 
 
-def render_versions(slug: str, versions: list[dict[str, Any]]) -> bytes:
-    latest = versions[-1]["version"] if versions else None
-    document = {"dataset": slug, "latest": latest, "versions": versions}
+def render_versions(slug: str, log: VersionLog) -> bytes:
+    document: dict[str, Any] = {"dataset": slug, "latest": log.served, "versions": log.versions}
+    if log.rollbacks:
+        document["rollbacks"] = log.rollbacks
     return (json.dumps(document, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
 
 
-def render_changelog(title: str, versions: list[dict[str, Any]]) -> bytes:
+def render_changelog(title: str, log: VersionLog) -> bytes:
     """The version log in French, newest first, as reusers read it."""
+    versions = log.versions
     lines = [f"# Historique des versions — {title}", ""]
     lines += [
         "Numérotation : MAJEURE quand un champ est supprimé, renommé ou change de type, "
@@ -222,8 +334,15 @@ def render_changelog(title: str, versions: list[dict[str, Any]]) -> bytes:
         "modifiées ou supprimées.",
         "",
     ]
+    if log.rollbacks:
+        lines += [f"Version servie : {log.served} (retour arrière)." , ""]
+        lines += [f"- {r['date']} : retour arrière de {r['from']} vers {r['to']}"
+                  + (f" — {r['reason']}" if r.get("reason") else "") for r in log.rollbacks]
+        lines.append("")
+    withdrawn = {e["version"] for e in log.withdrawn()}
     for entry in reversed(versions):
-        lines += [f"## {entry['version']} — {entry['date']}", ""]
+        note = " (retirée par un retour arrière)" if entry["version"] in withdrawn else ""
+        lines += [f"## {entry['version']} — {entry['date']}{note}", ""]
         lines += [f"- {reason}" for reason in entry["reasons"]] or ["- (aucun motif)"]
         lines += ["", "| Table | Ajoutées | Modifiées | Supprimées |", "|---|---:|---:|---:|"]
         for table, counts in sorted(entry["tables"].items()):

@@ -28,6 +28,7 @@ from pipelines.gather.submission_file import Limits
 from pipelines.tables import TableSchema, load_schema
 from pipelines.validate.report import SubmissionReport
 from pipelines.validate.submission import PlanFacts, Received, validate_submission
+from publish.lock import exclusive
 
 SUBMISSION_SCHEMA = "soumission"
 # Files an inbox collects that are not submissions: editor lock files, system files.
@@ -123,9 +124,20 @@ def collect_submissions(
     today: dt.date | None = None,
     policy: HttpPolicy | None = None,
 ) -> CollectionSummary:
-    """Receives, archives and validates every new submission of the dataset's sources."""
-    source = source_of(config)
+    """Receives, archives and validates every new submission of the dataset's sources.
+
+    Holds the state folder's lock: two runs never receive into the same archive at once.
+    """
     archive = SubmissionArchive(settings.state_dir / config.slug)
+    with exclusive(archive.root, timeout=settings.lock_timeout, what="Réception des soumissions"):
+        return _collect(config, settings, archive, today, policy)
+
+
+def _collect(
+    config: DatasetConfig, settings: Settings, archive: SubmissionArchive,
+    today: dt.date | None, policy: HttpPolicy | None,
+) -> CollectionSummary:
+    source = source_of(config)
     schema = load_schema(settings.schemas_dir, SUBMISSION_SCHEMA)
     plan = plan_facts(config)
     today = today or dt.date.today()

@@ -158,3 +158,18 @@ def test_an_unreachable_source_fails_the_run_and_publishes_no_progress(tmp_path:
     result = failed_run(tmp_path, datasets)
     assert "n'a pas pu être lu" in result.stderr and "Rien n'a été publié" in result.stderr
     assert not (tmp_path / "site" / "datasets" / PROGRESS_SLUG).exists()
+
+
+def test_two_concurrent_runs_leave_one_consistent_result(first_run: Path, tmp_path: Path) -> None:
+    args = [str(OGP), "run", "--out", str(tmp_path / "site"), "--state-dir", str(tmp_path / "var")]
+    runs = [subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
+            for _ in range(2)]
+    outputs = [run.communicate(timeout=300) for run in runs]
+    assert [run.returncode for run in runs] == [0, 0], outputs
+    # One publication of each dataset; the other run found it unchanged.
+    assert sum(out.count("nouvelle") for out, _ in outputs) == 2
+    assert sum(out.count("inchangé") for out, _ in outputs) == 2
+    # Exactly what one run alone publishes, and each sample received once.
+    assert tree(tmp_path / "site") == tree(first_run)
+    journal = (tmp_path / "var" / PROGRESS_SLUG / "journal.jsonl").read_text(encoding="utf-8")
+    assert len(journal.splitlines()) == 3
