@@ -148,12 +148,14 @@ def rollback(
 ) -> None:
     """Sert de nouveau une version antérieure (latest), sans supprimer aucune version."""
     from pipelines.config import Settings
+    from publish.catalog import refresh_catalog
     from publish.release import rollback_dataset
 
     try:
         settings = Settings()
         previous = rollback_dataset(out, dataset, _dataset_title(settings, dataset), version,
                                     reason, lock_timeout=settings.lock_timeout)
+        refresh_catalog(out, settings)  # the catalogue announces what is served
     except PipelineError as exc:
         _fail(exc)
         return
@@ -172,6 +174,65 @@ def _dataset_title(settings: Any, slug: str) -> str:
         return load_dataset(settings.datasets_dir / slug).for_run(settings).title
     except PipelineError:
         return slug
+
+
+@app.command()
+def publish(
+    portal: Annotated[str, typer.Option(help="Adresse du portail udata, par exemple https://www.data.gouv.fr.")],
+    out: Annotated[Path, typer.Option(help="Dossier de publication.")] = Path("site"),
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Affiche ce qui serait fait, sans rien envoyer.")] = False,
+    datasets_dir: Annotated[Path | None, typer.Option(help="Dossier des définitions de jeux de données.")] = None,
+) -> None:
+    """Crée ou met à jour sur un portail udata (data.gouv.fr) les jeux de données publiés (clé : OGP_PORTAL_API_KEY)."""
+    from pipelines.config import Settings, load_catalog
+    from publish.portal import PortalClient, publish_to_portal
+
+    api_key = os.environ.get("OGP_PORTAL_API_KEY", "")
+    if not api_key:
+        errors.print("[bold red]Erreur :[/] la clé d'API du portail manque.", highlight=False)
+        errors.print("[bold]Que faire :[/] exportez OGP_PORTAL_API_KEY (profil du compte sur le "
+                     "portail) ; elle n'est jamais écrite ni affichée.", highlight=False)
+        raise typer.Exit(code=2)
+    try:
+        settings = Settings(**({"datasets_dir": datasets_dir} if datasets_dir else {})).check()
+        slugs = [c.slug for c in load_catalog(settings.datasets_dir)]
+        actions = publish_to_portal(out, slugs, PortalClient(portal, api_key), dry_run=dry_run)
+    except PipelineError as exc:
+        _fail(exc)
+        return
+    title = "Ce qui serait fait (--dry-run)" if dry_run else "Publication sur le portail"
+    table = Table("Jeu de données", "Action", "Ressource", "Détail", title=f"{title} : {portal}")
+    for action in actions:
+        table.add_row(action.dataset, action.kind, action.title, action.detail)
+    console.print(table)
+
+
+@app.command()
+def serve(
+    out: Annotated[Path, typer.Option(help="Dossier de publication à servir.")] = Path("site"),
+    port: Annotated[int, typer.Option(help="Port d'écoute.")] = 8000,
+    host: Annotated[str, typer.Option(help="Adresse d'écoute (127.0.0.1 : cette machine seulement).")] = "127.0.0.1",
+) -> None:
+    """Sert le dossier de publication en HTTP (aperçu local, types de contenu corrects)."""
+    from publish.serve import make_server
+
+    if not out.is_dir():
+        errors.print(f"[bold red]Erreur :[/] dossier introuvable : {out}", highlight=False)
+        raise typer.Exit(code=2)
+    try:
+        server = make_server(out, host, port)
+    except OSError as exc:
+        errors.print(f"[bold red]Erreur :[/] impossible d'écouter sur {host}:{port} ({exc.strerror}).",
+                     highlight=False)
+        raise typer.Exit(code=2) from None
+    console.print(f"{out} servi sur http://{host}:{server.server_address[1]}/ (Ctrl+C pour arrêter)",
+                  highlight=False)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
 
 
 def _progress_config(datasets_dir: Path | None):  # noqa: ANN202 - lazy imports

@@ -22,6 +22,18 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 class Publisher(BaseModel, frozen=True):
     name: str
     acronym: str | None = None
+    url: str | None = None
+
+
+class Contact(BaseModel, frozen=True):
+    name: str
+    url: str = Field(pattern=r"^https?://")
+    email: str | None = None
+
+
+# EU frequency authority table codes (publications.europa.eu/resource/authority/frequency).
+Frequency = Literal["AS_NEEDED", "IRREG", "NEVER", "DAILY", "WEEKLY", "MONTHLY", "QUARTERLY",
+                    "ANNUAL", "CONT", "UNKNOWN"]
 
 
 class Licence(BaseModel, frozen=True):
@@ -100,6 +112,9 @@ class DatasetConfig(BaseModel, frozen=True):
     licence: Licence
     temporal_coverage: Period | None = None
     spatial_coverage: str | None = None
+    frequency: Frequency = "UNKNOWN"
+    themes: tuple[str, ...] = ()  # EU data-theme codes, e.g. GOVE
+    contact: Contact | None = None
     source: SourceSnapshot | SubmissionsSource = Field(discriminator="kind")
     reference: PlanReference | None = None
     tables: tuple[str, ...]
@@ -151,6 +166,24 @@ def load_dataset(directory: Path) -> DatasetConfig:
     return config
 
 
+class CatalogConfig(BaseModel, frozen=True):
+    """``datasets/catalogue.yaml``: the catalogue's own title, description and publisher."""
+
+    title: str
+    description: str
+    publisher: Publisher
+
+
+def load_catalog_config(datasets_dir: Path) -> CatalogConfig:
+    path = datasets_dir / "catalogue.yaml"
+    try:
+        return CatalogConfig(**yaml.safe_load(path.read_text(encoding="utf-8")))
+    except FileNotFoundError as exc:
+        raise ConfigError(f"Description du catalogue introuvable : {path}") from exc
+    except (yaml.YAMLError, TypeError, ValidationError) as exc:
+        raise ConfigError(f"Description du catalogue invalide ({path}) : {exc}") from exc
+
+
 def load_catalog(datasets_dir: Path) -> list[DatasetConfig]:
     """Every dataset of the catalogue, in slug order (a deterministic run order)."""
     directories = sorted(p.parent for p in datasets_dir.glob("*/dataset.yaml"))
@@ -173,6 +206,8 @@ class Settings(BaseSettings):
     submissions_inbox: Path | None = None
     # How long a run waits for another one publishing to the same folder.
     lock_timeout: float = Field(default=600.0, ge=0)
+    # Where the output folder is served: every absolute URL of the metadata starts here.
+    base_url: str = Field(default="http://127.0.0.1:8000/", pattern=r"^https?://.+/$")
 
     def check(self) -> Settings:
         for name in ("datasets_dir", "schemas_dir"):

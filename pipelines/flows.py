@@ -28,6 +28,7 @@ from pipelines.gather.progress import (
 )
 from pipelines.tables import TableSchema, build_tables, load_schema
 from pipelines.validate.package import validate_datapackage
+from publish.catalog import refresh_catalog
 from publish.release import ReleaseResult, release_dataset
 
 GATHERERS: dict[str, Callable[[DatasetConfig, Settings], Tables]] = {
@@ -94,9 +95,16 @@ def release_task(
     schemas: dict[str, TableSchema],
     tables: dict[str, pa.Table],
     validate: Callable[[Path], list] = validate_datapackage,
-    lock_timeout: float = 600.0,
+    settings: Settings | None = None,
 ) -> ReleaseResult:
-    return release_dataset(out, config, schemas, tables, validate, lock_timeout=lock_timeout)
+    settings = settings or Settings()
+    return release_dataset(out, config, schemas, tables, validate,
+                           lock_timeout=settings.lock_timeout, base_url=settings.base_url)
+
+
+@task(name="publier-catalogue-dcat", cache_policy=NO_CACHE)
+def catalog_task(out: Path, settings: Settings) -> list[str]:
+    return refresh_catalog(out, settings)
 
 
 def _settings(datasets_dir: str | None, state_dir: str | None) -> Settings:
@@ -131,7 +139,7 @@ def publish_dataset_flow(
         validate = partial(validate_datapackage, schemas=schemas, references=plan_references(config))
     records = gather_task(config, settings)
     tables = build_task(records, schemas)
-    release = release_task(Path(out), config, schemas, tables, validate, settings.lock_timeout)
+    release = release_task(Path(out), config, schemas, tables, validate, settings)
     return DatasetOutcome(release, collection)
 
 
@@ -146,5 +154,8 @@ def publish_catalog_flow(
     """
     settings = _settings(datasets_dir, state_dir)
     configs = load_catalog(settings.datasets_dir)
-    return [publish_dataset_flow(c.slug, out=out, datasets_dir=datasets_dir, state_dir=state_dir)
-            for c in configs]
+    outcomes = [publish_dataset_flow(c.slug, out=out, datasets_dir=datasets_dir, state_dir=state_dir)
+                for c in configs]
+    # After every dataset: the catalogue only announces versions that are served.
+    catalog_task(Path(out), settings)
+    return outcomes

@@ -29,6 +29,7 @@ from publish import failpoints
 from publish import versions as v
 from publish.lock import exclusive
 from publish.metadata.datapackage import FileFacts, build_datapackage, datapackage_bytes
+from publish.metadata.udata import build_udata_payload, udata_bytes
 from publish.writers import FORMATS, WRITERS
 
 Validator = Callable[[Path], list[Issue]]
@@ -84,6 +85,7 @@ def release_dataset(
     validate: Validator,
     *,
     lock_timeout: float = 600.0,
+    base_url: str = "http://127.0.0.1:8000/",
 ) -> ReleaseResult:
     """Publishes ``tables`` under ``out/datasets/<slug>/`` as a new version if they changed.
 
@@ -127,6 +129,7 @@ def release_dataset(
             **data_files,
             "datapackage.json": datapackage_bytes(descriptor),
             "report.json": _report(tables),
+            "udata.json": udata_bytes(build_udata_payload(config, version, descriptor, base_url)),
         }
         staging = out / v.STAGING_DIR / f"{config.slug}-{version}-{os.getpid()}"
         try:

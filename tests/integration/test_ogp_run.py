@@ -61,7 +61,7 @@ def test_layout_of_the_published_plan(first_run: Path) -> None:
     assert os.readlink(dataset / "latest") == "1.0.0"
     latest = dataset / "latest"
     expected = {f"{t}.{fmt}" for t in TABLES for fmt in ("csv", "parquet", "json")}
-    assert expected | {"datapackage.json", "report.json"} == {p.name for p in latest.iterdir()}
+    assert expected | {"datapackage.json", "report.json", "udata.json"} == {p.name for p in latest.iterdir()}
     assert (dataset / "versions.json").is_file() and (dataset / "CHANGELOG.md").is_file()
 
 

@@ -1,0 +1,82 @@
+"""Publish stage: the catalogue files at the root of the output, rewritten after the datasets.
+
+``catalog.{ttl,jsonld,rdf}`` follow DCAT-AP 3.0 to the letter (for data.europa.eu, CKAN
+with ckanext-dcat and any DCAT-AP harvester); ``catalog-datagouv.{ttl,jsonld,rdf}`` are
+the same graph with untyped checksum values, for data.gouv.fr's harvester (see
+``publish.metadata.dcat``). The Table Schemas the distributions conform to are published
+at ``schemas/<table>.json`` so that every ``dct:conformsTo`` resolves. Written under the
+output's lock, after every dataset's ``latest`` has switched: the catalogue never
+announces a version that is not served.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from pipelines.config import CatalogConfig, DatasetConfig, Settings, load_catalog, load_catalog_config
+from publish.lock import exclusive
+from publish.metadata.dcat import PublishedDataset, build_catalog, serialise
+from publish.versions import write_atomically
+
+PROFILES = {"catalog": "dcat-ap", "catalog-datagouv": "datagouv"}
+EXTENSIONS = ("ttl", "jsonld", "rdf")
+SCHEMAS_DIR = "schemas"
+
+
+def publish_catalog(
+    out: Path,
+    catalog_config: CatalogConfig,
+    configs: list[DatasetConfig],
+    schemas: dict[str, bytes],
+    base_url: str,
+    *,
+    lock_timeout: float = 600.0,
+) -> list[str]:
+    """Writes the catalogue and schema files that changed; returns their names."""
+    written: list[str] = []
+    with exclusive(out, timeout=lock_timeout, what="Publication du catalogue"):
+        datasets = [d for d in (PublishedDataset.read(out, c) for c in configs) if d is not None]
+        files: dict[str, bytes] = {f"{SCHEMAS_DIR}/{name}.json": content
+                                   for name, content in sorted(schemas.items())}
+        for prefix, profile in PROFILES.items():
+            graph = build_catalog(catalog_config, datasets, base_url, profile)  # type: ignore[arg-type]
+            for extension in EXTENSIONS:
+                files[f"{prefix}.{extension}"] = serialise(graph, extension)
+        for name, content in files.items():
+            path = out / name
+            if path.exists() and path.read_bytes() == content:
+                continue
+            path.parent.mkdir(parents=True, exist_ok=True)
+            write_atomically(path, content)
+            written.append(name)
+    return written
+
+
+def schema_files(schemas_dir: Path, configs: list[DatasetConfig], base_url: str) -> dict[str, bytes]:
+    """The Table Schema of every table, as published beside the data.
+
+    The file of ``schemas/`` plus what schema.data.gouv.fr asks of a published schema:
+    its own URL (``path``), a ``homepage`` and an example file that is valid
+    (``resources``: the table's latest CSV, which passed the schema to be published).
+    """
+    files = {}
+    for config in configs:
+        for table in config.tables:
+            schema = json.loads((schemas_dir / f"{table}.json").read_text(encoding="utf-8"))
+            schema.update({
+                "path": f"{base_url}{SCHEMAS_DIR}/{table}.json",
+                "homepage": f"{base_url}datasets/{config.slug}/",
+                "resources": [{"title": f"Exemple valide : la table {table} publiée",
+                               "path": f"{base_url}datasets/{config.slug}/latest/{table}.csv"}],
+            })
+            files[table] = (json.dumps(schema, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+    return files
+
+
+def refresh_catalog(out: Path, settings: Settings) -> list[str]:
+    """The catalogue of ``out`` rewritten from the dataset definitions and what is served."""
+    configs = [c.for_run(settings) for c in load_catalog(settings.datasets_dir)]
+    return publish_catalog(out, load_catalog_config(settings.datasets_dir), configs,
+                           schema_files(settings.schemas_dir, configs, settings.base_url),
+                           settings.base_url, lock_timeout=settings.lock_timeout)

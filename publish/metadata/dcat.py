@@ -1,0 +1,328 @@
+"""Publish stage: the DCAT-AP 3.0 catalogue of every published dataset, for portal harvesters.
+
+Built with rdflib from the dataset definitions and what is served (``versions.json`` and
+the served version's ``datapackage.json``), so it says what the files say. Choices that
+harvesters depend on:
+
+- A dataset's URI and ``dct:identifier`` never change between versions: a harvester
+  updates the dataset it imported, never duplicates it. Earlier versions are reachable
+  through ``versions.json`` and ``CHANGELOG.md`` (``foaf:page``) and the version notes,
+  not as datasets of their own.
+- A distribution's ``dcat:downloadURL`` is the stable ``latest/`` URL of the file, so a
+  new version updates each resource in place.
+- Every node has a URI (hash URIs under the dataset's) except the temporal coverage, a
+  blank node with a fixed label: the same inputs serialise to the same bytes.
+- Two profiles differ in the checksum only. ``dcat-ap`` types ``spdx:checksumValue`` as
+  ``xsd:hexBinary`` and names the algorithm under ``https://spdx.org/rdf/terms``, as the
+  DCAT-AP 3.0.1 shapes require; ``datagouv`` leaves the value a plain literal and uses
+  SPDX's own ``http://`` namespace, because udata (data.gouv.fr) rejects a whole dataset
+  whose checksum is typed (rdflib turns it into bytes) and only knows that namespace.
+  Both keep every checksum.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from rdflib import BNode, Graph, Literal as RdfLiteral, Namespace, URIRef
+from rdflib.namespace import DCAT, DCTERMS, FOAF, RDF, SKOS, XSD
+
+from pipelines.config import CatalogConfig, DatasetConfig
+from publish import versions as v
+
+ADMS = Namespace("http://www.w3.org/ns/adms#")
+DCATAP = Namespace("http://data.europa.eu/r5r/")
+SPDX = Namespace("http://spdx.org/rdf/terms#")
+VCARD = Namespace("http://www.w3.org/2006/vcard/ns#")
+EU = "http://publications.europa.eu/resource/authority/"
+IANA = "https://www.iana.org/assignments/media-types/"
+# The Etalab page URI: udata resolves it to "lov2" and CKAN's data.gouv.fr licence register
+# matches it exactly (without a trailing slash); the EU ETALAB_2_0 URI is not recognised.
+LICENCE_URIS = {"etalab-2.0": "https://www.etalab.gouv.fr/licence-ouverte-open-licence"}
+FILE_TYPES = {"csv": "CSV", "parquet": "PARQUET", "json": "JSON"}
+COUNTRIES = {"France": "FRA"}
+FORMAT_LABELS = {"csv": "CSV", "parquet": "Parquet", "json": "JSON"}
+
+Profile = Literal["dcat-ap", "datagouv"]
+SERIALISATIONS = {"ttl": "turtle", "jsonld": "json-ld", "rdf": "xml"}
+CONTENT_TYPES = {
+    "ttl": "text/turtle; charset=utf-8",
+    "jsonld": "application/ld+json; charset=utf-8",
+    "rdf": "application/rdf+xml; charset=utf-8",
+}
+
+
+@dataclass(frozen=True)
+class PublishedDataset:
+    """What is served of one dataset: its definition, version log and served descriptor."""
+
+    config: DatasetConfig
+    log: v.VersionLog
+    descriptor: dict[str, Any]
+
+    @classmethod
+    def read(cls, out: Path, config: DatasetConfig) -> PublishedDataset | None:
+        dataset_dir = out / "datasets" / config.slug
+        log = v.read_log(dataset_dir)
+        if log.served is None:
+            return None
+        descriptor = json.loads((dataset_dir / log.served / "datapackage.json").read_text(encoding="utf-8"))
+        return cls(config, log, descriptor)
+
+    @property
+    def served(self) -> dict[str, Any]:
+        entry = self.log.entry(self.log.served or "")
+        assert entry is not None
+        return entry
+
+
+def dataset_uri(base_url: str, slug: str) -> URIRef:
+    return URIRef(f"{base_url}datasets/{slug}")
+
+
+def schema_url(base_url: str, table: str) -> str:
+    return f"{base_url}schemas/{table}.json"
+
+
+# Labels of the EU authority table terms used (DCAT-AP requires a skos:prefLabel).
+PREF_LABELS = {
+    f"{EU}data-theme/GOVE": "Gouvernement et secteur public",
+    f"{EU}language/FRA": "français",
+    f"{EU}country/FRA": "France",
+    f"{EU}frequency/AS_NEEDED": "au besoin",
+    f"{EU}frequency/IRREG": "irrégulière",
+    f"{EU}frequency/NEVER": "jamais",
+    f"{EU}frequency/DAILY": "quotidienne",
+    f"{EU}frequency/WEEKLY": "hebdomadaire",
+    f"{EU}frequency/MONTHLY": "mensuelle",
+    f"{EU}frequency/QUARTERLY": "trimestrielle",
+    f"{EU}frequency/ANNUAL": "annuelle",
+    f"{EU}frequency/CONT": "continue",
+    f"{EU}frequency/UNKNOWN": "inconnue",
+    f"{EU}file-type/CSV": "CSV",
+    f"{EU}file-type/PARQUET": "Parquet",
+    f"{EU}file-type/JSON": "JSON",
+    "http://purl.org/adms/publishertype/NationalAuthority": "Autorité nationale",
+    f"{EU}planned-availability/STABLE": "stable",
+}
+# The SPDX algorithm IRI: DCAT-AP 3.0.1's vocabulary shape wants it under https://spdx.org;
+# udata only recognises SPDX's own namespace (http://spdx.org/rdf/terms#).
+CHECKSUM_ALGORITHMS = {
+    "dcat-ap": URIRef("https://spdx.org/rdf/terms#checksumAlgorithm_sha256"),
+    "datagouv": URIRef("http://spdx.org/rdf/terms#checksumAlgorithm_sha256"),
+}
+
+SCHEME_TITLES = {
+    f"{EU}data-theme": "Thèmes des données",
+    f"{EU}language": "Langues",
+    f"{EU}country": "Pays et territoires",
+    f"{EU}frequency": "Fréquences",
+    f"{EU}file-type": "Types de fichiers",
+    "http://purl.org/adms/publishertype/1.0": "Types d'éditeurs (ADMS)",
+    f"{EU}planned-availability": "Disponibilité prévue",
+}
+
+
+def _concept(graph: Graph, uri: str, scheme: str, kind: URIRef | None = None) -> URIRef:
+    """A term of an EU authority table, typed as the DCAT-AP vocabulary shapes expect
+    (the tables themselves are not in the graph, so each term says which scheme it is in)."""
+    node = URIRef(uri)
+    graph.add((node, RDF.type, SKOS.Concept))
+    graph.add((node, SKOS.inScheme, URIRef(scheme)))
+    graph.add((URIRef(scheme), RDF.type, SKOS.ConceptScheme))
+    graph.add((URIRef(scheme), DCTERMS.title, RdfLiteral(SCHEME_TITLES[scheme], lang="fr")))
+    graph.add((node, SKOS.prefLabel, RdfLiteral(PREF_LABELS[uri], lang="fr")))
+    if kind is not None:
+        graph.add((node, RDF.type, kind))
+    return node
+
+
+def _agent(graph: Graph, node: URIRef, name: str) -> URIRef:
+    graph.add((node, RDF.type, FOAF.Organization))
+    graph.add((node, RDF.type, FOAF.Agent))
+    graph.add((node, FOAF.name, RdfLiteral(name, lang="fr")))
+    graph.add((node, DCTERMS.type, _concept(
+        graph, "http://purl.org/adms/publishertype/NationalAuthority",
+        "http://purl.org/adms/publishertype/1.0")))
+    return node
+
+
+def _licence(graph: Graph, licence_id: str, title: str) -> URIRef:
+    node = URIRef(LICENCE_URIS.get(licence_id, licence_id))
+    graph.add((node, RDF.type, DCTERMS.LicenseDocument))
+    graph.add((node, DCTERMS.title, RdfLiteral(title, lang="fr")))
+    return node
+
+
+def _date(value: str) -> RdfLiteral:
+    return RdfLiteral(value, datatype=XSD.date)
+
+
+def add_dataset(graph: Graph, catalog: URIRef, published: PublishedDataset, base_url: str,
+                profile: Profile) -> URIRef:
+    config, log, descriptor = published.config, published.log, published.descriptor
+    node = dataset_uri(base_url, config.slug)
+    page = f"{base_url}datasets/{config.slug}/"
+    graph.add((catalog, DCAT.dataset, node))
+    graph.add((node, RDF.type, DCAT.Dataset))
+    graph.add((node, DCTERMS.identifier, RdfLiteral(str(node))))
+    graph.add((node, DCTERMS.title, RdfLiteral(config.title, lang="fr")))
+    graph.add((node, DCTERMS.description, RdfLiteral(config.description, lang="fr")))
+    for keyword in config.keywords:
+        graph.add((node, DCAT.keyword, RdfLiteral(keyword, lang="fr")))
+    for theme in config.themes:
+        graph.add((node, DCAT.theme, _concept(graph, f"{EU}data-theme/{theme}", f"{EU}data-theme")))
+    graph.add((node, DCTERMS.language, _concept(graph, f"{EU}language/FRA", f"{EU}language",
+                                                DCTERMS.LinguisticSystem)))
+    publisher = _agent(graph, URIRef(f"{node}#editeur"), config.publisher.name)
+    graph.add((node, DCTERMS.publisher, publisher))
+    if config.contact is not None:
+        contact = URIRef(f"{node}#contact")
+        graph.add((node, DCAT.contactPoint, contact))
+        graph.add((contact, RDF.type, VCARD.Organization))
+        graph.add((contact, RDF.type, VCARD.Kind))
+        graph.add((contact, VCARD.fn, RdfLiteral(config.contact.name, lang="fr")))
+        graph.add((contact, VCARD.hasURL, URIRef(config.contact.url)))
+        if config.contact.email:
+            graph.add((contact, VCARD.hasEmail, URIRef(f"mailto:{config.contact.email}")))
+    if config.spatial_coverage in COUNTRIES:
+        place = _concept(graph, f"{EU}country/{COUNTRIES[config.spatial_coverage]}",
+                         f"{EU}country", DCTERMS.Location)
+        graph.add((node, DCTERMS.spatial, place))
+    if config.temporal_coverage is not None:
+        # A blank node: udata dereferences a period given as a URI (and fails offline).
+        # Its label is fixed so that serialisations stay byte-identical.
+        period = BNode(f"periode-{config.slug}")
+        graph.add((node, DCTERMS.temporal, period))
+        graph.add((period, RDF.type, DCTERMS.PeriodOfTime))
+        graph.add((period, DCAT.startDate, _date(config.temporal_coverage.start.isoformat())))
+        graph.add((period, DCAT.endDate, _date(config.temporal_coverage.end.isoformat())))
+    graph.add((node, DCTERMS.accrualPeriodicity, _concept(
+        graph, f"{EU}frequency/{config.frequency}", f"{EU}frequency", DCTERMS.Frequency)))
+    served = published.served
+    graph.add((node, DCTERMS.issued, _date(log.versions[0]["date"])))
+    graph.add((node, DCTERMS.modified, _date(served["date"])))
+    graph.add((node, DCAT.version, RdfLiteral(served["version"])))
+    graph.add((node, ADMS.versionNotes, RdfLiteral(
+        f"Version {served['version']} ({served['level']}) : " + " ; ".join(served["reasons"]) + ".",
+        lang="fr")))
+    graph.add((node, DCAT.landingPage, _document(graph, page)))
+    for name in (v.VERSIONS_FILE, v.CHANGELOG_FILE):
+        graph.add((node, FOAF.page, _document(graph, f"{page}{name}")))
+    licence = _licence(graph, config.licence.id, config.licence.title)
+    graph.add((node, DCTERMS.license, licence))
+    for resource in descriptor["resources"]:
+        table = resource["name"].split("-")[0] if resource["format"] != "csv" else resource["name"]
+        standard = URIRef(schema_url(base_url, table))
+        graph.add((standard, RDF.type, DCTERMS.Standard))
+        graph.add((node, DCTERMS.conformsTo, standard))
+        _add_distribution(graph, node, page, resource, table, standard, licence, served, profile)
+    return node
+
+
+def _document(graph: Graph, url: str) -> URIRef:
+    node = URIRef(url)
+    graph.add((node, RDF.type, FOAF.Document))
+    return node
+
+
+def _add_distribution(graph: Graph, dataset: URIRef, page: str, resource: dict[str, Any],
+                      table: str, standard: URIRef, licence: URIRef, served: dict[str, Any],
+                      profile: Profile) -> None:
+    fmt = resource["format"]
+    node = URIRef(f"{dataset}/distributions/{table}-{fmt}")
+    graph.add((dataset, DCAT.distribution, node))
+    graph.add((node, RDF.type, DCAT.Distribution))
+    graph.add((node, DCTERMS.identifier, RdfLiteral(f"{table}-{fmt}")))
+    graph.add((node, DCTERMS.title, RdfLiteral(f"{table} ({FORMAT_LABELS[fmt]})", lang="fr")))
+    graph.add((node, DCTERMS.description, RdfLiteral(
+        f"{resource['description']} Format {FORMAT_LABELS[fmt]} ; schéma : {standard}", lang="fr")))
+    graph.add((node, DCAT.downloadURL, URIRef(f"{page}latest/{resource['path']}")))
+    graph.add((node, DCAT.accessURL, URIRef(page)))
+    graph.add((node, DCTERMS.format, _concept(graph, f"{EU}file-type/{FILE_TYPES[fmt]}",
+                                              f"{EU}file-type", DCTERMS.MediaTypeOrExtent)))
+    media = URIRef(f"{IANA}{resource['mediatype']}")
+    graph.add((media, RDF.type, DCTERMS.MediaType))
+    graph.add((node, DCAT.mediaType, media))
+    graph.add((node, DCAT.byteSize, RdfLiteral(resource["bytes"], datatype=XSD.nonNegativeInteger)))
+    checksum = URIRef(f"{node}#sha256")
+    graph.add((node, SPDX.checksum, checksum))
+    graph.add((checksum, RDF.type, SPDX.Checksum))
+    algorithm = CHECKSUM_ALGORITHMS[profile]
+    graph.add((checksum, SPDX.algorithm, algorithm))
+    graph.add((algorithm, RDF.type, SPDX.ChecksumAlgorithm))
+    digest = resource["hash"].removeprefix("sha256:")
+    graph.add((checksum, SPDX.checksumValue,
+               RdfLiteral(digest, datatype=XSD.hexBinary) if profile == "dcat-ap" else RdfLiteral(digest)))
+    graph.add((node, DCTERMS.license, licence))
+    graph.add((node, DCTERMS.conformsTo, standard))
+    graph.add((node, DCTERMS.modified, _date(served["date"])))
+    # The latest/ URL stays: what it serves changes with each version, the address does not.
+    graph.add((node, DCATAP.availability, _concept(
+        graph, f"{EU}planned-availability/STABLE", f"{EU}planned-availability")))
+
+
+def build_catalog(catalog_config: CatalogConfig, datasets: list[PublishedDataset], base_url: str,
+                  profile: Profile = "dcat-ap") -> Graph:
+    """The catalogue graph: one ``dcat:Dataset`` per served dataset, in slug order."""
+    graph = Graph(bind_namespaces="core")
+    for prefix, namespace in (("dcat", DCAT), ("dct", DCTERMS), ("foaf", FOAF), ("skos", SKOS),
+                              ("adms", ADMS), ("spdx", SPDX), ("vcard", VCARD), ("xsd", XSD),
+                              ("dcatap", DCATAP)):
+        graph.bind(prefix, namespace)
+    catalog = URIRef(f"{base_url}catalog")
+    graph.add((catalog, RDF.type, DCAT.Catalog))
+    graph.add((catalog, DCTERMS.title, RdfLiteral(catalog_config.title, lang="fr")))
+    graph.add((catalog, DCTERMS.description, RdfLiteral(catalog_config.description, lang="fr")))
+    graph.add((catalog, DCTERMS.publisher, _agent(graph, URIRef(f"{catalog}#editeur"),
+                                                  catalog_config.publisher.name)))
+    graph.add((catalog, FOAF.homepage, _document(graph, base_url)))
+    graph.add((catalog, DCTERMS.language, _concept(graph, f"{EU}language/FRA", f"{EU}language",
+                                                   DCTERMS.LinguisticSystem)))
+    licences = {d.config.licence.id: d.config.licence.title for d in datasets}
+    if len(licences) == 1:
+        ((licence_id, title),) = licences.items()
+        graph.add((catalog, DCTERMS.license, _licence(graph, licence_id, title)))
+    if datasets:
+        graph.add((catalog, DCTERMS.issued, _date(min(d.log.versions[0]["date"] for d in datasets))))
+        graph.add((catalog, DCTERMS.modified, _date(max(d.served["date"] for d in datasets))))
+    graph.add((catalog, DCAT.themeTaxonomy, URIRef(f"{EU}data-theme")))
+    places = {d.config.spatial_coverage for d in datasets} & COUNTRIES.keys()
+    for place in sorted(places):
+        graph.add((catalog, DCTERMS.spatial, _concept(graph, f"{EU}country/{COUNTRIES[place]}",
+                                                      f"{EU}country", DCTERMS.Location)))
+    for published in sorted(datasets, key=lambda d: d.config.slug):
+        add_dataset(graph, catalog, published, base_url, profile)
+    return graph
+
+
+def _in_sorted_order(graph: Graph) -> Graph:
+    """The same graph with triples inserted in sorted order.
+
+    rdflib's memory store iterates in insertion order, and its RDF/XML and JSON-LD
+    serialisers follow that order: a graph filled in sorted order serialises to bytes
+    that do not depend on how it was built or on the hash seed.
+    """
+    ordered = Graph(bind_namespaces="core")
+    for prefix, namespace in graph.namespaces():
+        ordered.bind(prefix, namespace, override=True)
+    for triple in sorted(graph):
+        ordered.add(triple)
+    return ordered
+
+
+def serialise(graph: Graph, extension: str) -> bytes:
+    """One serialisation, as bytes that only depend on the graph's triples."""
+    fmt = SERIALISATIONS[extension]
+    ordered = _in_sorted_order(graph)
+    if fmt == "json-ld":
+        # An inline context: a remote one would make harvesters fetch it (udata fails offline).
+        context = {prefix: str(ns) for prefix, ns in ordered.namespaces()
+                   if prefix in ("dcat", "dct", "foaf", "skos", "adms", "spdx", "vcard", "xsd",
+                                 "dcatap")}
+        return ordered.serialize(format="json-ld", context=context, indent=2,
+                                 ensure_ascii=False).encode("utf-8")
+    return ordered.serialize(format=fmt, encoding="utf-8")

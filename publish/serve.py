@@ -1,0 +1,41 @@
+"""Publish stage: serving the output folder over HTTP, with the content types harvesters need.
+
+A preview and test server (``ogp serve``), not a production web server: it binds to
+loopback by default. What it gets right matters to harvesters: Turtle and CSV carry
+``charset=utf-8`` (without it, ``requests`` decodes Turtle as ISO-8859-1 and udata
+imports garbled titles), JSON-LD, RDF/XML and Parquet have their registered types, and
+``latest`` links are followed like any folder.
+"""
+
+from __future__ import annotations
+
+import functools
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+CONTENT_TYPES = {
+    ".ttl": "text/turtle; charset=utf-8",
+    ".jsonld": "application/ld+json; charset=utf-8",
+    ".rdf": "application/rdf+xml; charset=utf-8",
+    ".parquet": "application/vnd.apache.parquet",
+    ".csv": "text/csv; charset=utf-8",
+    ".json": "application/json; charset=utf-8",
+    ".md": "text/markdown; charset=utf-8",
+    ".html": "text/html; charset=utf-8",
+    ".svg": "image/svg+xml",
+}
+
+
+class OutputHandler(SimpleHTTPRequestHandler):
+    extensions_map = {**SimpleHTTPRequestHandler.extensions_map, **CONTENT_TYPES}
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib name
+        pass  # quiet: a test or a steward's terminal does not need one line per request
+
+
+def make_server(out: Path, host: str = "127.0.0.1", port: int = 8000) -> ThreadingHTTPServer:
+    """A server for ``out`` (port 0: any free port, see ``server.server_address``)."""
+    handler = functools.partial(OutputHandler, directory=str(out))
+    server = ThreadingHTTPServer((host, port), handler)
+    server.daemon_threads = True
+    return server

@@ -1,0 +1,197 @@
+"""The DCAT-AP 3 catalogue: official SHACL shapes, three isomorphic serialisations, stable
+identifiers across versions, and what the real harvesters of data.gouv.fr (udata) and
+CKAN (ckanext-dcat) import from it."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import requests
+from pyshacl import validate
+from rdflib import Graph, Namespace, URIRef
+from rdflib.compare import isomorphic
+from rdflib.namespace import DCAT, DCTERMS, RDF
+
+from publish.serve import make_server
+from tests.conftest import PLAN_SLUG, PROGRESS_SLUG, ROOT
+
+pytestmark = pytest.mark.slow
+
+BASE = "https://gouvernement-ouvert.exemple.fr/"
+SHAPES = ROOT / "tests" / "reference" / "dcat-ap-3.0.1"
+TOOLS = ROOT / "tools" / "harvest_check"
+SH = Namespace("http://www.w3.org/ns/shacl#")
+SPDX = Namespace("http://spdx.org/rdf/terms#")
+ENV = {**os.environ, "SOURCE_DATE_EPOCH": "1700000000", "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+       "OGP_BASE_URL": BASE}
+
+
+def ogp_run(out: Path, state: Path, **env: str) -> None:
+    result = subprocess.run([str(Path(sys.executable).parent / "ogp"), "run", "--out", str(out),
+                             "--state-dir", str(state)], capture_output=True, text=True,
+                            env={**ENV, **env}, timeout=300)
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("catalogue") / "site"
+    ogp_run(out, out.parent / "var")
+    return out
+
+
+def parse(path: Path) -> Graph:
+    return Graph().parse(path, format={"ttl": "turtle", "jsonld": "json-ld", "rdf": "xml"}[path.suffix[1:]])
+
+
+@pytest.mark.parametrize("extension", ["ttl", "jsonld", "rdf"])
+def test_zero_violations_under_the_dcat_ap_3_shapes(site: Path, extension: str) -> None:
+    shapes = Graph()
+    for name in ("shapes.ttl", "range.ttl", "mdr-vocabularies.shape.ttl", "shapes_recommended.ttl"):
+        shapes.parse(SHAPES / name)
+    _, report, _ = validate(parse(site / f"catalog.{extension}"), shacl_graph=shapes,
+                            inference="none", allow_warnings=True)
+    severities = [report.value(r, SH.resultSeverity) for r in report.objects(None, SH.result)]
+    violations = [r for r, s in zip(report.objects(None, SH.result), severities, strict=True)
+                  if s == SH.Violation]
+    assert violations == []
+    assert len(severities) <= 6  # warnings only: EU corporate body, bbox/centroid, licence type
+
+
+def test_the_three_serialisations_are_one_graph_and_profiles_differ_only_in_checksums(site: Path) -> None:
+    graphs = [parse(site / f"catalog.{e}") for e in ("ttl", "jsonld", "rdf")]
+    assert isomorphic(graphs[0], graphs[1]) and isomorphic(graphs[0], graphs[2])
+    datagouv = [parse(site / f"catalog-datagouv.{e}") for e in ("ttl", "jsonld", "rdf")]
+    assert isomorphic(datagouv[0], datagouv[1]) and isomorphic(datagouv[0], datagouv[2])
+
+    def without_checksums(graph: Graph) -> Graph:
+        kept = Graph()
+        for t in graph:
+            if t[1] not in (SPDX.checksumValue, SPDX.algorithm) and not (
+                    t[1] == RDF.type and t[2] == SPDX.ChecksumAlgorithm):
+                kept.add(t)
+        return kept
+
+    assert isomorphic(without_checksums(graphs[0]), without_checksums(datagouv[0]))
+    assert not isomorphic(graphs[0], datagouv[0])
+    assert len(list(graphs[0].objects(None, SPDX.checksumValue))) == 21
+    assert len(list(datagouv[0].objects(None, SPDX.checksumValue))) == 21
+
+
+def test_turtle_is_served_with_its_charset(site: Path) -> None:
+    server = make_server(site, port=0)
+    import threading
+
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        base = f"http://127.0.0.1:{server.server_address[1]}/"
+        types = {name: requests.get(base + name, timeout=5).headers["Content-Type"] for name in (
+            "catalog.ttl", "catalog.jsonld", "catalog.rdf", f"datasets/{PLAN_SLUG}/latest/actions.parquet",
+            f"datasets/{PLAN_SLUG}/latest/actions.csv", f"datasets/{PLAN_SLUG}/latest/actions.json")}
+        served = requests.get(base + "catalog-datagouv.ttl", timeout=5)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert types == {
+        "catalog.ttl": "text/turtle; charset=utf-8",
+        "catalog.jsonld": "application/ld+json; charset=utf-8",
+        "catalog.rdf": "application/rdf+xml; charset=utf-8",
+        f"datasets/{PLAN_SLUG}/latest/actions.parquet": "application/vnd.apache.parquet",
+        f"datasets/{PLAN_SLUG}/latest/actions.csv": "text/csv; charset=utf-8",
+        f"datasets/{PLAN_SLUG}/latest/actions.json": "application/json; charset=utf-8",
+    }
+    assert "données" in served.text  # decoded as UTF-8 by requests, as udata would
+
+
+def _tool(script: str, setup: str, *args: str) -> dict:
+    """Runs a harvest_check tool in its venv (set up on first use: a PyPI install)."""
+    subprocess.run(["bash", str(TOOLS / setup)], check=True, capture_output=True, timeout=1200)
+    result = subprocess.run([sys.executable, str(TOOLS / script), *args], capture_output=True,
+                            text=True, timeout=600)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return json.loads(result.stdout)
+
+
+@pytest.mark.parametrize("extension", ["ttl", "jsonld"])
+def test_udata_imports_every_dataset_with_licence_checksums_and_schemas(site: Path, extension: str) -> None:
+    report = _tool("harvest_check.py", "setup.sh", str(site / f"catalog-datagouv.{extension}"),
+                   "--content-type", {"ttl": "text/turtle; charset=utf-8",
+                                      "jsonld": "application/ld+json; charset=utf-8"}[extension])
+    assert report["summary"]["datasets_imported"] == 2 and report["summary"]["datasets_failed"] == 0
+    for dataset in report["datasets"]:
+        slug = dataset["remote_id"].removeprefix(f"{BASE}datasets/")
+        assert dataset["status"] == "done" and dataset["errors"] == []
+        assert dataset["license"]["id"] == "lov2" and not dataset["license_is_default_fallback"]
+        assert dataset["frequency"] in ("punctual", "irregular")
+        assert dataset["temporal_coverage"] == {"start": "2021-01-01", "end": "2023-12-31"}
+        descriptor = json.loads((site / "datasets" / slug / "latest" / "datapackage.json").read_text(encoding="utf-8"))
+        expected = {f"{BASE}datasets/{slug}/latest/{r['path']}": r["hash"].removeprefix("sha256:")
+                    for r in descriptor["resources"]}
+        got = {r["url"]: r["checksum"] for r in dataset["resources"]}
+        assert got.keys() == expected.keys()
+        assert all(got[url] == {"type": "sha256", "value": digest} for url, digest in expected.items())
+        assert all(r["schema"]["url"].startswith(f"{BASE}schemas/") for r in dataset["resources"])
+        assert (site / "schemas" / Path(dataset["resources"][0]["schema"]["url"]).name).is_file()
+
+
+def test_ckan_dcat_parses_the_dcat_ap_catalogue(site: Path) -> None:
+    report = _tool("ckan_dcat_check.py", "setup_ckan.sh", str(site / "catalog.ttl"),
+                   "--licenses", str(TOOLS / "licenses_datagouv.json"))
+    assert report["errors"] == []
+    assert sorted(d["identifier"] for d in report["datasets"]) == [
+        f"{BASE}datasets/{PLAN_SLUG}", f"{BASE}datasets/{PROGRESS_SLUG}"]
+    for dataset in report["datasets"]:
+        assert dataset["license_id"] == "lov2"
+        assert dataset["version"] == "1.0.0"
+
+
+def test_a_new_version_keeps_every_identifier_and_lists_each_dataset_once(site: Path, tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    shutil.copytree(site, out, symlinks=True)
+    state = tmp_path / "var"
+    inbox = tmp_path / "boite" / "ditp"
+    inbox.mkdir(parents=True)
+    (inbox / "rapport.csv").write_text("id_action,date_rapport,statut,avancement_pct,commentaire,preuve_url\n"
+                                       "E1-A1-01,2023-06-30,substantiel,80,,\n", encoding="utf-8")
+    before = parse(site / "catalog.ttl")
+    ogp_run(out, state, OGP_SUBMISSIONS_INBOX=str(tmp_path / "boite"))
+    after = parse(out / "catalog.ttl")
+    datasets = sorted(after.subjects(RDF.type, DCAT.Dataset))
+    assert datasets == sorted(before.subjects(RDF.type, DCAT.Dataset))
+    assert len(datasets) == 2
+    for dataset in datasets:
+        assert after.value(dataset, DCTERMS.identifier) == before.value(dataset, DCTERMS.identifier)
+        assert set(after.objects(None, DCAT.downloadURL)) == set(before.objects(None, DCAT.downloadURL))
+    progress = URIRef(f"{BASE}datasets/{PROGRESS_SLUG}")
+    assert str(before.value(progress, DCAT.version)) == "1.0.0"
+    assert str(after.value(progress, DCAT.version)) != "1.0.0"
+
+
+def test_published_schemas_resolve_and_meet_schema_data_gouv_fr_requirements(site: Path) -> None:
+    import frictionless
+
+    graph = parse(site / "catalog.ttl")
+    standards = sorted({str(o) for o in graph.objects(None, DCTERMS.conformsTo)})
+    assert len(standards) == 7
+    for url in standards:
+        path = site / url.removeprefix(BASE)
+        schema = json.loads(path.read_text(encoding="utf-8"))
+        descriptor = {k: v for k, v in schema.items() if k != "$schema"}
+        assert frictionless.Schema.validate_descriptor(descriptor).valid, url
+        # What schema.data.gouv.fr checks on a published schema (see its reference schemas).
+        for key in ("$schema", "name", "title", "description", "keywords", "countryCode", "homepage",
+                    "path", "resources", "created", "lastModified", "version", "contributors", "licenses"):
+            assert schema.get(key), (url, key)
+        assert schema["path"] == url
+        assert all(f.get("description") and "example" in f for f in schema["fields"]), url
+        example = schema["resources"][0]["path"].removeprefix(BASE)
+        standalone = frictionless.Schema.from_descriptor(
+            {k: v for k, v in descriptor.items() if k != "foreignKeys"})
+        resource = frictionless.Resource(path=example, basepath=str(site), schema=standalone)
+        assert resource.validate().valid, url
