@@ -1,10 +1,11 @@
-"""Publish stage: the catalogue files at the root of the output, rewritten after the datasets.
+"""Publish stage: the catalogue files and pages at the root of the output, rewritten after the datasets.
 
 ``catalog.{ttl,jsonld,rdf}`` follow DCAT-AP 3.0 to the letter (for data.europa.eu, CKAN
 with ckanext-dcat and any DCAT-AP harvester); ``catalog-datagouv.{ttl,jsonld,rdf}`` are
 the same graph with untyped checksum values, for data.gouv.fr's harvester (see
 ``publish.metadata.dcat``). The Table Schemas the distributions conform to are published
-at ``schemas/<table>.json`` so that every ``dct:conformsTo`` resolves. Written under the
+at ``schemas/<table>.json`` so that every ``dct:conformsTo`` resolves, and the pages
+(``publish.site``) are regenerated from the same facts. Written under the
 output's lock, after every dataset's ``latest`` has switched: the catalogue never
 announces a version that is not served.
 """
@@ -17,6 +18,7 @@ from pathlib import Path
 from pipelines.config import CatalogConfig, DatasetConfig, Settings, load_catalog, load_catalog_config
 from publish.lock import exclusive
 from publish.metadata.dcat import PublishedDataset, build_catalog, serialise
+from publish.site import render_site
 from publish.versions import write_atomically
 
 PROFILES = {"catalog": "dcat-ap", "catalog-datagouv": "datagouv"}
@@ -43,6 +45,7 @@ def publish_catalog(
             graph = build_catalog(catalog_config, datasets, base_url, profile)  # type: ignore[arg-type]
             for extension in EXTENSIONS:
                 files[f"{prefix}.{extension}"] = serialise(graph, extension)
+        files.update(render_site(out, catalog_config, datasets, base_url))
         for name, content in files.items():
             path = out / name
             if path.exists() and path.read_bytes() == content:

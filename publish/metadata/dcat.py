@@ -35,6 +35,7 @@ from publish import versions as v
 
 ADMS = Namespace("http://www.w3.org/ns/adms#")
 DCATAP = Namespace("http://data.europa.eu/r5r/")
+DCAT_VERSION = URIRef(f"{DCAT}version")  # DCAT 3; rdflib's closed DCAT namespace predates it
 SPDX = Namespace("http://spdx.org/rdf/terms#")
 VCARD = Namespace("http://www.w3.org/2006/vcard/ns#")
 EU = "http://publications.europa.eu/resource/authority/"
@@ -205,7 +206,7 @@ def add_dataset(graph: Graph, catalog: URIRef, published: PublishedDataset, base
     served = published.served
     graph.add((node, DCTERMS.issued, _date(log.versions[0]["date"])))
     graph.add((node, DCTERMS.modified, _date(served["date"])))
-    graph.add((node, DCAT.version, RdfLiteral(served["version"])))
+    graph.add((node, DCAT_VERSION, RdfLiteral(served["version"])))
     graph.add((node, ADMS.versionNotes, RdfLiteral(
         f"Version {served['version']} ({served['level']}) : " + " ; ".join(served["reasons"]) + ".",
         lang="fr")))
@@ -299,30 +300,66 @@ def build_catalog(catalog_config: CatalogConfig, datasets: list[PublishedDataset
     return graph
 
 
-def _in_sorted_order(graph: Graph) -> Graph:
-    """The same graph with triples inserted in sorted order.
+def _sorted_json(value: Any) -> Any:
+    """JSON-LD with every list in a fixed order (rdflib lists nodes in hash order)."""
+    if isinstance(value, dict):
+        return {k: _sorted_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        items = [_sorted_json(v) for v in value]
+        return sorted(items, key=lambda v: json.dumps(v, sort_keys=True, ensure_ascii=False))
+    return value
 
-    rdflib's memory store iterates in insertion order, and its RDF/XML and JSON-LD
-    serialisers follow that order: a graph filled in sorted order serialises to bytes
-    that do not depend on how it was built or on the hash seed.
+
+def _xml_escape(text: str, attribute: bool = False) -> str:
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return text.replace('"', "&quot;") if attribute else text
+
+
+def _rdf_xml(graph: Graph) -> bytes:
+    """RDF/XML written subject by subject and statement by statement in sorted order.
+
+    rdflib's own RDF/XML serialiser walks its store in hash order, so its output changes
+    from one process to the next; this one only depends on the triples.
     """
-    ordered = Graph(bind_namespaces="core")
-    for prefix, namespace in graph.namespaces():
-        ordered.bind(prefix, namespace, override=True)
-    for triple in sorted(graph):
-        ordered.add(triple)
-    return ordered
+    names = graph.namespace_manager
+    used: dict[str, str] = {"rdf": str(RDF)}
+    lines: list[str] = []
+    for subject in sorted(set(graph.subjects())):
+        about = (f'rdf:nodeID="{_xml_escape(str(subject), True)}"' if isinstance(subject, BNode)
+                 else f'rdf:about="{_xml_escape(str(subject), True)}"')
+        lines.append(f"  <rdf:Description {about}>")
+        for predicate, obj in sorted(graph.predicate_objects(subject)):
+            prefix, namespace, local = names.compute_qname_strict(predicate)
+            used[prefix] = str(namespace)
+            tag = f"{prefix}:{local}"
+            if isinstance(obj, BNode):
+                lines.append(f'    <{tag} rdf:nodeID="{_xml_escape(str(obj), True)}"/>')
+            elif isinstance(obj, URIRef):
+                lines.append(f'    <{tag} rdf:resource="{_xml_escape(str(obj), True)}"/>')
+            else:
+                attributes = ""
+                if obj.language:
+                    attributes = f' xml:lang="{obj.language}"'
+                elif obj.datatype:
+                    attributes = f' rdf:datatype="{_xml_escape(str(obj.datatype), True)}"'
+                lines.append(f"    <{tag}{attributes}>{_xml_escape(str(obj))}</{tag}>")
+        lines.append("  </rdf:Description>")
+    declarations = "".join(f'\n  xmlns:{p}="{_xml_escape(ns, True)}"' for p, ns in sorted(used.items()))
+    header = f'<?xml version="1.0" encoding="utf-8"?>\n<rdf:RDF{declarations}\n>\n'
+    return (header + "\n".join(lines) + "\n</rdf:RDF>\n").encode("utf-8")
 
 
 def serialise(graph: Graph, extension: str) -> bytes:
     """One serialisation, as bytes that only depend on the graph's triples."""
     fmt = SERIALISATIONS[extension]
-    ordered = _in_sorted_order(graph)
     if fmt == "json-ld":
         # An inline context: a remote one would make harvesters fetch it (udata fails offline).
-        context = {prefix: str(ns) for prefix, ns in ordered.namespaces()
+        context = {prefix: str(ns) for prefix, ns in graph.namespaces()
                    if prefix in ("dcat", "dct", "foaf", "skos", "adms", "spdx", "vcard", "xsd",
                                  "dcatap")}
-        return ordered.serialize(format="json-ld", context=context, indent=2,
-                                 ensure_ascii=False).encode("utf-8")
-    return ordered.serialize(format=fmt, encoding="utf-8")
+        document = json.loads(graph.serialize(format="json-ld", context=context))
+        return (json.dumps(_sorted_json(document), ensure_ascii=False, indent=2, sort_keys=True)
+                + "\n").encode("utf-8")
+    if fmt == "xml":
+        return _rdf_xml(graph)
+    return graph.serialize(format=fmt, encoding="utf-8")

@@ -1,0 +1,149 @@
+"""Publish stage: the progress dashboard's figures, computed from the published tables.
+
+Pure functions from the rows of the published plan (``engagements``, ``ambitions``,
+``actions``, ``responsables``, ``organisations``) and progress (``suivi``) to what the
+home page shows: for each commitment and ambition the actions by status as of their
+latest report, the same counts at each report date, and one line per action. The page
+template only lays these figures out, and the browser test compares them with counts it
+makes itself from the published files.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from html import escape
+from typing import Any
+
+Row = dict[str, Any]
+
+NO_REPORT = "sans_rapport"
+# The OGP IRM completion scale, then the two states outside it.
+STATUSES: tuple[tuple[str, str, str], ...] = (
+    ("complet", "Achevée", "#18753c"),
+    ("substantiel", "Avancement substantiel", "#0063cb"),
+    ("limite", "Avancement limité", "#b34000"),
+    ("non_commence", "Non commencée", "#3a3a3a"),
+    ("abandonne", "Abandonnée", "#ce0500"),
+    ("non_evalue", "Non évaluée", "#6e445a"),
+    (NO_REPORT, "Sans rapport", "#929292"),
+)
+LABELS = {code: label for code, label, _ in STATUSES}
+COLOURS = {code: colour for code, _, colour in STATUSES}
+
+
+@dataclass(frozen=True)
+class ActionLine:
+    id_action: str
+    title: str
+    id_engagement: str
+    id_ambition: str
+    bodies: tuple[str, ...]  # organisation ids
+    status: str
+    progress: int | None
+    date: str | None
+    comment: str | None
+    evidence: str | None
+
+
+@dataclass(frozen=True)
+class Group:
+    """A commitment or an ambition and its actions counted by status."""
+
+    id: str
+    title: str
+    counts: dict[str, int]
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+
+@dataclass
+class Dashboard:
+    engagements: list[Group] = field(default_factory=list)
+    ambitions: list[Group] = field(default_factory=list)
+    over_time: list[tuple[str, dict[str, int]]] = field(default_factory=list)
+    actions: list[ActionLine] = field(default_factory=list)
+    bodies: dict[str, str] = field(default_factory=dict)  # id → name, for the filter
+    totals: dict[str, int] = field(default_factory=dict)
+
+
+def latest_reports(suivi: list[Row], as_of: str | None = None) -> dict[str, Row]:
+    """The latest report of each action (dated ``as_of`` or before, if given)."""
+    latest: dict[str, Row] = {}
+    for row in sorted(suivi, key=lambda r: (r["id_action"], r["date_rapport"])):
+        if as_of is None or row["date_rapport"] <= as_of:
+            latest[row["id_action"]] = row
+    return latest
+
+
+def _counts(action_ids: list[str], latest: dict[str, Row]) -> dict[str, int]:
+    found = Counter(latest[a]["statut"] if a in latest else NO_REPORT for a in action_ids)
+    return {code: found.get(code, 0) for code, _, _ in STATUSES}
+
+
+def build_dashboard(plan: dict[str, list[Row]], suivi: list[Row]) -> Dashboard:
+    actions = sorted(plan["actions"], key=lambda a: a["id_action"])
+    latest = latest_reports(suivi)
+    bodies: dict[str, list[str]] = {}
+    for row in sorted(plan["responsables"], key=lambda r: (r["id_action"], r["ordre"])):
+        bodies.setdefault(row["id_action"], []).append(row["id_organisation"])
+    dashboard = Dashboard()
+    for engagement in sorted(plan["engagements"], key=lambda e: e["id_engagement"]):
+        ids = [a["id_action"] for a in actions if a["id_engagement"] == engagement["id_engagement"]]
+        dashboard.engagements.append(Group(engagement["id_engagement"], engagement["titre"], _counts(ids, latest)))
+    for ambition in sorted(plan["ambitions"], key=lambda a: a["id_ambition"]):
+        ids = [a["id_action"] for a in actions if a["id_ambition"] == ambition["id_ambition"]]
+        dashboard.ambitions.append(Group(ambition["id_ambition"], ambition["titre"], _counts(ids, latest)))
+    all_ids = [a["id_action"] for a in actions]
+    for date in sorted({r["date_rapport"] for r in suivi}):
+        dashboard.over_time.append((date, _counts(all_ids, latest_reports(suivi, as_of=date))))
+    dashboard.totals = _counts(all_ids, latest)
+    for action in actions:
+        report = latest.get(action["id_action"])
+        dashboard.actions.append(ActionLine(
+            action["id_action"], action["titre"], action["id_engagement"], action["id_ambition"],
+            tuple(bodies.get(action["id_action"], ())),
+            report["statut"] if report else NO_REPORT,
+            report.get("avancement_pct") if report else None,
+            report["date_rapport"] if report else None,
+            report.get("commentaire") if report else None,
+            report.get("preuve_url") if report else None,
+        ))
+    names = {o["id_organisation"]: o["nom"] for o in plan["organisations"]}
+    used = sorted({b for line in dashboard.actions for b in line.bodies}, key=lambda b: names.get(b, b))
+    dashboard.bodies = {b: names.get(b, b) for b in used}
+    return dashboard
+
+
+def stacked_bars_svg(rows: list[tuple[str, dict[str, int]]], chart_id: str, title: str) -> str:
+    """Horizontal stacked bars, one per row, as inline SVG with a title and a description.
+
+    The numbers themselves are in the table that follows each chart on the page (its
+    text alternative); the SVG repeats the total at the end of each bar.
+    """
+    bar, gap, label_width, width = 22, 10, 90, 640
+    scale = (width - label_width - 50) / max((sum(c.values()) for _, c in rows), default=1)
+    height = len(rows) * (bar + gap) + gap
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" role="img" viewBox="0 0 {width} {height}" '
+        f'width="100%" aria-labelledby="{chart_id}-titre {chart_id}-desc" class="graphique">',
+        f'<title id="{chart_id}-titre">{escape(title)}</title>',
+        f'<desc id="{chart_id}-desc">Les valeurs sont reprises dans le tableau qui suit.</desc>',
+    ]
+    for index, (label, counts) in enumerate(rows):
+        y = gap + index * (bar + gap)
+        parts.append(f'<text x="0" y="{y + bar * 0.7:.1f}" font-size="13" fill="#161616">{escape(label)}</text>')
+        x = float(label_width)
+        for code, _, colour in STATUSES:
+            n = counts.get(code, 0)
+            if n:
+                parts.append(f'<rect x="{x:.1f}" y="{y}" width="{n * scale:.1f}" height="{bar}" '
+                             f'fill="{colour}" data-statut="{code}" data-nombre="{n}">'
+                             f'<title>{escape(label)} : {n} {escape(LABELS[code].lower())}</title></rect>')
+                x += n * scale
+        parts.append(f'<text x="{x + 6:.1f}" y="{y + bar * 0.7:.1f}" font-size="13" fill="#161616">'
+                     f'{sum(counts.values())}</text>')
+    parts.append("</svg>")
+    return "".join(parts)

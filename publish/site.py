@@ -1,0 +1,174 @@
+"""Publish stage: the pages people read, generated from what is served (Jinja2 templates).
+
+``index.html`` (the datasets and the progress dashboard), one page per dataset
+(``datasets/<slug>/index.html``: description, licence, files of the served version with
+size and sha256, every version, the schema of each table, schema.org JSON-LD) and one
+page per table schema (``schemas/<table>.html``). Everything is inline (styles, SVG
+charts, the filter script): no page loads anything from the network, and each works
+without JavaScript. Pages hold no build time, so the same inputs give the same bytes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from pipelines.config import CatalogConfig, SubmissionsSource
+from publish.dashboard import LABELS, STATUSES, Dashboard, build_dashboard, stacked_bars_svg
+from publish.metadata.dcat import PublishedDataset, dataset_uri, schema_url
+
+MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre",
+          "octobre", "novembre", "décembre")
+PLAN_TABLES = ("engagements", "ambitions", "actions", "responsables", "organisations")
+VERSION_RULE = (
+    "Numérotation des versions : MAJEURE quand un champ est supprimé, renommé ou change de "
+    "type, qu'une contrainte se resserre ou que la clé primaire change ; MINEURE quand des "
+    "lignes ou des champs facultatifs sont ajoutés ; CORRECTIVE quand des lignes sont "
+    "modifiées ou supprimées. Une version publiée n'est jamais modifiée."
+)
+
+
+def date_fr(value: Any) -> str:
+    day = dt.date.fromisoformat(str(value)[:10])
+    return f"{day.day}{'er' if day.day == 1 else ''} {MONTHS[day.month - 1]} {day.year}"
+
+
+def size_fr(size: int) -> str:
+    if size < 1024:
+        return f"{size} o"
+    for unit, factor in (("Mo", 1024**2), ("ko", 1024)):
+        if size >= factor:
+            return f"{size / factor:.1f} {unit}".replace(".", ",")
+    return f"{size} o"
+
+
+def constraint_fr(name: str, value: Any) -> str:
+    if name in ("required", "unique"):
+        return {"required": "obligatoire", "unique": "unique"}[name] if value else ""
+    if name == "enum":
+        return "une valeur parmi : " + ", ".join(map(str, value))
+    texts = {
+        "minimum": f"minimum {value}", "maximum": f"maximum {value}",
+        "minLength": f"au moins {value} caractère(s)", "maxLength": f"au plus {value} caractères",
+        "pattern": f"motif {value}",
+    }
+    return texts.get(name, f"{name} : {value}")
+
+
+@cache
+def _environment() -> jinja2.Environment:
+    environment = jinja2.Environment(
+        loader=jinja2.PackageLoader("publish", "templates"),
+        autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    environment.filters.update(date_fr=date_fr, size_fr=size_fr)
+    environment.globals.update(constraint_fr=constraint_fr, statuses=STATUSES, labels=LABELS)
+    return environment
+
+
+def _key(schema: dict[str, Any]) -> str:
+    key = schema.get("primaryKey") or []
+    return ", ".join([key] if isinstance(key, str) else key)
+
+
+def _json(path: Path) -> list[dict[str, Any]]:
+    return list(json.loads(path.read_text(encoding="utf-8")))
+
+
+def _schema_org(d: PublishedDataset, base_url: str) -> str:
+    config = d.config
+    page = f"{base_url}datasets/{config.slug}/"
+    document: dict[str, Any] = {
+        "@context": "https://schema.org",
+        "@type": "Dataset",
+        "name": config.title,
+        "description": config.description,
+        "url": page,
+        "identifier": str(dataset_uri(base_url, config.slug)),
+        "version": d.log.served,
+        "dateModified": d.served["date"],
+        "datePublished": d.log.versions[0]["date"],
+        "inLanguage": "fr",
+        "isAccessibleForFree": True,
+        "keywords": list(config.keywords),
+        "license": config.licence.url,
+        "creator": {"@type": "Organization", "name": config.publisher.name},
+        "publisher": {"@type": "Organization", "name": config.publisher.name},
+        "distribution": [
+            {"@type": "DataDownload", "name": r["path"], "encodingFormat": r["mediatype"],
+             "contentUrl": f"{page}latest/{r['path']}", "contentSize": str(r["bytes"])}
+            for r in d.descriptor["resources"]
+        ],
+    }
+    if config.temporal_coverage:
+        document["temporalCoverage"] = (f"{config.temporal_coverage.start.isoformat()}/"
+                                        f"{config.temporal_coverage.end.isoformat()}")
+    if config.spatial_coverage:
+        document["spatialCoverage"] = {"@type": "Place", "name": config.spatial_coverage}
+    # "</" cannot close the script element it sits in.
+    return json.dumps(document, ensure_ascii=False, indent=1, sort_keys=True).replace("</", "<\\/")
+
+
+def _dashboard(out: Path, datasets: list[PublishedDataset]) -> tuple[Dashboard | None, str]:
+    progress = next((d for d in datasets if isinstance(d.config.source, SubmissionsSource)), None)
+    if progress is None:
+        return None, ""
+    source = progress.config.source
+    assert isinstance(source, SubmissionsSource)
+    plan_dir = out / "datasets" / source.plan / "latest"
+    if not plan_dir.is_dir():
+        return None, ""
+    plan = {t: _json(plan_dir / f"{t}.json") for t in PLAN_TABLES}
+    suivi = _json(out / "datasets" / progress.config.slug / "latest" / "suivi.json")
+    notice = (source.sample_notice or "") if source.sample else ""
+    return build_dashboard(plan, suivi), notice
+
+
+def render_site(out: Path, catalog: CatalogConfig, datasets: list[PublishedDataset],
+                base_url: str) -> dict[str, bytes]:
+    """Every page, by path relative to ``out``."""
+    environment = _environment()
+    licence = datasets[0].config.licence.title if datasets else ""
+    pages: dict[str, bytes] = {}
+    dashboard, sample = _dashboard(out, datasets)
+    charts = {}
+    if dashboard is not None:
+        charts = {
+            "engagements": stacked_bars_svg([(g.id, g.counts) for g in dashboard.engagements],
+                                            "graphique-engagements", "Actions par engagement et par statut"),
+            "ambitions": stacked_bars_svg([(g.id, g.counts) for g in dashboard.ambitions],
+                                          "graphique-ambitions", "Actions par ambition et par statut"),
+            "over_time": stacked_bars_svg([(date_fr(d), c) for d, c in dashboard.over_time],
+                                          "graphique-evolution", "Statut des actions à chaque date de rapport"),
+        }
+    pages["index.html"] = environment.get_template("index.html").render(
+        root="", catalog=catalog, datasets=datasets, dashboard=dashboard, charts=charts,
+        sample=sample, licence=licence).encode("utf-8")
+    schemas: dict[str, dict[str, Any]] = {}
+    for d in datasets:
+        tables = []
+        for resource in d.descriptor["resources"]:
+            if "schema" in resource:
+                schemas[resource["name"]] = resource["schema"]
+                tables.append({"name": resource["name"], "schema": resource["schema"],
+                               "key": _key(resource["schema"])})
+        source = d.config.source
+        notice = source.sample_notice if isinstance(source, SubmissionsSource) and source.sample else ""
+        pages[f"datasets/{d.config.slug}/index.html"] = environment.get_template("dataset.html").render(
+            root="../../", d=d, tables=tables, rule=VERSION_RULE, licence=d.config.licence.title,
+            description=[p for p in d.config.description.split("\n")
+                         if p.strip() and p.strip() != (notice or "").strip()],
+            withdrawn={e["version"] for e in d.log.withdrawn()}, sample=notice,
+            identifier=str(dataset_uri(base_url, d.config.slug)),
+            json_ld=_schema_org(d, base_url)).encode("utf-8")
+    for name, schema in sorted(schemas.items()):
+        pages[f"schemas/{name}.html"] = environment.get_template("schema.html").render(
+            root="../", name=name, schema=schema, key=_key(schema), licence=licence,
+            url=schema_url(base_url, name)).encode("utf-8")
+    return pages

@@ -1,0 +1,158 @@
+"""The pages, in a real browser (Debian's Chromium, headless, driven by Playwright): links
+resolve, nothing comes from the network, the dashboard shows the published numbers, the
+filters work and the page works without JavaScript. Screenshots go to test-output/."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urljoin, urlsplit
+
+import pytest
+import requests
+
+from publish.serve import make_server
+from tests.conftest import PLAN_SLUG, PROGRESS_SLUG, ROOT
+
+pytestmark = pytest.mark.slow
+
+SCREENSHOTS = ROOT / "test-output" / "screenshots"
+STATUSES = ["complet", "substantiel", "limite", "non_commence", "abandonne", "non_evalue", "sans_rapport"]
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    out = tmp_path_factory.mktemp("pages") / "site"
+    env = {**os.environ, "SOURCE_DATE_EPOCH": "1700000000", "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+    result = subprocess.run([str(Path(sys.executable).parent / "ogp"), "run", "--out", str(out),
+                             "--state-dir", str(out.parent / "var")], capture_output=True, text=True,
+                            env=env, timeout=300)
+    assert result.returncode == 0, result.stderr
+    server = make_server(out, port=0)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    executable = shutil.which("chromium") or shutil.which("chromium-browser")
+    assert executable, "Chromium is installed by .ci/run (apt-get install chromium)"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=["--no-sandbox"])
+        yield browser
+        browser.close()
+
+
+def published(site: str, slug: str, table: str) -> list[dict]:
+    return requests.get(f"{site}datasets/{slug}/latest/{table}.json", timeout=10).json()
+
+
+def open_page(browser, url: str, javascript: bool = True):  # noqa: ANN001, ANN201
+    context = browser.new_context(java_script_enabled=javascript, viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
+    page.goto(url, wait_until="networkidle")
+    return page, requested
+
+
+@pytest.mark.parametrize("path", ["index.html", f"datasets/{PLAN_SLUG}/index.html",
+                                  f"datasets/{PROGRESS_SLUG}/index.html", "schemas/suivi.html"])
+def test_pages_load_nothing_from_the_network_and_every_local_link_resolves(browser, site: str, path: str) -> None:  # noqa: ANN001
+    page, requested = open_page(browser, site + path)
+    assert requested and all(url.startswith(site) for url in requested), requested
+    assert page.evaluate("document.documentElement.lang") == "fr"
+    links = page.eval_on_selector_all("a[href]", "els => els.map(e => e.getAttribute('href'))")
+    local = [urljoin(site + path, href) for href in links if not urlsplit(href).scheme]
+    assert local
+    for url in sorted(set(local)):
+        assert requests.get(url, timeout=10).status_code == 200, url
+    levels = page.eval_on_selector_all("h1, h2, h3, h4", "els => els.map(e => Number(e.tagName[1]))")
+    assert levels[0] == 1 and levels.count(1) == 1
+    assert all(b - a <= 1 for a, b in zip(levels, levels[1:], strict=False)), levels
+    assert page.eval_on_selector_all("table", "ts => ts.every(t => t.querySelector('th') && t.querySelector('caption'))")
+    assert page.eval_on_selector_all("svg", "ss => ss.every(s => s.getAttribute('role') === 'img' && s.querySelector('title'))")
+    page.context.close()
+
+
+def test_dashboard_numbers_equal_the_published_data(browser, site: str) -> None:  # noqa: ANN001
+    actions = published(site, PLAN_SLUG, "actions")
+    suivi = published(site, PROGRESS_SLUG, "suivi")
+    latest = {}
+    for row in sorted(suivi, key=lambda r: (r["id_action"], r["date_rapport"])):
+        latest[row["id_action"]] = row["statut"]
+    expected = {}
+    for action in actions:
+        status = latest.get(action["id_action"], "sans_rapport")
+        expected.setdefault(action["id_engagement"], Counter())[status] += 1
+    page, _ = open_page(browser, site + "index.html")
+    shown = page.eval_on_selector_all(
+        "#table-engagements tbody tr",
+        "rows => rows.map(r => [r.dataset.groupe, Array.from(r.querySelectorAll('td[data-statut]')).map(td => [td.dataset.statut, Number(td.textContent)])])")
+    assert {group: {s: n for s, n in cells if n} for group, cells in shown} == {
+        group: dict(counts) for group, counts in expected.items()}
+    assert page.inner_text("#total-actions") == str(len(actions)) == "58"
+    assert page.inner_text("#actions-avec-rapport") == str(len(latest))
+    # Each bar of the chart says the same numbers as the table.
+    bars = page.eval_on_selector_all("#graphique-engagements-titre ~ rect", "rs => rs.length")
+    assert bars == sum(1 for counts in expected.values() for n in counts.values() if n)
+    # Progress over time: the last date's counts are the latest statuses.
+    last = page.eval_on_selector_all("#table-evolution tbody tr:last-child td",
+                                     "tds => tds.map(td => [td.dataset.statut, Number(td.textContent)])")
+    totals = Counter(latest.get(a["id_action"], "sans_rapport") for a in actions)
+    assert {s: n for s, n in last if n} == dict(totals)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "accueil.png"), full_page=True)
+    page.context.close()
+
+
+def test_filters_narrow_the_table_and_the_page_works_without_javascript(browser, site: str) -> None:  # noqa: ANN001
+    actions = published(site, PLAN_SLUG, "actions")
+    page, _ = open_page(browser, site + "index.html")
+    page.select_option("#filtre-engagement", "E6")
+    visible = page.eval_on_selector_all("#table-actions tbody tr:not([hidden])", "rs => rs.length")
+    assert visible == sum(1 for a in actions if a["id_engagement"] == "E6")
+    page.select_option("#filtre-engagement", "")
+    page.select_option("#filtre-statut", "complet")
+    complet = page.eval_on_selector_all("#table-actions tbody tr:not([hidden])", "rs => rs.map(r => r.dataset.statut)")
+    assert complet and set(complet) == {"complet"}
+    page.select_option("#filtre-statut", "")
+    page.select_option("#filtre-organisme", "meae")
+    rows = page.eval_on_selector_all("#table-actions tbody tr:not([hidden]) th", "hs => hs.map(h => h.textContent)")
+    responsables = published(site, PLAN_SLUG, "responsables")
+    assert rows == sorted(r["id_action"] for r in responsables if r["id_organisation"] == "meae")
+    page.keyboard.press("Tab")  # the controls are reachable from the keyboard
+    page.context.close()
+
+    static, _ = open_page(browser, site + "index.html", javascript=False)
+    assert static.eval_on_selector_all("#table-actions tbody tr:not([hidden])", "rs => rs.length") == 58
+    assert not static.is_visible("#filtres")
+    static.context.close()
+
+
+def test_dataset_page_shows_files_versions_schemas_and_json_ld(browser, site: str) -> None:  # noqa: ANN001
+    page, _ = open_page(browser, site + f"datasets/{PLAN_SLUG}/index.html")
+    descriptor = requests.get(f"{site}datasets/{PLAN_SLUG}/latest/datapackage.json", timeout=10).json()
+    files = page.eval_on_selector_all("#table-fichiers tbody tr", "rs => rs.map(r => Array.from(r.children).map(c => c.textContent.trim()))")
+    hashes = {row[0]: row[3] for row in files}
+    for resource in descriptor["resources"]:
+        assert hashes[resource["path"]] == resource["hash"].removeprefix("sha256:")
+    assert page.eval_on_selector_all("table.champs", "ts => ts.length") == 6
+    ld = json.loads(page.inner_text("script[type='application/ld+json']"))
+    assert ld["@type"] == "Dataset" and ld["version"] == "1.0.0"
+    assert len(ld["distribution"]) == len(descriptor["resources"])
+    assert "MAJEURE" in page.inner_text("main")  # the version rule is written on the page
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "jeu-de-donnees.png"), full_page=True)
+    page.context.close()
