@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 OUT ?= site
 
-.PHONY: setup run test test-fast bench lock clean
+.PHONY: setup run test test-fast bench lock clean server deploy worker
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,6 +33,18 @@ bench: $(STAMP)
 # Regenerates the pinned dependency set from pyproject.toml's ranges.
 lock: $(STAMP)
 	$(BIN)/uv pip compile pyproject.toml --extra test --python-version 3.11 --quiet -o requirements.lock
+
+# Scheduled runs on a local Prefect server (see README, "Scheduling").
+PREFECT_LOCAL := PREFECT_API_URL=http://127.0.0.1:4200/api PREFECT_SERVER_ANALYTICS_ENABLED=false
+server: $(STAMP)
+	PREFECT_SERVER_ANALYTICS_ENABLED=false $(BIN)/prefect server start --host 127.0.0.1 --port 4200
+
+deploy: $(STAMP)
+	$(PREFECT_LOCAL) $(BIN)/prefect work-pool create ogp-process --type process --overwrite
+	$(PREFECT_LOCAL) $(BIN)/prefect --no-prompt deploy --all
+
+worker: $(STAMP)
+	$(PREFECT_LOCAL) $(BIN)/prefect worker start --pool ogp-process
 
 clean:
 	rm -rf $(VENV) $(OUT) .pytest_cache

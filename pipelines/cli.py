@@ -40,6 +40,38 @@ def _fail(exc: PipelineError) -> None:
     raise typer.Exit(code=1 if isinstance(exc, ValidationFailed) else 2)
 
 
+def _task_runner(dask: str | None) -> Any:
+    """None (Prefect's default thread pool), or a Dask cluster: local, or at an address."""
+    if not dask:
+        return None
+    from prefect_dask import DaskTaskRunner
+
+    if dask == "local":
+        return DaskTaskRunner(cluster_kwargs={"n_workers": 2, "threads_per_worker": 1,
+                                              "processes": True, "dashboard_address": None})
+    return DaskTaskRunner(address=dask)
+
+
+class _ProgressDisplay:
+    """One rich progress bar per dataset, advanced by the flows' steps (terminal only)."""
+
+    STEPS = ("collecte", "publication", "terminé")
+
+    def __init__(self) -> None:
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.progress = Progress(TextColumn("{task.description}"), BarColumn(),
+                                 TextColumn("{task.fields[step]}"), TimeElapsedColumn(),
+                                 console=Console(stderr=True), transient=False)
+        self.tasks: dict[str, Any] = {}
+
+    def __call__(self, dataset: str, step: str) -> None:
+        if dataset not in self.tasks:
+            self.tasks[dataset] = self.progress.add_task(dataset, total=len(self.STEPS), step=step)
+        position = self.STEPS.index(step) + 1 if step in self.STEPS else 0
+        self.progress.update(self.tasks[dataset], completed=position, step=step)
+
+
 @app.command()
 def run(
     out: Annotated[Path, typer.Option(help="Dossier de publication.")] = Path("site"),
@@ -49,16 +81,28 @@ def run(
     state_dir: Annotated[
         Path | None, typer.Option(help="Dossier d'état : soumissions reçues et leurs rapports (défaut ./var).")
     ] = None,
+    dask: Annotated[
+        str | None, typer.Option(help="Exécuter les tâches sur un cluster Dask : « local » (2 processus) ou l'adresse d'un ordonnanceur (tcp://hôte:8786).")
+    ] = None,
 ) -> None:
     """Collecte, valide et publie tous les jeux de données du catalogue (flux Prefect)."""
     # The temporary server's telemetry heartbeat races its own SQLite start-up and prints
     # a "database is locked" traceback; a steward's run sends no telemetry anyway.
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     # Imported here: Prefect takes seconds to import and other commands do not need it.
+    from pipelines import progress
     from pipelines.flows import publish_catalog_flow
 
+    flow = publish_catalog_flow
+    runner = _task_runner(dask)
+    if runner is not None:
+        flow = publish_catalog_flow.with_options(task_runner=runner)
+    display = _ProgressDisplay() if errors.is_terminal else None
+    if display is not None:
+        progress.watch(display)
+        display.progress.start()
     try:
-        outcomes = publish_catalog_flow(
+        outcomes = flow(
             out=str(out),
             datasets_dir=str(datasets_dir) if datasets_dir else None,
             state_dir=str(state_dir) if state_dir else None,
@@ -66,21 +110,27 @@ def run(
     except PipelineError as exc:
         _fail(exc)
         return
-    summary = Table("Jeu de données", "Version", "Publication", "Lignes par table", "Soumissions",
-                    title=f"Publication dans {out}")
+    finally:
+        if display is not None:
+            display.progress.stop()
+            progress.unwatch(display)
+    summary = Table("Jeu de données", "Version", "Publication", "Soumissions acceptées / rejetées",
+                    "Lignes par table", "Durée", title=f"Publication dans {out}")
     rejected = []
     for outcome in outcomes:
         result = outcome.release
         rows = ", ".join(f"{t} {n}" for t, n in result.rows.items())
         state = "nouvelle version" if result.published else "inchangé"
+        if result.note:
+            state += f" ({result.note})"
         received = "—"
         if outcome.collection is not None:
             c = outcome.collection
-            received = (f"{len(c.accepted)} acceptée(s), {len(c.rejected) + len(c.refused)} "
-                        f"rejetée(s), {c.unchanged} déjà reçue(s)")
+            received = (f"{len(c.accepted)} / {len(c.rejected) + len(c.refused)} "
+                        f"({c.unchanged} déjà reçue(s))")
             rejected += [f"{r.file_name} ({r.origin}) : {r.verdict}" for r in c.rejected]
             rejected += c.refused
-        summary.add_row(result.slug, result.version, state, rows, received)
+        summary.add_row(result.slug, result.version, state, received, rows, f"{outcome.seconds:.1f} s")
     console.print(summary)
     if rejected:
         errors.print("[bold]Soumissions rejetées[/] (rapports dans le dossier d'état, "

@@ -206,6 +206,9 @@ class Settings(BaseSettings):
     submissions_inbox: Path | None = None
     # How long a run waits for another one publishing to the same folder.
     lock_timeout: float = Field(default=600.0, ge=0)
+    # Prefect retries of tasks that may heal (unreadable sources), and the wait between.
+    task_retries: int = Field(default=2, ge=0)
+    task_retry_delay: float = Field(default=30.0, ge=0)
     # Where the output folder is served: every absolute URL of the metadata starts here.
     base_url: str = Field(default="http://127.0.0.1:8000/", pattern=r"^https?://.+/$")
 

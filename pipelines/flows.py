@@ -1,35 +1,55 @@
 """Orchestration: Prefect flows and tasks, thin wrappers around the plain functions.
 
 Nothing here decides anything: each task calls one function of ``pipelines`` or
-``publish`` that is tested on its own, without Prefect.
+``publish`` that is tested on its own, without Prefect. What Prefect adds: retries of
+what the network can heal (never of invalid data), artifacts that explain each run (a
+Markdown report per submission, a table per publication), final states that say which
+file was rejected, and a task runner that can be a Dask cluster.
+
+Datasets are gathered and built as concurrent tasks (on Dask workers when the flow runs
+with a ``DaskTaskRunner``), then released one by one in slug order: the output's lock
+serialises releases anyway, and a fixed order keeps the output byte-identical.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
 import pyarrow as pa
+from typing import Any
+
 from prefect import flow, task
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
+from prefect.states import Completed, Failed, State
 
 from pipelines.config import DatasetConfig, Settings, load_catalog, load_dataset
 from pipelines.errors import PipelineError, SourceUnavailable
 from pipelines.gather.plan import gather_plan_records
 from pipelines.gather.plan_tables import Tables
+from pipelines import progress
 from pipelines.gather.progress import (
+    SUBMISSION_SCHEMA,
     CollectionSummary,
     collect_submissions,
     gather_progress_records,
+    plan_facts,
     plan_references,
 )
+from pipelines.validate.report import render_markdown
+from pipelines.validate.submission import Received, validate_submission
 from pipelines.tables import TableSchema, build_tables, load_schema
 from pipelines.validate.package import validate_datapackage
 from publish.catalog import refresh_catalog
 from publish.release import ReleaseResult, release_dataset
+
+PROGRESS_SLUG = "suivi-plan-action-pgo-2021-2023"
 
 GATHERERS: dict[str, Callable[[DatasetConfig, Settings], Tables]] = {
     "plan_document": lambda config, settings: gather_plan_records(config),
@@ -43,6 +63,7 @@ class DatasetOutcome:
 
     release: ReleaseResult
     collection: CollectionSummary | None = None
+    seconds: float = 0.0
 
 
 class _KnownErrorsWithoutTraceback(logging.Filter):
@@ -73,9 +94,38 @@ _install_log_filter()
 
 # Inputs are tables and configs: hashing them for a cache key is wasted work, and a
 # rebuild must never be skipped because of a cache.
-@task(name="recevoir-soumissions", cache_policy=NO_CACHE)
+def _retry_if_transient(task: Any, task_run: Any, state: State) -> bool:
+    """Prefect retries a task only for an error that may heal (network, busy source)."""
+    try:
+        state.result()
+    except PipelineError as exc:
+        return exc.retryable
+    except Exception:  # noqa: BLE001 - an unexpected error: a retry will not fix the code
+        return False
+    return False
+
+
+def _report_artifacts(summary: CollectionSummary) -> None:
+    for report in [*summary.accepted, *summary.rejected]:
+        create_markdown_artifact(
+            key=f"rapport-{report.sha256[:16]}",
+            markdown=render_markdown(report),
+            description=f"{report.file_name} : {report.verdict}",
+        )
+
+
+@task(name="recevoir-soumissions", cache_policy=NO_CACHE, retry_condition_fn=_retry_if_transient)
 def collect_task(config: DatasetConfig, settings: Settings) -> CollectionSummary:
-    return collect_submissions(config, settings)
+    summary = collect_submissions(config, settings)
+    _report_artifacts(summary)
+    if summary.failures:
+        raise SourceUnavailable(
+            f"{len(summary.failures)} source(s) de {config.slug} illisible(s) : "
+            + " ; ".join(summary.failures),
+            hint="Rien n'a été publié pour ce jeu de données ; les fichiers reçus sont "
+            "archivés. Relancez quand la source est de nouveau disponible.",
+        )
+    return summary
 
 
 @task(name="collecter", cache_policy=NO_CACHE)
@@ -98,8 +148,18 @@ def release_task(
     settings: Settings | None = None,
 ) -> ReleaseResult:
     settings = settings or Settings()
-    return release_dataset(out, config, schemas, tables, validate,
-                           lock_timeout=settings.lock_timeout, base_url=settings.base_url)
+    result = release_dataset(out, config, schemas, tables, validate,
+                             lock_timeout=settings.lock_timeout, base_url=settings.base_url)
+    files = sorted(f"{t}.{fmt}" for t in config.tables for fmt in ("csv", "parquet", "json"))
+    create_table_artifact(
+        key=f"publication-{config.slug}",
+        table=[{"jeu_de_donnees": config.slug, "version": result.version,
+                "publication": "nouvelle version" if result.published else "inchangé",
+                "table": table, "lignes": rows, "fichiers": ", ".join(f for f in files if f.startswith(f"{table}."))}
+               for table, rows in result.rows.items()],
+        description=f"{config.slug} {result.version}" + (f" ({result.note})" if result.note else ""),
+    )
+    return result
 
 
 @task(name="publier-catalogue-dcat", cache_policy=NO_CACHE)
@@ -110,6 +170,52 @@ def catalog_task(out: Path, settings: Settings) -> list[str]:
 def _settings(datasets_dir: str | None, state_dir: str | None) -> Settings:
     overrides = {k: Path(v) for k, v in (("datasets_dir", datasets_dir), ("state_dir", state_dir)) if v}
     return Settings(**overrides).check()
+
+
+def _publish(configs: list[DatasetConfig], settings: Settings, out: Path) -> list[DatasetOutcome]:
+    """Collect, gather and build every dataset concurrently, then release them in order."""
+    retried = collect_task.with_options(retries=settings.task_retries,
+                                        retry_delay_seconds=settings.task_retry_delay)
+    started = {c.slug: time.monotonic() for c in configs}
+    schemas = {c.slug: {name: load_schema(settings.schemas_dir, name) for name in c.tables}
+               for c in configs}
+    collections = {c.slug: retried.submit(c, settings) for c in configs
+                   if c.source.kind == "submissions"}
+    gathered, built = {}, {}
+    for config in configs:
+        waits = [collections[config.slug]] if config.slug in collections else []
+        progress.step(config.slug, "collecte")
+        gathered[config.slug] = gather_task.submit(config, settings, wait_for=waits)
+        built[config.slug] = build_task.submit(gathered[config.slug], schemas[config.slug])
+    outcomes = []
+    for config in configs:
+        # Results in dependency order, so that the error raised is the first one's own
+        # (a changed source, an unreadable inbox), not "an upstream task failed".
+        collection = collections[config.slug].result() if config.slug in collections else None
+        gathered[config.slug].result()
+        tables = built[config.slug].result()
+        progress.step(config.slug, "publication")
+        validate: Callable[[Path], list] = validate_datapackage
+        if collection is not None:
+            validate = partial(validate_datapackage, schemas=schemas[config.slug],
+                               references=plan_references(config))
+        release = release_task(out, config, schemas[config.slug], tables, validate, settings)
+        progress.done(config.slug)
+        outcomes.append(DatasetOutcome(release, collection,
+                                       round(time.monotonic() - started[config.slug], 1)))
+    return outcomes
+
+
+def _final_state(outcomes: list[DatasetOutcome]) -> State:
+    rejected = [f"{r.file_name} ({r.verdict})" for o in outcomes if o.collection
+                for r in o.collection.rejected] + [
+        line for o in outcomes if o.collection for line in o.collection.refused]
+    if rejected:
+        return Completed(name="Partiellement accepté", data=outcomes,
+                         message=f"{len(rejected)} soumission(s) rejetée(s) : " + " ; ".join(rejected))
+    published = [f"{o.release.slug} {o.release.version}" for o in outcomes if o.release.published]
+    return Completed(data=outcomes, message="Publié : " + ", ".join(published) if published
+                     else "Rien de nouveau à publier.")
 
 
 @flow(name="publier-jeu-de-donnees", flow_run_name="publier-{slug}")
@@ -124,38 +230,64 @@ def publish_dataset_flow(
     """
     settings = _settings(datasets_dir, state_dir)
     config = load_dataset(settings.datasets_dir / slug).for_run(settings)
-    schemas = {name: load_schema(settings.schemas_dir, name) for name in config.tables}
-    collection = None
-    validate: Callable[[Path], list] = validate_datapackage
-    if config.source.kind == "submissions":
-        collection = collect_task(config, settings)
-        if collection.failures:
-            raise SourceUnavailable(
-                f"{len(collection.failures)} source(s) de {slug} illisible(s) : "
-                + " ; ".join(collection.failures),
-                hint="Rien n'a été publié pour ce jeu de données ; les fichiers reçus sont "
-                "archivés. Relancez quand la source est de nouveau disponible.",
-            )
-        validate = partial(validate_datapackage, schemas=schemas, references=plan_references(config))
-    records = gather_task(config, settings)
-    tables = build_task(records, schemas)
-    release = release_task(Path(out), config, schemas, tables, validate, settings)
-    return DatasetOutcome(release, collection)
+    outcomes = _publish([config], settings, Path(out))
+    catalog_task(Path(out), settings)
+    return _final_state(outcomes)  # type: ignore[return-value]
 
 
 @flow(name="publier-catalogue")
 def publish_catalog_flow(
     out: str = "site", datasets_dir: str | None = None, state_dir: str | None = None
 ) -> list[DatasetOutcome]:
-    """Every dataset of the catalogue, one subflow each, in slug order.
+    """Every dataset of the catalogue, then the catalogue and the pages.
 
-    Each subflow takes a slug, not a loaded config, so that it stays a deployable flow
-    with plain parameters; it reloads its own ``dataset.yaml`` (a few kilobytes).
+    Ends « Partiellement accepté » (completed) when a submission was rejected, with the
+    files and verdicts in the state message; their reports are Markdown artifacts.
     """
     settings = _settings(datasets_dir, state_dir)
-    configs = load_catalog(settings.datasets_dir)
-    outcomes = [publish_dataset_flow(c.slug, out=out, datasets_dir=datasets_dir, state_dir=state_dir)
-                for c in configs]
+    configs = [c.for_run(settings) for c in load_catalog(settings.datasets_dir)]
+    outcomes = _publish(configs, settings, Path(out))
     # After every dataset: the catalogue only announces versions that are served.
     catalog_task(Path(out), settings)
-    return outcomes
+    return _final_state(outcomes)  # type: ignore[return-value]
+
+
+@flow(name="recevoir-soumissions")
+def collect_submissions_flow(datasets_dir: str | None = None, state_dir: str | None = None) -> list[str]:
+    """Receives, archives and validates new submissions of every progress dataset, without
+    publishing; each report becomes a Markdown artifact."""
+    settings = _settings(datasets_dir, state_dir)
+    rejected: list[str] = []
+    received = 0
+    for config in load_catalog(settings.datasets_dir):
+        if config.source.kind != "submissions":
+            continue
+        summary = collect_task.with_options(retries=settings.task_retries,
+                                            retry_delay_seconds=settings.task_retry_delay)(
+            config.for_run(settings), settings)
+        received += len(summary.accepted) + len(summary.rejected)
+        rejected += [f"{r.file_name} ({r.verdict})" for r in summary.rejected] + summary.refused
+    if rejected:
+        return Completed(name="Partiellement accepté", data=rejected,  # type: ignore[return-value]
+                         message=f"{len(rejected)} soumission(s) rejetée(s) : " + " ; ".join(rejected))
+    return Completed(data=[], message=f"{received} soumission(s) reçue(s), aucune rejetée.")  # type: ignore[return-value]
+
+
+@flow(name="valider-soumission")
+def validate_submission_flow(path: str, org: str | None = None, datasets_dir: str | None = None) -> str:
+    """Validates one file now, for a steward who wants its report: nothing is archived or
+    published. Fails, with the verdict as message, when the file would be rejected."""
+    settings = _settings(datasets_dir, None)
+    config = load_dataset(settings.datasets_dir / PROGRESS_SLUG).for_run(settings)
+    file = Path(path)
+    if not file.is_file():
+        return Failed(message=f"Fichier introuvable : {path}")  # type: ignore[return-value]
+    received = Received(file.name, file.read_bytes(), f"fichier:{file}",
+                        dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), org)
+    report = validate_submission(received, load_schema(settings.schemas_dir, SUBMISSION_SCHEMA),
+                                 plan_facts(config), today=dt.date.today()).report
+    create_markdown_artifact(key=f"rapport-{report.sha256[:16]}", markdown=render_markdown(report),
+                             description=f"{report.file_name} : {report.verdict}")
+    if not report.accepted:
+        return Failed(message=f"{report.file_name} : {report.verdict}")  # type: ignore[return-value]
+    return Completed(message=f"{report.file_name} : {report.verdict}", data=report.verdict)  # type: ignore[return-value]

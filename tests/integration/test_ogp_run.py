@@ -19,7 +19,8 @@ pytestmark = pytest.mark.slow
 
 OGP = Path(sys.executable).parent / "ogp"
 TABLES = ["engagements", "ambitions", "actions", "organisations", "porteurs", "responsables"]
-ENV = {**os.environ, "SOURCE_DATE_EPOCH": "1700000000", "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+ENV = {**os.environ, "SOURCE_DATE_EPOCH": "1700000000", "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+       "OGP_TASK_RETRIES": "0"}
 
 
 def ogp(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -173,3 +174,11 @@ def test_two_concurrent_runs_leave_one_consistent_result(first_run: Path, tmp_pa
     assert tree(tmp_path / "site") == tree(first_run)
     journal = (tmp_path / "var" / PROGRESS_SLUG / "journal.jsonl").read_text(encoding="utf-8")
     assert len(journal.splitlines()) == 3
+
+
+def test_a_run_on_a_local_dask_cluster_publishes_the_same_bytes(first_run: Path, tmp_path: Path) -> None:
+    result = ogp("run", "--out", str(tmp_path / "site"), "--state-dir", str(tmp_path / "var"),
+                 "--dask", "local")
+    assert result.returncode == 0, result.stderr
+    assert "Creating a new Dask cluster" in result.stderr  # the tasks ran on Dask workers
+    assert tree(tmp_path / "site") == tree(first_run)

@@ -22,3 +22,22 @@ def test_versions_of_an_unpublished_dataset_is_a_message(tmp_path: Path) -> None
     assert result.exit_code == 1
     assert "Aucune version publiée" in result.output
     assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_progress_display_follows_the_steps_of_each_dataset() -> None:
+    from pipelines import progress
+    from pipelines.cli import _ProgressDisplay
+
+    display = _ProgressDisplay()
+    progress.watch(display)
+    try:
+        progress.step("plan", "collecte")
+        progress.step("suivi", "collecte")
+        progress.step("plan", "publication")
+        progress.done("plan")
+    finally:
+        progress.unwatch(display)
+    tasks = {t.description: (t.completed, t.fields["step"]) for t in display.progress.tasks}
+    assert tasks == {"plan": (3, "terminé"), "suivi": (1, "collecte")}
+    progress.step("plan", "collecte")  # no watcher left: nothing happens
+    assert {t.description: t.completed for t in display.progress.tasks}["plan"] == 3

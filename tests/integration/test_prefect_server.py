@@ -1,0 +1,147 @@
+"""Prefect for real: a server on loopback, `prefect deploy` from prefect.yaml, a process
+worker, deployment runs triggered and watched through the API, artifacts read back."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.conftest import PLAN_SLUG, PROGRESS_SLUG, ROOT
+
+pytestmark = pytest.mark.slow
+
+BIN = Path(sys.executable).parent
+HEADER = "id_action,date_rapport,statut,avancement_pct,commentaire,preuve_url\n"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+@pytest.fixture(scope="module")
+def prefect(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
+    """A Prefect server, the deployments of prefect.yaml and a worker; stopped afterwards."""
+    root = tmp_path_factory.mktemp("prefect")
+    port = free_port()
+    api = f"http://127.0.0.1:{port}/api"
+    base_env = {**os.environ, "PREFECT_HOME": str(root / "home"),
+                "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PREFECT_API_URL": api}
+    base_env.pop("PREFECT_API_KEY", None)
+    logs = root / "logs"
+    logs.mkdir()
+    server = subprocess.Popen([str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1",
+                               "--port", str(port)], env={**base_env, "PREFECT_API_URL": ""},
+                              stdout=open(logs / "server.log", "w"), stderr=subprocess.STDOUT,
+                              start_new_session=True)
+    processes = [server]
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            try:
+                if requests.get(f"{api}/health", timeout=2).ok:
+                    break
+            except requests.ConnectionError:
+                pass
+            assert server.poll() is None and time.monotonic() < deadline, (logs / "server.log").read_text()
+            time.sleep(1)
+
+        def cli(*args: str) -> None:
+            result = subprocess.run([str(BIN / "prefect"), *args], cwd=ROOT, env=base_env,
+                                    capture_output=True, text=True, timeout=300)
+            assert result.returncode == 0, result.stdout + result.stderr
+
+        cli("work-pool", "create", "ogp-process", "--type", "process")
+        cli("--no-prompt", "deploy", "--all")
+        inbox = root / "boite"
+        (inbox / "ditp").mkdir(parents=True)
+        (inbox / "ditp" / "bon.csv").write_text(HEADER + "E1-A1-01,2022-12-31,limite,20,,\n", encoding="utf-8")
+        (inbox / "ditp" / "mauvais.csv").write_text(HEADER + "E1-A1-01,2022-12-31,fini,200,,\n", encoding="utf-8")
+        worker_env = {**base_env, "OGP_SUBMISSIONS_INBOX": str(inbox), "OGP_TASK_RETRIES": "0"}
+        worker = subprocess.Popen([str(BIN / "prefect"), "worker", "start", "--pool", "ogp-process"],
+                                  cwd=ROOT, env=worker_env, stdout=open(logs / "worker.log", "w"),
+                                  stderr=subprocess.STDOUT, start_new_session=True)
+        processes.append(worker)
+        yield {"api": api, "root": root, "logs": logs}
+    finally:
+        for process in reversed(processes):
+            stop(process)
+
+
+def run_deployment(prefect: dict, name: str, parameters: dict) -> dict:
+    api = prefect["api"]
+    deployment = requests.get(f"{api}/deployments/name/{name}", timeout=10).json()
+    run = requests.post(f"{api}/deployments/{deployment['id']}/create_flow_run",
+                        json={"parameters": parameters}, timeout=10).json()
+    deadline = time.monotonic() + 400
+    while True:
+        state = requests.get(f"{api}/flow_runs/{run['id']}", timeout=10).json()
+        if state["state"]["type"] in ("COMPLETED", "FAILED", "CRASHED", "CANCELLED"):
+            return state
+        assert time.monotonic() < deadline, (prefect["logs"] / "worker.log").read_text()[-4000:]
+        time.sleep(2)
+
+
+def artifacts(prefect: dict, flow_run_id: str) -> list[dict]:
+    return requests.post(f"{prefect['api']}/artifacts/filter",
+                         json={"artifacts": {"flow_run_id": {"any_": [flow_run_id]}}}, timeout=10).json()
+
+
+def test_the_deployments_of_prefect_yaml_are_registered_with_schedules(prefect: dict) -> None:
+    deployments = requests.post(f"{prefect['api']}/deployments/filter", json={}, timeout=10).json()
+    by_name = {d["name"]: d for d in deployments}
+    assert set(by_name) == {"recevoir-soumissions-quotidien", "publier-catalogue-hebdomadaire",
+                            "valider-soumission"}
+    assert by_name["recevoir-soumissions-quotidien"]["schedules"][0]["schedule"]["cron"] == "0 6 * * *"
+    assert by_name["publier-catalogue-hebdomadaire"]["schedules"][0]["schedule"]["cron"] == "0 7 * * 1"
+    assert by_name["valider-soumission"]["schedules"] == []
+    assert {d["work_pool_name"] for d in deployments} == {"ogp-process"}
+
+
+def test_a_catalogue_run_publishes_and_says_which_file_was_rejected(prefect: dict) -> None:
+    out = prefect["root"] / "site"
+    run = run_deployment(prefect, "publier-catalogue/publier-catalogue-hebdomadaire",
+                         {"out": str(out), "state_dir": str(prefect["root"] / "var")})
+    state = run["state"]
+    assert (state["type"], state["name"]) == ("COMPLETED", "Partiellement accepté"), state
+    assert "mauvais.csv" in state["message"] and "REJETÉ" in state["message"]
+    for slug in (PLAN_SLUG, PROGRESS_SLUG):
+        assert (out / "datasets" / slug / "latest" / "datapackage.json").is_file()
+    assert (out / "catalog.ttl").is_file() and (out / "index.html").is_file()
+    found = {a["key"]: a for a in artifacts(prefect, run["id"])}
+    table = found[f"publication-{PLAN_SLUG}"]
+    assert table["type"] == "table" and "actions" in str(table["data"])
+    reports = [a for key, a in found.items() if key.startswith("rapport-")]
+    assert len(reports) == 2 and all(a["type"] == "markdown" for a in reports)
+    rejected = next(a for a in reports if "mauvais.csv" in a["description"])
+    assert "constraint-error" in rejected["data"] and "Comment corriger" in rejected["data"]
+
+
+def test_validating_a_bad_file_on_demand_fails_with_the_verdict(prefect: dict) -> None:
+    bad = prefect["root"] / "a-valider.csv"
+    bad.write_text(HEADER + "E9-A9-99,2022-12-31,limite,20,,\n", encoding="utf-8")
+    run = run_deployment(prefect, "valider-soumission/valider-soumission", {"path": str(bad), "org": "ditp"})
+    assert run["state"]["type"] == "FAILED"
+    assert "a-valider.csv : REJETÉ" in run["state"]["message"]
+    (report,) = artifacts(prefect, run["id"])
+    assert report["type"] == "markdown" and "foreign-key" in report["data"]
