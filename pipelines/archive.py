@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -91,8 +92,15 @@ class SubmissionArchive:
     def store(self, received: Received) -> Path:
         """Keeps the bytes (once per content) and returns where they are."""
         path = self.folder(received.sha256) / f"original{_suffix(received.name)}"
-        if not path.exists():
+        if path.exists():
+            return path
+        if received.path is None:
             write_file_atomically(path, received.content)
+        else:  # too large for memory: copied as a stream
+            path.parent.mkdir(parents=True, exist_ok=True)
+            temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+            shutil.copyfile(received.path, temporary)
+            os.replace(temporary, path)
         return path
 
     def save(self, received: Received, report: SubmissionReport, rows: list[dict[str, str]],

@@ -341,7 +341,7 @@ def validate(
     from pipelines.gather.progress import SUBMISSION_SCHEMA, plan_facts
     from pipelines.tables import load_schema
     from pipelines.validate.report import render_html, render_json, render_markdown, render_text
-    from pipelines.validate.submission import Received, validate_submission
+    from pipelines.validate.submission import receive_file, validate_submission
 
     try:
         settings, config = _progress_config(datasets_dir)
@@ -356,8 +356,9 @@ def validate(
             errors.print(f"[bold red]Erreur :[/] fichier introuvable : {path}", highlight=False)
             rejected += 1
             continue
-        received = Received(path.name, path.read_bytes(), f"fichier:{path}",
-                            dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), org)
+        received = receive_file(path, f"fichier:{path}",
+                                dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), org,
+                                config.source.limits.max_bytes)
         report = validate_submission(received, schema, plan, today=dt.date.today()).report
         rejected += not report.accepted
         typer.echo(render_text(report), nl=False)  # plain: a report is not re-wrapped

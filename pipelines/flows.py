@@ -43,7 +43,7 @@ from pipelines.gather.progress import (
     plan_references,
 )
 from pipelines.validate.report import render_markdown
-from pipelines.validate.submission import Received, validate_submission
+from pipelines.validate.submission import receive_file, validate_submission
 from pipelines.tables import TableSchema, build_tables, load_schema
 from pipelines.validate.package import validate_datapackage
 from publish.catalog import refresh_catalog
@@ -282,8 +282,8 @@ def validate_submission_flow(path: str, org: str | None = None, datasets_dir: st
     file = Path(path)
     if not file.is_file():
         return Failed(message=f"Fichier introuvable : {path}")  # type: ignore[return-value]
-    received = Received(file.name, file.read_bytes(), f"fichier:{file}",
-                        dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), org)
+    received = receive_file(file, f"fichier:{file}", dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                            org, getattr(config.source, "limits", None).max_bytes)
     report = validate_submission(received, load_schema(settings.schemas_dir, SUBMISSION_SCHEMA),
                                  plan_facts(config), today=dt.date.today()).report
     create_markdown_artifact(key=f"rapport-{report.sha256[:16]}", markdown=render_markdown(report),

@@ -27,7 +27,7 @@ from pipelines.gather.plan_tables import Tables
 from pipelines.gather.submission_file import Limits
 from pipelines.tables import TableSchema, load_schema
 from pipelines.validate.report import SubmissionReport
-from pipelines.validate.submission import PlanFacts, Received, validate_submission
+from pipelines.validate.submission import PlanFacts, Received, receive_file, validate_submission
 from publish.lock import exclusive
 
 SUBMISSION_SCHEMA = "soumission"
@@ -149,7 +149,7 @@ def _collect(
         label = "exemple" if source.sample else "depot"
         for path, organisation in inbox_files(inbox):
             origin = f"{label}:{path.relative_to(inbox).as_posix()}"
-            received = Received(path.name, path.read_bytes(), origin, _now(), organisation)
+            received = receive_file(path, origin, _now(), organisation, source.limits.max_bytes)
             _receive(received, archive, schema, plan, source, today, summary)
     policy = policy or HttpPolicy(max_bytes=source.limits.max_bytes)
     validators = archive.http_validators()

@@ -54,6 +54,15 @@ def _megabytes(size: int) -> str:
     return f"{size / 2**20:.1f} Mo".replace(".", ",")
 
 
+def too_large(size: int, limit: int) -> Finding:
+    return error(
+        "fichier-trop-volumineux",
+        f"Le fichier pèse {_megabytes(size)} ; la limite est de {_megabytes(limit)}.",
+        "Un rapport d'avancement tient en quelques centaines de lignes : retirez les "
+        "feuilles, images ou lignes superflues, ou scindez le fichier.",
+    )
+
+
 def parse_submission_file(
     name: str, content: bytes, known_columns: set[str], limits: Limits = Limits()
 ) -> tuple[SheetTable | None, list[Finding]]:
@@ -63,13 +72,7 @@ def parse_submission_file(
     delimiter (the one that splits the header into known names).
     """
     if len(content) > limits.max_bytes:
-        return None, [error(
-            "fichier-trop-volumineux",
-            f"Le fichier pèse {_megabytes(len(content))} ; la limite est de "
-            f"{_megabytes(limits.max_bytes)}.",
-            "Un rapport d'avancement tient en quelques centaines de lignes : retirez les "
-            "feuilles, images ou lignes superflues, ou scindez le fichier.",
-        )]
+        return None, [too_large(len(content), limits.max_bytes)]
     if not content.strip():
         return None, [error(
             "fichier-vide", "Le fichier est vide.",

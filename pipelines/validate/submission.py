@@ -11,8 +11,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from dataclasses import dataclass, field
+from pathlib import Path
 
-from pipelines.gather.submission_file import Limits, parse_submission_file
+from pipelines.gather.submission_file import Limits, parse_submission_file, too_large
 from pipelines.tables import TableSchema
 from pipelines.text import match_key
 from pipelines.validate.findings import Finding, Severity, warning
@@ -46,10 +47,32 @@ class Received:
     origin: str
     received_at: str
     organisation: str | None = None  # from the source (inbox sub-folder, configured URL)
+    # A file over the size limit is not read into memory: it stays on disk, hashed.
+    path: Path | None = None
+    digest: str | None = None
+    size: int | None = None
 
     @property
     def sha256(self) -> str:
-        return hashlib.sha256(self.content).hexdigest()
+        return self.digest or hashlib.sha256(self.content).hexdigest()
+
+    @property
+    def byte_count(self) -> int:
+        return self.size if self.size is not None else len(self.content)
+
+
+def receive_file(path: Path, origin: str, received_at: str, organisation: str | None,
+                 max_bytes: int) -> Received:
+    """A file of an inbox, read into memory only if it is within the size limit."""
+    size = path.stat().st_size
+    if size <= max_bytes:
+        return Received(path.name, path.read_bytes(), origin, received_at, organisation)
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(2**20), b""):
+            digest.update(chunk)
+    return Received(path.name, b"", origin, received_at, organisation, path=path,
+                    digest=digest.hexdigest(), size=size)
 
 
 @dataclass
@@ -107,10 +130,13 @@ def validate_submission(
 ) -> ValidatedSubmission:
     """Every finding about one file; ``rows`` are its canonical rows when it is accepted."""
     report = SubmissionReport(
-        file_name=received.name, sha256=received.sha256, size=len(received.content),
+        file_name=received.name, sha256=received.sha256, size=received.byte_count,
         origin=received.origin, received_at=received.received_at,
         organisation=received.organisation, template_used=False, rows=0,
     )
+    if received.path is not None:  # left on disk: over the limit, nothing to parse
+        report.findings = [too_large(received.byte_count, limits.max_bytes)]
+        return ValidatedSubmission(report, [])
     sheet, unreadable = parse_submission_file(received.name, received.content,
                                               _known_columns(schema), limits)
     if sheet is None:

@@ -71,3 +71,12 @@ def test_ogp_validate_exits_0_on_the_bundled_samples() -> None:
     result = CliRunner().invoke(app, ["validate", *map(str, samples)])
     assert result.exit_code == 0, result.output
     assert result.output.count("ACCEPTÉ") == 3
+
+
+def test_ogp_validate_refuses_a_huge_file_without_reading_it(tmp_path) -> None:  # noqa: ANN001
+    huge = tmp_path / "enorme.csv"
+    with huge.open("wb") as handle:  # 200 MiB, sparse: never read into memory (only hashed)
+        handle.truncate(200 * 2**20)
+    result = CliRunner().invoke(app, ["validate", str(huge), "--org", "ditp"])
+    assert result.exit_code == 1
+    assert "[fichier-trop-volumineux]" in result.output and "200,0 Mo" in result.output
