@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from pipelines.errors import ConfigError
 
@@ -89,9 +90,15 @@ def to_arrow(rows: list[dict[str, Any]], schema: TableSchema) -> pa.Table:
             )
     key = schema.get("primaryKey") or names
     key = [key] if isinstance(key, str) else key
-    ordered = sorted(rows, key=lambda r: tuple(_sort_key(r.get(k)) for k in key))
-    columns = {n: [r.get(n) for r in ordered] for n in names}
-    return pa.Table.from_pydict(columns, schema=arrow_schema(schema))
+    table = pa.Table.from_pydict({n: [r.get(n) for r in rows] for n in names}, schema=arrow_schema(schema))
+    if any(pa.types.is_list(table.schema.field(k).type) for k in key):
+        ordered = sorted(rows, key=lambda r: tuple(_sort_key(r.get(k)) for k in key))
+        return pa.Table.from_pydict({n: [r.get(n) for r in ordered] for n in names},
+                                    schema=arrow_schema(schema))
+    # Arrow's stable sort, nulls first: the order of Python's sort on the typed values
+    # (UTF-8 bytes sort as code points), without a Python comparison per row.
+    order = pc.sort_indices(table, sort_keys=[(k, "ascending", "at_start") for k in key])
+    return table.take(order)
 
 
 def python_value(value: Any) -> Any:
