@@ -1,17 +1,19 @@
-"""The columnar CSV writer against an oracle: Python's csv module fed cell by cell, the
-way the writer worked before it was made columnar (byte-for-byte equality)."""
+"""The columnar writers against oracles: Python's csv module fed cell by cell and
+json.dumps of the rows, the way the writers worked before they were made columnar
+(byte-for-byte equality on generated tables)."""
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
 import io
+import json
 
 import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from publish.writers import csv_cell, write_csv
+from publish.writers import csv_cell, write_csv, write_json
 
 
 def oracle(table: pa.Table) -> bytes:
@@ -52,3 +54,24 @@ def test_a_lone_empty_column_and_an_empty_table() -> None:
     assert write_csv(one) == oracle(one) == b'texte\n""\n""\na\n'
     empty = pa.table({"a": pa.array([], pa.int64()), "b": pa.array([], pa.string())})
     assert write_csv(empty) == oracle(empty) == b"a,b\n"
+
+
+def json_oracle(table: pa.Table) -> bytes:
+    from pipelines.tables import python_value
+
+    records = [{k: python_value(v) for k, v in row.items()} for row in table.to_pylist()]
+    return (json.dumps(records, ensure_ascii=False, indent=2, allow_nan=False) + "\n").encode("utf-8")
+
+
+@settings(max_examples=200, deadline=None)
+@given(names=st.lists(st.sampled_from(sorted(columns)), min_size=1, max_size=6, unique=True),
+       data=st.data(), size=st.integers(0, 8))
+def test_columnar_json_equals_json_dumps(names: list[str], data: st.DataObject, size: int) -> None:
+    values = {n: data.draw(st.lists(columns[n][1], min_size=size, max_size=size)) for n in names}
+    table = pa.table({n: pa.array(values[n], columns[n][0]) for n in names})
+    assert write_json(table) == json_oracle(table)
+
+
+def test_json_escapes_every_control_character() -> None:
+    table = pa.table({"texte": pa.array(["".join(chr(c) for c in range(40)) + '\\"é😀', None])})
+    assert write_json(table) == json_oracle(table)
