@@ -20,8 +20,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePath
@@ -29,26 +27,13 @@ from typing import Any
 
 from pipelines.validate.report import SubmissionReport, render_html, render_json, render_markdown
 from pipelines.validate.submission import Received
+from publish.atomic import copy_atomically, write_atomically
 
 JOURNAL = "journal.jsonl"
 SUBMISSIONS = "soumissions"
 HTTP_STATE = "http.json"
 REPORT = "rapport.json"
 ROWS = "lignes.json"
-
-
-def write_file_atomically(path: Path, content: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(content)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def _suffix(name: str) -> str:
@@ -64,25 +49,28 @@ class AcceptedSubmission:
 
 
 class SubmissionArchive:
+    """One dataset's archive. The journal is read once per instance and kept up to date
+    by ``save``: a collection holds the state lock, so nobody else appends meanwhile."""
+
     def __init__(self, root: Path) -> None:
         self.root = root
+        self._journal: list[dict[str, Any]] | None = None
 
     def folder(self, sha256: str) -> Path:
         return self.root / SUBMISSIONS / sha256
 
     def journal(self) -> list[dict[str, Any]]:
-        path = self.root / JOURNAL
-        if not path.exists():
-            return []
-        lines = path.read_text(encoding="utf-8").splitlines()
-        # A line cut by a crash mid-append is the only possible damage: skip it.
-        entries = []
-        for line in lines:
-            try:
-                entries.append(json.loads(line))
-            except json.JSONDecodeError:
-                continue
-        return entries
+        if self._journal is None:
+            path = self.root / JOURNAL
+            lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+            # A line cut by a crash mid-append is the only possible damage: skip it.
+            self._journal = []
+            for line in lines:
+                try:
+                    self._journal.append(json.loads(line))
+                except json.JSONDecodeError:
+                    continue
+        return self._journal
 
     def is_known(self, origin: str, sha256: str) -> bool:
         """This exact file was already received from this origin and has its report."""
@@ -95,12 +83,9 @@ class SubmissionArchive:
         if path.exists():
             return path
         if received.path is None:
-            write_file_atomically(path, received.content)
+            write_atomically(path, received.content)
         else:  # too large for memory: copied as a stream
-            path.parent.mkdir(parents=True, exist_ok=True)
-            temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-            shutil.copyfile(received.path, temporary)
-            os.replace(temporary, path)
+            copy_atomically(received.path, path)
         return path
 
     def save(self, received: Received, report: SubmissionReport, rows: list[dict[str, str]],
@@ -108,11 +93,11 @@ class SubmissionArchive:
         """Report and rows of a validated submission, then its line in the journal."""
         folder = self.folder(received.sha256)
         if report.accepted:
-            write_file_atomically(folder / ROWS, (json.dumps(rows, ensure_ascii=False, indent=1)
+            write_atomically(folder / ROWS, (json.dumps(rows, ensure_ascii=False, indent=1)
                                                   + "\n").encode("utf-8"))
-        write_file_atomically(folder / "rapport.md", render_markdown(report).encode("utf-8"))
-        write_file_atomically(folder / "rapport.html", render_html(report).encode("utf-8"))
-        write_file_atomically(folder / REPORT, render_json(report).encode("utf-8"))
+        write_atomically(folder / "rapport.md", render_markdown(report).encode("utf-8"))
+        write_atomically(folder / "rapport.html", render_html(report).encode("utf-8"))
+        write_atomically(folder / REPORT, render_json(report).encode("utf-8"))
         entry = {
             "n": len(self.journal()) + 1,
             "sha256": received.sha256,
@@ -127,6 +112,7 @@ class SubmissionArchive:
             handle.write(json.dumps(entry, ensure_ascii=False, sort_keys=True) + "\n")
             handle.flush()
             os.fsync(handle.fileno())
+        self.journal().append(entry)
 
     def accepted(self, sample: bool) -> Iterator[AcceptedSubmission]:
         """Accepted submissions in the order they were first received (the merge order)."""
@@ -146,5 +132,5 @@ class SubmissionArchive:
         return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
 
     def save_http_validators(self, validators: dict[str, dict[str, str]]) -> None:
-        write_file_atomically(self.root / HTTP_STATE, (json.dumps(
+        write_atomically(self.root / HTTP_STATE, (json.dumps(
             validators, ensure_ascii=False, indent=1, sort_keys=True) + "\n").encode("utf-8"))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 from pathlib import Path
 from typing import Annotated, Any
@@ -22,7 +21,6 @@ console = Console()
 errors = Console(stderr=True)
 
 MAX_ISSUES_SHOWN = 50
-PROGRESS_SLUG = "suivi-plan-action-pgo-2021-2023"
 EXIT_SUBMISSIONS_REJECTED = 3
 
 
@@ -128,8 +126,7 @@ def run(
             c = outcome.collection
             received = (f"{len(c.accepted)} / {len(c.rejected) + len(c.refused)} "
                         f"({c.unchanged} déjà reçue(s))")
-            rejected += [f"{r.file_name} ({r.origin}) : {r.verdict}" for r in c.rejected]
-            rejected += c.refused
+            rejected += c.rejected_lines()
         summary.add_row(result.slug, result.version, state, received, rows, f"{outcome.seconds:.1f} s")
     console.print(summary)
     if rejected:
@@ -285,11 +282,11 @@ def serve(
         server.server_close()
 
 
-def _progress_config(datasets_dir: Path | None):  # noqa: ANN202 - lazy imports
-    from pipelines.config import Settings, load_dataset
+def _progress_context(datasets_dir: Path | None):  # noqa: ANN202 - lazy imports
+    from pipelines.config import Settings
+    from pipelines.gather.progress import ProgressContext
 
-    settings = Settings(**({"datasets_dir": datasets_dir} if datasets_dir else {})).check()
-    return settings, load_dataset(settings.datasets_dir / PROGRESS_SLUG).for_run(settings)
+    return ProgressContext(Settings(**({"datasets_dir": datasets_dir} if datasets_dir else {})).check())
 
 
 @app.command()
@@ -299,16 +296,14 @@ def template(
     datasets_dir: Annotated[Path | None, typer.Option(help="Dossier des définitions de jeux de données.")] = None,
 ) -> None:
     """Écrit le modèle de rapport d'avancement d'un organisme (une ligne par action dont il est responsable)."""
-    from pipelines.gather.progress import plan_facts
-    from pipelines.tables import load_schema
     from pipelines.templates import TemplateAction, template_csv_bytes, write_template_xlsx
 
     try:
-        settings, config = _progress_config(datasets_dir)
-        plan = plan_facts(config)
+        context = _progress_context(datasets_dir)
     except PipelineError as exc:
         _fail(exc)
         return
+    plan = context.plan
     if org not in plan.organisations:
         errors.print(f"[bold red]Erreur :[/] organisme inconnu : « {org} ».", highlight=False)
         errors.print("Organismes du plan : " + ", ".join(sorted(plan.organisations)), highlight=False)
@@ -319,8 +314,8 @@ def template(
         raise typer.Exit(code=2)
     suffix = out.suffix.lower()
     if suffix == ".xlsx":
-        schema = load_schema(settings.schemas_dir, "soumission")
-        write_template_xlsx(out, org, plan.organisation_names.get(org, org), actions, plan.start, schema)
+        write_template_xlsx(out, org, plan.organisation_names.get(org, org), actions, plan.start,
+                            context.schema)
     elif suffix == ".csv":
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_bytes(template_csv_bytes(actions))
@@ -338,15 +333,10 @@ def validate(
     datasets_dir: Annotated[Path | None, typer.Option(help="Dossier des définitions de jeux de données.")] = None,
 ) -> None:
     """Valide des fichiers de suivi sans rien publier ni archiver ; code de sortie 1 si l'un est rejeté."""
-    from pipelines.gather.progress import SUBMISSION_SCHEMA, plan_facts
-    from pipelines.tables import load_schema
     from pipelines.validate.report import render_html, render_json, render_markdown, render_text
-    from pipelines.validate.submission import receive_file, validate_submission
 
     try:
-        settings, config = _progress_config(datasets_dir)
-        plan = plan_facts(config)
-        schema = load_schema(settings.schemas_dir, SUBMISSION_SCHEMA)
+        validator = _progress_context(datasets_dir)
     except PipelineError as exc:
         _fail(exc)
         return
@@ -356,10 +346,7 @@ def validate(
             errors.print(f"[bold red]Erreur :[/] fichier introuvable : {path}", highlight=False)
             rejected += 1
             continue
-        received = receive_file(path, f"fichier:{path}",
-                                dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), org,
-                                config.source.limits.max_bytes)
-        report = validate_submission(received, schema, plan, today=dt.date.today()).report
+        report = validator.validate_file(path, org)
         rejected += not report.accepted
         typer.echo(render_text(report), nl=False)  # plain: a report is not re-wrapped
         if report_dir is not None:

@@ -13,7 +13,6 @@ serialises releases anyway, and a fixed order keeps the output byte-identical.
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import time
 from collections.abc import Callable
@@ -35,21 +34,17 @@ from pipelines.gather.plan import gather_plan_records
 from pipelines.gather.plan_tables import Tables
 from pipelines import progress
 from pipelines.gather.progress import (
-    SUBMISSION_SCHEMA,
     CollectionSummary,
+    ProgressContext,
     collect_submissions,
     gather_progress_records,
-    plan_facts,
     plan_references,
 )
 from pipelines.validate.report import render_markdown
-from pipelines.validate.submission import receive_file, validate_submission
 from pipelines.tables import TableSchema, build_tables, load_schema
 from pipelines.validate.package import validate_datapackage
 from publish.catalog import refresh_catalog
 from publish.release import ReleaseResult, release_dataset
-
-PROGRESS_SLUG = "suivi-plan-action-pgo-2021-2023"
 
 GATHERERS: dict[str, Callable[[DatasetConfig, Settings], Tables]] = {
     "plan_document": lambda config, settings: gather_plan_records(config),
@@ -206,13 +201,15 @@ def _publish(configs: list[DatasetConfig], settings: Settings, out: Path) -> lis
     return outcomes
 
 
+def _partially_accepted(rejected: list[str], data: Any) -> State:
+    return Completed(name="Partiellement accepté", data=data,
+                     message=f"{len(rejected)} soumission(s) rejetée(s) : " + " ; ".join(rejected))
+
+
 def _final_state(outcomes: list[DatasetOutcome]) -> State:
-    rejected = [f"{r.file_name} ({r.verdict})" for o in outcomes if o.collection
-                for r in o.collection.rejected] + [
-        line for o in outcomes if o.collection for line in o.collection.refused]
+    rejected = [line for o in outcomes if o.collection for line in o.collection.rejected_lines()]
     if rejected:
-        return Completed(name="Partiellement accepté", data=outcomes,
-                         message=f"{len(rejected)} soumission(s) rejetée(s) : " + " ; ".join(rejected))
+        return _partially_accepted(rejected, outcomes)
     published = [f"{o.release.slug} {o.release.version}" for o in outcomes if o.release.published]
     return Completed(data=outcomes, message="Publié : " + ", ".join(published) if published
                      else "Rien de nouveau à publier.")
@@ -266,10 +263,9 @@ def collect_submissions_flow(datasets_dir: str | None = None, state_dir: str | N
                                             retry_delay_seconds=settings.task_retry_delay)(
             config.for_run(settings), settings)
         received += len(summary.accepted) + len(summary.rejected)
-        rejected += [f"{r.file_name} ({r.verdict})" for r in summary.rejected] + summary.refused
+        rejected += summary.rejected_lines()
     if rejected:
-        return Completed(name="Partiellement accepté", data=rejected,  # type: ignore[return-value]
-                         message=f"{len(rejected)} soumission(s) rejetée(s) : " + " ; ".join(rejected))
+        return _partially_accepted(rejected, rejected)  # type: ignore[return-value]
     return Completed(data=[], message=f"{received} soumission(s) reçue(s), aucune rejetée.")  # type: ignore[return-value]
 
 
@@ -277,15 +273,10 @@ def collect_submissions_flow(datasets_dir: str | None = None, state_dir: str | N
 def validate_submission_flow(path: str, org: str | None = None, datasets_dir: str | None = None) -> str:
     """Validates one file now, for a steward who wants its report: nothing is archived or
     published. Fails, with the verdict as message, when the file would be rejected."""
-    settings = _settings(datasets_dir, None)
-    config = load_dataset(settings.datasets_dir / PROGRESS_SLUG).for_run(settings)
     file = Path(path)
     if not file.is_file():
         return Failed(message=f"Fichier introuvable : {path}")  # type: ignore[return-value]
-    received = receive_file(file, f"fichier:{file}", dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-                            org, getattr(config.source, "limits", None).max_bytes)
-    report = validate_submission(received, load_schema(settings.schemas_dir, SUBMISSION_SCHEMA),
-                                 plan_facts(config), today=dt.date.today()).report
+    report = ProgressContext(_settings(datasets_dir, None)).validate_file(file, org)
     create_markdown_artifact(key=f"rapport-{report.sha256[:16]}", markdown=render_markdown(report),
                              description=f"{report.file_name} : {report.verdict}")
     if not report.accepted:

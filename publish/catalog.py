@@ -19,7 +19,7 @@ from pipelines.config import CatalogConfig, DatasetConfig, Settings, load_catalo
 from publish.lock import exclusive
 from publish.metadata.dcat import PublishedDataset, build_catalog, serialise
 from publish.site import render_site
-from publish.versions import write_atomically
+from publish.atomic import write_atomically
 
 PROFILES = {"catalog": "dcat-ap", "catalog-datagouv": "datagouv"}
 EXTENSIONS = ("ttl", "jsonld", "rdf")
@@ -50,7 +50,6 @@ def publish_catalog(
             path = out / name
             if path.exists() and path.read_bytes() == content:
                 continue
-            path.parent.mkdir(parents=True, exist_ok=True)
             write_atomically(path, content)
             written.append(name)
     return written

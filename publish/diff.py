@@ -38,9 +38,7 @@ def diff_versions(dataset_dir: Path, old: str, new: str) -> VersionDiff:
     change = v.classify_change(old_rows, new_rows, old_schemas, new_schemas)
     tables = {}
     for table in sorted(old_schemas.keys() | new_schemas.keys()):
-        schema = new_schemas.get(table) or old_schemas[table]
-        key = schema.get("primaryKey") or [f["name"] for f in schema["fields"]]
-        key = [key] if isinstance(key, str) else list(key)
+        key = v.primary_key(new_schemas.get(table) or old_schemas[table])
         tables[table] = v.diff_table(old_rows.get(table, []), new_rows.get(table, []), key)
     return VersionDiff(old, new, change.reasons, tables)
 

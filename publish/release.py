@@ -161,11 +161,7 @@ def release_dataset(
         }
         log.versions.append(entry)
         log.served = version
-        # versions.json is the commit record; the changelog and latest follow it (and are
-        # put in line with it by the next run's recovery if a crash comes in between).
-        v.write_atomically(dataset_dir / v.VERSIONS_FILE, v.render_versions(config.slug, log))
-        v.write_atomically(dataset_dir / v.CHANGELOG_FILE, v.render_changelog(config.title, log))
-        v.point_latest(dataset_dir, version)
+        v.write_log(dataset_dir, config.slug, config.title, log)
     return ReleaseResult(config.slug, version, True, rows)
 
 
@@ -216,7 +212,5 @@ def rollback_dataset(out: Path, slug: str, title: str, version: str, reason: str
         log.rollbacks.append({"date": publication_date(), "from": previous, "to": version,
                               **({"reason": reason} if reason else {})})
         log.served = version
-        v.write_atomically(dataset_dir / v.VERSIONS_FILE, v.render_versions(slug, log))
-        v.write_atomically(dataset_dir / v.CHANGELOG_FILE, v.render_changelog(title, log))
-        v.point_latest(dataset_dir, version)
+        v.write_log(dataset_dir, slug, title, log)
     return previous

@@ -21,6 +21,7 @@ import jinja2
 from pipelines.config import CatalogConfig, SubmissionsSource
 from publish.dashboard import LABELS, STATUSES, Dashboard, build_dashboard, stacked_bars_svg
 from publish.metadata.dcat import PublishedDataset, dataset_uri, schema_url
+from publish.versions import primary_key
 
 MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre",
           "octobre", "novembre", "décembre")
@@ -73,8 +74,7 @@ def _environment() -> jinja2.Environment:
 
 
 def _key(schema: dict[str, Any]) -> str:
-    key = schema.get("primaryKey") or []
-    return ", ".join([key] if isinstance(key, str) else key)
+    return ", ".join(primary_key(schema))
 
 
 def _json(path: Path) -> list[dict[str, Any]]:

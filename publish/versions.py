@@ -20,6 +20,7 @@ from typing import Any
 
 from pipelines.errors import PublishError
 from publish import failpoints
+from publish.atomic import write_atomically
 
 VERSION_PATTERN = re.compile(r"^(\d+)\.(\d+)\.(\d+)$")
 LATEST = "latest"
@@ -75,7 +76,8 @@ def bump(version: str | None, level: Level) -> str:
     return f"{major}.{minor}.{patch + 1}"
 
 
-def _key(schema: dict[str, Any]) -> list[str]:
+def primary_key(schema: dict[str, Any]) -> list[str]:
+    """The fields rows are matched by: the primary key, or every field if there is none."""
     key = schema.get("primaryKey") or [f["name"] for f in schema["fields"]]
     return [key] if isinstance(key, str) else list(key)
 
@@ -102,7 +104,7 @@ def _compare_schema(table: str, old: dict[str, Any], new: dict[str, Any], change
             change.raise_to(Level.MAJOR, f"{table}: champ obligatoire {name} ajouté")
         else:
             change.raise_to(Level.MINOR, f"{table}: champ facultatif {name} ajouté")
-    if _key(old) != _key(new):
+    if primary_key(old) != primary_key(new):
         change.raise_to(Level.MAJOR, f"{table}: clé primaire modifiée")
 
 
@@ -167,7 +169,7 @@ def classify_change(
         _compare_schema(table, old_schema, new_schema, change)
         if change.level < Level.PATCH and old_schema != new_schema:
             change.raise_to(Level.PATCH, f"{table}: documentation du schéma modifiée")
-        counts = diff_table(old_rows[table], new_rows[table], _key(new_schema)).counts
+        counts = diff_table(old_rows[table], new_rows[table], primary_key(new_schema)).counts
         change.tables[table] = counts
         if counts.added:
             change.raise_to(Level.MINOR, f"{table}: {counts.added} ligne(s) ajoutée(s)")
@@ -232,18 +234,6 @@ def read_versions(dataset_dir: Path) -> list[dict[str, Any]]:
     return read_log(dataset_dir).versions
 
 
-def write_atomically(path: Path, content: bytes) -> None:
-    """Writes through a temporary file in the same folder, fsynced, then ``replace``."""
-    temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with open(temporary, "wb") as handle:
-        handle.write(content)
-        handle.flush()
-        os.fsync(handle.fileno())
-    failpoints.reached(f"write-temp:{path.name}")
-    os.replace(temporary, path)
-    failpoints.reached(f"write:{path.name}")
-
-
 def point_latest(dataset_dir: Path, version: str) -> None:
     """Switches ``latest`` to ``version`` in one step (a relative symbolic link)."""
     temporary = dataset_dir / f".{LATEST}.tmp-{os.getpid()}"
@@ -266,6 +256,15 @@ def stage_files(staging: Path, files: dict[str, bytes]) -> None:
             handle.flush()
             os.fsync(handle.fileno())
         failpoints.reached(f"stage:{name}")
+
+
+def write_log(dataset_dir: Path, slug: str, title: str, log: VersionLog) -> None:
+    """Commits ``log``: ``versions.json`` (the commit record) first, then the changelog and
+    ``latest``, which a crash in between leaves for ``recover`` to bring in line."""
+    write_atomically(dataset_dir / VERSIONS_FILE, render_versions(slug, log))
+    write_atomically(dataset_dir / CHANGELOG_FILE, render_changelog(title, log))
+    if log.served is not None:
+        point_latest(dataset_dir, log.served)
 
 
 def recover(dataset_dir: Path, staging_root: Path, slug: str, title: str) -> VersionLog:

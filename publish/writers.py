@@ -71,9 +71,10 @@ def _cell_texts(column: pa.ChunkedArray) -> pa.ChunkedArray:
     return pc.if_else(pc.match_substring_regex(text, _NEEDS_QUOTES), quoted, text)
 
 
-def _join_lines(lines: pa.ChunkedArray) -> str:
+def _join(texts: pa.ChunkedArray, separator: str) -> str:
+    """The whole column as one string, in one Arrow call (large offsets: no 2 GiB limit)."""
     joined = pc.binary_join(pa.LargeListArray.from_arrays(
-        pa.array([0, len(lines)], pa.int64()), lines.combine_chunks()), _text("\n"))
+        pa.array([0, len(texts)], pa.int64()), texts.combine_chunks()), _text(separator))
     return joined[0].as_py()
 
 
@@ -93,7 +94,7 @@ def write_csv(table: pa.Table) -> bytes:
     lines = [",".join(header.to_pylist())]
     if table.num_rows:
         rows = columns[0] if len(columns) == 1 else pc.binary_join_element_wise(*columns, _text(","))
-        lines.append(_join_lines(rows))
+        lines.append(_join(rows, "\n"))
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 
@@ -150,9 +151,7 @@ def write_json(table: pa.Table) -> bytes:
                                                    _text("")))
     body = members[0] if len(members) == 1 else pc.binary_join_element_wise(*members, _text(",\n"))
     objects = pc.binary_join_element_wise(_text("  {\n"), body, _text("\n  }"), _text(""))
-    joined = pc.binary_join(pa.LargeListArray.from_arrays(
-        pa.array([0, len(objects)], pa.int64()), objects.combine_chunks()), _text(",\n"))
-    return ("[\n" + joined[0].as_py() + "\n]\n").encode("utf-8")
+    return ("[\n" + _join(objects, ",\n") + "\n]\n").encode("utf-8")
 
 
 WRITERS = {"csv": write_csv, "parquet": write_parquet, "json": write_json}

@@ -31,6 +31,7 @@ from pipelines.validate.submission import PlanFacts, Received, receive_file, val
 from publish.lock import exclusive
 
 SUBMISSION_SCHEMA = "soumission"
+PROGRESS_SLUG = "suivi-plan-action-pgo-2021-2023"
 # Files an inbox collects that are not submissions: editor lock files, system files.
 _IGNORED_PREFIXES = (".", "~$")
 _IGNORED_NAMES = {"readme.md", "lisezmoi.md", "thumbs.db", "desktop.ini"}
@@ -45,6 +46,27 @@ class CollectionSummary:
     refused: list[str] = field(default_factory=list)  # not received whole (too large)
     unchanged: int = 0
     failures: list[str] = field(default_factory=list)
+
+    def rejected_lines(self) -> list[str]:
+        """One line per file refused, as run summaries and Prefect state messages say it."""
+        return [f"{r.file_name} ({r.origin}) : {r.verdict}" for r in self.rejected] + self.refused
+
+
+class ProgressContext:
+    """The progress dataset's definition, the plan it refers to and the submission schema,
+    read once, for the commands that work on single files: templates and on-demand
+    validation (``ogp validate``, the ``valider-soumission`` flow), which archive and
+    publish nothing."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.config = load_dataset(settings.datasets_dir / PROGRESS_SLUG).for_run(settings)
+        self.plan = plan_facts(self.config)
+        self.schema = load_schema(settings.schemas_dir, SUBMISSION_SCHEMA)
+
+    def validate_file(self, path: Path, organisation: str | None) -> SubmissionReport:
+        received = receive_file(path, f"fichier:{path}", _now(), organisation,
+                                source_of(self.config).limits.max_bytes)
+        return validate_submission(received, self.schema, self.plan, today=dt.date.today()).report
 
 
 def source_of(config: DatasetConfig) -> SubmissionsSource:
@@ -94,27 +116,30 @@ def _now() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def _history(archive: SubmissionArchive, sample: bool) -> tuple[tuple[str, str, int | None], ...]:
-    return tuple(
-        (row["id_action"], row["date_rapport"],
-         int(row["avancement_pct"]) if row["avancement_pct"] else None)
-        for submission in archive.accepted(sample) for row in submission.rows
-    )
+History = list[tuple[str, str, int | None]]
+
+
+def _history_of(rows: list[dict[str, str]]) -> History:
+    """(action, date, percentage) of accepted rows, what the progress rule compares with."""
+    return [(row["id_action"], row["date_rapport"],
+             int(row["avancement_pct"]) if row["avancement_pct"] else None) for row in rows]
 
 
 def _receive(
     received: Received, archive: SubmissionArchive, schema: TableSchema, plan: PlanFacts,
-    source: SubmissionsSource, today: dt.date, summary: CollectionSummary,
+    source: SubmissionsSource, today: dt.date, summary: CollectionSummary, history: History,
 ) -> None:
+    """Archives and validates one file; ``history`` grows with the rows it accepts."""
     if archive.is_known(received.origin, received.sha256):
         summary.unchanged += 1
         return
     archive.store(received)
     limits = Limits(max_bytes=source.limits.max_bytes, max_rows=source.limits.max_rows)
     validated = validate_submission(received, schema, plan, today=today,
-                                    history=_history(archive, source.sample), limits=limits)
+                                    history=tuple(history), limits=limits)
     archive.save(received, validated.report, validated.rows, source.sample)
     (summary.accepted if validated.report.accepted else summary.rejected).append(validated.report)
+    history += _history_of(validated.rows)
 
 
 def collect_submissions(
@@ -142,6 +167,8 @@ def _collect(
     plan = plan_facts(config)
     today = today or dt.date.today()
     summary = CollectionSummary()
+    # Read once: the archive's accepted rows, extended as this collection accepts files.
+    history = [h for s in archive.accepted(source.sample) for h in _history_of(s.rows)]
     inbox = config.resolve(source.inbox)
     if not inbox.is_dir():
         summary.failures.append(f"Boîte de dépôt introuvable : {inbox}")
@@ -150,7 +177,7 @@ def _collect(
         for path, organisation in inbox_files(inbox):
             origin = f"{label}:{path.relative_to(inbox).as_posix()}"
             received = receive_file(path, origin, _now(), organisation, source.limits.max_bytes)
-            _receive(received, archive, schema, plan, source, today, summary)
+            _receive(received, archive, schema, plan, source, today, summary, history)
     policy = policy or HttpPolicy(max_bytes=source.limits.max_bytes)
     validators = archive.http_validators()
     for http_source in source.urls:
@@ -171,7 +198,7 @@ def _collect(
             continue
         name = PurePosixPath(urlsplit(http_source.url).path).name or "soumission.csv"
         received = Received(name, fetched.content, shown, _now(), http_source.organisation)
-        _receive(received, archive, schema, plan, source, today, summary)
+        _receive(received, archive, schema, plan, source, today, summary, history)
         validators[shown] = {k: v for k, v in (("etag", fetched.etag),
                                                ("last_modified", fetched.last_modified)) if v}
         archive.save_http_validators(validators)

@@ -184,6 +184,8 @@ def check_business_rules(submission: NormalisedSubmission, context: RuleContext)
         suite.add_expectation(rule.expectation)
     result = batch_definition.get_batch(batch_parameters={"dataframe": frame}).validate(
         suite, result_format={"result_format": "COMPLETE", "unexpected_index_column_names": [LINE]})
+    # Position of each spreadsheet row: a lookup per unexpected cell, not a scan.
+    index_of = {row: i for i, row in enumerate(submission.sheet_rows)}
     findings: list[Finding] = []
     for outcome in result.results:
         rule = rules[outcome.expectation_config.meta["regle"]]
@@ -191,10 +193,10 @@ def check_business_rules(submission: NormalisedSubmission, context: RuleContext)
             raise RuntimeError(f"Règle {rule.code} : {outcome.exception_info.get('exception_message')}")
         for unexpected in outcome.result.get("unexpected_index_list") or []:
             row = int(unexpected[LINE])
-            cells = submission.rows[submission.sheet_rows.index(row)]
+            cells = submission.rows[index_of[row]]
             value = submission.as_written(row, rule.column, cells.get(rule.column, ""))
             if rule.code == "recul-sans-commentaire":
-                previous = frame.loc[frame[LINE] == row, "avancement_precedent"].iloc[0]
+                previous = frame["avancement_precedent"].iloc[index_of[row]]
                 value = f"{value} (précédent : {int(previous)})"
             if (row, rule.column) in submission.reported:
                 continue

@@ -58,6 +58,17 @@ def published_schema(schema: TableSchema, tables: tuple[str, ...]) -> TableSchem
     return kept
 
 
+def resource_name(table: str, fmt: str) -> str:
+    """The CSV of a table is the tabular resource named after it; its twins are suffixed."""
+    return table if fmt == "csv" else f"{table}-{fmt}"
+
+
+def table_of(resource: dict[str, Any]) -> str:
+    """The table a resource of a descriptor holds (the inverse of ``resource_name``)."""
+    return resource["name"].removesuffix(f"-{resource['format']}") if resource["format"] != "csv" \
+        else resource["name"]
+
+
 def build_datapackage(
     config: DatasetConfig,
     version: str,
@@ -75,7 +86,7 @@ def build_datapackage(
         for fmt in FORMATS:
             path = f"{table}.{fmt}"
             resource: dict[str, Any] = {
-                "name": table if fmt == "csv" else f"{table}-{fmt}",
+                "name": resource_name(table, fmt),
                 "path": path,
                 "title": schema["title"] + ("" if fmt == "csv" else f" ({fmt.upper()})"),
                 "description": schema["description"],

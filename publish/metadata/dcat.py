@@ -32,6 +32,7 @@ from rdflib.namespace import DCAT, DCTERMS, FOAF, RDF, SKOS, XSD
 
 from pipelines.config import CatalogConfig, DatasetConfig
 from publish import versions as v
+from publish.metadata.datapackage import table_of
 
 ADMS = Namespace("http://www.w3.org/ns/adms#")
 DCATAP = Namespace("http://data.europa.eu/r5r/")
@@ -216,7 +217,7 @@ def add_dataset(graph: Graph, catalog: URIRef, published: PublishedDataset, base
     licence = _licence(graph, config.licence.id, config.licence.title)
     graph.add((node, DCTERMS.license, licence))
     for resource in descriptor["resources"]:
-        table = resource["name"].split("-")[0] if resource["format"] != "csv" else resource["name"]
+        table = table_of(resource)
         standard = URIRef(schema_url(base_url, table))
         graph.add((standard, RDF.type, DCTERMS.Standard))
         graph.add((node, DCTERMS.conformsTo, standard))

@@ -18,6 +18,7 @@ import unicodedata
 from typing import Any
 
 from pipelines.config import DatasetConfig
+from publish.metadata.datapackage import table_of
 from publish.metadata.dcat import schema_url
 
 # udata's identifiers (udata/core/dataset/constants.py, the licence list of data.gouv.fr).
@@ -48,7 +49,7 @@ def build_udata_payload(config: DatasetConfig, version: str, descriptor: dict[st
     resources = []
     for resource in descriptor["resources"]:
         fmt = resource["format"]
-        table = resource["name"] if fmt == "csv" else resource["name"].rsplit("-", 1)[0]
+        table = table_of(resource)
         resources.append({
             "title": f"{table}.{fmt}",
             "description": f"{resource['description']} (format {fmt.upper()})",
