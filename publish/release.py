@@ -1,12 +1,14 @@
 """Publish stage: one dataset's tables to a new immutable version, or to nothing if unchanged.
 
 Order of work, chosen so that a failure at any step leaves what is served untouched:
-write every file in memory and hash it once → fingerprint → take the output's lock →
-recover what an interrupted run left → compare with the served version (unchanged:
-stop) → stage → validate the staged package with frictionless (errors: discard the
-staging, raise; frictionless re-reads every staged file and checks its bytes and sha256
-against the descriptor, so a file damaged on its way to disk fails here too) → rename
-into place → version log (the commit record) → changelog → ``latest``.
+take the output's lock → recover what an interrupted run left → stream every data file
+into a staging folder, hashing it as it is written (a table of millions of rows is
+never held as text) → fingerprint → compare with the served version (unchanged: discard
+the staging, stop) → metadata → validate the staged package with frictionless's
+semantics (errors: discard the staging, raise; every staged file is re-read and its
+bytes and sha256 checked against the descriptor, so a file damaged on its way to disk
+fails here too) → rename into place → version log (the commit record) → changelog →
+``latest``.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from publish import versions as v
 from publish.lock import exclusive
 from publish.metadata.datapackage import FileFacts, build_datapackage, datapackage_bytes
 from publish.metadata.udata import build_udata_payload, udata_bytes
-from publish.writers import FORMATS, WRITERS
+from publish.writers import FORMATS, STREAM_WRITERS, HashingWriter
 
 Validator = Callable[[Path], list[Issue]]
 
@@ -77,6 +79,24 @@ def _report(tables: dict[str, pa.Table]) -> bytes:
     return (json.dumps(document, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
 
 
+def _stage_data(staging: Path, config: DatasetConfig, tables: dict[str, pa.Table]) -> dict[str, FileFacts]:
+    """Every data file streamed into a fresh staging folder, fsynced; their sizes and sha256."""
+    if staging.exists():
+        shutil.rmtree(staging)
+    staging.mkdir(parents=True)
+    facts = {}
+    for name in sorted(f"{t}.{fmt}" for t in config.tables for fmt in FORMATS):
+        table, fmt = name.rsplit(".", 1)
+        with open(staging / name, "wb") as handle:
+            hashing = HashingWriter(handle)
+            STREAM_WRITERS[fmt](tables[table], hashing)
+            handle.flush()
+            os.fsync(handle.fileno())
+        facts[name] = FileFacts(hashing.size, hashing.digest.hexdigest())
+        failpoints.reached(f"stage:{name}")
+    return facts
+
+
 def release_dataset(
     out: Path,
     config: DatasetConfig,
@@ -99,41 +119,36 @@ def release_dataset(
     """
     dataset_dir = out / "datasets" / config.slug
     rows = {name: tables[name].num_rows for name in config.tables}
-    data_files = {
-        f"{name}.{fmt}": WRITERS[fmt](tables[name]) for name in config.tables for fmt in FORMATS
-    }
-    facts = {name: FileFacts.of(content) for name, content in data_files.items()}
-    fingerprint = v.fingerprint({
-        **{name: f.sha256 for name, f in facts.items()},
-        **{
-            f"schemas/{name}.json": FileFacts.of(_schema_bytes(schemas[name])).sha256
-            for name in config.tables
-        },
-    })
     with exclusive(out, timeout=lock_timeout, what=f"Publication de {config.slug}"):
         log = v.recover(dataset_dir, out / v.STAGING_DIR, config.slug, config.title)
-        served = log.entry(log.served) if log.served else None
-        if served is not None and served["fingerprint"] == fingerprint:
-            return ReleaseResult(config.slug, served["version"], False, rows)
-        withdrawn = next((e for e in log.withdrawn() if e["fingerprint"] == fingerprint), None)
-        if withdrawn is not None:
-            return ReleaseResult(
-                config.slug, log.served or "", False, rows,
-                note=f"identique à la version {withdrawn['version']}, retirée par un retour "
-                "arrière : rien n'est publié",
-            )
-        change = _change_against(dataset_dir, served, data_files, schemas, config, rows)
-        version = v.bump(log.highest, change.level)
-        descriptor = build_datapackage(config, version, schemas, facts)
-        files = {
-            **data_files,
-            "datapackage.json": datapackage_bytes(descriptor),
-            "report.json": _report(tables),
-            "udata.json": udata_bytes(build_udata_payload(config, version, descriptor, base_url)),
-        }
-        staging = out / v.STAGING_DIR / f"{config.slug}-{version}-{os.getpid()}"
+        staging = out / v.STAGING_DIR / f"{config.slug}-{os.getpid()}"
         try:
-            v.stage_files(staging, files)
+            facts = _stage_data(staging, config, tables)
+            fingerprint = v.fingerprint({
+                **{name: f.sha256 for name, f in facts.items()},
+                **{
+                    f"schemas/{name}.json": FileFacts.of(_schema_bytes(schemas[name])).sha256
+                    for name in config.tables
+                },
+            })
+            served = log.entry(log.served) if log.served else None
+            if served is not None and served["fingerprint"] == fingerprint:
+                return ReleaseResult(config.slug, served["version"], False, rows)
+            withdrawn = next((e for e in log.withdrawn() if e["fingerprint"] == fingerprint), None)
+            if withdrawn is not None:
+                return ReleaseResult(
+                    config.slug, log.served or "", False, rows,
+                    note=f"identique à la version {withdrawn['version']}, retirée par un retour "
+                    "arrière : rien n'est publié",
+                )
+            change = _change_against(dataset_dir, served, staging, schemas, config, rows)
+            version = v.bump(log.highest, change.level)
+            descriptor = build_datapackage(config, version, schemas, facts)
+            v.stage_files(staging, {
+                "datapackage.json": datapackage_bytes(descriptor),
+                "report.json": _report(tables),
+                "udata.json": udata_bytes(build_udata_payload(config, version, descriptor, base_url)),
+            }, fresh=False)
             issues = validate(staging / "datapackage.json")
             failpoints.reached("validated")
             if issues:
@@ -168,7 +183,7 @@ def release_dataset(
 def _change_against(
     dataset_dir: Path,
     served: dict[str, Any] | None,
-    data_files: dict[str, bytes],
+    staging: Path,
     schemas: dict[str, TableSchema],
     config: DatasetConfig,
     rows: dict[str, int],
@@ -179,7 +194,7 @@ def _change_against(
         change.tables = {name: v.TableChanges(added=n) for name, n in rows.items()}
         return change
     # Rows compared as published (JSON values), the same form as the old version's.
-    new_rows = {name: json.loads(data_files[f"{name}.json"]) for name in config.tables}
+    new_rows = {name: json.loads((staging / f"{name}.json").read_bytes()) for name in config.tables}
     old_rows, old_schemas = read_version(dataset_dir / served["version"])
     change = v.classify_change(old_rows, new_rows, old_schemas, dict(schemas))
     if change.level == v.Level.NONE:

@@ -245,11 +245,11 @@ def point_latest(dataset_dir: Path, version: str) -> None:
     failpoints.reached("latest")
 
 
-def stage_files(staging: Path, files: dict[str, bytes]) -> None:
-    """Writes a version's files to a fresh staging folder, each fsynced."""
-    if staging.exists():
+def stage_files(staging: Path, files: dict[str, bytes], *, fresh: bool = True) -> None:
+    """Writes a version's files to a staging folder (a fresh one unless told), each fsynced."""
+    if fresh and staging.exists():
         shutil.rmtree(staging)
-    staging.mkdir(parents=True)
+    staging.mkdir(parents=True, exist_ok=True)
     for name, content in sorted(files.items()):
         with open(staging / name, "wb") as handle:
             handle.write(content)

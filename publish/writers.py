@@ -1,14 +1,17 @@
 """Publish stage: CSV, Parquet and JSON files from a typed Arrow table, byte for byte deterministic.
 
-Each writer returns the file's bytes rather than writing to a path, so that the caller
-hashes exactly what it writes and a version's fingerprint is known before any file lands.
+Each writer streams the file to a binary stream, a slice of rows at a time, so that a
+table of millions of rows never exists twice in memory as text; ``write_*`` return the
+bytes of small files. The caller hashes what it writes (``HashingWriter``).
 """
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
 import math
-from typing import Any
+from typing import Any, BinaryIO
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -71,38 +74,45 @@ def _cell_texts(column: pa.ChunkedArray) -> pa.ChunkedArray:
     return pc.if_else(pc.match_substring_regex(text, _NEEDS_QUOTES), quoted, text)
 
 
-def _join(texts: pa.ChunkedArray, separator: str) -> str:
-    """The whole column as one string, in one Arrow call (large offsets: no 2 GiB limit)."""
+# Rows formatted at a time: enough for Arrow to work column-wise, little for memory.
+SLICE_ROWS = 65_536
+
+
+def _join(texts: pa.ChunkedArray, separator: str) -> bytes:
+    """The whole column as one UTF-8 text, in one Arrow call (large offsets: no 2 GiB limit)."""
     joined = pc.binary_join(pa.LargeListArray.from_arrays(
         pa.array([0, len(texts)], pa.int64()), texts.combine_chunks()), _text(separator))
-    return joined[0].as_py()
+    return joined[0].as_buffer().to_pybytes()
 
 
-def write_csv(table: pa.Table) -> bytes:
-    """UTF-8 without BOM, comma, header row, RFC 4180 quoting (only where needed), ``\\n``.
+def _slices(table: pa.Table, rows: int) -> list[pa.Table]:
+    return [table.slice(start, rows) for start in range(0, table.num_rows, rows)]
+
+
+def write_csv_to(table: pa.Table, stream: BinaryIO, slice_rows: int = SLICE_ROWS) -> None:
+    """UTF-8 without BOM, comma, header row, RFC 4180 quoting (only where needed), ``\n``.
 
     Built column by column with Arrow compute (no Python loop per row for text, integer,
     boolean and date columns); byte for byte what Python's ``csv`` module writes with
     minimal quoting, which a property test checks.
     """
     header = _cell_texts(pa.chunked_array([pa.array(table.column_names, pa.large_string())]))
-    columns = [_cell_texts(table.column(i)) for i in range(table.num_columns)]
     if table.num_columns == 1:
         # The csv module writes a lone empty cell as "" so that the row is not blank.
-        columns = [pc.if_else(pc.equal(columns[0], _text("")), _text('""'), columns[0])]
         header = pc.if_else(pc.equal(header, _text("")), _text('""'), header)
-    lines = [",".join(header.to_pylist())]
-    if table.num_rows:
+    stream.write((",".join(header.to_pylist()) + "\n").encode("utf-8"))
+    for part in _slices(table, slice_rows):
+        columns = [_cell_texts(part.column(i)) for i in range(part.num_columns)]
+        if part.num_columns == 1:
+            columns = [pc.if_else(pc.equal(columns[0], _text("")), _text('""'), columns[0])]
         rows = columns[0] if len(columns) == 1 else pc.binary_join_element_wise(*columns, _text(","))
-        lines.append(_join(rows, "\n"))
-    return ("\n".join(lines) + "\n").encode("utf-8")
+        stream.write(_join(rows, "\n"))
+        stream.write(b"\n")
 
 
-def write_parquet(table: pa.Table) -> bytes:
+def write_parquet_to(table: pa.Table, stream: BinaryIO) -> None:
     """Parquet typed from the schema: no pandas index, fields carry title and description."""
-    sink = pa.BufferOutputStream()
-    pq.write_table(table, sink, **_PARQUET_OPTIONS)
-    return sink.getvalue().to_pybytes()
+    pq.write_table(table, stream, **_PARQUET_OPTIONS)
 
 
 # JSON string escapes of json.dumps(ensure_ascii=False): backslash first, then the rest.
@@ -136,23 +146,67 @@ def _json_values(column: pa.ChunkedArray) -> pa.ChunkedArray:
     return pc.fill_null(text, _text("null"))
 
 
-def write_json(table: pa.Table) -> bytes:
+def write_json_to(table: pa.Table, stream: BinaryIO, slice_rows: int = SLICE_ROWS) -> None:
     """An array of objects with typed values, ``null`` for empty, one key order for all.
 
     Built column by column like the CSV: byte for byte ``json.dumps(rows, indent=2,
     ensure_ascii=False)``, which a property test checks.
     """
     if table.num_rows == 0:
-        return b"[]\n"
-    members = []
-    for name in table.column_names:
-        key = json.dumps(name, ensure_ascii=False)
-        members.append(pc.binary_join_element_wise(_text(f"    {key}: "), _json_values(table.column(name)),
-                                                   _text("")))
-    body = members[0] if len(members) == 1 else pc.binary_join_element_wise(*members, _text(",\n"))
-    objects = pc.binary_join_element_wise(_text("  {\n"), body, _text("\n  }"), _text(""))
-    return ("[\n" + _join(objects, ",\n") + "\n]\n").encode("utf-8")
+        stream.write(b"[]\n")
+        return
+    keys = [json.dumps(name, ensure_ascii=False) for name in table.column_names]
+    stream.write(b"[\n")
+    for number, part in enumerate(_slices(table, slice_rows)):
+        members = [pc.binary_join_element_wise(_text(f"    {key}: "), _json_values(part.column(i)), _text(""))
+                   for i, key in enumerate(keys)]
+        body = members[0] if len(members) == 1 else pc.binary_join_element_wise(*members, _text(",\n"))
+        objects = pc.binary_join_element_wise(_text("  {\n"), body, _text("\n  }"), _text(""))
+        if number:
+            stream.write(b",\n")
+        stream.write(_join(objects, ",\n"))
+    stream.write(b"\n]\n")
+
+
+class HashingWriter(io.RawIOBase):
+    """A binary stream that passes bytes on and keeps their sha256 and count."""
+
+    def __init__(self, target: BinaryIO) -> None:
+        self.target = target
+        self.digest = hashlib.sha256()
+        self.size = 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        view = memoryview(data).cast("B")
+        self.digest.update(view)
+        self.size += len(view)
+        self.target.write(view)
+        return len(view)
+
+
+STREAM_WRITERS = {"csv": write_csv_to, "parquet": write_parquet_to, "json": write_json_to}
+FORMATS = tuple(STREAM_WRITERS)
+
+
+def _bytes_of(fmt: str, table: pa.Table) -> bytes:
+    buffer = io.BytesIO()
+    STREAM_WRITERS[fmt](table, buffer)
+    return buffer.getvalue()
+
+
+def write_csv(table: pa.Table) -> bytes:
+    return _bytes_of("csv", table)
+
+
+def write_parquet(table: pa.Table) -> bytes:
+    return _bytes_of("parquet", table)
+
+
+def write_json(table: pa.Table) -> bytes:
+    return _bytes_of("json", table)
 
 
 WRITERS = {"csv": write_csv, "parquet": write_parquet, "json": write_json}
-FORMATS = tuple(WRITERS)
