@@ -129,3 +129,48 @@ def write_package(folder: Path, count: int, *, invalid: bool = False,
     path = folder / "datapackage.json"
     path.write_text(json.dumps(descriptor, ensure_ascii=False, indent=2), encoding="utf-8")
     return path
+
+
+DATASET_SLUG = "suivi-consolide-synthetique"
+PLAN_SLUG = "plan-action-pgo-2021-2023"
+
+
+def write_datasets_dir(folder: Path, count: int, *, invalid: bool = False,
+                       keys: tuple[list[str], list[str]] | None = None) -> Path:
+    """A catalogue of the real plan and one ``table_file`` dataset of ``count`` rows."""
+    import shutil
+
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copy(ROOT / "datasets" / "catalogue.yaml", folder / "catalogue.yaml")
+    plan = folder / PLAN_SLUG
+    if not plan.exists():
+        shutil.copytree(ROOT / "datasets" / PLAN_SLUG, plan)
+    dataset = folder / DATASET_SLUG
+    dataset.mkdir(exist_ok=True)
+    write_progress_csv(dataset / "suivi.csv", count, invalid=invalid, keys=keys)
+    (dataset / "dataset.yaml").write_text(f"""\
+slug: {DATASET_SLUG}
+title: "[Données synthétiques] Suivi consolidé de l'avancement des actions du plan PGO"
+description: >-
+  Table synthétique de {count} rapports d'avancement, générée pour mesurer la chaîne de
+  publication à grande échelle (graine fixe). Elle ne décrit pas l'avancement réel du plan.
+publisher:
+  name: "Direction interministérielle de la transformation publique"
+  acronym: DITP
+keywords: [gouvernement ouvert, PGO, suivi]
+licence:
+  id: etalab-2.0
+  title: "Licence Ouverte / Open Licence version 2.0"
+  url: "https://www.etalab.gouv.fr/licence-ouverte-open-licence"
+frequency: IRREG
+themes: [GOVE]
+source:
+  kind: table_file
+  table: suivi
+  path: suivi.csv
+  plan: {PLAN_SLUG}
+  title: "Export consolidé synthétique"
+  publisher: "Banc d'essai du pipeline"
+tables: [suivi]
+""", encoding="utf-8")
+    return folder

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Annotated, Any
@@ -355,6 +356,61 @@ def validate(
                 (report_dir / f"{path.name}.rapport{suffix}").write_text(render(report), encoding="utf-8")
     if rejected:
         raise typer.Exit(code=1)
+
+
+@app.command()
+def check(
+    path: Annotated[Path, typer.Argument(help="Data Package (datapackage.json) ou fichier CSV à contrôler.")],
+    schema: Annotated[Path | None, typer.Option(help="Schéma de table (Table Schema JSON) d'un fichier CSV.")] = None,
+    shown: Annotated[int, typer.Option("--afficher", help="Nombre d'erreurs détaillées affichées.")] = 20,
+) -> None:
+    """Contrôle une table, même de millions de lignes, selon les règles de frictionless.
+
+    Les tables sont lues par colonnes (Arrow) ; frictionless les contrôle lui-même quand il
+    les lirait autrement (encodage, délimiteur, en-tête). Toutes les erreurs sont comptées,
+    sans limite. Code de sortie 1 s'il y en a.
+    """
+    from pipelines.startup import skip_pandas_probe
+
+    skip_pandas_probe()  # before pyarrow converts anything: this command never needs pandas
+    import frictionless
+
+    from pipelines.validate.package import check_package
+
+    if not path.is_file():
+        errors.print(f"[bold red]Erreur :[/] fichier introuvable : {path}", highlight=False)
+        raise typer.Exit(code=2)
+    try:
+        if path.suffix.lower() == ".json" and schema is None:
+            package = frictionless.Package(path.name, basepath=str(path.parent.resolve()))
+        else:
+            resource: dict[str, Any] = {"name": path.stem.lower(), "path": path.name}
+            if schema is not None:
+                resource["schema"] = json.loads(schema.read_text(encoding="utf-8"))
+            package = frictionless.Package({"resources": [resource]}, basepath=str(path.parent.resolve()))
+        result = check_package(package)
+    except (frictionless.FrictionlessException, json.JSONDecodeError, OSError) as exc:
+        errors.print(f"[bold red]Erreur :[/] descripteur ou schéma illisible : {exc}", highlight=False)
+        raise typer.Exit(code=2) from None
+    moteur = ("lecture par colonnes (Arrow)" if result.engine == "arrow"
+              else f"frictionless ({result.reason})")
+    typer.echo(f"Contrôle selon frictionless : {moteur}")
+    for table, count in sorted(result.rows.items()):
+        typer.echo(f"  {table} : {count} ligne(s)")
+    if not result.issues:
+        typer.echo("Valide : aucune erreur.")
+        return
+    by_code: dict[str, int] = {}
+    for issue in result.issues:
+        by_code[issue.code] = by_code.get(issue.code, 0) + 1
+    typer.echo(f"Invalide : {len(result.issues)} erreur(s) — "
+               + ", ".join(f"{code} {n}" for code, n in sorted(by_code.items())))
+    for issue in result.issues[:shown]:
+        where = f"ligne {issue.row}" if issue.row else "fichier"
+        typer.echo(f"  {issue.table}, {where}, champ {issue.field or '—'} : {issue.message}")
+    if len(result.issues) > shown:
+        typer.echo(f"  … et {len(result.issues) - shown} autre(s) (--afficher pour en voir plus).")
+    raise typer.Exit(code=1)
 
 
 if __name__ == "__main__":  # pragma: no cover - `python -m pipelines.cli`

@@ -98,6 +98,22 @@ class SubmissionsSource(BaseModel, frozen=True):
         return {"title": self.title, "publisher": self.publisher}
 
 
+class TableFileSource(BaseModel, frozen=True):
+    """A whole table delivered as one CSV file, too large for per-row submissions: a body's
+    consolidated export (millions of rows). Checked on Arrow columns, with frictionless's
+    semantics; a rejected file is kept with its report, like a submission."""
+
+    kind: Literal["table_file"]
+    table: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    path: Path  # relative to the dataset folder
+    plan: str | None = Field(default=None, pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$")
+    title: str
+    publisher: str
+
+    def provenance(self) -> dict[str, str]:
+        return {"title": self.title, "publisher": self.publisher}
+
+
 class PlanReference(BaseModel, frozen=True):
     organisations: Path
     ambition_heading_variants: Path
@@ -115,7 +131,7 @@ class DatasetConfig(BaseModel, frozen=True):
     frequency: Frequency = "UNKNOWN"
     themes: tuple[str, ...] = ()  # EU data-theme codes, e.g. GOVE
     contact: Contact | None = None
-    source: SourceSnapshot | SubmissionsSource = Field(discriminator="kind")
+    source: SourceSnapshot | SubmissionsSource | TableFileSource = Field(discriminator="kind")
     reference: PlanReference | None = None
     tables: tuple[str, ...]
     directory: Path = Field(exclude=True)

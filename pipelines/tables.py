@@ -112,11 +112,25 @@ def python_value(value: Any) -> Any:
     return value
 
 
+def sorted_by_key(table: pa.Table, schema: TableSchema) -> pa.Table:
+    """An Arrow table (already typed, e.g. from a columnar check) in the published order."""
+    table = table.cast(arrow_schema(schema))
+    key = schema.get("primaryKey") or [f["name"] for f in schema["fields"]]
+    key = [key] if isinstance(key, str) else key
+    if any(pa.types.is_list(table.schema.field(k).type) for k in key):
+        return to_arrow(table.to_pylist(), schema)
+    return table.take(pc.sort_indices(table, sort_keys=[(k, "ascending", "at_start") for k in key]))
+
+
 def build_tables(
-    records: dict[str, list[dict[str, Any]]], schemas: dict[str, TableSchema]
+    records: dict[str, list[dict[str, Any]]] | dict[str, pa.Table], schemas: dict[str, TableSchema]
 ) -> dict[str, pa.Table]:
     """Every table of a dataset as a typed Arrow table, ready for the writers."""
     missing = schemas.keys() - records.keys()
     if missing:
         raise ConfigError(f"Tables attendues mais non produites : {sorted(missing)}")
-    return {name: to_arrow(records[name], schema) for name, schema in schemas.items()}
+    return {
+        name: sorted_by_key(records[name], schema) if isinstance(records[name], pa.Table)  # type: ignore[arg-type]
+        else to_arrow(records[name], schema)  # type: ignore[arg-type]
+        for name, schema in schemas.items()
+    }

@@ -46,6 +46,13 @@ class ReleaseResult:
     note: str = ""
 
 
+def served_inputs(out: Path, slug: str) -> str | None:
+    """The input checksum the served version was made from, if it recorded one."""
+    log = v.read_log(out / "datasets" / slug)
+    entry = log.entry(log.served) if log.served else None
+    return entry.get("inputs") if entry else None
+
+
 def publication_date() -> str:
     """Today (UTC), or the day of ``SOURCE_DATE_EPOCH`` for reproducible rebuilds."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
@@ -106,6 +113,7 @@ def release_dataset(
     *,
     lock_timeout: float = 600.0,
     base_url: str = "http://127.0.0.1:8000/",
+    inputs: str | None = None,
 ) -> ReleaseResult:
     """Publishes ``tables`` under ``out/datasets/<slug>/`` as a new version if they changed.
 
@@ -133,6 +141,9 @@ def release_dataset(
             })
             served = log.entry(log.served) if log.served else None
             if served is not None and served["fingerprint"] == fingerprint:
+                if inputs and served.get("inputs") != inputs:  # same data from new inputs
+                    served["inputs"] = inputs
+                    v.write_log(dataset_dir, config.slug, config.title, log)
                 return ReleaseResult(config.slug, served["version"], False, rows)
             withdrawn = next((e for e in log.withdrawn() if e["fingerprint"] == fingerprint), None)
             if withdrawn is not None:
@@ -167,6 +178,7 @@ def release_dataset(
             "version": version,
             "date": publication_date(),
             "fingerprint": fingerprint,
+            **({"inputs": inputs} if inputs else {}),
             "level": change.level.name.lower(),
             "reasons": change.reasons,
             "tables": {

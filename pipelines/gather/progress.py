@@ -77,8 +77,10 @@ def source_of(config: DatasetConfig) -> SubmissionsSource:
 
 def plan_facts(config: DatasetConfig) -> PlanFacts:
     """The plan the progress reports refer to, gathered from its own snapshot."""
-    source = source_of(config)
-    plan_config = load_dataset(config.directory.parent / source.plan)
+    plan = getattr(config.source, "plan", None)
+    if plan is None:
+        source_of(config)  # says which dataset has no plan to refer to
+    plan_config = load_dataset(config.directory.parent / str(plan))
     records = gather_plan_records(plan_config)
     responsibilities: dict[str, set[str]] = {}
     for row in records["responsables"]:

@@ -313,8 +313,10 @@ def _column(field_: frictionless.Field, schema: frictionless.Schema, cells: pa.C
     entries, index = _entries(cells, plain)
     n = len(entries)
     read_cell = _py_reader(field_)
-    missing_values = pa.array(_missing_values(field_, schema), pa.string())
-    missing = _np(pc.fill_null(pc.is_in(entries, value_set=missing_values), True))
+    missing = _np(pc.is_null(entries))
+    for value in _missing_values(field_, schema):  # comparisons: cheaper than hashing each text
+        same = pc.equal(pc.binary_length(entries), 0) if value == "" else pc.equal(entries, value)
+        missing |= _np(pc.fill_null(same, False))
     fast = _fast_values(field_, entries)
     accepted = np.zeros(n, dtype=bool) if fast is None else _np(pc.fill_null(fast[0], False)) & ~missing
     values = None if fast is None else fast[1]

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Collection
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +20,7 @@ from frictionless import errors as fe
 
 from pipelines.errors import Issue
 from pipelines.tables import TableSchema
-from pipelines.validate.columnar import UNLIMITED_ERRORS, Fallback, Lookup, check_table
+from pipelines.validate.columnar import ARROW, FRICTIONLESS, UNLIMITED_ERRORS, Fallback, Lookup, check_table
 
 
 def standalone_schema(schema: TableSchema) -> frictionless.Schema:
@@ -77,11 +79,34 @@ def validate_datapackage(
         package = _with_references(descriptor, schemas or {}, references)
     else:
         package = frictionless.Package(str(descriptor))
+    return check_package(package, references or {}).issues
+
+
+@dataclass(frozen=True)
+class PackageCheck:
+    """A package's issues, and which engine found them (and why not the fast one)."""
+
+    issues: list[Issue]
+    rows: dict[str, int]
+    engine: str
+    reason: str = ""
+
+
+def check_package(package: frictionless.Package, references: dict[str, list[dict[str, Any]]] | None = None) -> PackageCheck:
+    """Every error of the package, on Arrow columns, or by frictionless when it must decide."""
+    rows: dict[str, int] = {}
     try:
-        return _columnar_issues(package, references or {})
-    except Fallback:
-        pass
+        return PackageCheck(_columnar_issues(package, references or {}, rows), rows, ARROW)
+    except Fallback as why:
+        reason = str(why)
     report = package.validate(checklist=frictionless.Checklist(), limit_errors=UNLIMITED_ERRORS)
+    rows = {task.name: int(task.stats.get("rows") or 0) for task in report.tasks
+            if task.name not in (references or {})}
+    return PackageCheck(issues_of(report, skip=set(references or {})), rows, FRICTIONLESS, reason)
+
+
+def issues_of(report: frictionless.Report, skip: Collection[str] = ()) -> list[Issue]:
+    """A frictionless report as issues ``(table, row, field, code, message)``."""
     issues = [
         Issue(
             table=task.name or "?",
@@ -91,7 +116,7 @@ def validate_datapackage(
             message=error.message,
         )
         for task in report.tasks
-        if task.name not in (references or {})
+        if task.name not in skip
         for error in task.errors
     ]
     issues += [
@@ -124,7 +149,8 @@ def _file_errors(resource: frictionless.Resource) -> list[Any]:
     return found
 
 
-def _columnar_issues(package: frictionless.Package, references: dict[str, list[dict[str, Any]]]) -> list[Issue]:
+def _columnar_issues(package: frictionless.Package, references: dict[str, list[dict[str, Any]]],
+                     rows: dict[str, int] | None = None) -> list[Issue]:
     """Every error of the package, tables on Arrow columns; :class:`Fallback` if not covered."""
     wanted: dict[str, set[tuple[str, ...]]] = {}
     for resource in package.resources:
@@ -152,6 +178,8 @@ def _columnar_issues(package: frictionless.Package, references: dict[str, list[d
                 check = check_table(resource, lookups=lookups, keep={f for key in keys for f in key})
                 lookups[resource.name] = {key: Lookup([check.keys[f] for f in key]) for key in keys}
                 found = check.errors + found
+                if rows is not None:
+                    rows[resource.name] = check.rows
             elif resource.type != "file":
                 raise Fallback(f"ressource de type {resource.type}")
             checked[resource.name] = found

@@ -1,0 +1,153 @@
+"""Gather stage for a table delivered whole as one CSV file (millions of rows).
+
+The file is recognised by its checksum before anything parses it: when the inputs of the
+served version (the file, the schema, the dataset's definition, the plan it refers to
+and the pipeline's version) are unchanged, a rerun stops there. Otherwise the file is
+archived under ``<state>/<slug>/entrees/<sha256>/`` (kept even when rejected, with its
+report), checked on Arrow columns with frictionless's semantics, and its typed values
+become the table, so that nothing reads it twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from importlib import metadata
+from pathlib import Path
+
+import frictionless
+import pyarrow as pa
+
+from pipelines.config import DatasetConfig, Settings, TableFileSource
+from pipelines.errors import ConfigError, Issue, ValidationFailed
+from pipelines.tables import TableSchema, arrow_schema, load_schema
+from pipelines.validate import columnar
+from pipelines.validate.package import issues_of
+from publish.atomic import copy_atomically, write_atomically
+
+ARCHIVE_DIR = "entrees"
+
+
+def source_of(config: DatasetConfig) -> TableFileSource:
+    if not isinstance(config.source, TableFileSource):
+        raise ConfigError(f"Le jeu de données {config.slug} n'est pas alimenté par un fichier de table.")
+    return config.source
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        while chunk := stream.read(1 << 22):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def input_file(config: DatasetConfig) -> Path:
+    path = config.directory / source_of(config).path
+    if not path.is_file():
+        raise ConfigError(f"Fichier de la table {source_of(config).table} introuvable : {path}",
+                          hint="Déposez l'export à cet emplacement ou corrigez « path » dans dataset.yaml.")
+    return path
+
+
+def input_fingerprint(config: DatasetConfig, settings: Settings) -> str:
+    """Checksum of everything a version of this dataset is made from (no parsing)."""
+    source = source_of(config)
+    parts = {
+        "fichier": _sha256(input_file(config)),
+        "schema": hashlib.sha256((settings.schemas_dir / f"{source.table}.json").read_bytes()).hexdigest(),
+        "definition": hashlib.sha256((config.directory / "dataset.yaml").read_bytes()).hexdigest(),
+        "pipeline": metadata.version("ogp-pipeline"),
+    }
+    if source.plan:
+        plan_dir = config.directory.parent / source.plan
+        parts["plan"] = hashlib.sha256((plan_dir / "dataset.yaml").read_bytes()).hexdigest()
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+
+
+def _reference_rows(config: DatasetConfig) -> dict[str, list[dict[str, str]]]:
+    from pipelines.gather.progress import plan_references
+
+    return plan_references(config) if source_of(config).plan else {}
+
+
+def _typed_table(check: columnar.TableCheck, schema: TableSchema) -> pa.Table:
+    """The table frictionless would read, from the values the check kept."""
+    target = arrow_schema(schema)
+    columns = []
+    for field in target:
+        kept = check.keys[field.name]
+        if kept.objects is not None:
+            column: pa.ChunkedArray = pa.chunked_array([pa.array(kept.objects, type=field.type)])
+        elif kept.values is None or kept.values.type == pa.null():
+            column = pa.chunked_array([pa.nulls(check.rows, field.type)])
+        else:
+            column = kept.values if isinstance(kept.values, pa.ChunkedArray) \
+                else pa.chunked_array([kept.values])
+            column = column.cast(field.type)
+        columns.append(column)
+    return pa.Table.from_arrays(columns, schema=target)
+
+
+def _frictionless_table(resource: frictionless.Resource, schema: TableSchema) -> pa.Table:
+    """The rows frictionless reads, when the file is outside the columnar fast path."""
+    names = [f["name"] for f in schema["fields"]]
+    with columnar.standalone_resource(resource) as opened:
+        rows = [{n: row[n] for n in names} for row in opened.row_stream]
+    return pa.Table.from_pylist(rows, schema=arrow_schema(schema))
+
+
+def check_table_file(path: Path, schema: TableSchema, table: str,
+                     references: dict[str, list[dict[str, str]]]) -> tuple[list[Issue], pa.Table | None]:
+    """Every error of the file (frictionless's, with no limit) and, if none, its typed table."""
+    descriptor = {k: v for k, v in schema.items() if k != "$schema"}
+    resource = frictionless.Resource(path=path.name, basepath=str(path.parent), name=table,
+                                     schema=frictionless.Schema.from_descriptor(descriptor))
+    lookups = {
+        name: {(key,): columnar.Lookup.of_rows(rows, (key,)) for key in (rows[0] if rows else {})}
+        for name, rows in references.items()
+    }
+    try:
+        check = columnar.check_table(resource, lookups=lookups, keep=[f["name"] for f in schema["fields"]])
+    except columnar.Fallback:
+        package = frictionless.Package({"resources": [
+            {"name": table, "path": path.name, "schema": descriptor},
+            *({"name": name, "data": [list(rows[0]), *([r[k] for k in rows[0]] for r in rows)]}
+              for name, rows in references.items() if rows),
+        ]}, basepath=str(path.parent))
+        report = package.validate(limit_errors=columnar.UNLIMITED_ERRORS)
+        issues = [i for i in issues_of(report) if i.table == table or i.table == "datapackage"]
+        return issues, None if issues else _frictionless_table(resource, schema)
+    issues = [Issue(table=table, row=e.row_number, field=e.field_name or ",".join(e.field_names) or None,
+                    code=e.type, message=e.message) for e in check.errors]
+    return issues, None if issues else _typed_table(check, schema)
+
+
+def gather_table_file(config: DatasetConfig, settings: Settings) -> dict[str, pa.Table]:
+    """The dataset's table from its file, archived first; a file with errors is rejected."""
+    source = source_of(config)
+    path = input_file(config)
+    sha256 = _sha256(path)
+    kept = settings.state_dir / config.slug / ARCHIVE_DIR / sha256
+    original = kept / f"original{path.suffix.lower() or '.csv'}"
+    if not original.exists():
+        copy_atomically(path, original)
+    schema = load_schema(settings.schemas_dir, source.table)
+    issues, table = check_table_file(original, schema, source.table, _reference_rows(config))
+    report = {
+        "fichier": path.name, "sha256": sha256, "valide": not issues, "erreurs": len(issues),
+        "details": [{"ligne": i.row, "champ": i.field, "code": i.code, "message": i.message}
+                    for i in issues],
+    }
+    write_atomically(kept / "rapport.json",
+                     (json.dumps(report, ensure_ascii=False, indent=2) + "\n").encode("utf-8"))
+    if issues:
+        raise ValidationFailed(
+            f"Le fichier {path.name} de {config.slug} contient {len(issues)} erreur(s) : rien n'a "
+            f"été publié. Le fichier et son rapport sont archivés dans {kept}.",
+            issues,
+            hint="Corrigez l'export (le rapport donne la ligne, le champ et la règle de chaque "
+            "erreur), puis relancez.",
+        )
+    assert table is not None
+    return {source.table: table}
