@@ -3,25 +3,36 @@
 Each case runs in a fresh process (so peak RSS is its own), several times; the median
 time is reported. Ratios are against case (a), `frictionless validate` of the same data on
 the same machine in the same run, because absolute times on shared machines vary.
-This is the plan-sized bench, plus one progress submission of 5 000 rows (a body's report
-is far smaller; the submission row limit is 10 000); the million-row progress bench comes
-with the columnar validation work.
+Two parts. The plan-sized bench and one progress submission of 5 000 rows (a body's
+report is far smaller; the submission row limit is 10 000). Then the scale bench: a
+synthetic progress table (``bench.synthetic``: the ``suivi`` schema, fixed seed, French
+text) of each size in ``BENCH_SIZES``, valid and with 1 % invalid rows, on which the same
+files go through (a) ``frictionless validate`` of the package (the table and the two it
+refers to), (b) ``ogp check`` of the same package, (c) the whole pipeline, ``ogp run``
+on a catalogue of the plan and that table (gather, validate, the three formats, metadata,
+catalogue and pages) against a Prefect server started here, as in production, and (c')
+the same run again, unchanged. Each row gives rows/s, MB/s of CSV and peak memory.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 RUNS = int(os.environ.get("BENCH_RUNS", "3"))
-SYNTHETIC_ROWS = int(os.environ.get("BENCH_ROWS", "100000"))
+SIZES = [int(n) for n in os.environ.get("BENCH_SIZES", "100000,1000000").split(",")]
+# frictionless takes about a minute per million rows: above this size (a) is not run.
+FRICTIONLESS_MAX_ROWS = int(os.environ.get("BENCH_FRICTIONLESS_MAX_ROWS", "1000000"))
+BIN = Path(sys.executable).parent
 SUBMISSION_ROWS = int(os.environ.get("BENCH_SUBMISSION_ROWS", "5000"))
 SUBMISSION = "soumission.csv"
 
@@ -50,47 +61,6 @@ def case_validate_plan(out: str) -> int:
     report = frictionless.validate(str(descriptor), limit_errors=10**9)
     assert report.valid
     return sum(t.stats.get("rows", 0) or 0 for t in report.tasks)
-
-
-def _synthetic_rows() -> list[dict]:
-    import random
-
-    rng = random.Random(42)
-    words = ["Ministère", "données", "« ouverte »", "participation, citoyenne", "l'État", 'dit "flash"']
-    return [
-        {"id_action": f"E{i % 6 + 1}-A{i % 3 + 1}-{i % 99 + 1:02d}", "id_organisation": f"org-{i}",
-         "ordre": rng.randint(1, 9), "libelle_document": " ".join(rng.choices(words, k=6))}
-        for i in range(SYNTHETIC_ROWS)
-    ]
-
-
-def case_write_synthetic(out: str) -> int:
-    """(b') build + write CSV, Parquet and JSON of a synthetic `responsables` table."""
-    from pipelines.config import Settings
-    from pipelines.tables import load_schema, to_arrow
-    from publish.writers import WRITERS
-
-    schema = load_schema(Settings().schemas_dir, "responsables")
-    table = to_arrow(_synthetic_rows(), schema)
-    for fmt, write in WRITERS.items():
-        (Path(out) / f"responsables.{fmt}").write_bytes(write(table))
-    return table.num_rows
-
-
-def case_validate_synthetic(out: str) -> int:
-    """(a') frictionless validate of the synthetic CSV against its schema (no foreign keys)."""
-    import frictionless
-
-    from pipelines.config import Settings
-    from pipelines.tables import load_schema
-    from pipelines.validate.package import standalone_schema
-
-    schema = load_schema(Settings().schemas_dir, "responsables")
-    resource = frictionless.Resource("responsables.csv", basepath=out, schema=standalone_schema(schema))
-    report = resource.validate(limit_errors=10**9)
-    if not report.valid:
-        raise SystemExit(str(report.flatten(["rowNumber", "fieldName", "type", "note"])[:5]))
-    return int(report.tasks[0].stats["rows"])
 
 
 def write_submission(out: str) -> None:
@@ -154,8 +124,7 @@ def case_frictionless_submission(out: str) -> int:
     return int(report.tasks[0].stats["rows"])
 
 
-CASES = {f.__name__: f for f in (case_publish_plan, case_validate_plan, case_write_synthetic,
-                                 case_validate_synthetic, case_validate_submission,
+CASES = {f.__name__: f for f in (case_publish_plan, case_validate_plan, case_validate_submission,
                                  case_frictionless_submission)}
 
 
@@ -172,12 +141,101 @@ def _measure(case: str, out: str) -> tuple[float, int, float]:
     return elapsed, rows, usage.ru_maxrss / 1024
 
 
+def _run(command: list[str], cwd: Path, env: dict[str, str] | None = None) -> tuple[float, float, int]:
+    """(seconds, peak MiB, exit status) of one whole process."""
+    start = time.perf_counter()
+    process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               env={**os.environ, **(env or {})})
+    _, status, usage = os.wait4(process.pid, 0)
+    return time.perf_counter() - start, usage.ru_maxrss / 1024, os.waitstatus_to_exitcode(status)
+
+
+def _median(runs: list[tuple[float, float, int]]) -> dict[str, float]:
+    return {"seconds": statistics.median(r[0] for r in runs), "peak_mib": max(r[1] for r in runs),
+            "status": runs[0][2]}
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _prefect_server(home: Path) -> tuple[subprocess.Popen, dict[str, str]]:
+    """A Prefect server of the bench's own, as a scheduled deployment would have."""
+    import urllib.request
+
+    port = _free_port()
+    env = {**os.environ, "PREFECT_HOME": str(home), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+           "PREFECT_API_URL": f"http://127.0.0.1:{port}/api"}
+    server = subprocess.Popen([str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1",
+                               "--port", str(port)], env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    for _ in range(240):
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health", timeout=1):
+                return server, {k: env[k] for k in ("PREFECT_HOME", "PREFECT_API_URL",
+                                                    "PREFECT_SERVER_ANALYTICS_ENABLED")}
+        except OSError:
+            time.sleep(0.5)
+    server.terminate()
+    raise SystemExit("le serveur Prefect du banc d'essai ne répond pas")
+
+
+def scale_bench(work: Path, prefect_env: dict[str, str]) -> list[dict[str, Any]]:
+    """(a), (b), (c), (c') on every size and variant; one result row per case."""
+    from bench.synthetic import DATASET_SLUG, reference_keys, write_datasets_dir, write_package
+
+    keys = reference_keys()
+    results: list[dict[str, Any]] = []
+    for size in SIZES:
+        for invalid in (False, True):
+            variant = "1 % invalides" if invalid else "valide"
+            folder = work / f"{size}-{'invalide' if invalid else 'valide'}"
+            datasets = write_datasets_dir(folder / "datasets", size, invalid=invalid, keys=keys)
+            csv_file = datasets / DATASET_SLUG / "suivi.csv"
+            package = write_package(folder / "paquet", 0, keys=keys)
+            (package.parent / "suivi.csv").unlink()
+            os.link(csv_file, package.parent / "suivi.csv")  # the very same file for all cases
+            megabytes = csv_file.stat().st_size / 1e6
+            cases: dict[str, list[tuple[float, float, int]]] = {}
+            if size <= FRICTIONLESS_MAX_ROWS:
+                cases["(a) frictionless validate"] = [
+                    _run([str(BIN / "frictionless"), "validate", "datapackage.json",
+                          "--limit-errors", "1000000000"], package.parent) for _ in range(RUNS)]
+            cases["(b) ogp check"] = [_run([str(BIN / "ogp"), "check", "datapackage.json"], package.parent)
+                                      for _ in range(RUNS)]
+            runs, reruns = [], []
+            for attempt in range(RUNS):
+                out, state = folder / f"site-{attempt}", folder / f"var-{attempt}"
+                command = [str(BIN / "ogp"), "run", "--datasets-dir", str(datasets), "--out", str(out),
+                           "--state-dir", str(state)]
+                runs.append(_run(command, ROOT, prefect_env))
+                reruns.append(_run(command, ROOT, prefect_env))
+                shutil.rmtree(out, ignore_errors=True)
+                shutil.rmtree(state, ignore_errors=True)
+            cases["(c) ogp run, pipeline entier"] = runs
+            cases["(c') ogp run, entrées inchangées"] = reruns
+            baseline = statistics.median(r[0] for r in cases["(a) frictionless validate"]) \
+                if "(a) frictionless validate" in cases else None
+            for name, measured in cases.items():
+                row = {"taille": size, "variante": variant, "cas": name, "mo": megabytes, **_median(measured)}
+                row["rows_per_s"] = size / row["seconds"]
+                row["mb_per_s"] = megabytes / row["seconds"]
+                row["speedup_vs_a"] = baseline / row["seconds"] if baseline else None
+                row["peak_vs_csv"] = row["peak_mib"] * 2**20 / 1e6 / megabytes
+                results.append(row)
+            shutil.rmtree(folder)
+    return results
+
+
 def main() -> None:
     results: dict[str, dict[str, float]] = {}
     with tempfile.TemporaryDirectory() as plan_out, tempfile.TemporaryDirectory() as synth_out:
         write_submission(synth_out)
         for case, out in [("case_publish_plan", plan_out), ("case_validate_plan", plan_out),
-                          ("case_write_synthetic", synth_out), ("case_validate_synthetic", synth_out),
                           ("case_validate_submission", synth_out),
                           ("case_frictionless_submission", synth_out)]:
             runs = [_measure(case, out) for _ in range(RUNS)]
@@ -189,14 +247,28 @@ def main() -> None:
     for case, r in results.items():
         print(f"{case:28} {r['rows']:>9.0f} {r['seconds']:>9.2f} {r['rows_per_s']:>10.0f} {r['peak_mib']:>9.0f}")
     plan = results["case_publish_plan"]["seconds"] / results["case_validate_plan"]["seconds"]
-    synth = results["case_write_synthetic"]["seconds"] / results["case_validate_synthetic"]["seconds"]
     print(f"ratio whole plan publication / frictionless validate alone: {plan:.2f}")
-    print(f"ratio write 3 formats / frictionless validate, {SYNTHETIC_ROWS} rows: {synth:.2f}")
     submission = (results["case_validate_submission"]["seconds"]
                   / results["case_frictionless_submission"]["seconds"])
     print(f"ratio submission validation (read, normalise, frictionless, great-expectations) / "
           f"frictionless validate alone, {SUBMISSION_ROWS} rows: {submission:.2f}")
-    print(json.dumps(results))
+
+    with tempfile.TemporaryDirectory() as work, tempfile.TemporaryDirectory() as home:
+        server, prefect_env = _prefect_server(Path(home))
+        try:
+            scale = scale_bench(Path(work), prefect_env)
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+    print()
+    print(f"{'rows':>9} {'variant':14} {'case':34} {'MB':>6} {'median s':>9} {'rows/s':>10} "
+          f"{'MB/s':>7} {'peak MiB':>9} {'peak/CSV':>8} {'speed-up vs (a)':>15} exit")
+    for r in scale:
+        speedup = f"{r['speedup_vs_a']:.1f}x" if r["speedup_vs_a"] else "-"
+        print(f"{r['taille']:>9} {r['variante']:14} {r['cas']:34} {r['mo']:>6.0f} {r['seconds']:>9.2f} "
+              f"{r['rows_per_s']:>10.0f} {r['mb_per_s']:>7.1f} {r['peak_mib']:>9.0f} "
+              f"{r['peak_vs_csv']:>8.2f} {speedup:>15} {r['status']:>4}")
+    print(json.dumps({"small": results, "scale": scale}))
 
 
 if __name__ == "__main__":

@@ -9,6 +9,8 @@ and a French rule and fix; great-expectations says which rows break it.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import datetime as dt
 import os
 from collections.abc import Iterable
@@ -16,9 +18,11 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-import pandas as pd
 
 from pipelines.validate.findings import Finding, Severity, shown
+
+if TYPE_CHECKING:
+    import pandas as pd
 from pipelines.validate.normalise import NormalisedSubmission
 
 LINE = "ligne"
@@ -74,6 +78,7 @@ def _batch_definition() -> Any:
 
 def _frame(submission: NormalisedSubmission, context: RuleContext) -> pd.DataFrame:
     """Typed columns (cells that failed their type are NA: frictionless reported them)."""
+    import pandas as pd  # imported by the runs that check submissions only
     rows = submission.rows
     frame = pd.DataFrame({
         LINE: submission.sheet_rows,
@@ -95,6 +100,7 @@ def _previous_progress(frame: pd.DataFrame, history: Iterable[tuple[str, str, in
 
     Earlier reports of the same action and date are being replaced, so they do not count.
     """
+    import pandas as pd  # imported by the runs that check submissions only
     current = frame[["id_action", "date_rapport", "avancement_pct"]].assign(courant=True,
                                                                            position=range(len(frame)))
     past = pd.DataFrame(list(history), columns=["id_action", "date_rapport", "avancement_pct"])
@@ -115,6 +121,7 @@ def _previous_progress(frame: pd.DataFrame, history: Iterable[tuple[str, str, in
 
 def business_rules(context: RuleContext) -> list[Rule]:
     """The rules for one submission; the responsibility rule is an error only for a template."""
+    import pandas as pd  # imported by the runs that check submissions only
     _, gxe = _gx()
     complet = _column("statut") == "complet"
     not_started = _column("statut") == "non_commence"
