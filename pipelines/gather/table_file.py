@@ -10,6 +10,7 @@ become the table, so that nothing reads it twice.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from importlib import metadata
@@ -34,12 +35,19 @@ def source_of(config: DatasetConfig) -> TableFileSource:
     return config.source
 
 
-def _sha256(path: Path) -> str:
+@functools.lru_cache(maxsize=64)
+def _sha256_of(path: Path, size: int, modified: int, inode: int) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as stream:
         while chunk := stream.read(1 << 22):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def _sha256(path: Path) -> str:
+    """The file's sha256, computed once per run while the file is unchanged."""
+    facts = path.stat()
+    return _sha256_of(path.resolve(), facts.st_size, facts.st_mtime_ns, facts.st_ino)
 
 
 def input_file(config: DatasetConfig) -> Path:
@@ -123,6 +131,13 @@ def check_table_file(path: Path, schema: TableSchema, table: str,
     return issues, None if issues else _typed_table(check, schema)
 
 
+def _read_report(path: Path) -> dict | None:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
 def gather_table_file(config: DatasetConfig, settings: Settings) -> dict[str, pa.Table]:
     """The dataset's table from its file, archived first; a file with errors is rejected."""
     source = source_of(config)
@@ -132,15 +147,25 @@ def gather_table_file(config: DatasetConfig, settings: Settings) -> dict[str, pa
     original = kept / f"original{path.suffix.lower() or '.csv'}"
     if not original.exists():
         copy_atomically(path, original)
-    schema = load_schema(settings.schemas_dir, source.table)
-    issues, table = check_table_file(original, schema, source.table, _reference_rows(config))
-    report = {
-        "fichier": path.name, "sha256": sha256, "valide": not issues, "erreurs": len(issues),
-        "details": [{"ligne": i.row, "champ": i.field, "code": i.code, "message": i.message}
-                    for i in issues],
-    }
-    write_atomically(kept / "rapport.json",
-                     (json.dumps(report, ensure_ascii=False, indent=2) + "\n").encode("utf-8"))
+    fingerprint = input_fingerprint(config, settings)
+    report_path = kept / "rapport.json"
+    known = _read_report(report_path)
+    if known and not known["valide"] and known.get("empreinte_entrees") == fingerprint:
+        # The same file, schema and plan were rejected before: the same report, not reread.
+        issues = [Issue(table=source.table, row=d["ligne"], field=d["champ"], code=d["code"],
+                        message=d["message"]) for d in known["details"]]
+        table = None
+    else:
+        schema = load_schema(settings.schemas_dir, source.table)
+        issues, table = check_table_file(original, schema, source.table, _reference_rows(config))
+        report = {
+            "fichier": path.name, "sha256": sha256, "empreinte_entrees": fingerprint,
+            "valide": not issues, "erreurs": len(issues),
+            "details": [{"ligne": i.row, "champ": i.field, "code": i.code, "message": i.message}
+                        for i in issues],
+        }
+        write_atomically(report_path,
+                         (json.dumps(report, ensure_ascii=False, indent=2) + "\n").encode("utf-8"))
     if issues:
         raise ValidationFailed(
             f"Le fichier {path.name} de {config.slug} contient {len(issues)} erreur(s) : rien n'a "

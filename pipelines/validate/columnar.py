@@ -549,7 +549,14 @@ class Lookup:
         ])
 
     def arrow_values(self) -> pa.Array | None:
-        if len(self.columns) != 1 or self.columns[0].objects is not None or self.columns[0].values is None:
+        if len(self.columns) != 1:
+            return None
+        objects = self.columns[0].objects
+        if objects is not None:  # Python strings (another dataset's keys): Arrow holds them as is
+            if all(isinstance(v, str) for v in objects if v is not None):
+                return pa.array([v for v in objects if v is not None], pa.string())
+            return None
+        if self.columns[0].values is None:
             return None
         values = self.columns[0].values
         values = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values

@@ -1,0 +1,115 @@
+"""A whole table from one CSV file: published from the columnar check's typed values,
+unchanged inputs recognised before parsing, a rejected file kept with its report."""
+
+from __future__ import annotations
+
+import csv
+import json
+from functools import partial
+from pathlib import Path
+
+import frictionless
+import pyarrow.parquet as pq
+import pytest
+
+from bench.synthetic import DATASET_SLUG, reference_keys, write_datasets_dir
+from pipelines.config import Settings, load_dataset
+from pipelines.errors import ValidationFailed
+from pipelines.gather import table_file
+from pipelines.gather.progress import plan_references
+from pipelines.tables import build_tables, load_schema
+from pipelines.validate import columnar
+from pipelines.validate.package import validate_datapackage
+from publish.release import release_dataset, served_inputs
+
+ROWS = 1_500
+
+
+@pytest.fixture(scope="module")
+def keys() -> tuple[list[str], list[str]]:
+    return reference_keys()
+
+
+def _setup(tmp_path: Path, keys: tuple[list[str], list[str]], invalid: bool = False, rows: int = ROWS):
+    datasets = write_datasets_dir(tmp_path / "datasets", rows, invalid=invalid, keys=keys)
+    settings = Settings(datasets_dir=datasets, state_dir=tmp_path / "var")
+    return settings, load_dataset(datasets / DATASET_SLUG)
+
+
+def _publish(out: Path, settings: Settings, config) -> tuple[str, bool]:
+    schemas = {"suivi": load_schema(settings.schemas_dir, "suivi")}
+    tables = build_tables(table_file.gather_table_file(config, settings), schemas)
+    validate = partial(validate_datapackage, schemas=schemas, references=plan_references(config))
+    result = release_dataset(out, config, schemas, tables, validate,
+                             inputs=table_file.input_fingerprint(config, settings))
+    return result.version, result.published
+
+
+def test_the_published_table_is_the_file_checked_typed_and_sorted(tmp_path: Path, keys) -> None:
+    settings, config = _setup(tmp_path, keys)
+    version, published = _publish(tmp_path / "site", settings, config)
+    assert (version, published) == ("1.0.0", True)
+    folder = tmp_path / "site" / "datasets" / DATASET_SLUG / version
+    source = list(csv.DictReader((config.directory / "suivi.csv").open(encoding="utf-8")))
+    rows = list(csv.DictReader((folder / "suivi.csv").open(encoding="utf-8")))
+    keys_in_order = [(r["id_action"], r["date_rapport"]) for r in rows]
+    assert keys_in_order == sorted(keys_in_order)  # the published order: by primary key
+    # Same rows as the file sent (with the reporting body), nothing lost or added.
+    assert sorted(map(lambda r: tuple(r.values()), rows)) == sorted(map(lambda r: tuple(r.values()), source))
+    parquet = pq.read_table(folder / "suivi.parquet")
+    assert parquet.num_rows == ROWS
+    assert str(parquet.schema.field("date_rapport").type) == "date32[day]"
+    assert str(parquet.schema.field("avancement_pct").type) == "int64"
+    assert json.loads((folder / "suivi.json").read_text(encoding="utf-8"))[0]["avancement_pct"] is not None
+
+
+def test_unchanged_inputs_are_recognised_by_checksum_and_a_change_is_not(tmp_path: Path, keys) -> None:
+    settings, config = _setup(tmp_path, keys)
+    out = tmp_path / "site"
+    _publish(out, settings, config)
+    fingerprint = table_file.input_fingerprint(config, settings)
+    assert served_inputs(out, DATASET_SLUG) == fingerprint
+    # One byte more in the file, or a changed definition, is another input.
+    with (config.directory / "suivi.csv").open("a", encoding="utf-8") as stream:
+        stream.write("E1-A1-01,2099-01-01,limite,10,,,\n")
+    assert table_file.input_fingerprint(config, settings) != fingerprint
+    version, published = _publish(out, settings, config)
+    assert (version, published) == ("1.1.0", True)  # a row added: MINOR
+
+
+def test_a_rejected_file_is_kept_with_its_report_and_not_reread(tmp_path: Path, keys, monkeypatch) -> None:
+    settings, config = _setup(tmp_path, keys, invalid=True, rows=2_000)  # every error kind once
+    with pytest.raises(ValidationFailed) as rejected:
+        table_file.gather_table_file(config, settings)
+    issues = rejected.value.issues
+    kinds = {i.code for i in issues}
+    assert {"type-error", "constraint-error", "foreign-key", "primary-key", "blank-row",
+            "missing-cell", "extra-cell"} <= kinds
+    archived = next((settings.state_dir / DATASET_SLUG / table_file.ARCHIVE_DIR).iterdir())
+    assert (archived / "original.csv").read_bytes() == (config.directory / "suivi.csv").read_bytes()
+    report = json.loads((archived / "rapport.json").read_text(encoding="utf-8"))
+    assert report["valide"] is False and report["erreurs"] == len(issues)
+
+    def must_not_run(*args, **kwargs):
+        raise AssertionError("the same rejected inputs were parsed again")
+
+    monkeypatch.setattr(table_file, "check_table_file", must_not_run)
+    with pytest.raises(ValidationFailed) as again:
+        table_file.gather_table_file(config, settings)
+    assert again.value.issues == issues
+
+
+def test_a_file_outside_the_fast_path_is_checked_by_frictionless(tmp_path: Path, keys) -> None:
+    """A semicolon export: frictionless reads it (its sniffing), and decides alone."""
+    settings, config = _setup(tmp_path, keys)
+    path = config.directory / "suivi.csv"
+    rows = list(csv.reader(path.open(encoding="utf-8")))[:200]
+    with path.open("w", encoding="utf-8", newline="") as stream:
+        csv.writer(stream, delimiter=";", lineterminator="\n").writerows(rows)
+    schema = load_schema(settings.schemas_dir, "suivi")
+    descriptor = {k: v for k, v in schema.items() if k not in ("$schema", "foreignKeys")}
+    with pytest.raises(columnar.Fallback, match="dialecte"):
+        columnar.check_table(frictionless.Resource(
+            path=path.name, basepath=str(path.parent), schema=frictionless.Schema.from_descriptor(descriptor)))
+    issues, table = table_file.check_table_file(path, schema, "suivi", plan_references(config))
+    assert issues == [] and table is not None and table.num_rows == 199
