@@ -40,7 +40,8 @@ from pipelines.gather.progress import (
     gather_progress_records,
     plan_references,
 )
-from pipelines.gather.table_file import gather_table_file, input_fingerprint
+from pipelines.gather.table_file import gather_table_file
+from pipelines.inputs import input_fingerprint
 from pipelines.validate.report import render_markdown
 from pipelines.tables import TableSchema, build_tables, load_schema
 from pipelines.validate.package import validate_datapackage
@@ -183,7 +184,7 @@ def _publish(configs: list[DatasetConfig], settings: Settings, out: Path) -> lis
                    if c.source.kind == "submissions"}
     gathered, built = {}, {}
     # A dataset whose inputs have the checksum of the served version's is not parsed again.
-    inputs = {c.slug: input_fingerprint(c, settings) for c in configs if c.source.kind == "table_file"}
+    inputs = {c.slug: fingerprint for c in configs if (fingerprint := input_fingerprint(c, settings))}
     unchanged = {slug for slug, fingerprint in inputs.items() if served_inputs(out, slug) == fingerprint}
     for config in configs:
         if config.slug in unchanged:

@@ -119,7 +119,23 @@ def sorted_by_key(table: pa.Table, schema: TableSchema) -> pa.Table:
     key = [key] if isinstance(key, str) else key
     if any(pa.types.is_list(table.schema.field(k).type) for k in key):
         return to_arrow(table.to_pylist(), schema)
-    return table.take(pc.sort_indices(table, sort_keys=[(k, "ascending", "at_start") for k in key]))
+    order = pc.sort_indices(table, sort_keys=[(k, "ascending", "at_start") for k in key])
+    if table.nbytes < 1 << 30:
+        return table.take(order)
+    return _take_large(table, order)
+
+
+def _take_large(table: pa.Table, order: pa.Array, part_bytes: int = 1 << 30) -> pa.Table:
+    """``table.take(order)`` for tables whose text columns exceed 2 GiB (tens of millions
+    of rows): Arrow's ``string`` has 32-bit offsets, so the rows are gathered from one
+    ``large_string`` copy, a part of under ``part_bytes`` at a time, each its own chunk."""
+    wide_schema = pa.schema([f.with_type(pa.large_string()) if pa.types.is_string(f.type) else f
+                             for f in table.schema], metadata=table.schema.metadata)
+    wide = table.cast(wide_schema).combine_chunks()
+    step = max(1, int(part_bytes * table.num_rows / max(1, table.nbytes)))
+    parts = [wide.take(order.slice(start, step)).cast(table.schema)
+             for start in range(0, len(order), step)]
+    return pa.concat_tables(parts)
 
 
 def build_tables(

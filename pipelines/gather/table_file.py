@@ -1,8 +1,7 @@
 """Gather stage for a table delivered whole as one CSV file (millions of rows).
 
-The file is recognised by its checksum before anything parses it: when the inputs of the
-served version (the file, the schema, the dataset's definition, the plan it refers to
-and the pipeline's version) are unchanged, a rerun stops there. Otherwise the file is
+The file is recognised by its checksum before anything parses it (``pipelines.inputs``):
+when the inputs of the served version are unchanged, a rerun stops there. Otherwise it is
 archived under ``<state>/<slug>/entrees/<sha256>/`` (kept even when rejected, with its
 report), checked on Arrow columns with frictionless's semantics, and its typed values
 become the table, so that nothing reads it twice.
@@ -10,10 +9,7 @@ become the table, so that nothing reads it twice.
 
 from __future__ import annotations
 
-import functools
-import hashlib
 import json
-from importlib import metadata
 from pathlib import Path
 
 import frictionless
@@ -21,6 +17,7 @@ import pyarrow as pa
 
 from pipelines.config import DatasetConfig, Settings, TableFileSource
 from pipelines.errors import ConfigError, Issue, ValidationFailed
+from pipelines.inputs import input_fingerprint, sha256_file
 from pipelines.tables import TableSchema, arrow_schema, load_schema
 from pipelines.validate import columnar
 from pipelines.validate.package import issues_of
@@ -35,42 +32,12 @@ def source_of(config: DatasetConfig) -> TableFileSource:
     return config.source
 
 
-@functools.lru_cache(maxsize=64)
-def _sha256_of(path: Path, size: int, modified: int, inode: int) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        while chunk := stream.read(1 << 22):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def _sha256(path: Path) -> str:
-    """The file's sha256, computed once per run while the file is unchanged."""
-    facts = path.stat()
-    return _sha256_of(path.resolve(), facts.st_size, facts.st_mtime_ns, facts.st_ino)
-
-
 def input_file(config: DatasetConfig) -> Path:
     path = config.directory / source_of(config).path
     if not path.is_file():
         raise ConfigError(f"Fichier de la table {source_of(config).table} introuvable : {path}",
                           hint="Déposez l'export à cet emplacement ou corrigez « path » dans dataset.yaml.")
     return path
-
-
-def input_fingerprint(config: DatasetConfig, settings: Settings) -> str:
-    """Checksum of everything a version of this dataset is made from (no parsing)."""
-    source = source_of(config)
-    parts = {
-        "fichier": _sha256(input_file(config)),
-        "schema": hashlib.sha256((settings.schemas_dir / f"{source.table}.json").read_bytes()).hexdigest(),
-        "definition": hashlib.sha256((config.directory / "dataset.yaml").read_bytes()).hexdigest(),
-        "pipeline": metadata.version("ogp-pipeline"),
-    }
-    if source.plan:
-        plan_dir = config.directory.parent / source.plan
-        parts["plan"] = hashlib.sha256((plan_dir / "dataset.yaml").read_bytes()).hexdigest()
-    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
 
 
 def _reference_rows(config: DatasetConfig) -> dict[str, list[dict[str, str]]]:
@@ -142,7 +109,7 @@ def gather_table_file(config: DatasetConfig, settings: Settings) -> dict[str, pa
     """The dataset's table from its file, archived first; a file with errors is rejected."""
     source = source_of(config)
     path = input_file(config)
-    sha256 = _sha256(path)
+    sha256 = sha256_file(path)
     kept = settings.state_dir / config.slug / ARCHIVE_DIR / sha256
     original = kept / f"original{path.suffix.lower() or '.csv'}"
     if not original.exists():

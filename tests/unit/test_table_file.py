@@ -17,6 +17,7 @@ from pipelines.config import Settings, load_dataset
 from pipelines.errors import ValidationFailed
 from pipelines.gather import table_file
 from pipelines.gather.progress import plan_references
+from pipelines.inputs import input_fingerprint
 from pipelines.tables import build_tables, load_schema
 from pipelines.validate import columnar
 from pipelines.validate.package import validate_datapackage
@@ -41,7 +42,7 @@ def _publish(out: Path, settings: Settings, config) -> tuple[str, bool]:
     tables = build_tables(table_file.gather_table_file(config, settings), schemas)
     validate = partial(validate_datapackage, schemas=schemas, references=plan_references(config))
     result = release_dataset(out, config, schemas, tables, validate,
-                             inputs=table_file.input_fingerprint(config, settings))
+                             inputs=input_fingerprint(config, settings))
     return result.version, result.published
 
 
@@ -67,12 +68,12 @@ def test_unchanged_inputs_are_recognised_by_checksum_and_a_change_is_not(tmp_pat
     settings, config = _setup(tmp_path, keys)
     out = tmp_path / "site"
     _publish(out, settings, config)
-    fingerprint = table_file.input_fingerprint(config, settings)
+    fingerprint = input_fingerprint(config, settings)
     assert served_inputs(out, DATASET_SLUG) == fingerprint
     # One byte more in the file, or a changed definition, is another input.
     with (config.directory / "suivi.csv").open("a", encoding="utf-8") as stream:
         stream.write("E1-A1-01,2099-01-01,limite,10,,,\n")
-    assert table_file.input_fingerprint(config, settings) != fingerprint
+    assert input_fingerprint(config, settings) != fingerprint
     version, published = _publish(out, settings, config)
     assert (version, published) == ("1.1.0", True)  # a row added: MINOR
 
@@ -113,3 +114,19 @@ def test_a_file_outside_the_fast_path_is_checked_by_frictionless(tmp_path: Path,
             path=path.name, basepath=str(path.parent), schema=frictionless.Schema.from_descriptor(descriptor)))
     issues, table = table_file.check_table_file(path, schema, "suivi", plan_references(config))
     assert issues == [] and table is not None and table.num_rows == 199
+
+
+def test_sorting_a_table_too_large_for_32_bit_text_offsets_keeps_rows_and_types() -> None:
+    """Ten million rows of comments exceed 2 GiB of text: the rows are taken in parts."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from pipelines.tables import _take_large
+
+    texts = [f"commentaire « {i} », l'État" for i in range(5_000)][::-1]
+    table = pa.table({"texte": pa.array(texts, pa.string()), "n": pa.array(range(5_000))})
+    order = pc.sort_indices(table, sort_keys=[("texte", "ascending")])
+    taken = _take_large(table, order, part_bytes=10_000)
+    assert taken.column("texte").num_chunks > 10  # several parts, each its own chunk
+    assert taken.schema == table.schema  # still 32-bit `string`, as published
+    assert taken.to_pylist() == table.take(order).to_pylist()
