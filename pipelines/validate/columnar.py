@@ -28,10 +28,15 @@ would have to reimplement frictionless's reading rather than its checks:
 * the dialect frictionless detects is not plain CSV (``,`` ``"`` doubled quotes, one
   header row, no comments), or the header differs from the schema's field names;
 * ``""`` is not a missing value (an empty line could then not be told from a row of
-  empty strings), a cell contains a NUL byte, or a ragged row in a file with multi-line
-  cells (whose row number Arrow cannot give);
+  empty strings), or the file holds a NUL byte (Python's csv module refuses it);
 * a constraint frictionless cannot parse, a cell reader that raises, a foreign key to a
   resource the fast path does not hold, or a ``fieldsMatch`` other than the default.
+
+The file is read in batches (``BLOCK_SIZE``), parsed by Arrow in a thread ahead of the
+checks; rows of the wrong length are set aside with their row number (Arrow's, which
+counts rows as frictionless does, a multi-line cell once) and parsed by Python's csv
+module, as frictionless parses them. Only key fields keep their values for the whole
+table, so memory does not grow with the width of the text.
 
 Not done by the fast path, on purpose: frictionless's opt-in checks (``ascii-value``,
 ``duplicate-row``...), which the pipeline does not use.
@@ -789,10 +794,6 @@ def check_table(
     errors = [e for index in sorted(row_errors, key=lambda i: number_of[i]) for e in row_errors[index]]
     return TableCheck(name=name, errors=errors, rows=n, engine=ARROW,
                       keys={k: columns[k] for k in keep})
-
-
-def frictionless_errors(report: frictionless.Report) -> list[tuple[str, list[fe.Error]]]:
-    return [(task.name or "", list(task.errors)) for task in report.tasks]
 
 
 def validate_resource(resource: frictionless.Resource, **options: Any) -> TableCheck:
