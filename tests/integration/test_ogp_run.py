@@ -13,6 +13,8 @@ from pathlib import Path
 import frictionless
 import pytest
 
+from pipelines.config import Settings, load_dataset
+from pipelines.inputs import input_fingerprint
 from tests.conftest import PLAN_SLUG, PROGRESS_SLUG, ROOT
 
 pytestmark = pytest.mark.slow
@@ -78,7 +80,11 @@ def test_rerun_on_unchanged_inputs_publishes_nothing(first_run: Path) -> None:
     before = tree(first_run)
     result = ogp("run", "--out", str(first_run), "--state-dir", str(first_run.parent / "var"))
     assert result.returncode == 0, result.stderr
-    assert result.stdout.count("inchangé") == 2
+    assert "inchangé" in result.stdout and "nouvelle" not in result.stdout
+    # The plan is recognised by the checksums of its inputs, before any parsing.
+    log = json.loads((first_run / "datasets" / PLAN_SLUG / "versions.json").read_text(encoding="utf-8"))
+    assert log["versions"][-1]["inputs"] == input_fingerprint(
+        load_dataset(ROOT / "datasets" / PLAN_SLUG), Settings())
     assert tree(first_run) == before
 
 
