@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from pipelines.config import DatasetConfig
 from pipelines.errors import Issue, PublishError, ValidationFailed
@@ -32,6 +33,7 @@ from publish import versions as v
 from publish.lock import exclusive
 from publish.metadata.datapackage import FileFacts, build_datapackage, datapackage_bytes
 from publish.metadata.udata import build_udata_payload, udata_bytes
+from publish.table_diff import arrow_counts
 from publish.writers import FORMATS, STREAM_WRITERS, HashingWriter
 
 Validator = Callable[[Path], list[Issue]]
@@ -64,6 +66,12 @@ def publication_date() -> str:
 
 def _schema_bytes(schema: TableSchema) -> bytes:
     return json.dumps(schema, ensure_ascii=False, sort_keys=True).encode("utf-8")
+
+
+def read_schemas(version_dir: Path) -> dict[str, TableSchema]:
+    """The table schemas of a published version, from its datapackage.json."""
+    descriptor = json.loads((version_dir / "datapackage.json").read_text(encoding="utf-8"))
+    return {r["name"]: r["schema"] for r in descriptor["resources"] if "schema" in r}
 
 
 def read_version(version_dir: Path) -> tuple[dict[str, list[dict[str, Any]]], dict[str, TableSchema]]:
@@ -152,7 +160,7 @@ def release_dataset(
                     note=f"identique à la version {withdrawn['version']}, retirée par un retour "
                     "arrière : rien n'est publié",
                 )
-            change = _change_against(dataset_dir, served, staging, schemas, config, rows)
+            change = _change_against(dataset_dir, served, staging, schemas, config, rows, tables)
             version = v.bump(log.highest, change.level)
             descriptor = build_datapackage(config, version, schemas, facts)
             v.stage_files(staging, {
@@ -199,16 +207,29 @@ def _change_against(
     schemas: dict[str, TableSchema],
     config: DatasetConfig,
     rows: dict[str, int],
+    tables: dict[str, pa.Table],
 ) -> v.Change:
     """The change of a build against the served version (the first version: MAJOR)."""
     if served is None:
         change = v.Change(v.Level.MAJOR, ["première publication"])
         change.tables = {name: v.TableChanges(added=n) for name, n in rows.items()}
         return change
-    # Rows compared as published (JSON values), the same form as the old version's.
-    new_rows = {name: json.loads((staging / f"{name}.json").read_bytes()) for name in config.tables}
-    old_rows, old_schemas = read_version(dataset_dir / served["version"])
-    change = v.classify_change(old_rows, new_rows, old_schemas, dict(schemas))
+    old_dir = dataset_dir / served["version"]
+    old_schemas = read_schemas(old_dir)
+
+    def counts(table: str, key: list[str]) -> v.TableChanges:
+        # On Arrow columns (the old version's Parquet against the new table) when the two
+        # can be compared so; else as published (JSON values), the old version's form.
+        old_parquet = old_dir / f"{table}.parquet"
+        old = pq.read_table(old_parquet) if old_parquet.exists() else None
+        found = arrow_counts(old, tables[table], key)
+        if found is not None:
+            return found
+        old_rows = json.loads((old_dir / f"{table}.json").read_bytes()) if old is not None else []
+        new_rows = json.loads((staging / f"{table}.json").read_bytes())
+        return v.diff_table(old_rows, new_rows, key).counts
+
+    change = v.classify_change({}, {}, old_schemas, dict(schemas), counts=counts)
     if change.level == v.Level.NONE:
         change.raise_to(v.Level.PATCH, "fichiers régénérés à l'identique des données")
     return change

@@ -8,6 +8,8 @@ point therefore leaves the previous version served and no partial one visible.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import hashlib
 import json
 import os
@@ -149,13 +151,18 @@ def classify_change(
     new_rows: dict[str, list[dict[str, Any]]],
     old_schemas: dict[str, dict[str, Any]],
     new_schemas: dict[str, dict[str, Any]],
+    *,
+    counts: Callable[[str, list[str]], TableChanges] | None = None,
 ) -> Change:
     """The semantic-versioning level of a new build, table by table, by primary key.
 
     Rows changed or removed: PATCH. Rows added, optional fields added, constraints
     relaxed: MINOR. A field removed, renamed or retyped, a constraint narrowed or a
     primary key changed: MAJOR. Metadata-only changes (titles, descriptions): PATCH.
+    Rows are counted by ``counts(table, key)`` when given (large tables, on Arrow
+    columns), else by ``diff_table`` on ``old_rows`` and ``new_rows``.
     """
+    count = counts or (lambda table, key: diff_table(old_rows[table], new_rows[table], key).counts)
     change = Change(Level.NONE)
     for table in old_schemas.keys() - new_schemas.keys():
         change.raise_to(Level.MAJOR, f"table {table} supprimée")
@@ -163,20 +170,21 @@ def classify_change(
         new_schema = new_schemas[table]
         if table not in old_schemas:
             change.raise_to(Level.MINOR, f"table {table} ajoutée")
-            change.tables[table] = TableChanges(added=len(new_rows[table]))
+            change.tables[table] = (TableChanges(added=len(new_rows[table])) if counts is None
+                                    else counts(table, primary_key(new_schema)))
             continue
         old_schema = old_schemas[table]
         _compare_schema(table, old_schema, new_schema, change)
         if change.level < Level.PATCH and old_schema != new_schema:
             change.raise_to(Level.PATCH, f"{table}: documentation du schéma modifiée")
-        counts = diff_table(old_rows[table], new_rows[table], primary_key(new_schema)).counts
-        change.tables[table] = counts
-        if counts.added:
-            change.raise_to(Level.MINOR, f"{table}: {counts.added} ligne(s) ajoutée(s)")
-        if counts.changed:
-            change.raise_to(Level.PATCH, f"{table}: {counts.changed} ligne(s) modifiée(s)")
-        if counts.removed:
-            change.raise_to(Level.PATCH, f"{table}: {counts.removed} ligne(s) supprimée(s)")
+        found = count(table, primary_key(new_schema))
+        change.tables[table] = found
+        if found.added:
+            change.raise_to(Level.MINOR, f"{table}: {found.added} ligne(s) ajoutée(s)")
+        if found.changed:
+            change.raise_to(Level.PATCH, f"{table}: {found.changed} ligne(s) modifiée(s)")
+        if found.removed:
+            change.raise_to(Level.PATCH, f"{table}: {found.removed} ligne(s) supprimée(s)")
     return change
 
 

@@ -76,6 +76,9 @@ def test_unchanged_inputs_are_recognised_by_checksum_and_a_change_is_not(tmp_pat
     assert input_fingerprint(config, settings) != fingerprint
     version, published = _publish(out, settings, config)
     assert (version, published) == ("1.1.0", True)  # a row added: MINOR
+    # Counted on Arrow columns (the old Parquet against the new table), not Python rows.
+    log = json.loads((out / "datasets" / DATASET_SLUG / "versions.json").read_text(encoding="utf-8"))
+    assert log["versions"][-1]["tables"] == {"suivi": {"added": 1, "changed": 0, "removed": 0}}
 
 
 def test_a_rejected_file_is_kept_with_its_report_and_not_reread(tmp_path: Path, keys, monkeypatch) -> None:
