@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -120,6 +121,8 @@ def sorted_by_key(table: pa.Table, schema: TableSchema) -> pa.Table:
     if any(pa.types.is_list(table.schema.field(k).type) for k in key):
         return to_arrow(table.to_pylist(), schema)
     order = key_order(table, key)
+    if pc.all(pc.equal(order, pa.array(np.arange(len(order), dtype=np.uint64)))).as_py() is not False:
+        return table  # already in order: the same table, not a copy
     if table.nbytes < 1 << 30:
         return table.take(order)
     return _take_large(table, order)

@@ -18,7 +18,7 @@ import pyarrow as pa
 from pipelines.config import DatasetConfig, Settings, TableFileSource
 from pipelines.errors import ConfigError, Issue, ValidationFailed
 from pipelines.inputs import input_fingerprint, sha256_file
-from pipelines.tables import TableSchema, arrow_schema, load_schema
+from pipelines.tables import TableSchema, arrow_schema, load_schema, sorted_by_key
 from pipelines.validate import columnar
 from pipelines.validate.package import issues_of
 from publish.atomic import copy_atomically, write_atomically
@@ -142,4 +142,6 @@ def gather_table_file(config: DatasetConfig, settings: Settings) -> dict[str, pa
             "erreur), puis relancez.",
         )
     assert table is not None
-    return {source.table: table}
+    # Sorted here, so that the build step finds it in order and keeps this very table:
+    # the orchestrator holds each step's result, and a second copy would double memory.
+    return {source.table: sorted_by_key(table, load_schema(settings.schemas_dir, source.table))}
