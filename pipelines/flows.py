@@ -46,8 +46,7 @@ from pipelines.validate.report import render_markdown
 from pipelines.tables import TableSchema, build_tables, load_schema
 from pipelines.validate.package import validate_datapackage
 from publish.catalog import refresh_catalog
-from publish.versions import read_log
-from publish.release import ReleaseResult, release_dataset, served_inputs
+from publish.release import ReleaseResult, release_dataset, served_entry
 
 GATHERERS: dict[str, Callable[[DatasetConfig, Settings], Tables | dict[str, pa.Table]]] = {
     "plan_document": lambda config, settings: gather_plan_records(config),
@@ -185,7 +184,9 @@ def _publish(configs: list[DatasetConfig], settings: Settings, out: Path) -> lis
     gathered, built = {}, {}
     # A dataset whose inputs have the checksum of the served version's is not parsed again.
     inputs = {c.slug: fingerprint for c in configs if (fingerprint := input_fingerprint(c, settings))}
-    unchanged = {slug for slug, fingerprint in inputs.items() if served_inputs(out, slug) == fingerprint}
+    served = {slug: served_entry(out, slug) for slug in inputs}
+    unchanged = {slug for slug, fingerprint in inputs.items()
+                 if (served[slug] or {}).get("inputs") == fingerprint}
     for config in configs:
         if config.slug in unchanged:
             continue
@@ -196,8 +197,7 @@ def _publish(configs: list[DatasetConfig], settings: Settings, out: Path) -> lis
     outcomes = []
     for config in configs:
         if config.slug in unchanged:
-            log = read_log(out / "datasets" / config.slug)
-            release = ReleaseResult(config.slug, log.served or "", False, {},
+            release = ReleaseResult(config.slug, served[config.slug]["version"], False, {},
                                     note="entrées inchangées (sommes de contrôle) : rien n'a été relu")
             progress.done(config.slug)
             outcomes.append(DatasetOutcome(release, None, round(time.monotonic() - started[config.slug], 1)))

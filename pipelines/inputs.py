@@ -21,11 +21,8 @@ from pipelines.config import DatasetConfig, Settings, SourceSnapshot, TableFileS
 
 @functools.lru_cache(maxsize=64)
 def _sha256_of(path: Path, size: int, modified: int, inode: int) -> str:
-    digest = hashlib.sha256()
     with path.open("rb") as stream:
-        while chunk := stream.read(1 << 22):
-            digest.update(chunk)
-    return digest.hexdigest()
+        return hashlib.file_digest(stream, "sha256").hexdigest()
 
 
 def sha256_file(path: Path) -> str:
@@ -44,6 +41,13 @@ def _source_files(config: DatasetConfig) -> list[Path]:
         files += [config.resolve(config.reference.organisations),
                   config.resolve(config.reference.ambition_heading_variants)]
     return files
+
+
+def file_stamps(config: DatasetConfig) -> tuple[tuple[str, int, int], ...]:
+    """Path, size and modification time of the files a dataset is gathered from: a cheap
+    key for what is derived from them within one process."""
+    paths = [config.directory / "dataset.yaml", *_source_files(config)]
+    return tuple((str(p.resolve()), p.stat().st_size, p.stat().st_mtime_ns) for p in paths if p.is_file())
 
 
 def input_fingerprint(config: DatasetConfig, settings: Settings) -> str | None:

@@ -48,11 +48,10 @@ class ReleaseResult:
     note: str = ""
 
 
-def served_inputs(out: Path, slug: str) -> str | None:
-    """The input checksum the served version was made from, if it recorded one."""
+def served_entry(out: Path, slug: str) -> dict[str, Any] | None:
+    """The served version's entry of ``versions.json`` (its number, its ``inputs``...)."""
     log = v.read_log(out / "datasets" / slug)
-    entry = log.entry(log.served) if log.served else None
-    return entry.get("inputs") if entry else None
+    return log.entry(log.served) if log.served else None
 
 
 def publication_date() -> str:

@@ -49,7 +49,7 @@ def arrow_counts(old: pa.Table | None, new: pa.Table, key: list[str]) -> TableCh
     added = joined.column(_OLD).null_count
     removed = joined.column(_NEW).null_count
     both = joined.filter(pc.and_(pc.is_valid(joined.column(_OLD)), pc.is_valid(joined.column(_NEW))))
-    differs = np.zeros(both.num_rows, dtype=bool)
+    differs = pa.chunked_array([pa.repeat(False, both.num_rows)])
     for name in new.column_names:
         if name in key:
             continue
@@ -57,6 +57,6 @@ def arrow_counts(old: pa.Table | None, new: pa.Table, key: list[str]) -> TableCh
         after = new.column(name).take(both.column(_NEW))
         same = pc.or_(pc.and_(pc.is_null(before), pc.is_null(after)),
                       pc.fill_null(pc.equal(before, after), False))
-        differs |= ~np.asarray(pc.cast(same, pa.uint8()).combine_chunks()
-                               .to_numpy(zero_copy_only=False), dtype=bool)
-    return TableChanges(added=added, changed=int(differs.sum()), removed=removed)
+        differs = pc.or_(differs, pc.invert(same))
+    return TableChanges(added=added, changed=int(pc.sum(pc.cast(differs, pa.int64())).as_py() or 0),
+                        removed=removed)

@@ -249,5 +249,3 @@ def write_parquet(table: pa.Table) -> bytes:
 def write_json(table: pa.Table) -> bytes:
     return _bytes_of("json", table)
 
-
-WRITERS = {"csv": write_csv, "parquet": write_parquet, "json": write_json}

@@ -13,6 +13,7 @@ Two steps with different guarantees:
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -24,6 +25,7 @@ from pipelines.errors import ConfigError, SourceUnavailable
 from pipelines.gather.http_source import HttpPolicy, ResponseTooLarge, fetch_url, redact_url
 from pipelines.gather.plan import gather_plan_records
 from pipelines.gather.plan_tables import Tables
+from pipelines.inputs import file_stamps
 from pipelines.gather.submission_file import Limits
 from pipelines.tables import TableSchema, load_schema
 from pipelines.validate.report import SubmissionReport
@@ -76,11 +78,21 @@ def source_of(config: DatasetConfig) -> SubmissionsSource:
 
 
 def plan_facts(config: DatasetConfig) -> PlanFacts:
-    """The plan the progress reports refer to, gathered from its own snapshot."""
+    """The plan the progress reports refer to, gathered from its own snapshot.
+
+    Parsed once per process while the plan's files are unchanged: a run asks for it when
+    it collects, gathers and checks the release of every dataset that refers to the plan.
+    """
     plan = getattr(config.source, "plan", None)
     if plan is None:
         source_of(config)  # says which dataset has no plan to refer to
     plan_config = load_dataset(config.directory.parent / str(plan))
+    return _plan_facts_of(plan_config.directory.resolve(), file_stamps(plan_config))
+
+
+@functools.lru_cache(maxsize=8)
+def _plan_facts_of(directory: Path, stamps: tuple[tuple[str, int, int], ...]) -> PlanFacts:
+    plan_config = load_dataset(directory)
     records = gather_plan_records(plan_config)
     responsibilities: dict[str, set[str]] = {}
     for row in records["responsables"]:

@@ -115,6 +115,7 @@ def gather_table_file(config: DatasetConfig, settings: Settings) -> dict[str, pa
     if not original.exists():
         copy_atomically(path, original)
     fingerprint = input_fingerprint(config, settings)
+    schema = load_schema(settings.schemas_dir, source.table)
     report_path = kept / "rapport.json"
     known = _read_report(report_path)
     if known and not known["valide"] and known.get("empreinte_entrees") == fingerprint:
@@ -123,7 +124,6 @@ def gather_table_file(config: DatasetConfig, settings: Settings) -> dict[str, pa
                         message=d["message"]) for d in known["details"]]
         table = None
     else:
-        schema = load_schema(settings.schemas_dir, source.table)
         issues, table = check_table_file(original, schema, source.table, _reference_rows(config))
         report = {
             "fichier": path.name, "sha256": sha256, "empreinte_entrees": fingerprint,
@@ -144,4 +144,4 @@ def gather_table_file(config: DatasetConfig, settings: Settings) -> dict[str, pa
     assert table is not None
     # Sorted here, so that the build step finds it in order and keeps this very table:
     # the orchestrator holds each step's result, and a second copy would double memory.
-    return {source.table: sorted_by_key(table, load_schema(settings.schemas_dir, source.table))}
+    return {source.table: sorted_by_key(table, schema)}

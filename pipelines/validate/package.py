@@ -132,12 +132,9 @@ def _file_errors(resource: frictionless.Resource) -> list[Any]:
     if not resource.hash and not resource.bytes:
         return found
     path = Path(resource.normpath or "")
-    digest = hashlib.sha256()
-    size = 0
-    with path.open("rb") as stream:
-        while chunk := stream.read(1 << 20):
-            digest.update(chunk)
-            size += len(chunk)
+    with path.open("rb") as stream:  # re-read from disk: a file damaged on its way there fails
+        digest = hashlib.file_digest(stream, "sha256")
+        size = stream.tell()
     if resource.hash:
         algorithm, _, expected = resource.hash.rpartition(":")
         if algorithm not in ("", "sha256"):

@@ -13,8 +13,6 @@ import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import io
-
 from publish.writers import csv_cell, write_csv, write_csv_to, write_json, write_json_to
 
 

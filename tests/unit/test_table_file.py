@@ -21,7 +21,7 @@ from pipelines.inputs import input_fingerprint
 from pipelines.tables import build_tables, load_schema
 from pipelines.validate import columnar
 from pipelines.validate.package import validate_datapackage
-from publish.release import release_dataset, served_inputs
+from publish.release import release_dataset, served_entry
 
 ROWS = 1_500
 
@@ -69,7 +69,7 @@ def test_unchanged_inputs_are_recognised_by_checksum_and_a_change_is_not(tmp_pat
     out = tmp_path / "site"
     _publish(out, settings, config)
     fingerprint = input_fingerprint(config, settings)
-    assert served_inputs(out, DATASET_SLUG) == fingerprint
+    assert served_entry(out, DATASET_SLUG)["inputs"] == fingerprint
     # One byte more in the file, or a changed definition, is another input.
     with (config.directory / "suivi.csv").open("a", encoding="utf-8") as stream:
         stream.write("E1-A1-01,2099-01-01,limite,10,,,\n")
