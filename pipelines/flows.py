@@ -28,7 +28,7 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.states import Completed, Failed, State
 
-from pipelines.config import DatasetConfig, Settings, load_catalog, load_dataset
+from pipelines.config import DatasetConfig, Settings, TableFileSource, load_catalog, load_dataset
 from pipelines.errors import PipelineError, SourceUnavailable
 from pipelines.gather.plan import gather_plan_records
 from pipelines.gather.plan_tables import Tables
@@ -42,6 +42,7 @@ from pipelines.gather.progress import (
 )
 from pipelines.gather.table_file import gather_table_file
 from pipelines.inputs import input_fingerprint
+from pipelines.spill import SpilledTable
 from pipelines.validate.report import render_markdown
 from pipelines.tables import TableSchema, build_tables, load_schema
 from pipelines.validate.package import validate_datapackage
@@ -210,10 +211,17 @@ def _publish(configs: list[DatasetConfig], settings: Settings, out: Path) -> lis
         progress.step(config.slug, "publication")
         validate: Callable[[Path], list] = validate_datapackage
         if collection is not None or getattr(config.source, "plan", None):
+            # A table file's rows are the values its gather check found valid: not re-read.
+            prechecked = [config.source.table] if isinstance(config.source, TableFileSource) else []
             validate = partial(validate_datapackage, schemas=schemas[config.slug],
-                               references=plan_references(config))
-        release = release_task(out, config, schemas[config.slug], tables, validate, settings,
-                               inputs.get(config.slug))
+                               references=plan_references(config), prechecked=prechecked)
+        try:
+            release = release_task(out, config, schemas[config.slug], tables, validate, settings,
+                                   inputs.get(config.slug))
+        finally:
+            for table in tables.values():
+                if isinstance(table, SpilledTable):
+                    table.discard()
         progress.done(config.slug)
         outcomes.append(DatasetOutcome(release, collection,
                                        round(time.monotonic() - started[config.slug], 1)))

@@ -113,11 +113,16 @@ def python_value(value: Any) -> Any:
     return value
 
 
+def primary_key(schema: TableSchema) -> list[str]:
+    """The fields that order published rows: the primary key, or every field without one."""
+    key = schema.get("primaryKey") or [f["name"] for f in schema["fields"]]
+    return [key] if isinstance(key, str) else list(key)
+
+
 def sorted_by_key(table: pa.Table, schema: TableSchema) -> pa.Table:
     """An Arrow table (already typed, e.g. from a columnar check) in the published order."""
     table = table.cast(arrow_schema(schema))
-    key = schema.get("primaryKey") or [f["name"] for f in schema["fields"]]
-    key = [key] if isinstance(key, str) else key
+    key = primary_key(schema)
     if any(pa.types.is_list(table.schema.field(k).type) for k in key):
         return to_arrow(table.to_pylist(), schema)
     order = key_order(table, key)
@@ -160,14 +165,22 @@ def _take_large(table: pa.Table, order: pa.Array, part_bytes: int = 1 << 30) -> 
 
 
 def build_tables(
-    records: dict[str, list[dict[str, Any]]] | dict[str, pa.Table], schemas: dict[str, TableSchema]
-) -> dict[str, pa.Table]:
-    """Every table of a dataset as a typed Arrow table, ready for the writers."""
+    records: dict[str, list[dict[str, Any]]] | dict[str, Any], schemas: dict[str, TableSchema]
+) -> dict[str, Any]:
+    """Every table of a dataset as a typed Arrow table, ready for the writers.
+
+    A table already on disk in key order (``pipelines.spill.SpilledTable``) is kept as is.
+    """
     missing = schemas.keys() - records.keys()
     if missing:
         raise ConfigError(f"Tables attendues mais non produites : {sorted(missing)}")
-    return {
-        name: sorted_by_key(records[name], schema) if isinstance(records[name], pa.Table)  # type: ignore[arg-type]
-        else to_arrow(records[name], schema)  # type: ignore[arg-type]
-        for name, schema in schemas.items()
-    }
+    built: dict[str, Any] = {}
+    for name, schema in schemas.items():
+        given = records[name]
+        if isinstance(given, list):
+            built[name] = to_arrow(given, schema)
+        elif isinstance(given, pa.Table):
+            built[name] = sorted_by_key(given, schema)
+        else:
+            built[name] = given
+    return built

@@ -6,9 +6,9 @@ into a staging folder, hashing it as it is written (a table of millions of rows 
 never held as text) → fingerprint → compare with the served version (unchanged: discard
 the staging, stop) → metadata → validate the staged package with frictionless's
 semantics (errors: discard the staging, raise; every staged file is re-read and its
-bytes and sha256 checked against the descriptor, so a file damaged on its way to disk
-fails here too) → rename into place → version log (the commit record) → changelog →
-``latest``.
+bytes and sha256 checked against the descriptor, except the files of tables the caller
+names as already checked: a table file's rows are the values its gather check found
+valid) → rename into place → version log (the commit record) → changelog → ``latest``.
 """
 
 from __future__ import annotations
@@ -34,9 +34,10 @@ from publish.lock import exclusive
 from publish.metadata.datapackage import FileFacts, build_datapackage, datapackage_bytes
 from publish.metadata.udata import build_udata_payload, udata_bytes
 from publish.table_diff import arrow_counts
-from publish.writers import FORMATS, STREAM_WRITERS, HashingWriter
+from publish.writers import FORMATS, SLICE_ROWS, HashingWriter, table_slices, write_formats
 
 Validator = Callable[[Path], list[Issue]]
+Table = Any  # a pa.Table, or a pipelines.spill.SpilledTable (on disk, in key order)
 
 
 @dataclass(frozen=True)
@@ -84,7 +85,7 @@ def read_version(version_dir: Path) -> tuple[dict[str, list[dict[str, Any]]], di
     return rows, schemas
 
 
-def _report(tables: dict[str, pa.Table]) -> bytes:
+def _report(tables: dict[str, Table]) -> bytes:
     document = {
         "valide": True,
         "erreurs": [],
@@ -93,21 +94,32 @@ def _report(tables: dict[str, pa.Table]) -> bytes:
     return (json.dumps(document, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
 
 
-def _stage_data(staging: Path, config: DatasetConfig, tables: dict[str, pa.Table]) -> dict[str, FileFacts]:
-    """Every data file streamed into a fresh staging folder, fsynced; their sizes and sha256."""
+def _stage_data(staging: Path, config: DatasetConfig, tables: dict[str, Table]) -> dict[str, FileFacts]:
+    """Every data file streamed into a fresh staging folder, fsynced; their sizes and sha256.
+
+    The three files of a table are written in one pass over its rows (a table on disk is
+    read once)."""
     if staging.exists():
         shutil.rmtree(staging)
     staging.mkdir(parents=True)
     facts = {}
-    for name in sorted(f"{t}.{fmt}" for t in config.tables for fmt in FORMATS):
-        table, fmt = name.rsplit(".", 1)
-        with open(staging / name, "wb") as handle:
-            hashing = HashingWriter(handle)
-            STREAM_WRITERS[fmt](tables[table], hashing)
-            handle.flush()
-            os.fsync(handle.fileno())
-        facts[name] = FileFacts(hashing.size, hashing.digest.hexdigest())
-        failpoints.reached(f"stage:{name}")
+    for table in sorted(config.tables):
+        names = {fmt: f"{table}.{fmt}" for fmt in FORMATS}
+        handles = {fmt: open(staging / name, "wb") for fmt, name in names.items()}
+        try:
+            hashing = {fmt: HashingWriter(handle) for fmt, handle in handles.items()}
+            rows = tables[table]
+            parts = table_slices(rows, SLICE_ROWS) if isinstance(rows, pa.Table) else rows.parts(SLICE_ROWS)
+            write_formats(rows.schema, parts, hashing)
+            for handle in handles.values():
+                handle.flush()
+                os.fsync(handle.fileno())
+        finally:
+            for handle in handles.values():
+                handle.close()
+        for fmt, name in sorted(names.items(), key=lambda item: item[1]):
+            facts[name] = FileFacts(hashing[fmt].size, hashing[fmt].digest.hexdigest())
+            failpoints.reached(f"stage:{name}")
     return facts
 
 
@@ -115,7 +127,7 @@ def release_dataset(
     out: Path,
     config: DatasetConfig,
     schemas: dict[str, TableSchema],
-    tables: dict[str, pa.Table],
+    tables: dict[str, Table],
     validate: Validator,
     *,
     lock_timeout: float = 600.0,
@@ -206,7 +218,7 @@ def _change_against(
     schemas: dict[str, TableSchema],
     config: DatasetConfig,
     rows: dict[str, int],
-    tables: dict[str, pa.Table],
+    tables: dict[str, Table],
 ) -> v.Change:
     """The change of a build against the served version (the first version: MAJOR)."""
     if served is None:
@@ -221,7 +233,8 @@ def _change_against(
         # can be compared so; else as published (JSON values), the old version's form.
         old_parquet = old_dir / f"{table}.parquet"
         old = pq.read_table(old_parquet) if old_parquet.exists() else None
-        found = arrow_counts(old, tables[table], key)
+        new = tables[table] if isinstance(tables[table], pa.Table) else pq.read_table(staging / f"{table}.parquet")
+        found = arrow_counts(old, new, key)
         if found is not None:
             return found
         old_rows = json.loads((old_dir / f"{table}.json").read_bytes()) if old is not None else []

@@ -11,8 +11,7 @@ import hashlib
 import io
 import json
 import math
-from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, BinaryIO
 
@@ -87,37 +86,38 @@ def _cell_texts(column: pa.ChunkedArray) -> pa.ChunkedArray:
     return pc.if_else(needs, quoted, text)
 
 
-def _in_order(work: Callable[[pa.Table], bytes], parts: list[pa.Table]) -> Iterator[bytes]:
-    """``work`` on every part, two at a time (Arrow's kernels release the GIL), in order.
-
-    At most a few parts are formatted ahead of the writing, so memory stays bounded.
-    """
-    if len(parts) <= 1:
-        yield from (work(part) for part in parts)
-        return
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        pending: deque[Future[bytes]] = deque()
-        for part in parts:
-            pending.append(pool.submit(work, part))
-            if len(pending) >= 4:
-                yield pending.popleft().result()
-        while pending:
-            yield pending.popleft().result()
-
-
 # Rows formatted at a time: enough for Arrow to work column-wise, little for memory.
 SLICE_ROWS = 65_536
 
 
-def _join(texts: pa.ChunkedArray, separator: str) -> bytes:
-    """The whole column as one UTF-8 text, in one Arrow call (large offsets: no 2 GiB limit)."""
+def _join(texts: pa.ChunkedArray, separator: str) -> pa.Buffer:
+    """The whole column as one UTF-8 text, in one Arrow call (large offsets: no 2 GiB limit).
+
+    An Arrow buffer, written as it is (no copy into a Python ``bytes``)."""
+    values = texts.chunk(0) if texts.num_chunks == 1 else texts.combine_chunks()
     joined = pc.binary_join(pa.LargeListArray.from_arrays(
-        pa.array([0, len(texts)], pa.int64()), texts.combine_chunks()), _text(separator))
-    return joined[0].as_buffer().to_pybytes()
+        pa.array([0, len(values)], pa.int64()), values), _text(separator))
+    return joined[0].as_buffer()
 
 
-def _slices(table: pa.Table, rows: int) -> list[pa.Table]:
+def table_slices(table: pa.Table, rows: int = SLICE_ROWS) -> list[pa.Table]:
     return [table.slice(start, rows) for start in range(0, table.num_rows, rows)]
+
+
+def _csv_header(names: list[str]) -> bytes:
+    header = _cell_texts(pa.chunked_array([pa.array(names, pa.large_string())]))
+    if len(names) == 1:
+        # The csv module writes a lone empty cell as "" so that the row is not blank.
+        header = pc.if_else(pc.equal(header, _text("")), _text('""'), header)
+    return (",".join(header.to_pylist()) + "\n").encode("utf-8")
+
+
+def _csv_lines(part: pa.Table) -> list[pa.Buffer | bytes]:
+    columns = [_cell_texts(part.column(i)) for i in range(part.num_columns)]
+    if part.num_columns == 1:
+        columns = [pc.if_else(pc.equal(columns[0], _text("")), _text('""'), columns[0])]
+    rows = columns[0] if len(columns) == 1 else pc.binary_join_element_wise(*columns, _text(","))
+    return [_join(rows, "\n"), b"\n"]
 
 
 def write_csv_to(table: pa.Table, stream: BinaryIO, slice_rows: int = SLICE_ROWS) -> None:
@@ -127,26 +127,16 @@ def write_csv_to(table: pa.Table, stream: BinaryIO, slice_rows: int = SLICE_ROWS
     boolean and date columns); byte for byte what Python's ``csv`` module writes with
     minimal quoting, which a property test checks.
     """
-    header = _cell_texts(pa.chunked_array([pa.array(table.column_names, pa.large_string())]))
-    if table.num_columns == 1:
-        # The csv module writes a lone empty cell as "" so that the row is not blank.
-        header = pc.if_else(pc.equal(header, _text("")), _text('""'), header)
-    stream.write((",".join(header.to_pylist()) + "\n").encode("utf-8"))
-
-    def lines(part: pa.Table) -> bytes:
-        columns = [_cell_texts(part.column(i)) for i in range(part.num_columns)]
-        if part.num_columns == 1:
-            columns = [pc.if_else(pc.equal(columns[0], _text("")), _text('""'), columns[0])]
-        rows = columns[0] if len(columns) == 1 else pc.binary_join_element_wise(*columns, _text(","))
-        return _join(rows, "\n") + b"\n"
-
-    for text in _in_order(lines, _slices(table, slice_rows)):
-        stream.write(text)
+    write_formats(table.schema, table_slices(table, slice_rows), {"csv": stream})
 
 
 def write_parquet_to(table: pa.Table, stream: BinaryIO) -> None:
-    """Parquet typed from the schema: no pandas index, fields carry title and description."""
-    pq.write_table(table, stream, **_PARQUET_OPTIONS)
+    """Parquet typed from the schema: no pandas index, fields carry title and description.
+
+    One row group per ``SLICE_ROWS`` rows, each written from one contiguous chunk, so the
+    bytes do not depend on how the table's rows were chunked in memory.
+    """
+    write_formats(table.schema, table_slices(table, SLICE_ROWS), {"parquet": stream})
 
 
 # JSON string escapes of json.dumps(ensure_ascii=False): backslash first, then the rest.
@@ -184,29 +174,69 @@ def _json_values(column: pa.ChunkedArray) -> pa.ChunkedArray:
     return pc.fill_null(text, _text("null"))
 
 
+def _json_objects(part: pa.Table) -> list[pa.Buffer | bytes]:
+    keys = [json.dumps(name, ensure_ascii=False) for name in part.column_names]
+    members = [pc.binary_join_element_wise(_text(f"    {key}: "), _json_values(part.column(i)), _text(""))
+               for i, key in enumerate(keys)]
+    body = members[0] if len(members) == 1 else pc.binary_join_element_wise(*members, _text(",\n"))
+    return [_join(pc.binary_join_element_wise(_text("  {\n"), body, _text("\n  }"), _text("")), ",\n")]
+
+
 def write_json_to(table: pa.Table, stream: BinaryIO, slice_rows: int = SLICE_ROWS) -> None:
     """An array of objects with typed values, ``null`` for empty, one key order for all.
 
     Built column by column like the CSV: byte for byte ``json.dumps(rows, indent=2,
     ensure_ascii=False)``, which a property test checks.
     """
-    if table.num_rows == 0:
-        stream.write(b"[]\n")
-        return
-    keys = [json.dumps(name, ensure_ascii=False) for name in table.column_names]
-    stream.write(b"[\n")
+    write_formats(table.schema, table_slices(table, slice_rows), {"json": stream})
 
-    def objects(part: pa.Table) -> bytes:
-        members = [pc.binary_join_element_wise(_text(f"    {key}: "), _json_values(part.column(i)), _text(""))
-                   for i, key in enumerate(keys)]
-        body = members[0] if len(members) == 1 else pc.binary_join_element_wise(*members, _text(",\n"))
-        return _join(pc.binary_join_element_wise(_text("  {\n"), body, _text("\n  }"), _text("")), ",\n")
 
-    for number, text in enumerate(_in_order(objects, _slices(table, slice_rows))):
-        if number:
-            stream.write(b",\n")
-        stream.write(text)
-    stream.write(b"\n]\n")
+def _formatted(fmt: str, part: pa.Table) -> list[pa.Buffer | bytes]:
+    """CSV lines or JSON objects of ``part`` (each ends its last line; none starts one)."""
+    return _csv_lines(part) if fmt == "csv" else _json_objects(part)
+
+
+# Rows turned into text by one task: small enough that the intermediate Arrow columns of
+# a task stay a few MB, large enough that Arrow still works column-wise.
+TEXT_ROWS = 16_384
+
+
+def write_formats(schema: pa.Schema, parts: Iterable[pa.Table], streams: Mapping[str, BinaryIO]) -> None:
+    """Each format of ``streams`` (csv, json, parquet) from one pass over the rows' slices.
+
+    ``parts`` are the table's rows in order, ``SLICE_ROWS`` at a time (the last one
+    shorter): Parquet writes one row group per part, from one contiguous chunk, so its
+    bytes do not depend on how the rows were held; a table on disk (``pipelines.spill``)
+    is read once for all formats. The CSV and JSON text of a part is made by two threads,
+    ``TEXT_ROWS`` at a time (Arrow's kernels release the GIL), while this thread encodes
+    its Parquet row group; then the text is written in order. One part is in flight.
+    """
+    texts = [fmt for fmt in ("csv", "json") if fmt in streams]
+    if "csv" in streams:
+        streams["csv"].write(_csv_header(schema.names))
+    parquet = pq.ParquetWriter(streams["parquet"], schema, **_PARQUET_OPTIONS) if "parquet" in streams else None
+    written, json_started = 0, False
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        for part in parts:
+            if not part.num_rows:
+                continue
+            pieces = table_slices(part, TEXT_ROWS)
+            jobs = [(fmt, pool.submit(_formatted, fmt, piece)) for piece in pieces for fmt in texts]
+            if parquet is not None:
+                parquet.write_table(part.combine_chunks(), row_group_size=part.num_rows)
+            for fmt, job in jobs:
+                if fmt == "json":  # objects are separated, the first opens the array
+                    streams["json"].write(b",\n" if json_started else b"[\n")
+                    json_started = True
+                for chunk in job.result():
+                    streams[fmt].write(chunk)
+            written += part.num_rows
+    if parquet is not None:
+        if not written:
+            parquet.write_table(schema.empty_table())
+        parquet.close()
+    if "json" in streams:
+        streams["json"].write(b"\n]\n" if written else b"[]\n")
 
 
 class HashingWriter(io.RawIOBase):

@@ -4,12 +4,15 @@ The file is recognised by its checksum before anything parses it (``pipelines.in
 when the inputs of the served version are unchanged, a rerun stops there. Otherwise it is
 archived under ``<state>/<slug>/entrees/<sha256>/`` (kept even when rejected, with its
 report), checked on Arrow columns with frictionless's semantics, and its typed values
-become the table, so that nothing reads it twice.
+become the table, so that nothing parses it twice. Those values go to disk batch by
+batch as they are checked and come back in primary-key order (``pipelines.spill``):
+the table is never whole in memory, whatever its size.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 
 import frictionless
@@ -18,7 +21,8 @@ import pyarrow as pa
 from pipelines.config import DatasetConfig, Settings, TableFileSource
 from pipelines.errors import ConfigError, Issue, ValidationFailed
 from pipelines.inputs import input_fingerprint, sha256_file
-from pipelines.tables import TableSchema, arrow_schema, load_schema, sorted_by_key
+from pipelines import spill
+from pipelines.tables import TableSchema, arrow_schema, key_order, load_schema, primary_key, sorted_by_key
 from pipelines.validate import columnar
 from pipelines.validate.package import issues_of
 from publish.atomic import copy_atomically, write_atomically
@@ -46,22 +50,34 @@ def _reference_rows(config: DatasetConfig) -> dict[str, list[dict[str, str]]]:
     return plan_references(config) if source_of(config).plan else {}
 
 
-def _typed_table(check: columnar.TableCheck, schema: TableSchema) -> pa.Table:
-    """The table frictionless would read, from the values the check kept."""
-    target = arrow_schema(schema)
-    columns = []
+def _typed_batch(columns: Mapping[str, columnar._Column], target: pa.Schema) -> pa.RecordBatch:
+    """One batch's rows as frictionless reads them, from the values the check made."""
+    arrays = []
     for field in target:
-        kept = check.keys[field.name]
-        if kept.objects is not None:
-            column: pa.ChunkedArray = pa.chunked_array([pa.array(kept.objects, type=field.type)])
-        elif kept.values is None or kept.values.type == pa.null():
-            column = pa.chunked_array([pa.nulls(check.rows, field.type)])
+        values = columnar.row_values(columns[field.name])
+        if isinstance(values, list):
+            arrays.append(pa.array(values, type=field.type))
         else:
-            column = kept.values if isinstance(kept.values, pa.ChunkedArray) \
-                else pa.chunked_array([kept.values])
-            column = column.cast(field.type)
-        columns.append(column)
-    return pa.Table.from_arrays(columns, schema=target)
+            column = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+            arrays.append(pa.nulls(len(column), field.type) if column.type == pa.null()
+                          else column.cast(field.type))
+    return pa.RecordBatch.from_arrays(arrays, schema=target)
+
+
+def _key_table(check: columnar.TableCheck, key: list[str], target: pa.Schema) -> pa.Table:
+    """The key columns of the whole table, in file order (the check kept them)."""
+    columns = []
+    for name in key:
+        kind = target.field(name).type
+        kept = check.keys[name]
+        if kept.objects is not None:
+            columns.append(pa.chunked_array([pa.array(kept.objects, type=kind)]))
+        elif kept.values is None or kept.values.type == pa.null():
+            columns.append(pa.chunked_array([pa.nulls(check.rows, kind)]))
+        else:
+            values = kept.values if isinstance(kept.values, pa.ChunkedArray) else pa.chunked_array([kept.values])
+            columns.append(values.cast(kind))
+    return pa.table(columns, names=key)
 
 
 def _frictionless_table(resource: frictionless.Resource, schema: TableSchema) -> pa.Table:
@@ -73,8 +89,11 @@ def _frictionless_table(resource: frictionless.Resource, schema: TableSchema) ->
 
 
 def check_table_file(path: Path, schema: TableSchema, table: str,
-                     references: dict[str, list[dict[str, str]]]) -> tuple[list[Issue], pa.Table | None]:
-    """Every error of the file (frictionless's, with no limit) and, if none, its typed table."""
+                     references: dict[str, list[dict[str, str]]],
+                     folder: Path) -> tuple[list[Issue], spill.SpilledTable | pa.Table | None]:
+    """Every error of the file (frictionless's, with no limit) and, if none, its typed table
+    in primary-key order: on disk under ``folder`` (columnar check), or in memory when
+    frictionless had to read the file."""
     descriptor = {k: v for k, v in schema.items() if k != "$schema"}
     resource = frictionless.Resource(path=path.name, basepath=str(path.parent), name=table,
                                      schema=frictionless.Schema.from_descriptor(descriptor))
@@ -82,20 +101,38 @@ def check_table_file(path: Path, schema: TableSchema, table: str,
         name: {(key,): columnar.Lookup.of_rows(rows, (key,)) for key in (rows[0] if rows else {})}
         for name, rows in references.items()
     }
+    target = arrow_schema(schema)
+    key = primary_key(schema)
+    spilled = spill.Spill(folder, target)
     try:
-        check = columnar.check_table(resource, lookups=lookups, keep=[f["name"] for f in schema["fields"]])
-    except columnar.Fallback:
-        package = frictionless.Package({"resources": [
-            {"name": table, "path": path.name, "schema": descriptor},
-            *({"name": name, "data": [list(rows[0]), *([r[k] for k in rows[0]] for r in rows)]}
-              for name, rows in references.items() if rows),
-        ]}, basepath=str(path.parent))
-        report = package.validate(limit_errors=columnar.UNLIMITED_ERRORS)
-        issues = [i for i in issues_of(report) if i.table == table or i.table == "datapackage"]
-        return issues, None if issues else _frictionless_table(resource, schema)
-    issues = [Issue(table=table, row=e.row_number, field=e.field_name or ",".join(e.field_names) or None,
-                    code=e.type, message=e.message) for e in check.errors]
-    return issues, None if issues else _typed_table(check, schema)
+        try:
+            check = columnar.check_table(resource, lookups=lookups, keep=key,
+                                         sink=lambda columns: spilled.add(_typed_batch(columns, target)))
+        except columnar.Fallback:
+            spilled.discard()
+            package = frictionless.Package({"resources": [
+                {"name": table, "path": path.name, "schema": descriptor},
+                *({"name": name, "data": [list(rows[0]), *([r[k] for k in rows[0]] for r in rows)]}
+                  for name, rows in references.items() if rows),
+            ]}, basepath=str(path.parent))
+            report = package.validate(limit_errors=columnar.UNLIMITED_ERRORS)
+            issues = [i for i in issues_of(report) if i.table == table or i.table == "datapackage"]
+            return issues, None if issues else sorted_by_key(_frictionless_table(resource, schema), schema)
+        issues = [Issue(table=table, row=e.row_number, field=e.field_name or ",".join(e.field_names) or None,
+                        code=e.type, message=e.message) for e in check.errors]
+        if issues:
+            spilled.discard()
+            return issues, None
+        keys = _key_table(check, key, target)
+        if any(pa.types.is_list(f.type) for f in keys.schema):  # no Arrow sort on lists
+            whole = spilled.ordered(range(check.rows))
+            table_in_memory = whole.read_all()
+            whole.discard()
+            return [], sorted_by_key(table_in_memory, schema)
+        return [], spilled.ordered(key_order(keys, key))
+    except BaseException:
+        spilled.discard()
+        raise
 
 
 def _read_report(path: Path) -> dict | None:
@@ -105,7 +142,7 @@ def _read_report(path: Path) -> dict | None:
         return None
 
 
-def gather_table_file(config: DatasetConfig, settings: Settings) -> dict[str, pa.Table]:
+def gather_table_file(config: DatasetConfig, settings: Settings) -> dict[str, spill.SpilledTable | pa.Table]:
     """The dataset's table from its file, archived first; a file with errors is rejected."""
     source = source_of(config)
     path = input_file(config)
@@ -124,7 +161,9 @@ def gather_table_file(config: DatasetConfig, settings: Settings) -> dict[str, pa
                         message=d["message"]) for d in known["details"]]
         table = None
     else:
-        issues, table = check_table_file(original, schema, source.table, _reference_rows(config))
+        spill.sweep(settings.state_dir)
+        issues, table = check_table_file(original, schema, source.table, _reference_rows(config),
+                                         spill.spill_folder(settings.state_dir, config.slug))
         report = {
             "fichier": path.name, "sha256": sha256, "empreinte_entrees": fingerprint,
             "valide": not issues, "erreurs": len(issues),
@@ -142,6 +181,4 @@ def gather_table_file(config: DatasetConfig, settings: Settings) -> dict[str, pa
             "erreur), puis relancez.",
         )
     assert table is not None
-    # Sorted here, so that the build step finds it in order and keeps this very table:
-    # the orchestrator holds each step's result, and a second copy would double memory.
-    return {source.table: sorted_by_key(table, schema)}
+    return {source.table: table}

@@ -50,7 +50,7 @@ import queue
 import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -649,7 +649,13 @@ def _decide(schema: frictionless.Schema, batch: pa.RecordBatch, keyed: set[str],
             for position, cell in enumerate(cells, start=len(fields) + 1):
                 found.append((index, "extra-cell", "", str(cell), "", position))
     found.extend((index, "blank-row", "", None, None, None) for index in np.flatnonzero(blank_row).tolist())
-    return found, {f.name: c for f, c in zip(fields, columns, strict=True) if f.name in keyed}
+    return found, {f.name: c for f, c in zip(fields, columns, strict=True)}
+
+
+def row_values(column: _Column) -> pa.ChunkedArray | list[Any]:
+    """A column's typed values row by row: Arrow values, or Python ones where Arrow has none."""
+    joined = _joined([column])
+    return joined.objects if joined.objects is not None else joined.values  # type: ignore[return-value]
 
 
 def _joined(parts: list[_Column]) -> _Column:
@@ -683,6 +689,7 @@ def check_table(
     *,
     lookups: Mapping[str, Mapping[tuple[str, ...], Lookup]] | None = None,
     keep: Iterable[str] = (),
+    sink: Callable[[Mapping[str, _Column]], None] | None = None,
 ) -> TableCheck:
     """Errors of one CSV against its schema, as frictionless reports them (no limit).
 
@@ -692,7 +699,9 @@ def check_table(
     table is outside the fast path; callers then ask frictionless.
 
     The file is read in batches of ``BLOCK_SIZE``: only the values of key fields (primary
-    key, unique, foreign keys) are kept for the whole table.
+    key, unique, foreign keys) are kept for the whole table. ``sink`` receives every
+    field of each batch, in file order, while no error has been found (a caller that
+    keeps the typed rows elsewhere: ``pipelines.spill``).
     """
     schema = _opened_schema(resource)
     name = resource.name or ""
@@ -714,23 +723,26 @@ def check_table(
     ragged: list[tuple[int | None, str]] = []
     found: list[_Found] = []
     parts: dict[str, list[_Column]] = {k: [] for k in keyed}
+    valued = set(names) if sink is not None else keyed  # fields whose typed values are made
     n = 0
     plain: dict[str, bool] = {}
     # Arrow's kernels release the GIL: fields are decided on every core at once.
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
         for batch in _batches(path, names, ragged):
-            batch_found, keys = _decide(schema, batch, keyed, pool, {}, plain)
+            batch_found, columns_of_batch = _decide(schema, batch, valued, pool, {}, plain)
             found.extend((n + row, *rest) for row, *rest in batch_found)
-            for key, column in keys.items():
-                parts[key].append(column)
+            for key in keyed:
+                parts[key].append(columns_of_batch[key])
+            if sink is not None and not found and not ragged:
+                sink(columns_of_batch)
             n += batch.num_rows
         good = n
         if ragged:
             batch, extra = _ragged_batch(names, ragged)
-            batch_found, keys = _decide(schema, batch, keyed, pool, extra, plain)
+            batch_found, columns_of_batch = _decide(schema, batch, keyed, pool, extra, plain)
             found.extend((n + row, *rest) for row, *rest in batch_found)
-            for key, column in keys.items():
-                parts[key].append(column)
+            for key in keyed:
+                parts[key].append(columns_of_batch[key])
             n += batch.num_rows
     bad_numbers = np.array([number for number, _ in ragged], dtype=np.int64)
     number_of = np.concatenate([

@@ -115,7 +115,8 @@ def test_a_file_outside_the_fast_path_is_checked_by_frictionless(tmp_path: Path,
     with pytest.raises(columnar.Fallback, match="dialecte"):
         columnar.check_table(frictionless.Resource(
             path=path.name, basepath=str(path.parent), schema=frictionless.Schema.from_descriptor(descriptor)))
-    issues, table = table_file.check_table_file(path, schema, "suivi", plan_references(config))
+    issues, table = table_file.check_table_file(path, schema, "suivi", plan_references(config),
+                                                tmp_path / "spill")
     assert issues == [] and table is not None and table.num_rows == 199
 
 
