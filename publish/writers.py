@@ -145,25 +145,31 @@ _JSON_ESCAPES = [("\\", "\\\\"), ('"', '\\"'), ("\n", "\\n"), ("\r", "\\r"), ("\
     (chr(c), f"\\u{c:04x}") for c in range(32) if chr(c) not in "\n\r\t\b\f"]
 
 
-def _json_string(text: pa.ChunkedArray) -> pa.ChunkedArray:
+def _json_escaped(text: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Text with json.dumps's escapes, without its quotes."""
     if pc.any(pc.match_substring_regex(text, r'[\\"\x00-\x1f]')).as_py():
         for raw, escaped in _JSON_ESCAPES[:3]:
             text = pc.replace_substring(text, raw, escaped)
         if pc.any(pc.match_substring_regex(text, r"[\x00-\x1f]")).as_py():
             for raw, escaped in _JSON_ESCAPES[3:]:
                 text = pc.replace_substring(text, raw, escaped)
-    quote = _text('"')
-    return pc.binary_join_element_wise(quote, text, quote, _text(""))
+    return text
 
 
-def _json_values(column: pa.ChunkedArray) -> pa.ChunkedArray:
-    """Every value of a column as json.dumps writes it one level inside an object."""
+def _json_values(column: pa.ChunkedArray) -> tuple[pa.ChunkedArray, bool]:
+    """Every value of a column as json.dumps writes it one level inside an object, and
+    whether its quotes are still to be put around it (text without nulls: the quotes go
+    into the constant text on either side, which spares a copy of the column)."""
     kind = column.type
-    if pa.types.is_date32(kind):  # ISO dates: nothing to escape
+    text_like = pa.types.is_date32(kind) or pa.types.is_string(kind) or pa.types.is_large_string(kind)
+    if text_like:
+        text = pc.cast(column, pa.large_string())
+        if not pa.types.is_date32(kind):  # ISO dates: nothing to escape
+            text = _json_escaped(text)
+        if not column.null_count:
+            return text, True
         quote = _text('"')
-        text = pc.binary_join_element_wise(quote, pc.cast(column, pa.large_string()), quote, _text(""))
-    elif pa.types.is_string(kind) or pa.types.is_large_string(kind):
-        text = _json_string(pc.cast(column, pa.large_string()))
+        text = pc.binary_join_element_wise(quote, text, quote, _text(""))
     elif pa.types.is_integer(kind) or pa.types.is_boolean(kind):
         text = pc.cast(column, pa.large_string())
     else:  # numbers (repr form), arrays (nested indentation), timestamps: as json.dumps does
@@ -171,15 +177,24 @@ def _json_values(column: pa.ChunkedArray) -> pa.ChunkedArray:
             [None if v is None else json.dumps(python_value(v), ensure_ascii=False, indent=2,
                                                allow_nan=False).replace("\n", "\n    ")
              for v in column.to_pylist()], pa.large_string())])
-    return pc.fill_null(text, _text("null"))
+    return pc.fill_null(text, _text("null")), False
 
 
 def _json_objects(part: pa.Table) -> list[pa.Buffer | bytes]:
-    keys = [json.dumps(name, ensure_ascii=False) for name in part.column_names]
-    members = [pc.binary_join_element_wise(_text(f"    {key}: "), _json_values(part.column(i)), _text(""))
-               for i, key in enumerate(keys)]
-    body = members[0] if len(members) == 1 else pc.binary_join_element_wise(*members, _text(",\n"))
-    return [_join(pc.binary_join_element_wise(_text("  {\n"), body, _text("\n  }"), _text("")), ",\n")]
+    """The objects of ``part``, built in one Arrow call: constant text and value columns
+    alternate (``  {\n    "key": `` value ``,\n    "key": `` value ... ``\n  }``)."""
+    pieces: list[pa.Scalar | pa.ChunkedArray] = []
+    constant = "  {\n"
+    for i, name in enumerate(part.column_names):
+        constant += f"    {json.dumps(name, ensure_ascii=False)}: "
+        values, quoted = _json_values(part.column(i))
+        if quoted:
+            constant += '"'
+        pieces += [_text(constant), values]
+        constant = '"' if quoted else ""
+        constant += ",\n" if i + 1 < part.num_columns else "\n  }"
+    objects = pc.binary_join_element_wise(*pieces, _text(constant), _text(""))
+    return [_join(objects, ",\n")]
 
 
 def write_json_to(table: pa.Table, stream: BinaryIO, slice_rows: int = SLICE_ROWS) -> None:
