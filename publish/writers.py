@@ -11,6 +11,8 @@ import hashlib
 import io
 import json
 import math
+import queue
+import threading
 from collections.abc import Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, BinaryIO
@@ -216,36 +218,74 @@ def _formatted(fmt: str, part: pa.Table) -> list[pa.Buffer | bytes]:
 TEXT_ROWS = 16_384
 
 
+class _InOrder:
+    """Writes a stream's pieces in the order given, on a thread of its own: the hashing
+    and the writing of one format do not wait for the others' formatting. The queue is
+    bounded, so formatting runs at most a few pieces ahead of the disk."""
+
+    def __init__(self, stream: BinaryIO, ahead: int) -> None:
+        self.stream = stream
+        self.queue: queue.Queue[Future[list[pa.Buffer | bytes]] | bytes | None] = queue.Queue(maxsize=ahead)
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while (item := self.queue.get()) is not None:
+            if self.error is not None:
+                continue  # drain: the first error is raised by close()
+            try:
+                for chunk in item.result() if isinstance(item, Future) else [item]:
+                    self.stream.write(chunk)
+            except BaseException as error:  # noqa: BLE001 - handed to the caller
+                self.error = error
+
+    def put(self, item: Future[list[pa.Buffer | bytes]] | bytes) -> None:
+        if self.error is not None:
+            raise self.error
+        self.queue.put(item)
+
+    def close(self) -> None:
+        self.queue.put(None)
+        self.thread.join()
+        if self.error is not None:
+            raise self.error
+
+
 def write_formats(schema: pa.Schema, parts: Iterable[pa.Table], streams: Mapping[str, BinaryIO]) -> None:
     """Each format of ``streams`` (csv, json, parquet) from one pass over the rows' slices.
 
     ``parts`` are the table's rows in order, ``SLICE_ROWS`` at a time (the last one
     shorter): Parquet writes one row group per part, from one contiguous chunk, so its
     bytes do not depend on how the rows were held; a table on disk (``pipelines.spill``)
-    is read once for all formats. The CSV and JSON text of a part is made by two threads,
-    ``TEXT_ROWS`` at a time (Arrow's kernels release the GIL), while this thread encodes
-    its Parquet row group; then the text is written in order. One part is in flight.
+    is read once for all formats. The CSV and JSON text is made by two threads,
+    ``TEXT_ROWS`` at a time (Arrow's kernels release the GIL), and written in order by
+    one thread per format, while this thread encodes the Parquet row groups. At most two
+    parts' text is in flight.
     """
     texts = [fmt for fmt in ("csv", "json") if fmt in streams]
     if "csv" in streams:
         streams["csv"].write(_csv_header(schema.names))
     parquet = pq.ParquetWriter(streams["parquet"], schema, **_PARQUET_OPTIONS) if "parquet" in streams else None
-    written, json_started = 0, False
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        for part in parts:
-            if not part.num_rows:
-                continue
-            pieces = table_slices(part, TEXT_ROWS)
-            jobs = [(fmt, pool.submit(_formatted, fmt, piece)) for piece in pieces for fmt in texts]
-            if parquet is not None:
-                parquet.write_table(part.combine_chunks(), row_group_size=part.num_rows)
-            for fmt, job in jobs:
-                if fmt == "json":  # objects are separated, the first opens the array
-                    streams["json"].write(b",\n" if json_started else b"[\n")
-                    json_started = True
-                for chunk in job.result():
-                    streams[fmt].write(chunk)
-            written += part.num_rows
+    written = 0
+    ahead = 2 * -(-SLICE_ROWS // TEXT_ROWS) + 1
+    writers = {fmt: _InOrder(streams[fmt], ahead) for fmt in texts}
+    try:
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            for part in parts:
+                if not part.num_rows:
+                    continue
+                for piece in table_slices(part, TEXT_ROWS):
+                    for fmt in texts:
+                        if fmt == "json":  # objects are separated, the first opens the array
+                            writers[fmt].put(b",\n" if written else b"[\n")
+                        writers[fmt].put(pool.submit(_formatted, fmt, piece))
+                    written += piece.num_rows
+                if parquet is not None:
+                    parquet.write_table(part.combine_chunks(), row_group_size=part.num_rows)
+    finally:
+        for writer in writers.values():
+            writer.close()
     if parquet is not None:
         if not written:
             parquet.write_table(schema.empty_table())

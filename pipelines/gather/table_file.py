@@ -12,6 +12,7 @@ the table is never whole in memory, whatever its size.
 from __future__ import annotations
 
 import json
+from functools import partial
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -107,7 +108,7 @@ def check_table_file(path: Path, schema: TableSchema, table: str,
     try:
         try:
             check = columnar.check_table(resource, lookups=lookups, keep=key,
-                                         sink=lambda columns: spilled.add(_typed_batch(columns, target)))
+                                         sink=lambda columns: spilled.add(partial(_typed_batch, columns, target)))
         except columnar.Fallback:
             spilled.discard()
             package = frictionless.Package({"resources": [

@@ -44,7 +44,7 @@ def tables(draw: st.DrawFn) -> pa.Table:
 def _spilled(folder: Path, table: pa.Table, batch_rows: int, order: np.ndarray) -> spill.SpilledTable:
     held = spill.Spill(folder, table.schema)
     for batch in table.to_batches(max_chunksize=batch_rows):
-        held.add(batch)
+        held.add(lambda batch=batch: batch)
     return held.ordered(order)
 
 
@@ -81,7 +81,7 @@ def test_files_from_disk_are_the_bytes_of_files_from_memory(tmp_path_factory, mo
 def test_an_order_of_the_wrong_length_is_refused(tmp_path: Path) -> None:
     table = pa.table({"a": pa.array([1, 2, 3])})
     held = spill.Spill(tmp_path / "s", table.schema)
-    held.add(table.to_batches()[0])
+    held.add(lambda: table.to_batches()[0])
     with pytest.raises(ValueError, match="ordre de 2 lignes"):
         held.ordered(np.array([0, 1]))
 
@@ -95,3 +95,17 @@ def test_folders_of_dead_processes_are_swept_and_a_live_one_is_kept(tmp_path: Pa
     spill.sweep(tmp_path)
     assert mine.is_dir() and mine.name == f"suivi-{os.getpid()}"
     assert not dead.exists()
+
+
+def test_an_error_while_making_a_batch_reaches_the_caller(tmp_path: Path) -> None:
+    """Batches are made on the spill's own thread: its error must not be lost there."""
+    held = spill.Spill(tmp_path / "s", pa.schema([pa.field("a", pa.int64())]))
+
+    def broken() -> pa.RecordBatch:
+        raise ValueError("valeur illisible")
+
+    held.add(broken)
+    with pytest.raises(ValueError, match="valeur illisible"):
+        held.ordered(np.array([], dtype=np.int64))
+    held.discard()
+    assert not (tmp_path / "s").exists()
