@@ -169,13 +169,19 @@ def test_an_unreachable_source_fails_the_run_and_publishes_no_progress(tmp_path:
 
 def test_two_concurrent_runs_leave_one_consistent_result(first_run: Path, tmp_path: Path) -> None:
     args = [str(OGP), "run", "--out", str(tmp_path / "site"), "--state-dir", str(tmp_path / "var")]
-    runs = [subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
+    # A wide summary: one line per dataset (a narrow one wraps its notes over several).
+    runs = [subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             env={**ENV, "COLUMNS": "400"})
             for _ in range(2)]
     outputs = [run.communicate(timeout=300) for run in runs]
     assert [run.returncode for run in runs] == [0, 0], outputs
-    # One publication of each dataset; the other run found it unchanged.
-    assert sum(out.count("nouvelle") for out, _ in outputs) == 2
-    assert sum(out.count("inchangé") for out, _ in outputs) == 2
+    # One publication of each dataset; the other run found it unchanged (its inputs'
+    # checksums, or its rebuilt files, equal to what the first one published).
+    rows = [line for out, _ in outputs for line in out.splitlines()
+            if PLAN_SLUG in line or PROGRESS_SLUG in line]
+    assert len(rows) == 4, outputs
+    assert sum("nouvelle version" in row for row in rows) == 2
+    assert sum("inchangé" in row and "nouvelle version" not in row for row in rows) == 2
     # Exactly what one run alone publishes, and each sample received once.
     assert tree(tmp_path / "site") == tree(first_run)
     journal = (tmp_path / "var" / PROGRESS_SLUG / "journal.jsonl").read_text(encoding="utf-8")
