@@ -271,7 +271,7 @@ def write_formats(schema: pa.Schema, parts: Iterable[pa.Table], streams: Mapping
         streams["csv"].write(_csv_header(schema.names))
     parquet = pq.ParquetWriter(streams["parquet"], schema, **_PARQUET_OPTIONS) if "parquet" in streams else None
     written = 0
-    ahead = 2 * -(-SLICE_ROWS // TEXT_ROWS) + 1
+    ahead = -(-SLICE_ROWS // TEXT_ROWS) + 1
     writers = {fmt: _InOrder(streams[fmt], ahead) for fmt in texts}
     try:
         with ThreadPoolExecutor(max_workers=2) as pool:

@@ -20,7 +20,7 @@ import frictionless
 import pyarrow as pa
 
 from pipelines.config import DatasetConfig, Settings, TableFileSource
-from pipelines.errors import ConfigError, Issue, ValidationFailed
+from pipelines.errors import ConfigError, Issue, PublishError, ValidationFailed
 from pipelines.inputs import input_fingerprint, sha256_file
 from pipelines import spill
 from pipelines.tables import TableSchema, arrow_schema, key_order, load_schema, primary_key, sorted_by_key
@@ -119,6 +119,7 @@ def check_table_file(path: Path, schema: TableSchema, table: str,
             report = package.validate(limit_errors=columnar.UNLIMITED_ERRORS)
             issues = [i for i in issues_of(report) if i.table == table or i.table == "datapackage"]
             return issues, None if issues else sorted_by_key(_frictionless_table(resource, schema), schema)
+        spill.release_unused()
         issues = [Issue(table=table, row=e.row_number, field=e.field_name or ",".join(e.field_names) or None,
                         code=e.type, message=e.message) for e in check.errors]
         if issues:
@@ -163,8 +164,17 @@ def gather_table_file(config: DatasetConfig, settings: Settings) -> dict[str, sp
         table = None
     else:
         spill.sweep(settings.state_dir)
-        issues, table = check_table_file(original, schema, source.table, _reference_rows(config),
-                                         spill.spill_folder(settings.state_dir, config.slug))
+        try:
+            issues, table = check_table_file(original, schema, source.table, _reference_rows(config),
+                                             spill.spill_folder(settings.state_dir, config.slug))
+        except OSError as exc:  # a full disk, a folder not writable: said, not a traceback
+            raise PublishError(
+                f"La table de {path.name} n'a pas pu être mise de côté pendant sa vérification "
+                f"({exc.strerror or exc}) : rien n'a été publié.",
+                hint=f"Vérifiez la place libre et les droits du dossier d'état "
+                f"({settings.state_dir}) : la table y occupe à peu près la taille du fichier "
+                "le temps de la publication.",
+            ) from exc
         report = {
             "fichier": path.name, "sha256": sha256, "empreinte_entrees": fingerprint,
             "valide": not issues, "erreurs": len(issues),

@@ -442,7 +442,7 @@ def _has_nul(path: Path) -> bool:
     return False
 
 
-BLOCK_SIZE = 1 << 22  # bytes of CSV per batch: memory stays flat whatever the file's size
+BLOCK_SIZE = 1 << 21  # bytes of CSV per batch: memory stays flat whatever the file's size
 
 
 def _batches(path: Path, names: list[str], ragged: list[tuple[int | None, str]]) -> Iterator[pa.RecordBatch]:

@@ -120,6 +120,23 @@ def test_a_file_outside_the_fast_path_is_checked_by_frictionless(tmp_path: Path,
     assert issues == [] and table is not None and table.num_rows == 199
 
 
+def test_a_state_folder_where_the_table_cannot_be_set_aside_is_a_clear_error(tmp_path: Path, keys) -> None:
+    """The checked rows go to the state folder while the file is published: a full disk
+    or an unwritable folder says so, in French, and publishes nothing."""
+    from pipelines import spill
+    from pipelines.errors import PublishError
+
+    settings, config = _setup(tmp_path, keys, rows=50)
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    (settings.state_dir / spill.SPILL_DIR).write_text("pas un dossier", encoding="utf-8")
+    with pytest.raises(PublishError) as failed:
+        table_file.gather_table_file(config, settings)
+    assert "n'a pas pu être mise de côté" in failed.value.message
+    assert str(settings.state_dir) in failed.value.hint
+    # The file received is archived all the same.
+    assert any((settings.state_dir / DATASET_SLUG / table_file.ARCHIVE_DIR).iterdir())
+
+
 def test_sorting_a_table_too_large_for_32_bit_text_offsets_keeps_rows_and_types() -> None:
     """Ten million rows of comments exceed 2 GiB of text: the rows are taken in parts."""
     import pyarrow as pa
