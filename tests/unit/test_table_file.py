@@ -137,6 +137,43 @@ def test_a_state_folder_where_the_table_cannot_be_set_aside_is_a_clear_error(tmp
     assert any((settings.state_dir / DATASET_SLUG / table_file.ARCHIVE_DIR).iterdir())
 
 
+def test_a_cell_longer_than_the_blocks_read_ahead_goes_to_frictionless(tmp_path: Path, monkeypatch) -> None:
+    """Arrow reads only a few blocks ahead of the check, and cannot parse a cell across
+    more than two blocks: such a file must end with frictionless's verdict, not wait."""
+    monkeypatch.setattr(columnar, "BLOCK_SIZE", 1 << 16)
+    long_text = "ligne « longue », avec des virgules\n" * 16_000  # 600 kB: ten blocks
+    path = tmp_path / "long.csv"
+    with path.open("w", encoding="utf-8", newline="") as stream:
+        csv.writer(stream, lineterminator="\n").writerows([["n", "texte"], [1, long_text], [1, "b"]])
+    schema = frictionless.Schema.from_descriptor({
+        "fields": [{"name": "n", "type": "integer"}, {"name": "texte", "type": "string"}],
+        "primaryKey": ["n"]})
+    resource = frictionless.Resource(path=path.name, basepath=str(tmp_path), schema=schema)
+    with pytest.raises(columnar.Fallback, match="lecture Arrow"):
+        columnar.check_table(resource)
+    check = columnar.validate_resource(resource)
+    assert check.engine == columnar.FRICTIONLESS
+    assert [(e.type, e.row_number) for e in check.errors] == [("primary-key", 3)]
+
+
+def test_a_cell_over_two_blocks_is_read_with_its_row_number(tmp_path: Path, monkeypatch) -> None:
+    """A multi-line cell across a block boundary, read with the blocks paced."""
+    monkeypatch.setattr(columnar, "BLOCK_SIZE", 1 << 16)
+    text = "ligne « longue », avec des virgules\n" * 1_200  # 45 kB
+    path = tmp_path / "long.csv"
+    rows = [["n", "texte"], *([i, text] for i in range(1, 6)), [1, "b"]]
+    with path.open("w", encoding="utf-8", newline="") as stream:
+        csv.writer(stream, lineterminator="\n").writerows(rows)
+    schema = frictionless.Schema.from_descriptor({
+        "fields": [{"name": "n", "type": "integer"}, {"name": "texte", "type": "string"}],
+        "primaryKey": ["n"]})
+    check = columnar.check_table(frictionless.Resource(path=path.name, basepath=str(tmp_path), schema=schema),
+                                 keep=["texte"])
+    assert check.engine == columnar.ARROW and check.rows == 6
+    assert check.keys["texte"].python_entries()[:5] == [text] * 5
+    assert [(e.type, e.row_number) for e in check.errors] == [("primary-key", 7)]
+
+
 def test_sorting_a_table_too_large_for_32_bit_text_offsets_keeps_rows_and_types() -> None:
     """Ten million rows of comments exceed 2 GiB of text: the rows are taken in parts."""
     import pyarrow as pa
