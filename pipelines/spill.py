@@ -17,9 +17,7 @@ the next gather (``sweep``).
 from __future__ import annotations
 
 import os
-import queue
 import shutil
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +26,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from pipelines.background import InOrder
 from publish.writers import SLICE_ROWS
 
 # Rows per partition: two writer slices (43 MB of the bench's rows; four cost 100 MB more
@@ -124,36 +123,23 @@ class Spill:
         self._path = folder / "lues.arrows"
         self._sink = pa.OSFile(str(self._path), "wb")
         self._writer = pa.ipc.new_stream(self._sink, schema)
-        self._line: queue.Queue[Callable[[], pa.RecordBatch] | None] = queue.Queue(maxsize=2)
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._write_in_line, daemon=True)
-        self._thread.start()
+        self._line: InOrder[Callable[[], pa.RecordBatch]] = InOrder(self._write, ahead=2)
 
-    def _write_in_line(self) -> None:
-        while (make := self._line.get()) is not None:
-            if self._error is not None:
-                continue
-            try:
-                batch = make()
-                self._writer.write_batch(batch)
-                self.rows += batch.num_rows
-            except BaseException as error:  # noqa: BLE001 - raised in the caller's thread
-                self._error = error
+    def _write(self, make: Callable[[], pa.RecordBatch]) -> None:
+        batch = make()
+        self._writer.write_batch(batch)
+        self.rows += batch.num_rows
 
     def add(self, make: Callable[[], pa.RecordBatch]) -> None:
-        if self._error is not None:
-            raise self._error
         self._line.put(make)
 
     def _close(self) -> None:
-        if self._thread.is_alive():
-            self._line.put(None)
-            self._thread.join()
-        if not self._sink.closed:
-            self._writer.close()
-            self._sink.close()
-        if self._error is not None:
-            raise self._error
+        try:
+            self._line.close()
+        finally:
+            if not self._sink.closed:
+                self._writer.close()
+                self._sink.close()
 
     def discard(self) -> None:
         try:

@@ -89,8 +89,7 @@ def to_arrow(rows: list[dict[str, Any]], schema: TableSchema) -> pa.Table:
                 f"Ligne {position} de {schema['name']} : colonnes absentes du schéma "
                 f"{sorted(unexpected)}."
             )
-    key = schema.get("primaryKey") or names
-    key = [key] if isinstance(key, str) else key
+    key = primary_key(schema)
     table = pa.Table.from_pydict({n: [r.get(n) for r in rows] for n in names}, schema=arrow_schema(schema))
     if any(pa.types.is_list(table.schema.field(k).type) for k in key):
         ordered = sorted(rows, key=lambda r: tuple(_sort_key(r.get(k)) for k in key))

@@ -11,16 +11,16 @@ import hashlib
 import io
 import json
 import math
-import queue
-import threading
 from collections.abc import Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
+from functools import partial
 from typing import Any, BinaryIO
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from pipelines.background import InOrder
 from pipelines.tables import python_value
 
 # Parquet options fixed here so that the same table always gives the same bytes (for a
@@ -221,38 +221,9 @@ def _formatted(fmt: str, part: pa.Table) -> list[pa.Buffer | bytes]:
 TEXT_ROWS = 16_384
 
 
-class _InOrder:
-    """Writes a stream's pieces in the order given, on a thread of its own: the hashing
-    and the writing of one format do not wait for the others' formatting. The queue is
-    bounded, so formatting runs at most a few pieces ahead of the disk."""
-
-    def __init__(self, stream: BinaryIO, ahead: int) -> None:
-        self.stream = stream
-        self.queue: queue.Queue[Future[list[pa.Buffer | bytes]] | bytes | None] = queue.Queue(maxsize=ahead)
-        self.error: BaseException | None = None
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.thread.start()
-
-    def _run(self) -> None:
-        while (item := self.queue.get()) is not None:
-            if self.error is not None:
-                continue  # drain: the first error is raised by close()
-            try:
-                for chunk in item.result() if isinstance(item, Future) else [item]:
-                    self.stream.write(chunk)
-            except BaseException as error:  # noqa: BLE001 - handed to the caller
-                self.error = error
-
-    def put(self, item: Future[list[pa.Buffer | bytes]] | bytes) -> None:
-        if self.error is not None:
-            raise self.error
-        self.queue.put(item)
-
-    def close(self) -> None:
-        self.queue.put(None)
-        self.thread.join()
-        if self.error is not None:
-            raise self.error
+def _write_text(stream: BinaryIO, item: Future[list[pa.Buffer | bytes]] | bytes) -> None:
+    for chunk in item.result() if isinstance(item, Future) else [item]:
+        stream.write(chunk)
 
 
 def write_formats(schema: pa.Schema, parts: Iterable[pa.Table], streams: Mapping[str, BinaryIO]) -> None:
@@ -272,7 +243,8 @@ def write_formats(schema: pa.Schema, parts: Iterable[pa.Table], streams: Mapping
     parquet = pq.ParquetWriter(streams["parquet"], schema, **_PARQUET_OPTIONS) if "parquet" in streams else None
     written = 0
     ahead = -(-SLICE_ROWS // TEXT_ROWS) + 1
-    writers = {fmt: _InOrder(streams[fmt], ahead) for fmt in texts}
+    # Each format's text is hashed and written on a thread of its own, in order.
+    writers = {fmt: InOrder(partial(_write_text, streams[fmt]), ahead) for fmt in texts}
     try:
         with ThreadPoolExecutor(max_workers=2) as pool:
             for part in parts:
