@@ -47,7 +47,8 @@ def file_stamps(config: DatasetConfig) -> tuple[tuple[str, int, int], ...]:
     """Path, size and modification time of the files a dataset is gathered from: a cheap
     key for what is derived from them within one process."""
     paths = [config.directory / "dataset.yaml", *_source_files(config)]
-    return tuple((str(p.resolve()), p.stat().st_size, p.stat().st_mtime_ns) for p in paths if p.is_file())
+    stats = [(p, p.stat()) for p in paths if p.is_file()]
+    return tuple((str(p.resolve()), facts.st_size, facts.st_mtime_ns) for p, facts in stats)
 
 
 def input_fingerprint(config: DatasetConfig, settings: Settings) -> str | None:

@@ -76,8 +76,7 @@ def read_schemas(version_dir: Path) -> dict[str, TableSchema]:
 
 def read_version(version_dir: Path) -> tuple[dict[str, list[dict[str, Any]]], dict[str, TableSchema]]:
     """Rows (from the JSON files) and schemas (from datapackage.json) of a published version."""
-    descriptor = json.loads((version_dir / "datapackage.json").read_text(encoding="utf-8"))
-    schemas = {r["name"]: r["schema"] for r in descriptor["resources"] if "schema" in r}
+    schemas = read_schemas(version_dir)
     rows = {
         name: json.loads((version_dir / f"{name}.json").read_text(encoding="utf-8"))
         for name in schemas

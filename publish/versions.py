@@ -8,13 +8,12 @@ point therefore leaves the previous version served and no partial one visible.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import hashlib
 import json
 import os
 import re
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import IntEnum
 from pathlib import Path

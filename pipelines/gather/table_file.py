@@ -25,7 +25,7 @@ from pipelines.inputs import input_fingerprint, sha256_file
 from pipelines import spill
 from pipelines.tables import TableSchema, arrow_schema, key_order, load_schema, primary_key, sorted_by_key
 from pipelines.validate import columnar
-from pipelines.validate.package import issues_of
+from pipelines.validate.package import inline_table, issues_of
 from publish.atomic import copy_atomically, write_atomically
 
 ARCHIVE_DIR = "entrees"
@@ -51,34 +51,23 @@ def _reference_rows(config: DatasetConfig) -> dict[str, list[dict[str, str]]]:
     return plan_references(config) if source_of(config).plan else {}
 
 
+def _typed_column(column: columnar._Column, kind: pa.DataType) -> pa.Array:
+    """A checked column's values, row by row, as the published Arrow type."""
+    values = columnar.row_values(column)
+    if isinstance(values, list):
+        return pa.array(values, type=kind)
+    combined = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+    return pa.nulls(len(combined), kind) if combined.type == pa.null() else combined.cast(kind)
+
+
 def _typed_batch(columns: Mapping[str, columnar._Column], target: pa.Schema) -> pa.RecordBatch:
     """One batch's rows as frictionless reads them, from the values the check made."""
-    arrays = []
-    for field in target:
-        values = columnar.row_values(columns[field.name])
-        if isinstance(values, list):
-            arrays.append(pa.array(values, type=field.type))
-        else:
-            column = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
-            arrays.append(pa.nulls(len(column), field.type) if column.type == pa.null()
-                          else column.cast(field.type))
-    return pa.RecordBatch.from_arrays(arrays, schema=target)
+    return pa.RecordBatch.from_arrays([_typed_column(columns[f.name], f.type) for f in target], schema=target)
 
 
 def _key_table(check: columnar.TableCheck, key: list[str], target: pa.Schema) -> pa.Table:
     """The key columns of the whole table, in file order (the check kept them)."""
-    columns = []
-    for name in key:
-        kind = target.field(name).type
-        kept = check.keys[name]
-        if kept.objects is not None:
-            columns.append(pa.chunked_array([pa.array(kept.objects, type=kind)]))
-        elif kept.values is None or kept.values.type == pa.null():
-            columns.append(pa.chunked_array([pa.nulls(check.rows, kind)]))
-        else:
-            values = kept.values if isinstance(kept.values, pa.ChunkedArray) else pa.chunked_array([kept.values])
-            columns.append(values.cast(kind))
-    return pa.table(columns, names=key)
+    return pa.table([_typed_column(check.keys[name], target.field(name).type) for name in key], names=key)
 
 
 def _frictionless_table(resource: frictionless.Resource, schema: TableSchema) -> pa.Table:
@@ -113,8 +102,7 @@ def check_table_file(path: Path, schema: TableSchema, table: str,
             spilled.discard()
             package = frictionless.Package({"resources": [
                 {"name": table, "path": path.name, "schema": descriptor},
-                *({"name": name, "data": [list(rows[0]), *([r[k] for k in rows[0]] for r in rows)]}
-                  for name, rows in references.items() if rows),
+                *(inline_table(name, rows) for name, rows in references.items() if rows),
             ]}, basepath=str(path.parent))
             report = package.validate(limit_errors=columnar.UNLIMITED_ERRORS)
             issues = [i for i in issues_of(report) if i.table == table or i.table == "datapackage"]

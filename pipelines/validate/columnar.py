@@ -646,7 +646,8 @@ _Found = tuple[int, str, str, str | None, str | None, int | None]  # row, type, 
 def _decide(schema: frictionless.Schema, batch: pa.RecordBatch, keyed: set[str],
             pool: ThreadPoolExecutor, extra: Mapping[int, list[str]],
             plain: dict[str, bool]) -> tuple[list[_Found], dict[str, _Column]]:
-    """One batch's cell-level errors (a blank row reports only blank-row) and keyed values.
+    """One batch's cell-level errors (a blank row reports only blank-row) and its columns
+    (with typed values for the fields in ``keyed``).
 
     ``plain`` remembers, per field, whether the first batch found it mostly distinct.
     """

@@ -42,6 +42,12 @@ def _field_of(error: frictionless.Error) -> str | None:
     return ",".join(names) if names else None
 
 
+def inline_table(name: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Another dataset's table (a foreign key's target) as an inline tabular resource."""
+    fields = list(rows[0]) if rows else []
+    return {"name": name, "type": "table", "data": [fields, *([row[f] for f in fields] for row in rows)]}
+
+
 def _with_references(
     descriptor: Path, schemas: dict[str, TableSchema], references: dict[str, list[dict[str, Any]]]
 ) -> frictionless.Package:
@@ -55,12 +61,7 @@ def _with_references(
         schema = schemas.get(resource["name"])
         if schema and "schema" in resource and schema.get("foreignKeys"):
             resource["schema"]["foreignKeys"] = schema["foreignKeys"]
-    for name, rows in references.items():
-        fields = list(rows[0]) if rows else []
-        document["resources"].append({
-            "name": name, "type": "table",
-            "data": [fields, *([row[f] for f in fields] for row in rows)],
-        })
+    document["resources"] += [inline_table(name, rows) for name, rows in references.items()]
     return frictionless.Package(document, basepath=str(descriptor.parent))
 
 
@@ -145,7 +146,7 @@ def _file_errors(resource: frictionless.Resource) -> list[Any]:
     if not resource.hash and not resource.bytes:
         return found
     path = Path(resource.normpath or "")
-    with path.open("rb") as stream:  # re-read from disk: a file damaged on its way there fails
+    with path.open("rb") as stream:  # the bytes as the system gives them back, against the descriptor
         digest = hashlib.file_digest(stream, "sha256")
         size = stream.tell()
     if resource.hash:
