@@ -5,7 +5,10 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 OUT ?= site
 
-.PHONY: setup bytecode run test test-fast bench lock clean server deploy worker
+TOOL_LOCKS := tools/harvest_check/udata.lock tools/harvest_check/ckan.lock
+TOOL_STAMPS := .venv-tools/udata/.installed-stamp .venv-tools/ckan/.installed-stamp
+
+.PHONY: setup tools browser bytecode run test test-fast bench lock tools-lock clean server deploy worker
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,16 +24,32 @@ $(STAMP): pyproject.toml requirements.lock
 bytecode:
 	$(BIN)/python -m compileall -q pipelines publish bench > /dev/null
 
-setup: $(STAMP)
+# The harvester checks' venvs (udata, CKAN), in the checkout, from their lock files. The
+# tests use them and never install anything themselves.
+.venv-tools/%/.installed-stamp: tools/harvest_check/%.lock tools/harvest_check/setup_tool.sh $(STAMP)
+	PYTHON=$(PYTHON) bash tools/harvest_check/setup_tool.sh $*
 
-run: $(STAMP) bytecode
+tools: $(TOOL_STAMPS)
+
+# Debian's Chromium for the page tests (headless, driven by Playwright, which downloads no
+# browser of its own). Needs root or sudo; .ci/run calls it before `make test`.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  SUDO=""; [ "$$(id -u)" -ne 0 ] && SUDO="sudo"; \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
+# Everything `make run` and `make test` use: the project venv and the tool venvs.
+setup: $(STAMP) $(TOOL_STAMPS)
+
+run: setup bytecode
 	$(BIN)/ogp run --out $(OUT)
 
-test: $(STAMP)
+test: setup
 	$(BIN)/pytest
 
 # Unit, property and golden tests only: no Prefect, no servers.
-test-fast: $(STAMP)
+test-fast: setup
 	$(BIN)/pytest -m "not slow"
 
 # Rows per second and peak memory against frictionless alone (see bench/run.py).
@@ -38,8 +57,14 @@ bench: $(STAMP) bytecode
 	$(BIN)/python -m bench.run
 
 # Regenerates the pinned dependency set from pyproject.toml's ranges.
+# Locks resolve for Python 3.11.2 (Debian 12's own, the oldest the project supports).
 lock: $(STAMP)
-	$(BIN)/uv pip compile pyproject.toml --extra test --python-version 3.11 --quiet -o requirements.lock
+	$(BIN)/uv pip compile pyproject.toml --extra test --python-version 3.11.2 --quiet -o requirements.lock
+
+tools-lock: $(STAMP)
+	for tool in udata ckan; do \
+	  $(BIN)/uv pip compile tools/harvest_check/$$tool.in --python-version 3.11.2 --quiet \
+	    -o tools/harvest_check/$$tool.lock || exit 1; done
 
 # Scheduled runs on a local Prefect server (see README, "Scheduling").
 PREFECT_LOCAL := PREFECT_API_URL=http://127.0.0.1:4200/api PREFECT_SERVER_ANALYTICS_ENABLED=false
@@ -54,4 +79,4 @@ worker: $(STAMP)
 	$(PREFECT_LOCAL) $(BIN)/prefect worker start --pool ogp-process
 
 clean:
-	rm -rf $(VENV) $(OUT) .pytest_cache
+	rm -rf $(VENV) .venv-tools $(OUT) .pytest_cache

@@ -18,20 +18,51 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
+# Off a terminal (a cron job, CI, a log file) rich would wrap and cut at 80 columns: lines are
+# written whole instead (soft wrap) and tables as one record per line (see _show).
 console = Console()
+console.soft_wrap = not console.is_terminal
 errors = Console(stderr=True)
+errors.soft_wrap = not errors.is_terminal
 
 MAX_ISSUES_SHOWN = 50
 EXIT_SUBMISSIONS_REJECTED = 3
 
 
+def _show(out: Console, title: str, headers: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
+    """Prints a table: drawn on a terminal; elsewhere one record per line, nothing cut.
+
+    A drawn table fits its cells to the terminal's width and ends long names with « … »;
+    written to a file it would cut identifiers a steward greps for. Off a terminal, each row
+    is one line of ``En-tête : valeur`` pairs, in full, empty cells left out."""
+    if out.is_terminal:
+        table = Table(*headers, title=title)
+        for row in rows:
+            table.add_row(*row)
+        out.print(table)
+        return
+    out.print(title, highlight=False, markup=False)
+    for row in rows:
+        pairs = [f"{h} : {v}" for h, v in zip(headers, row, strict=True) if v]
+        out.print("  " + " | ".join(pairs), highlight=False, markup=False)
+
+
+def _quiet_libraries(verbose: bool) -> None:
+    """Prefect's INFO lines (temporary server, task states, English hints) and Dask's stay out
+    of what a steward reads, unless ``--verbose``; warnings and errors still show.
+
+    Must run before Prefect is imported: its logging settings are read then."""
+    if not verbose:
+        os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+        os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "warning")  # --dask: scheduler chatter
+
+
 def _fail(exc: PipelineError) -> None:
     errors.print(f"[bold red]Erreur :[/] {exc.message}", highlight=False)
     if isinstance(exc, ValidationFailed):
-        table = Table("Table", "Ligne", "Champ", "Code", "Message", title="Erreurs de validation")
-        for issue in exc.issues[:MAX_ISSUES_SHOWN]:
-            table.add_row(issue.table, str(issue.row or ""), issue.field or "", issue.code, issue.message)
-        errors.print(table)
+        _show(errors, "Erreurs de validation", ("Table", "Ligne", "Champ", "Code", "Message"),
+              [(issue.table, str(issue.row or ""), issue.field or "", issue.code, issue.message)
+               for issue in exc.issues[:MAX_ISSUES_SHOWN]])
         if len(exc.issues) > MAX_ISSUES_SHOWN:
             errors.print(f"… et {len(exc.issues) - MAX_ISSUES_SHOWN} autres erreurs.")
     if exc.hint:
@@ -83,11 +114,15 @@ def run(
     dask: Annotated[
         str | None, typer.Option(help="Exécuter les tâches sur un cluster Dask : « local » (2 processus) ou l'adresse d'un ordonnanceur (tcp://hôte:8786).")
     ] = None,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", help="Affiche aussi le journal détaillé de Prefect (niveau INFO).")
+    ] = False,
 ) -> None:
     """Collecte, valide et publie tous les jeux de données du catalogue (flux Prefect)."""
     # The temporary server's telemetry heartbeat races its own SQLite start-up and prints
     # a "database is locked" traceback; a steward's run sends no telemetry anyway.
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    _quiet_libraries(verbose)
     # Imported here: Prefect takes seconds to import and other commands do not need it.
     from pipelines import progress
     from pipelines.flows import publish_catalog_flow
@@ -113,12 +148,11 @@ def run(
         if display is not None:
             display.progress.stop()
             progress.unwatch(display)
-    summary = Table("Jeu de données", "Version", "Publication", "Soumissions acceptées / rejetées",
-                    "Lignes par table", "Durée", title=f"Publication dans {out}")
+    rows = []
     rejected = []
     for outcome in outcomes:
         result = outcome.release
-        rows = ", ".join(f"{t} {n}" for t, n in result.rows.items())
+        counts = ", ".join(f"{t} {n}" for t, n in result.rows.items())
         state = "nouvelle version" if result.published else "inchangé"
         if result.note:
             state += f" ({result.note})"
@@ -128,8 +162,9 @@ def run(
             received = (f"{len(c.accepted)} / {len(c.rejected) + len(c.refused)} "
                         f"({c.unchanged} déjà reçue(s))")
             rejected += c.rejected_lines()
-        summary.add_row(result.slug, result.version, state, received, rows, f"{outcome.seconds:.1f} s")
-    console.print(summary)
+        rows.append((result.slug, result.version, state, received, counts, f"{outcome.seconds:.1f} s"))
+    _show(console, f"Publication dans {out}", ("Jeu de données", "Version", "Publication",
+          "Soumissions acceptées / rejetées", "Lignes par table", "Durée"), rows)
     if rejected:
         errors.print("[bold]Soumissions rejetées[/] (rapports dans le dossier d'état, "
                      "soumissions/<sha256>/rapport.html) :", highlight=False)
@@ -155,15 +190,16 @@ def versions(
         errors.print(f"Aucune version publiée de {dataset} dans {out}.")
         raise typer.Exit(code=1)
     withdrawn = {e["version"] for e in log.withdrawn()}
-    table = Table("Version", "Date", "Niveau", "Lignes (+/~/-)", "Motifs", "Empreinte", "État")
+    rows = []
     for entry in log.versions:
         counts = ", ".join(f"{t} +{c['added']}/~{c['changed']}/-{c['removed']}"
                            for t, c in entry["tables"].items())
         state = ("servie" if entry["version"] == log.served
                  else "retirée" if entry["version"] in withdrawn else "")
-        table.add_row(entry["version"], entry["date"], entry["level"], counts,
-                      "; ".join(entry["reasons"]), entry["fingerprint"][:12], state)
-    console.print(table)
+        rows.append((entry["version"], entry["date"], entry["level"], counts,
+                     "; ".join(entry["reasons"]), entry["fingerprint"][:12], state))
+    _show(console, f"Versions de {dataset}", ("Version", "Date", "Niveau", "Lignes (+/~/-)", "Motifs",
+                                              "Empreinte", "État"), rows)
     for event in log.rollbacks:
         console.print(f"Retour arrière le {event['date']} : {event['from']} → {event['to']}"
                       + (f" ({event['reason']})" if event.get("reason") else ""), highlight=False)
@@ -249,10 +285,8 @@ def publish(
         _fail(exc)
         return
     title = "Ce qui serait fait (--dry-run)" if dry_run else "Publication sur le portail"
-    table = Table("Jeu de données", "Action", "Ressource", "Détail", title=f"{title} : {portal}")
-    for action in actions:
-        table.add_row(action.dataset, action.kind, action.title, action.detail)
-    console.print(table)
+    _show(console, f"{title} : {portal}", ("Jeu de données", "Action", "Ressource", "Détail"),
+          [(a.dataset, a.kind, a.title, a.detail) for a in actions])
 
 
 @app.command()

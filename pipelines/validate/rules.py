@@ -55,9 +55,14 @@ class Rule:
 def _gx() -> tuple[Any, Any]:
     """great-expectations and its expectations module, imported once (3-5 s)."""
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    import logging
+
     import great_expectations as gx
     import great_expectations.expectations as gxe
 
+    # This module sets its own logger to INFO at import and announces the temporary folder of
+    # every ephemeral context: nothing a steward can act on, printed in the middle of a run.
+    logging.getLogger("great_expectations.data_context.types.base").setLevel(logging.WARNING)
     return gx, gxe
 
 

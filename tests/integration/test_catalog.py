@@ -109,16 +109,15 @@ def test_turtle_is_served_with_its_charset(site: Path) -> None:
     assert "données" in served.text  # decoded as UTF-8 by requests, as udata would
 
 
-def _tool(script: str, setup: str, *args: str) -> dict:
-    """Runs a harvest_check tool in its venv (set up on first use: a PyPI install, tried
-    twice because a package index can fail once)."""
-    for attempt in (1, 2):
-        installed = subprocess.run(["bash", str(TOOLS / setup)], capture_output=True, text=True,
-                                   timeout=1200)
-        if installed.returncode == 0:
-            break
-        assert attempt < 2, installed.stderr[-3000:]
-    result = subprocess.run([sys.executable, str(TOOLS / script), *args], capture_output=True,
+def _tool(script: str, venv: str, *args: str) -> dict:
+    """Runs a harvest_check tool in its venv, which ``make setup`` installs (tests never do)."""
+    python = ROOT / ".venv-tools" / venv / "bin" / "python"
+    stamp = python.parent.parent / ".installed-stamp"
+    if not stamp.is_file():
+        pytest.fail(f"the {venv} harvester venv is missing ({stamp.parent}): run `make setup` "
+                    "(or `make tools`), which installs it from tools/harvest_check/"
+                    f"{venv}.lock", pytrace=False)
+    result = subprocess.run([str(python), str(TOOLS / script), *args], capture_output=True,
                             text=True, timeout=600)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return json.loads(result.stdout)
@@ -126,7 +125,7 @@ def _tool(script: str, setup: str, *args: str) -> dict:
 
 @pytest.mark.parametrize("extension", ["ttl", "jsonld"])
 def test_udata_imports_every_dataset_with_licence_checksums_and_schemas(site: Path, extension: str) -> None:
-    report = _tool("harvest_check.py", "setup.sh", str(site / f"catalog-datagouv.{extension}"),
+    report = _tool("harvest_check.py", "udata", str(site / f"catalog-datagouv.{extension}"),
                    "--content-type", {"ttl": "text/turtle; charset=utf-8",
                                       "jsonld": "application/ld+json; charset=utf-8"}[extension])
     assert report["summary"]["datasets_imported"] == 2 and report["summary"]["datasets_failed"] == 0
@@ -147,7 +146,7 @@ def test_udata_imports_every_dataset_with_licence_checksums_and_schemas(site: Pa
 
 
 def test_ckan_dcat_parses_the_dcat_ap_catalogue(site: Path) -> None:
-    report = _tool("ckan_dcat_check.py", "setup_ckan.sh", str(site / "catalog.ttl"),
+    report = _tool("ckan_dcat_check.py", "ckan", str(site / "catalog.ttl"),
                    "--licenses", str(TOOLS / "licenses_datagouv.json"))
     assert report["errors"] == []
     assert sorted(d["identifier"] for d in report["datasets"]) == [

@@ -52,11 +52,35 @@ def failed_run(tmp_path: Path, datasets: Path) -> subprocess.CompletedProcess[st
 
 
 @pytest.fixture(scope="module")
-def first_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def first_run_output(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.CompletedProcess[str]]:
+    """The output folder of a first ``ogp run``, and what it printed (not to a terminal)."""
     out = tmp_path_factory.mktemp("site")
     result = ogp("run", "--out", str(out), "--state-dir", str(out.parent / "var"))
     assert result.returncode == 0, result.stderr
-    return out
+    return out, result
+
+
+@pytest.fixture(scope="module")
+def first_run(first_run_output: tuple[Path, subprocess.CompletedProcess[str]]) -> Path:
+    return first_run_output[0]
+
+
+def test_off_a_terminal_the_summary_keeps_whole_names_and_prefect_stays_quiet(
+    first_run_output: tuple[Path, subprocess.CompletedProcess[str]],
+) -> None:
+    out, result = first_run_output
+    lines = result.stdout.splitlines()
+    assert lines[0] == f"Publication dans {out}"
+    assert lines[1].startswith(f"  Jeu de données : {PLAN_SLUG} | Version : 1.0.0 | "
+                               "Publication : nouvelle version | ")
+    assert "responsables 99 | Durée : " in lines[1]
+    assert lines[2].startswith(f"  Jeu de données : {PROGRESS_SLUG} | Version : 1.0.0 | ")
+    assert "…" not in result.stdout and len(lines) == 3
+    # Prefect's INFO lines and English hints are not a steward's reading.
+    assert result.stderr == ""
+    history = ogp("versions", PROGRESS_SLUG, "--out", str(out))
+    assert history.stdout.splitlines()[1].startswith(
+        "  Version : 1.0.0 | Date : ") and "Motifs : première publication | " in history.stdout
 
 
 def test_layout_of_the_published_plan(first_run: Path) -> None:
@@ -78,9 +102,10 @@ def test_frictionless_accepts_the_published_package(first_run: Path) -> None:
 
 def test_rerun_on_unchanged_inputs_publishes_nothing(first_run: Path) -> None:
     before = tree(first_run)
-    result = ogp("run", "--out", str(first_run), "--state-dir", str(first_run.parent / "var"))
+    result = ogp("run", "--verbose", "--out", str(first_run), "--state-dir", str(first_run.parent / "var"))
     assert result.returncode == 0, result.stderr
     assert "inchangé" in result.stdout and "nouvelle" not in result.stdout
+    assert "Starting temporary server" in result.stderr  # --verbose: Prefect's own INFO lines
     # The plan is recognised by the checksums of its inputs, before any parsing.
     log = json.loads((first_run / "datasets" / PLAN_SLUG / "versions.json").read_text(encoding="utf-8"))
     assert log["versions"][-1]["inputs"] == input_fingerprint(
@@ -190,7 +215,7 @@ def test_two_concurrent_runs_leave_one_consistent_result(first_run: Path, tmp_pa
 
 def test_a_run_on_a_local_dask_cluster_publishes_the_same_bytes(first_run: Path, tmp_path: Path) -> None:
     result = ogp("run", "--out", str(tmp_path / "site"), "--state-dir", str(tmp_path / "var"),
-                 "--dask", "local")
+                 "--dask", "local", "--verbose")
     assert result.returncode == 0, result.stderr
     assert "Creating a new Dask cluster" in result.stderr  # the tasks ran on Dask workers
     assert tree(tmp_path / "site") == tree(first_run)

@@ -47,7 +47,7 @@ def browser() -> Iterator[object]:
     from playwright.sync_api import sync_playwright
 
     executable = shutil.which("chromium") or shutil.which("chromium-browser")
-    assert executable, "Chromium is installed by .ci/run (apt-get install chromium)"
+    assert executable, "Chromium is missing: run `make browser` (Debian's chromium, as .ci/run does)"
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=executable, args=["--no-sandbox"])
         yield browser

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util import Retry
 
 from tests.conftest import PLAN_SLUG, PROGRESS_SLUG, ROOT
 
@@ -21,6 +23,25 @@ pytestmark = pytest.mark.slow
 
 BIN = Path(sys.executable).parent
 HEADER = "id_action,date_rapport,statut,avancement_pct,commentaire,preuve_url\n"
+
+
+# Under load, the server's SQLite answers « database is locked »; Prefect turns that into a
+# 503 that its own client retries (prefect.client.base: 429, 502 and 503, with backoff). A
+# flaky `KeyError: 'id'` was this 503 read as a flow run. The test client retries the same
+# codes, and every answer is checked for its status with the body in the failure message.
+RETRIED = Retry(total=8, backoff_factor=0.5, status_forcelist=(429, 502, 503), allowed_methods=None,
+                raise_on_status=False)
+
+
+def api_call(prefect: dict, method: str, path: str, expected: int = 200, **kwargs: object) -> object:
+    """The decoded answer of one API call, asserted to have the ``expected`` status."""
+    session = requests.Session()
+    session.mount("http://", HTTPAdapter(max_retries=RETRIED))
+    response = session.request(method, f"{prefect['api']}{path}", timeout=30, **kwargs)
+    assert response.status_code == expected, (
+        f"{method} {path}: HTTP {response.status_code}: {response.text[:2000]}\n"
+        + (prefect["logs"] / "server.log").read_text(errors="replace")[-3000:])
+    return response.json()
 
 
 def free_port() -> int:
@@ -89,13 +110,12 @@ def prefect(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
 
 
 def run_deployment(prefect: dict, name: str, parameters: dict) -> dict:
-    api = prefect["api"]
-    deployment = requests.get(f"{api}/deployments/name/{name}", timeout=10).json()
-    run = requests.post(f"{api}/deployments/{deployment['id']}/create_flow_run",
-                        json={"parameters": parameters}, timeout=10).json()
+    deployment = api_call(prefect, "GET", f"/deployments/name/{name}")
+    run = api_call(prefect, "POST", f"/deployments/{deployment['id']}/create_flow_run", 201,
+                   json={"parameters": parameters})
     deadline = time.monotonic() + 400
     while True:
-        state = requests.get(f"{api}/flow_runs/{run['id']}", timeout=10).json()
+        state = api_call(prefect, "GET", f"/flow_runs/{run['id']}")
         if state["state"]["type"] in ("COMPLETED", "FAILED", "CRASHED", "CANCELLED"):
             return state
         assert time.monotonic() < deadline, (prefect["logs"] / "worker.log").read_text()[-4000:]
@@ -103,12 +123,12 @@ def run_deployment(prefect: dict, name: str, parameters: dict) -> dict:
 
 
 def artifacts(prefect: dict, flow_run_id: str) -> list[dict]:
-    return requests.post(f"{prefect['api']}/artifacts/filter",
-                         json={"artifacts": {"flow_run_id": {"any_": [flow_run_id]}}}, timeout=10).json()
+    return api_call(prefect, "POST", "/artifacts/filter",
+                    json={"artifacts": {"flow_run_id": {"any_": [flow_run_id]}}})
 
 
 def test_the_deployments_of_prefect_yaml_are_registered_with_schedules(prefect: dict) -> None:
-    deployments = requests.post(f"{prefect['api']}/deployments/filter", json={}, timeout=10).json()
+    deployments = api_call(prefect, "POST", "/deployments/filter", json={})
     by_name = {d["name"]: d for d in deployments}
     assert set(by_name) == {"recevoir-soumissions-quotidien", "publier-catalogue-hebdomadaire",
                             "valider-soumission"}
