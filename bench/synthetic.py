@@ -9,15 +9,19 @@ hundred, cycling through every kind of error frictionless reports on such a file
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import random
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 FIELDS = ["id_action", "date_rapport", "statut", "avancement_pct", "commentaire", "preuve_url",
-          "id_organisation"]
+          "id_organisation", "id_soumission", "date_reception"]
+# Rows come in lots of this many, each as from one received file (its sha256, its arrival):
+# a consolidated export has few distinct provenance values.
+LOT_ROWS = 1000
 STATUSES = ["non_commence", "limite", "substantiel", "complet", "abandonne", "non_evalue"]
 WORDS = ["consultation", "publique", "ouverte", "en", "juin", ";", "synthèse", "rédigée", "par",
          "l'équipe", "du", "ministère", "données", "« ouvertes »", "élaboration,", "concertée",
@@ -59,7 +63,10 @@ def _rows(count: int, invalid: bool, actions: list[str], organisations: list[str
         statut = rng.choice(STATUSES)
         pct = {"non_commence": 0, "complet": 100}.get(statut, rng.randint(1, 99))
         url = f"https://www.exemple.gouv.fr/pgo/{action.lower()}/rapport-{i}.pdf"
-        row = [action, day.isoformat(), statut, str(pct), _comment(rng), url, rng.choice(organisations)]
+        lot = i // LOT_ROWS
+        arrival = (datetime(2021, 1, 1, 9) + timedelta(hours=lot)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        row = [action, day.isoformat(), statut, str(pct), _comment(rng), url, rng.choice(organisations),
+               hashlib.sha256(f"lot-{lot}".encode()).hexdigest(), arrival]
         if invalid and i % 100 == 57:
             yield from _spoil(row, next(kinds), i, actions)
             continue

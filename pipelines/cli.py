@@ -261,6 +261,37 @@ def _dataset_title(settings: Any, slug: str) -> str:
 
 
 @app.command()
+def withdraw(
+    dataset: Annotated[str, typer.Argument(help="Slug du jeu de données, par exemple suivi-plan-action-pgo-2021-2023.")],
+    submission: Annotated[str, typer.Argument(help="Empreinte sha256 du fichier archivé, ou ses premiers caractères (au moins 4).")],
+    reason: Annotated[str, typer.Option("--reason", help="Motif du retrait, inscrit dans le journal et dans l'historique des versions.")],
+    state_dir: Annotated[Path | None, typer.Option(help="Dossier d'état (défaut ./var).")] = None,
+    datasets_dir: Annotated[Path | None, typer.Option(help="Dossier des définitions de jeux de données.")] = None,
+) -> None:
+    """Retire une soumission reçue par erreur : rien n'est supprimé, la prochaine publication l'écarte."""
+    from pipelines.config import Settings, load_dataset
+    from pipelines.gather.progress import withdraw_submission
+
+    try:
+        overrides = {k: v for k, v in (("state_dir", state_dir), ("datasets_dir", datasets_dir)) if v}
+        settings = Settings(**overrides).check()
+        config = load_dataset(settings.datasets_dir / dataset).for_run(settings)
+        done = withdraw_submission(config, settings, submission, reason)
+    except PipelineError as exc:
+        _fail(exc)
+        return
+    console.print(f"Soumission {done.sha256} ({done.file_name}) retirée le {done.date} : {done.reason}.",
+                  highlight=False)
+    if done.accepted:
+        console.print("Ses lignes ne seront plus publiées : la prochaine exécution d'ogp run publie "
+                      "une version corrective qui les écarte. Le fichier et son rapport restent archivés.",
+                      highlight=False)
+    else:
+        console.print("Elle avait été rejetée : rien de publié ne change. Le fichier et son rapport "
+                      "restent archivés.", highlight=False)
+
+
+@app.command()
 def publish(
     portal: Annotated[str, typer.Option(help="Adresse du portail udata, par exemple https://www.data.gouv.fr.")],
     out: Annotated[Path, typer.Option(help="Dossier de publication.")] = Path("site"),

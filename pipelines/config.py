@@ -81,6 +81,11 @@ class SubmissionLimits(BaseModel, frozen=True):
     max_rows: int = Field(default=10_000, gt=0)
 
 
+# The title of a dataset published from sample submissions starts with this, in every file
+# and page that shows it (for_run).
+SAMPLE_TITLE_PREFIX = "[Données d'exemple] "
+
+
 class SubmissionsSource(BaseModel, frozen=True):
     """Progress reports sent by the bodies responsible: an inbox folder and URLs."""
 
@@ -91,8 +96,14 @@ class SubmissionsSource(BaseModel, frozen=True):
     inbox: Path
     sample: bool = False
     sample_notice: str | None = None
+    # When the invented sample files are said to have arrived (their modification times
+    # are those of a checkout, not of a delivery): a fixed date keeps their rows' bytes.
+    sample_arrived_at: dt.datetime = dt.datetime(2023, 1, 16, 9, 0, tzinfo=dt.UTC)
     urls: tuple[HttpSubmissionSource, ...] = ()
     limits: SubmissionLimits = SubmissionLimits()
+    # Bodies entitled to report on an action they are not responsible for (a delegated
+    # report): action id → organisation ids. Anyone else's row about it is rejected.
+    reporters: dict[str, tuple[str, ...]] = {}
 
     def provenance(self) -> dict[str, str]:
         return {"title": self.title, "publisher": self.publisher}
@@ -156,7 +167,7 @@ class DatasetConfig(BaseModel, frozen=True):
         if not source.sample:
             return self
         return self.model_copy(update={
-            "title": f"[Données d'exemple] {self.title}",
+            "title": f"{SAMPLE_TITLE_PREFIX}{self.title}",
             "description": f"{source.sample_notice or ''}\n\n{self.description}".strip(),
         })
 

@@ -47,7 +47,13 @@ from pipelines.validate.report import render_markdown
 from pipelines.tables import TableSchema, build_tables, load_schema
 from pipelines.validate.package import validate_datapackage
 from publish.catalog import refresh_catalog
-from publish.release import ReleaseResult, release_dataset, served_entry
+from publish.release import (
+    ReleaseResult,
+    refuse_samples_over_real_data,
+    release_dataset,
+    served_entry,
+    withdrawal_reasons,
+)
 
 GATHERERS: dict[str, Callable[[DatasetConfig, Settings], Tables | dict[str, pa.Table]]] = {
     "plan_document": lambda config, settings: gather_plan_records(config),
@@ -148,9 +154,10 @@ def release_task(
     inputs: str | None = None,
 ) -> ReleaseResult:
     settings = settings or Settings()
+    notes = withdrawal_reasons(config, settings) if config.source.kind == "submissions" else None
     result = release_dataset(out, config, schemas, tables, validate,
                              lock_timeout=settings.lock_timeout, base_url=settings.base_url,
-                             inputs=inputs)
+                             inputs=inputs, notes=notes)
     files = sorted(f"{t}.{fmt}" for t in config.tables for fmt in ("csv", "parquet", "json"))
     create_table_artifact(
         key=f"publication-{config.slug}",
@@ -175,6 +182,8 @@ def _settings(datasets_dir: str | None, state_dir: str | None) -> Settings:
 
 def _publish(configs: list[DatasetConfig], settings: Settings, out: Path) -> list[DatasetOutcome]:
     """Collect, gather and build every dataset concurrently, then release them in order."""
+    for config in configs:  # before anything is written, for every dataset of the run
+        refuse_samples_over_real_data(out, config, settings.state_dir)
     retried = collect_task.with_options(retries=settings.task_retries,
                                         retry_delay_seconds=settings.task_retry_delay)
     started = {c.slug: time.monotonic() for c in configs}

@@ -25,13 +25,15 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipelines.config import DatasetConfig
+from pipelines.archive import SubmissionArchive
+from pipelines.config import DatasetConfig, SubmissionsSource
 from pipelines.errors import Issue, PublishError, ValidationFailed
+from pipelines.gather.progress import refuse_samples_over_real, samples_refusal, withdrawal_notes
 from pipelines.tables import TableSchema
 from publish import failpoints
 from publish import versions as v
 from publish.lock import exclusive
-from publish.metadata.datapackage import FileFacts, build_datapackage, datapackage_bytes
+from publish.metadata.datapackage import FileFacts, build_datapackage, datapackage_bytes, published_schema
 from publish.metadata.udata import build_udata_payload, udata_bytes
 from publish.table_diff import arrow_counts
 from publish.writers import FORMATS, SLICE_ROWS, HashingWriter, table_slices, write_formats
@@ -132,6 +134,7 @@ def release_dataset(
     lock_timeout: float = 600.0,
     base_url: str = "http://127.0.0.1:8000/",
     inputs: str | None = None,
+    notes: Callable[[Path], list[str]] | None = None,
 ) -> ReleaseResult:
     """Publishes ``tables`` under ``out/datasets/<slug>/`` as a new version if they changed.
 
@@ -141,11 +144,15 @@ def release_dataset(
     rollback is not published again; a build with any frictionless error publishes
     nothing and raises :class:`ValidationFailed` with every issue; a version folder, once
     renamed into place, is never rewritten; ``versions.json`` is the commit record, and
-    ``latest`` follows it.
+    ``latest`` follows it. A version built from sample submissions is marked
+    ``"exemple": true`` and is never published where a real version was. ``notes(served
+    version folder)`` gives reasons the data cannot tell (a withdrawn submission).
     """
     dataset_dir = out / "datasets" / config.slug
     rows = {name: tables[name].num_rows for name in config.tables}
+    sample = is_sample_run(config)
     with exclusive(out, timeout=lock_timeout, what=f"Publication de {config.slug}"):
+        refuse_samples_over_real_output(out, config)
         log = v.recover(dataset_dir, out / v.STAGING_DIR, config.slug, config.title)
         staging = out / v.STAGING_DIR / f"{config.slug}-{os.getpid()}"
         try:
@@ -171,6 +178,9 @@ def release_dataset(
                     "arrière : rien n'est publié",
                 )
             change = _change_against(dataset_dir, served, staging, schemas, config, rows, tables)
+            if served is not None and notes is not None:
+                for note in notes(dataset_dir / served["version"]):
+                    change.raise_to(v.Level.PATCH, note)
             version = v.bump(log.highest, change.level)
             descriptor = build_datapackage(config, version, schemas, facts)
             v.stage_files(staging, {
@@ -197,6 +207,7 @@ def release_dataset(
             "date": publication_date(),
             "fingerprint": fingerprint,
             **({"inputs": inputs} if inputs else {}),
+            **({"exemple": sample} if isinstance(config.source, SubmissionsSource) else {}),
             "level": change.level.name.lower(),
             "reasons": change.reasons,
             "tables": {
@@ -226,6 +237,9 @@ def _change_against(
         return change
     old_dir = dataset_dir / served["version"]
     old_schemas = read_schemas(old_dir)
+    # Compared as published on both sides (the old one is read from its datapackage.json):
+    # a schema whose published text did not change gives no « documentation » reason.
+    new_schemas = {name: published_schema(schema, config.tables) for name, schema in schemas.items()}
 
     def counts(table: str, key: list[str]) -> v.TableChanges:
         # On Arrow columns (the old version's Parquet against the new table) when the two
@@ -240,10 +254,51 @@ def _change_against(
         new_rows = json.loads((staging / f"{table}.json").read_bytes())
         return v.diff_table(old_rows, new_rows, key).counts
 
-    change = v.classify_change({}, {}, old_schemas, dict(schemas), counts=counts)
+    change = v.classify_change({}, {}, old_schemas, new_schemas, counts=counts)
     if change.level == v.Level.NONE:
         change.raise_to(v.Level.PATCH, "fichiers régénérés à l'identique des données")
     return change
+
+
+def is_sample_run(config: DatasetConfig) -> bool:
+    source = config.source
+    return isinstance(source, SubmissionsSource) and source.sample
+
+
+def refuse_samples_over_real_output(out: Path, config: DatasetConfig) -> None:
+    """Stops a sample release where a version built from real submissions was published."""
+    if not is_sample_run(config):
+        return
+    dataset_dir = out / "datasets" / config.slug
+    real = [e["version"] for e in v.read_log(dataset_dir).versions if not v.version_is_sample(dataset_dir, e)]
+    if real:
+        raise samples_refusal(config, f"la publication {out} contient des versions construites à "
+                                      f"partir de soumissions réelles ({', '.join(real)})")
+
+
+def refuse_samples_over_real_data(out: Path, config: DatasetConfig, state_dir: Path) -> None:
+    """Before a run writes anything: sample submissions never go where real ones were
+    received (state folder) or published (output folder)."""
+    if not is_sample_run(config):
+        return
+    refuse_samples_over_real(config, SubmissionArchive(state_dir / config.slug))
+    refuse_samples_over_real_output(out, config)
+
+
+def withdrawal_reasons(config: DatasetConfig, settings: Any) -> Callable[[Path], list[str]]:
+    """The ``notes`` of a progress release: the withdrawals it applies, read from the served
+    version's ``id_soumission`` values and the archive's journal."""
+
+    def notes(served_dir: Path) -> list[str]:
+        published: set[str] = set()
+        for table in config.tables:
+            path = served_dir / f"{table}.parquet"
+            if path.exists() and "id_soumission" in pq.read_schema(path).names:
+                column = pq.read_table(path, columns=["id_soumission"]).column(0)
+                published |= {x for x in column.unique().to_pylist() if x}
+        return withdrawal_notes(config, settings, published)
+
+    return notes
 
 
 def rollback_dataset(out: Path, slug: str, title: str, version: str, reason: str = "",

@@ -21,6 +21,7 @@ import jinja2
 from pipelines.config import CatalogConfig, SubmissionsSource
 from publish.dashboard import LABELS, STATUSES, Dashboard, build_dashboard, stacked_bars_svg
 from publish.metadata.dcat import PublishedDataset, dataset_uri, schema_url
+from publish import versions as v
 from publish.versions import primary_key
 
 MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre",
@@ -32,6 +33,9 @@ VERSION_RULE = (
     "lignes ou des champs facultatifs sont ajoutés ; CORRECTIVE quand des lignes sont "
     "modifiées ou supprimées. Une version publiée n'est jamais modifiée."
 )
+
+
+LEVELS_FR = {"major": "majeure", "minor": "mineure", "patch": "corrective"}
 
 
 def date_fr(value: Any) -> str:
@@ -165,6 +169,9 @@ def render_site(out: Path, catalog: CatalogConfig, datasets: list[PublishedDatas
             description=[p for p in d.config.description.split("\n")
                          if p.strip() and p.strip() != (notice or "").strip()],
             withdrawn={e["version"] for e in d.log.withdrawn()}, sample=notice,
+            samples={e["version"] for e in d.log.versions
+                     if v.version_is_sample(out / "datasets" / d.config.slug, e)},
+            rollback=d.rollback(), level_fr=LEVELS_FR,
             identifier=str(dataset_uri(base_url, d.config.slug)),
             json_ld=_schema_org(d, base_url)).encode("utf-8")
     for name, schema in sorted(schemas.items()):

@@ -19,6 +19,7 @@ from enum import IntEnum
 from pathlib import Path
 from typing import Any
 
+from pipelines.config import SAMPLE_TITLE_PREFIX
 from pipelines.errors import PublishError
 from publish import failpoints
 from publish.atomic import write_atomically
@@ -219,6 +220,18 @@ class VersionLog:
             return []
         served = version_tuple(self.served)
         return [e for e in self.versions if version_tuple(e["version"]) > served]
+
+
+def version_is_sample(dataset_dir: Path, entry: dict[str, Any]) -> bool:
+    """Whether a published version was built from sample submissions: its log entry says so;
+    logs written before the mark existed are read from the version's title."""
+    if "exemple" in entry:
+        return bool(entry["exemple"])
+    descriptor = dataset_dir / entry["version"] / "datapackage.json"
+    if not descriptor.is_file():
+        return False
+    return str(json.loads(descriptor.read_text(encoding="utf-8")).get("title", "")).startswith(
+        SAMPLE_TITLE_PREFIX)
 
 
 def read_log(dataset_dir: Path) -> VersionLog:

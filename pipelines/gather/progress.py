@@ -6,12 +6,19 @@ Two steps with different guarantees:
   archives every file byte for byte, validates it and archives its report. A rejected
   file changes nothing published; a source that cannot be read is reported as a failure.
 - ``gather_progress_records`` rebuilds the ``suivi`` table from the archive alone: every
-  accepted submission in reception order, a later report of the same action and date
-  replacing an earlier one. Deleting the published output loses nothing.
+  accepted, attributed, not withdrawn submission in arrival order (the file's modification
+  time in the inbox, the fetch time over HTTP), a later report of the same action and date
+  replacing an earlier one. Each row says which file it was read from (``id_soumission``)
+  and when that file arrived (``date_reception``). Deleting the published output loses
+  nothing.
+
+Sample submissions exist for a first ``make run`` only: a state folder that has received
+real submissions never collects or publishes the samples (``refuse_samples_over_real``).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 import os
@@ -19,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from urllib.parse import urlsplit
 
-from pipelines.archive import SubmissionArchive
+from pipelines.archive import AcceptedSubmission, SubmissionArchive
 from pipelines.config import DatasetConfig, Settings, SubmissionsSource, load_dataset
 from pipelines.errors import ConfigError, SourceUnavailable
 from pipelines.gather.http_source import HttpPolicy, ResponseTooLarge, fetch_url, redact_url
@@ -54,6 +61,15 @@ class CollectionSummary:
         return [f"{r.file_name} ({r.origin}) : {r.verdict}" for r in self.rejected] + self.refused
 
 
+@dataclass(frozen=True)
+class InboxFile:
+    """A file of the inbox: its body (sub-folder) and when it arrived there (UTC)."""
+
+    path: Path
+    organisation: str | None
+    arrived_at: str
+
+
 class ProgressContext:
     """The progress dataset's definition, the plan it refers to and the submission schema,
     read once, for the commands that work on single files: templates and on-demand
@@ -62,10 +78,14 @@ class ProgressContext:
 
     def __init__(self, settings: Settings) -> None:
         self.config = load_dataset(settings.datasets_dir / PROGRESS_SLUG).for_run(settings)
-        self.plan = plan_facts(self.config)
+        self.plan = with_reporters(plan_facts(self.config), source_of(self.config))
         self.schema = load_schema(settings.schemas_dir, SUBMISSION_SCHEMA)
 
     def validate_file(self, path: Path, organisation: str | None) -> SubmissionReport:
+        """The report of one file. Its body: ``organisation``, else the folder it sits in
+        when that folder is named after a body of the plan (as in an inbox)."""
+        if organisation is None and path.resolve().parent.name in self.plan.organisations:
+            organisation = path.resolve().parent.name
         received = receive_file(path, f"fichier:{path}", _now(), organisation,
                                 source_of(self.config).limits.max_bytes)
         return validate_submission(received, self.schema, self.plan, today=dt.date.today()).report
@@ -90,6 +110,27 @@ def plan_facts(config: DatasetConfig) -> PlanFacts:
     return _plan_facts_of(plan_config.directory.resolve(), file_stamps(plan_config))
 
 
+def with_reporters(plan: PlanFacts, source: SubmissionsSource) -> PlanFacts:
+    """The plan's facts with the bodies the dataset entitles to report on others' actions.
+
+    A declared action or body the plan does not have is a configuration error: a typo
+    there would silently let a body report on an action that is not its own."""
+    if not source.reporters:
+        return plan
+    reporters: dict[str, set[str]] = {}
+    for action, bodies in sorted(source.reporters.items()):
+        unknown = [b for b in bodies if b not in plan.organisations]
+        if action not in plan.action_ids or unknown:
+            raise ConfigError(
+                f"reporters de dataset.yaml : « {action} » → {', '.join(bodies)} : "
+                + (f"l'action {action} n'existe pas dans le plan" if action not in plan.action_ids
+                   else f"organisme(s) inconnu(s) du plan : {', '.join(unknown)}") + ".",
+                hint="Utilisez les identifiants des tables actions et organisations du plan.")
+        for body in bodies:
+            reporters.setdefault(body, set()).add(action)
+    return dataclasses.replace(plan, reporters={b: frozenset(a) for b, a in reporters.items()})
+
+
 @functools.lru_cache(maxsize=8)
 def _plan_facts_of(directory: Path, stamps: tuple[tuple[str, int, int], ...]) -> PlanFacts:
     plan_config = load_dataset(directory)
@@ -108,22 +149,31 @@ def _plan_facts_of(directory: Path, stamps: tuple[tuple[str, int, int], ...]) ->
     )
 
 
-def inbox_files(inbox: Path) -> list[tuple[Path, str | None]]:
-    """Files of the inbox in a stable order, with the body named by their sub-folder.
+def _utc(timestamp_ns: int) -> str:
+    moment = dt.datetime.fromtimestamp(timestamp_ns / 1e9, tz=dt.UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
-    ``inbox/ditp/rapport.xlsx`` comes from ``ditp``; a file at the top of the inbox from
-    an unidentified body (its template may still say who it is).
+
+def inbox_files(inbox: Path, sample_arrival: dt.datetime | None = None) -> list[InboxFile]:
+    """Files of the inbox in arrival order, with the body named by their sub-folder.
+
+    Arrival is the file's modification time (what a mail client or a file share gives a
+    saved attachment); ties are broken by path. ``inbox/ditp/rapport.xlsx`` comes from
+    ``ditp``; a file at the top of the inbox from an unidentified body (its template may
+    still say who it is). Bundled samples all arrive at ``sample_arrival``, in path order.
     """
-    found: list[tuple[Path, str | None]] = []
-    for path in sorted(inbox.rglob("*")):
+    found: list[tuple[int, str, InboxFile]] = []
+    for path in inbox.rglob("*"):
         relative = path.relative_to(inbox)
         if not path.is_file() or any(p.startswith(_IGNORED_PREFIXES) for p in relative.parts):
             continue
         if path.name.lower() in _IGNORED_NAMES:
             continue
         organisation = relative.parts[0] if len(relative.parts) > 1 else None
-        found.append((path, organisation))
-    return found
+        stamp = (int(sample_arrival.timestamp() * 1e9) if sample_arrival is not None
+                 else path.stat().st_mtime_ns)
+        found.append((stamp, relative.as_posix(), InboxFile(path, organisation, _utc(stamp))))
+    return [f for _, _, f in sorted(found, key=lambda item: item[:2])]
 
 
 def _now() -> str:
@@ -168,8 +218,30 @@ def collect_submissions(
     Holds the state folder's lock: two runs never receive into the same archive at once.
     """
     archive = SubmissionArchive(settings.state_dir / config.slug)
+    refuse_samples_over_real(config, archive)
     with exclusive(archive.root, timeout=settings.lock_timeout, what="Réception des soumissions"):
         return _collect(config, settings, archive, today, policy)
+
+
+class SamplesOverRealData(ConfigError):
+    """A run would put the invented samples where real submissions were received or published."""
+
+
+def samples_refusal(config: DatasetConfig, where: str) -> SamplesOverRealData:
+    return SamplesOverRealData(
+        f"{config.slug} : {where} ; cette exécution publierait à leur place les soumissions "
+        "d'exemple (inventées). Rien n'a été écrit.",
+        hint="Indiquez la boîte de dépôt réelle : OGP_SUBMISSIONS_INBOX=/chemin/de/la/boite "
+        "ogp run … (une tâche planifiée doit définir cette variable elle aussi). Pour une "
+        "démonstration sur les exemples, utilisez un autre --out et un autre --state-dir.")
+
+
+def refuse_samples_over_real(config: DatasetConfig, archive: SubmissionArchive) -> None:
+    """Stops a sample run on a state folder that has received real submissions."""
+    source = config.source
+    if isinstance(source, SubmissionsSource) and source.sample and archive.has_real_submissions():
+        raise samples_refusal(config, f"le dossier d'état {archive.root} a reçu des soumissions "
+                                      "réelles")
 
 
 def _collect(
@@ -178,7 +250,7 @@ def _collect(
 ) -> CollectionSummary:
     source = source_of(config)
     schema = load_schema(settings.schemas_dir, SUBMISSION_SCHEMA)
-    plan = plan_facts(config)
+    plan = with_reporters(plan_facts(config), source)
     today = today or dt.date.today()
     summary = CollectionSummary()
     # Read once: the archive's accepted rows, extended as this collection accepts files.
@@ -188,9 +260,10 @@ def _collect(
         summary.failures.append(f"Boîte de dépôt introuvable : {inbox}")
     else:
         label = "exemple" if source.sample else "depot"
-        for path, organisation in inbox_files(inbox):
-            origin = f"{label}:{path.relative_to(inbox).as_posix()}"
-            received = receive_file(path, origin, _now(), organisation, source.limits.max_bytes)
+        for found in inbox_files(inbox, source.sample_arrived_at if source.sample else None):
+            origin = f"{label}:{found.path.relative_to(inbox).as_posix()}"
+            received = receive_file(found.path, origin, _now(), found.organisation,
+                                    source.limits.max_bytes, found.arrived_at)
             _receive(received, archive, schema, plan, source, today, summary, history)
     policy = policy or HttpPolicy(max_bytes=source.limits.max_bytes)
     validators = archive.http_validators()
@@ -211,7 +284,8 @@ def _collect(
             summary.unchanged += 1
             continue
         name = PurePosixPath(urlsplit(http_source.url).path).name or "soumission.csv"
-        received = Received(name, fetched.content, shown, _now(), http_source.organisation)
+        now = _now()
+        received = Received(name, fetched.content, shown, now, http_source.organisation, arrived_at=now)
         _receive(received, archive, schema, plan, source, today, summary, history)
         validators[shown] = {k: v for k, v in (("etag", fetched.etag),
                                                ("last_modified", fetched.last_modified)) if v}
@@ -219,7 +293,7 @@ def _collect(
     return summary
 
 
-def _typed(row: dict[str, str], organisation: str | None) -> dict[str, object]:
+def _typed(row: dict[str, str], submission: AcceptedSubmission) -> dict[str, object]:
     return {
         "id_action": row["id_action"],
         "date_rapport": dt.date.fromisoformat(row["date_rapport"]),
@@ -227,19 +301,62 @@ def _typed(row: dict[str, str], organisation: str | None) -> dict[str, object]:
         "avancement_pct": int(row["avancement_pct"]) if row["avancement_pct"] else None,
         "commentaire": row["commentaire"] or None,
         "preuve_url": row["preuve_url"] or None,
-        "id_organisation": organisation,
+        "id_organisation": submission.organisation,
+        "id_soumission": submission.sha256,
+        "date_reception": dt.datetime.fromisoformat(submission.arrived_at.replace("Z", "+00:00"))
+        .replace(microsecond=0),
     }
 
 
 def gather_progress_records(config: DatasetConfig, settings: Settings) -> Tables:
-    """The ``suivi`` table rebuilt from the archive: the latest report per action and date."""
+    """The ``suivi`` table rebuilt from the archive: the latest report per action and date.
+
+    Guarantees: every row has a body of the plan as author (unattributed files are never
+    accepted, and journals from before that rule are filtered) and names the archived
+    file it was read from; withdrawn files contribute nothing; the order of arrival, not of
+    reception by this program, decides which report of an action and date is kept."""
     source = source_of(config)
     archive = SubmissionArchive(settings.state_dir / config.slug)
+    refuse_samples_over_real(config, archive)
     merged: dict[tuple[str, str], dict[str, object]] = {}
     for submission in archive.accepted(source.sample):
         for row in submission.rows:
-            merged[(row["id_action"], row["date_rapport"])] = _typed(row, submission.organisation)
+            merged[(row["id_action"], row["date_rapport"])] = _typed(row, submission)
     return {"suivi": list(merged.values())}
+
+
+@dataclass(frozen=True)
+class WithdrawnSubmission:
+    sha256: str
+    file_name: str
+    reason: str
+    date: str
+    accepted: bool
+
+
+def withdraw_submission(config: DatasetConfig, settings: Settings, submission: str,
+                        reason: str) -> WithdrawnSubmission:
+    """Records that a received file is withdrawn (its sha256 or a unique prefix); deletes
+    nothing. The next publication leaves its rows out and says so in its changelog."""
+    archive = SubmissionArchive(settings.state_dir / config.slug)
+    if not (archive.root / "journal.jsonl").exists():
+        raise ConfigError(f"Aucune soumission n'a été reçue dans {archive.root}.",
+                          hint="Vérifiez le dossier d'état (--state-dir) et le jeu de données.")
+    with exclusive(archive.root, timeout=settings.lock_timeout, what="Retrait d'une soumission"):
+        sha = archive.find(submission)
+        done = archive.withdraw(sha, reason, _now())
+        accepted = any(e["sha256"] == sha and e["verdict"] == "accepte" for e in archive.receptions())
+    return WithdrawnSubmission(done.sha256, done.file_name, done.reason, done.date, accepted)
+
+
+def withdrawal_notes(config: DatasetConfig, settings: Settings, published: set[str]) -> list[str]:
+    """Changelog lines for the withdrawn files whose rows ``published`` (the served
+    version's ``id_soumission`` values) still has: the withdrawals this publication applies."""
+    if not isinstance(config.source, SubmissionsSource):
+        return []
+    archive = SubmissionArchive(settings.state_dir / config.slug)
+    return [f"soumission retirée : {w.file_name} ({sha[:12]}), motif : {w.reason}"
+            for sha, w in sorted(archive.withdrawals().items()) if sha in published]
 
 
 def plan_references(config: DatasetConfig) -> dict[str, list[dict[str, str]]]:

@@ -19,7 +19,7 @@ from pathlib import PurePath
 from typing import Any, Literal
 
 from pipelines.text import match_key
-from pipelines.validate.findings import Finding, correction, error, warning
+from pipelines.validate.findings import Finding, correction, error, shown, warning
 
 TEMPLATE_SHEET = "_modele"
 TEMPLATE_MARKER = "ogp-modele-suivi"
@@ -156,6 +156,84 @@ def _xlsx_text(cell: Any) -> tuple[str, Finding | None]:
     return str(value), None
 
 
+_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+_RELS = "{http://schemas.openxmlformats.org/package/2006/relationships}"
+_REL_ID = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+
+
+def _sheet_part(archive: zipfile.ZipFile, title: str) -> str | None:
+    """The zip member holding the worksheet of that title (workbook.xml and its rels)."""
+    from defusedxml import ElementTree
+
+    workbook = ElementTree.fromstring(archive.read("xl/workbook.xml"))
+    rel_id = next((s.get(_REL_ID) for s in workbook.iter(f"{_MAIN}sheet") if s.get("name") == title), None)
+    rels = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
+    target = next((r.get("Target") for r in rels.iter(f"{_RELS}Relationship") if r.get("Id") == rel_id), None)
+    if not target:
+        return None
+    return target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+
+
+def _hidden_rows_and_columns(content: bytes, title: str) -> tuple[set[int], set[int]]:
+    """Row numbers and column indices (0 for A) the spreadsheet hides in that sheet.
+
+    openpyxl's read-only mode, used for its bounded memory, does not expose row and column
+    visibility: they are read from the sheet's XML (``<row hidden="1">``, ``<col hidden>``),
+    streamed, after the archive passed its size checks."""
+    from defusedxml import ElementTree
+
+    rows: set[int] = set()
+    columns: set[int] = set()
+    with zipfile.ZipFile(io.BytesIO(content)) as archive:
+        part = _sheet_part(archive, title)
+        if part is None or part not in archive.namelist():
+            return rows, columns
+        with archive.open(part) as stream:
+            for _, element in ElementTree.iterparse(stream):
+                if element.tag == f"{_MAIN}row":
+                    if element.get("hidden") in ("1", "true") and element.get("r"):
+                        rows.add(int(element.get("r")))
+                    element.clear()  # rows are many: keep memory flat
+                elif element.tag == f"{_MAIN}col" and element.get("hidden") in ("1", "true"):
+                    first, last = int(element.get("min", "1")), int(element.get("max", "1"))
+                    columns.update(range(first - 1, min(last, first + 16384)))
+    return rows, columns
+
+
+def _column_letter(index: int) -> str:
+    from openpyxl.utils import get_column_letter
+
+    return get_column_letter(index + 1)
+
+
+def _hidden_data(raw: list[tuple[int, list[str]]], rows: set[int], columns: set[int]) -> list[Finding]:
+    """Errors for hidden rows and columns that hold data: they would be published unseen."""
+    findings: list[Finding] = []
+    for number, cells in raw:
+        if number in rows:
+            first = next((c for c in cells if c.strip()), "")
+            findings.append(error(
+                "ligne-masquee",
+                f"La ligne {number} est masquée dans le tableur mais contient des données : elle "
+                "serait publiée sans que personne l'ait relue à l'écran.",
+                "Affichez les lignes masquées (sélectionnez les lignes autour, clic droit > "
+                "Afficher), puis gardez cette ligne si elle fait partie du rapport ou supprimez-la, "
+                "et renvoyez le fichier.", row=number, value=shown(first)))
+    for index in sorted(columns):
+        filled = [(number, cells[index]) for number, cells in raw
+                  if index < len(cells) and cells[index].strip()]
+        if filled:
+            letter = _column_letter(index)
+            findings.append(error(
+                "colonne-masquee",
+                f"La colonne {letter} est masquée dans le tableur mais contient des données "
+                f"({len(filled)} cellule(s) remplie(s)).",
+                f"Affichez la colonne {letter} (sélectionnez les colonnes autour, clic droit > "
+                "Afficher), puis gardez-la si elle fait partie du rapport ou supprimez-la, et "
+                "renvoyez le fichier.", column=letter, value=shown(filled[0][1])))
+    return findings
+
+
 def _template_org(workbook: Any) -> str | None:
     if TEMPLATE_SHEET not in workbook.sheetnames:
         return None
@@ -207,6 +285,9 @@ def _parse_xlsx(content: bytes, suffix: str, limits: Limits) -> tuple[SheetTable
                 if len(raw) > limits.max_rows + 1:
                     return None, [_too_many_rows(limits)]
         workbook.close()
+        hidden = _hidden_data(raw, *_hidden_rows_and_columns(content, sheet.title))
+        if hidden:  # the cause alone: the cells' own notes would point at unseen rows
+            return None, [*(f for f in findings if not (f.column or "").startswith("#")), *hidden]
     except Exception as exc:  # noqa: BLE001 - untrusted bytes: any failure is a finding
         return None, [error(
             "xlsx-illisible",

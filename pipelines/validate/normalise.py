@@ -17,7 +17,7 @@ from typing import Any
 
 from pipelines.gather.submission_file import SheetTable
 from pipelines.text import match_key
-from pipelines.validate.findings import Finding, correction, error, shown
+from pipelines.validate.findings import Finding, correction, error, shown, warning
 from pipelines.tables import TableSchema
 
 # Shown in the template to help the person; not part of the submission format.
@@ -53,6 +53,8 @@ class NormalisedSubmission:
     reported: set[tuple[int, str]] = field(default_factory=set)
     # Cells as typed, where a correction changed them: reports quote what the person wrote.
     originals: dict[tuple[int, str], str] = field(default_factory=dict)
+    # The schema fields the header has: a rule about an absent column says it is absent.
+    present: set[str] = field(default_factory=set)
 
     def as_written(self, row: int, column: str, canonical: str) -> str:
         return self.originals.get((row, column), canonical)
@@ -62,8 +64,13 @@ def _column_key(label: str) -> str:
     return match_key(label).replace(" ", "_")
 
 
-def _map_header(header: list[str], schema: TableSchema) -> tuple[list[str | None], list[Finding]]:
-    """The schema field each header cell names (by name or title), or ``None`` to drop it."""
+def _map_header(header: list[str], schema: TableSchema,
+                template: bool = False) -> tuple[list[str | None], list[Finding]]:
+    """The schema field each header cell names (by name or title), or ``None`` to drop it.
+
+    A file made from the template has every column of the format: one missing was deleted,
+    and its values with it, so the file is rejected naming the column. Any other file may
+    leave an optional column out, with a warning that nothing of it will be published."""
     by_key: dict[str, str] = {}
     for f in schema["fields"]:
         by_key[_column_key(f["name"])] = f["name"]
@@ -106,11 +113,30 @@ def _map_header(header: list[str], schema: TableSchema) -> tuple[list[str | None
                 value=shown(label),
             ))
     for f in schema["fields"]:
-        if f.get("constraints", {}).get("required") and f["name"] not in mapped:
+        if f["name"] in mapped:
+            continue
+        title = f.get("title", f["name"])
+        if template:
             findings.append(error(
-                "colonne-manquante", f"La colonne obligatoire « {f['name']} » ({f.get('title', '')}) "
+                "colonne-manquante",
+                f"La colonne « {f['name']} » ({title}) du modèle a été supprimée : les valeurs "
+                "qu'elle contenait ne sont pas dans le fichier.",
+                f"Rétablissez la colonne « {f['name']} » (annulez la suppression, ou repartez du "
+                "modèle envoyé par l'équipe) et renvoyez le fichier.", column=f["name"],
+            ))
+        elif f.get("constraints", {}).get("required"):
+            findings.append(error(
+                "colonne-manquante", f"La colonne obligatoire « {f['name']} » ({title}) "
                 "est absente.",
                 "Ajoutez-la à l'en-tête, ou repartez du modèle (ogp template).", column=f["name"],
+            ))
+        else:
+            findings.append(warning(
+                "colonne-absente",
+                f"La colonne facultative « {f['name']} » ({title}) est absente : rien de cette "
+                "colonne ne sera publié pour les lignes de ce fichier.",
+                f"Si vous avez des valeurs de « {title} » à transmettre, ajoutez la colonne "
+                f"« {f['name']} » et renvoyez le fichier.", column=f["name"],
             ))
     return mapped, findings
 
@@ -155,9 +181,10 @@ _CORRECTIONS = {
 
 def normalise_submission(sheet: SheetTable, schema: TableSchema) -> NormalisedSubmission:
     """Canonical cells for every filled row; header errors leave no rows to check."""
-    mapped, header_findings = _map_header(sheet.header, schema)
+    mapped, header_findings = _map_header(sheet.header, schema, sheet.template_org is not None)
     fields = [f["name"] for f in schema["fields"]]
-    result = NormalisedSubmission(fields=fields, findings=list(header_findings))
+    result = NormalisedSubmission(fields=fields, findings=list(header_findings),
+                                  present={m for m in mapped if m is not None})
     if any(f.severity == "erreur" for f in header_findings):
         return result
     kinds: dict[str, Any] = {f["name"]: f.get("type", "string") for f in schema["fields"]}

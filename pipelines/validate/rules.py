@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import datetime as dt
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -39,6 +39,13 @@ class RuleContext:
     responsible_actions: frozenset[str]
     # Earlier accepted reports: (id_action, date_rapport ISO, avancement_pct or None).
     history: tuple[tuple[str, str, int | None], ...] = ()
+    # The bodies responsible for an action, named when a body reports on another's action.
+    responsible_bodies: Callable[[str], list[str]] | None = None
+    # The schema fields the file's header has (None: all of them).
+    present_columns: frozenset[str] | None = None
+
+    def has_column(self, name: str) -> bool:
+        return self.present_columns is None or name in self.present_columns
 
 
 @dataclass(frozen=True)
@@ -131,6 +138,16 @@ def business_rules(context: RuleContext) -> list[Rule]:
     complet = _column("statut") == "complet"
     not_started = _column("statut") == "non_commence"
     uncommented = _column("commentaire").is_null()
+    # A rule about a column the file does not have says so, instead of asking to fill it.
+    def absent(column: str, title: str) -> tuple[str, str]:
+        """(what to add to the rule's text, what to put before its fix)."""
+        if context.has_column(column):
+            return "", ""
+        return (f" La colonne {column} ({title}) manque au fichier.",
+                f"Ajoutez la colonne {column} à l'en-tête, puis ")
+
+    pct_said, pct_first = absent("avancement_pct", "Avancement (%)")
+    proof_said, proof_first = absent("preuve_url", "Lien vers une preuve")
     rules = [
         Rule("complet-sans-100", Severity.ERROR, "avancement_pct",
              "Une action au statut complet est avancée à 100 %.",
@@ -138,12 +155,15 @@ def business_rules(context: RuleContext) -> list[Rule]:
              gxe.ExpectColumnValuesToBeBetween(column="avancement_pct", min_value=100, max_value=100,
                                                row_condition=complet)),
         Rule("complet-sans-100", Severity.ERROR, "avancement_pct",
-             "Une action au statut complet est avancée à 100 % : l'avancement ne peut pas être vide.",
-             "Indiquez 100 dans avancement_pct.",
+             "Une action au statut complet est avancée à 100 % : l'avancement ne peut pas être vide."
+             + pct_said,
+             (pct_first + "i" if pct_first else "I") + "ndiquez 100 dans avancement_pct.",
              gxe.ExpectColumnValuesToNotBeNull(column="avancement_pct", row_condition=complet)),
         Rule("statut-sans-preuve", Severity.ERROR, "preuve_url",
-             "Une action au statut complet est attestée par un lien vers une preuve publique.",
-             "Indiquez dans preuve_url l'adresse d'un document public qui atteste l'achèvement.",
+             "Une action au statut complet est attestée par un lien vers une preuve publique."
+             + proof_said,
+             (proof_first + "i" if proof_first else "I") + "ndiquez dans preuve_url l'adresse "
+             "d'un document public qui atteste l'achèvement.",
              gxe.ExpectColumnValuesToNotBeNull(column="preuve_url", row_condition=complet)),
         Rule("non-commence-avec-avancement", Severity.ERROR, "avancement_pct",
              "Une action non commencée a un avancement de 0 % ou vide.",
@@ -171,9 +191,10 @@ def business_rules(context: RuleContext) -> list[Rule]:
                  ignore_row_if="either_value_is_missing", row_condition=uncommented)),
     ]
     if context.organisation is not None:
-        severity = Severity.ERROR if context.template_used else Severity.WARNING
+        # An error with or without the template: a row would otherwise replace the report of
+        # the body that answers for the action (see the dataset's ``reporters`` to allow it).
         rules.append(Rule(
-            "action-hors-responsabilite", severity, "id_action",
+            "action-hors-responsabilite", Severity.ERROR, "id_action",
             f"L'organisme {context.organisation} ne figure pas parmi les responsables de cette action.",
             "Retirez la ligne (l'organisme responsable en rendra compte) ou vérifiez "
             "l'identifiant de l'action.",
@@ -207,11 +228,16 @@ def check_business_rules(submission: NormalisedSubmission, context: RuleContext)
             row = int(unexpected[LINE])
             cells = submission.rows[index_of[row]]
             value = submission.as_written(row, rule.column, cells.get(rule.column, ""))
+            text = rule.rule
             if rule.code == "recul-sans-commentaire":
                 previous = frame["avancement_precedent"].iloc[index_of[row]]
                 value = f"{value} (précédent : {int(previous)})"
+            if rule.code == "action-hors-responsabilite" and context.responsible_bodies:
+                bodies = context.responsible_bodies(str(cells.get("id_action", "")))
+                if bodies:
+                    text += f" Responsable(s) : {', '.join(bodies)}."
             if (row, rule.column) in submission.reported:
                 continue
-            findings.append(Finding(rule.severity, rule.code, rule.rule, rule.fix, row=row,
+            findings.append(Finding(rule.severity, rule.code, text, rule.fix, row=row,
                                     column=rule.column, value=shown(value) if value else None))
     return findings

@@ -9,6 +9,7 @@ writes files or knows where the bytes came from beyond what the report must say.
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,7 +17,7 @@ from pathlib import Path
 from pipelines.gather.submission_file import Limits, parse_submission_file, too_large
 from pipelines.tables import TableSchema
 from pipelines.text import match_key
-from pipelines.validate.findings import Finding, Severity, warning
+from pipelines.validate.findings import Finding, Severity, error, shown, warning
 from pipelines.validate.normalise import INFORMATIONAL_COLUMNS, normalise_submission
 from pipelines.validate.report import SubmissionReport
 from pipelines.validate.rules import RuleContext, check_business_rules
@@ -33,9 +34,19 @@ class PlanFacts:
     responsibilities: dict[str, frozenset[str]]  # organisation id → its action ids
     action_titles: dict[str, str] = field(default_factory=dict)
     organisation_names: dict[str, str] = field(default_factory=dict)
+    # Bodies entitled to report on an action without being responsible for it (the progress
+    # dataset's ``reporters``: organisation id → action ids).
+    reporters: dict[str, frozenset[str]] = field(default_factory=dict)
 
     def actions_of(self, organisation: str) -> frozenset[str]:
-        return self.responsibilities.get(organisation, frozenset())
+        """The actions a body may report on: those it is responsible for, and those the
+        dataset declares it a reporter for."""
+        return self.responsibilities.get(organisation, frozenset()) | self.reporters.get(
+            organisation, frozenset())
+
+    def responsible_for(self, action: str) -> list[str]:
+        """The bodies responsible for an action, in identifier order."""
+        return sorted(o for o, actions in self.responsibilities.items() if action in actions)
 
 
 @dataclass(frozen=True)
@@ -51,6 +62,9 @@ class Received:
     path: Path | None = None
     digest: str | None = None
     size: int | None = None
+    # When the body delivered it (UTC): its modification time in the inbox, the fetch time
+    # over HTTP. The merge order of reports; ``received_at`` is when this run read it.
+    arrived_at: str | None = None
 
     @property
     def sha256(self) -> str:
@@ -62,17 +76,18 @@ class Received:
 
 
 def receive_file(path: Path, origin: str, received_at: str, organisation: str | None,
-                 max_bytes: int) -> Received:
+                 max_bytes: int, arrived_at: str | None = None) -> Received:
     """A file of an inbox, read into memory only if it is within the size limit."""
     size = path.stat().st_size
     if size <= max_bytes:
-        return Received(path.name, path.read_bytes(), origin, received_at, organisation)
+        return Received(path.name, path.read_bytes(), origin, received_at, organisation,
+                        arrived_at=arrived_at)
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         for chunk in iter(lambda: handle.read(2**20), b""):
             digest.update(chunk)
     return Received(path.name, b"", origin, received_at, organisation, path=path,
-                    digest=digest.hexdigest(), size=size)
+                    digest=digest.hexdigest(), size=size, arrived_at=arrived_at)
 
 
 @dataclass
@@ -89,8 +104,22 @@ def _known_columns(schema: TableSchema) -> set[str]:
     return keys
 
 
+def _attribution_fix(received: Received) -> str:
+    """How to attribute a file, by where it came from."""
+    if received.origin.startswith(("depot:", "exemple:")):
+        return ("Déplacez le fichier dans le dossier de l'organisme qui l'a envoyé, nommé par son "
+                "identifiant dans la table organisations du plan (par exemple ditp/), puis "
+                "relancez la collecte ; ou demandez-lui de remplir son modèle.")
+    if received.origin.startswith("fichier:"):
+        return "Indiquez l'organisme qui rend compte (--org, par exemple --org ditp)."
+    return "Indiquez l'organisme de cette adresse (urls[].organisation dans dataset.yaml)."
+
+
 def _organisation(received: Received, template_org: str | None, plan: PlanFacts) -> tuple[str | None, list[Finding]]:
-    """The reporting body: the template's marker first, else what the source says."""
+    """The reporting body: the template's marker first, else what the source says.
+
+    A file no body of the plan can be found for is an error: it is archived and reported,
+    never published, so that no published row lacks its author or gets someone else's."""
     findings: list[Finding] = []
     org = template_org or received.organisation
     if template_org and received.organisation and template_org != received.organisation:
@@ -101,20 +130,27 @@ def _organisation(received: Received, template_org: str | None, plan: PlanFacts)
             "Vérifiez que le bon organisme a rempli ce modèle.",
         ))
     if org is not None and org not in plan.organisations:
-        findings.append(warning(
+        where = (f"Le modèle indique l'organisme « {org} »" if template_org
+                 else f"Le dossier ou la source « {org} » ne désigne")
+        close = difflib.get_close_matches(org, sorted(plan.organisations), n=3, cutoff=0.5)
+        by_name = [o for o, name in sorted(plan.organisation_names.items())
+                   if org.replace("-", " ") in match_key(name)]
+        hints = list(dict.fromkeys([*close, *by_name]))[:3]
+        findings.append(error(
             "organisme-inconnu",
-            f"L'organisme « {org} » n'est pas un organisme du plan : les actions dont il est "
-            "responsable ne peuvent pas être vérifiées.",
-            "Utilisez l'identifiant de la table organisations du plan (par exemple ditp).",
+            (f"{where}, qui n'est pas un organisme du plan" if template_org else
+             f"{where} aucun organisme du plan") + " : on ne sait pas qui rend compte. Le fichier "
+            "est archivé, rien n'en est publié.",
+            _attribution_fix(received) + (f" Identifiants proches : {', '.join(hints)}." if hints else ""),
+            value=shown(org),
         ))
         return None, findings
     if org is None:
-        findings.append(warning(
+        findings.append(error(
             "organisme-non-identifie",
-            "L'organisme qui rend compte n'est pas identifié (ni modèle, ni dossier, ni source "
-            "déclarée) : les actions dont il est responsable ne sont pas vérifiées.",
-            "Utilisez le modèle de l'organisme (ogp template --org …) ou déposez le fichier "
-            "dans le sous-dossier de l'organisme.",
+            "On ne sait pas quel organisme a envoyé ce fichier (ni modèle d'organisme, ni dossier "
+            "d'organisme, ni source déclarée) : il est archivé, rien n'en est publié.",
+            _attribution_fix(received),
         ))
     return org, findings
 
@@ -155,7 +191,8 @@ def validate_submission(
             plan_start=plan.start, today=today, organisation=org,
             template_used=report.template_used,
             responsible_actions=plan.actions_of(org) if org else frozenset(),
-            history=history,
+            history=history, responsible_bodies=plan.responsible_for,
+            present_columns=frozenset(normalised.present),
         )
         findings += check_business_rules(normalised, context)
     elif not any(f.severity == Severity.ERROR for f in findings):

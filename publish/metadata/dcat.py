@@ -30,7 +30,7 @@ from typing import Any, Literal
 from rdflib import BNode, Graph, Literal as RdfLiteral, Namespace, URIRef
 from rdflib.namespace import DCAT, DCTERMS, FOAF, RDF, SKOS, XSD
 
-from pipelines.config import CatalogConfig, DatasetConfig
+from pipelines.config import CatalogConfig, DatasetConfig, SubmissionsSource
 from publish import versions as v
 from publish.metadata.datapackage import table_of
 
@@ -67,12 +67,28 @@ class PublishedDataset:
 
     @classmethod
     def read(cls, out: Path, config: DatasetConfig) -> PublishedDataset | None:
+        """The served version, described as it was published: its own title and description
+        (« [Données d'exemple] » or not) and sample mark, whatever this run's settings are.
+
+        After a rollback, pages and catalogue describe the version that is served again,
+        not the newest one, nor the one this run would build."""
         dataset_dir = out / "datasets" / config.slug
         log = v.read_log(dataset_dir)
         if log.served is None:
             return None
         descriptor = json.loads((dataset_dir / log.served / "datapackage.json").read_text(encoding="utf-8"))
-        return cls(config, log, descriptor)
+        entry = log.entry(log.served) or {}
+        update: dict[str, Any] = {"title": descriptor.get("title", config.title),
+                                  "description": descriptor.get("description", config.description)}
+        if isinstance(config.source, SubmissionsSource):
+            update["source"] = config.source.model_copy(
+                update={"sample": v.version_is_sample(dataset_dir, entry)})
+        return cls(config.model_copy(update=update), log, descriptor)
+
+    def rollback(self) -> dict[str, Any] | None:
+        """The rollback that made the served version served again, if it is one."""
+        last = self.log.rollbacks[-1] if self.log.rollbacks else None
+        return last if last is not None and last["to"] == self.log.served else None
 
     @property
     def served(self) -> dict[str, Any]:

@@ -213,7 +213,7 @@ def test_collecting_from_urls_archives_reports_and_remembers_validators(
         HttpSubmissionSource(url=private.url + "?token=s3cret-t0ken", organisation="meae",
                              token_env="OGP_TEST_TOKEN"),
         HttpSubmissionSource(url=down.url, organisation="dinum"),
-    )})
+    ), "reporters": {"E1-A1-01": ("meae",)}})  # both report on ditp's E1-A1-01: meae as declared reporter
     config = progress_config.model_copy(update={"source": source}).for_run(settings)
     policy = HttpPolicy(read_timeout=2, attempts=2, backoff=0.01)
     summary = collect_submissions(config, settings, today=TODAY, policy=policy)

@@ -174,8 +174,8 @@ def test_inbox_skips_lock_and_system_files_and_reads_the_body_from_the_folder(tm
                  "sans-dossier.csv", "dinum/.cache/x.csv"):
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_bytes(b"x")
-    found = [(p.relative_to(tmp_path).as_posix(), org) for p, org in inbox_files(tmp_path)]
-    assert found == [("ditp/rapport.xlsx", "ditp"), ("sans-dossier.csv", None)]
+    found = [(f.path.relative_to(tmp_path).as_posix(), f.organisation) for f in inbox_files(tmp_path)]
+    assert sorted(found) == [("ditp/rapport.xlsx", "ditp"), ("sans-dossier.csv", None)]
 
 
 def test_an_archived_file_keeps_only_a_safe_suffix_of_a_hostile_name(tmp_path: Path) -> None:

@@ -8,11 +8,15 @@ from pipelines.config import Settings
 from pipelines.tables import load_schema
 
 
-def test_published_suivi_is_the_submission_format_plus_the_reporting_body(settings: Settings) -> None:
+def test_published_suivi_is_the_submission_format_plus_the_reporting_body_and_provenance(
+        settings: Settings) -> None:
     submission = load_schema(settings.schemas_dir, "soumission")
     published = load_schema(settings.schemas_dir, "suivi")
-    assert published["fields"][:-1] == submission["fields"]
-    assert published["fields"][-1]["name"] == "id_organisation"
+    assert published["fields"][:-3] == submission["fields"]
+    assert [f["name"] for f in published["fields"][-3:]] == ["id_organisation", "id_soumission",
+                                                              "date_reception"]
+    assert [f["type"] for f in published["fields"][-3:]] == ["string", "string", "datetime"]
+    assert published["version"] == "1.1.0"  # two fields added: MINOR
     assert published["primaryKey"] == submission["primaryKey"] == ["id_action", "date_rapport"]
     statut = next(f for f in submission["fields"] if f["name"] == "statut")
     assert statut["constraints"]["enum"] == [

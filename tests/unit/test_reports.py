@@ -40,9 +40,10 @@ def test_json_report_separates_errors_warnings_and_corrections(check: Callable) 
 
 
 def test_verdict_of_an_accepted_file_counts_rows_warnings_and_corrections(check: Callable) -> None:
-    validated = check(HEADER + "E1-A1-01,31/12/2022,limite,20,,\nE5-A1-01,2022-12-31,limite,20,,\n")
+    validated = check(HEADER + "E1-A1-01,31/12/2022,limite,20,,\nE1-A1-02,2022-12-31,limite,20,,\n"
+                      "E1-A1-02,2023-06-30,limite,10,,\n")  # backwards without a comment
     assert validated.report.verdict == (
-        "ACCEPTÉ : 2 lignes de suivi avec 1 avertissement et 1 correction automatique.")
+        "ACCEPTÉ : 3 lignes de suivi avec 1 avertissement et 1 correction automatique.")
 
 
 def test_ogp_validate_prints_every_error_and_exits_1_when_rejected(tmp_path) -> None:  # noqa: ANN001

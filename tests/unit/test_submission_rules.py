@@ -8,7 +8,8 @@ from collections.abc import Callable
 
 import pytest
 
-from tests.conftest import codes
+from pipelines.validate.findings import Severity
+from tests.conftest import TODAY, codes
 
 HEADER = "id_action,date_rapport,statut,avancement_pct,commentaire,preuve_url\n"
 PROOF = "https://www.modernisation.gouv.fr/preuve"
@@ -101,16 +102,39 @@ def test_non_evalue_is_kept_apart_from_non_commence(check: Callable) -> None:
     assert validated.rows[0]["statut"] == "non_evalue"
 
 
-def test_another_bodys_action_is_a_warning_without_the_template(check: Callable) -> None:
+def test_another_bodys_action_is_an_error_naming_the_bodies_responsible(check: Callable, plan) -> None:
     validated = check(HEADER + "E5-A1-01,2022-12-31,limite,10,,\n", org="ditp")
-    assert validated.report.accepted
-    assert codes(validated, "avertissement") == [(2, "id_action", "action-hors-responsabilite")]
+    assert not validated.report.accepted and validated.rows == []
+    assert codes(validated) == [(2, "id_action", "action-hors-responsabilite")]
+    (finding,) = validated.report.of(Severity.ERROR)
+    responsible = plan.responsible_for("E5-A1-01")
+    assert responsible and "ditp" not in responsible
+    assert finding.rule.endswith(f"Responsable(s) : {', '.join(responsible)}.")
 
 
-def test_an_unidentified_body_is_said_and_responsibility_is_not_checked(check: Callable) -> None:
-    validated = check(HEADER + "E5-A1-01,2022-12-31,limite,10,,\n", org=None)
-    assert validated.report.accepted
-    assert codes(validated, "avertissement") == [(None, None, "organisme-non-identifie")]
+def test_a_body_declared_as_reporter_may_report_on_that_action_only(submission_schema, plan) -> None:
+    import dataclasses
+
+    from pipelines.validate.submission import Received, validate_submission
+
+    entitled = dataclasses.replace(plan, reporters={"ditp": frozenset({"E5-A1-01"})})
+    content = (HEADER + "E5-A1-01,2022-12-31,limite,10,,\nE5-A1-02,2022-12-31,limite,10,,\n").encode()
+    validated = validate_submission(Received("r.csv", content, "test:r.csv", "2026-11-28T00:00:00Z", "ditp"),
+                                    submission_schema, entitled, today=TODAY)
+    assert codes(validated) == [(3, "id_action", "action-hors-responsabilite")]
+
+
+def test_an_unidentified_body_is_an_error_and_nothing_is_accepted(check: Callable) -> None:
+    validated = check(HEADER + "E1-A1-01,2022-12-31,limite,10,,\n", org=None)
+    assert not validated.report.accepted and validated.rows == []
+    assert codes(validated) == [(None, None, "organisme-non-identifie")]
+
+
+def test_a_folder_that_is_no_body_of_the_plan_is_an_error_with_close_identifiers(check: Callable) -> None:
+    validated = check(HEADER + "E1-A1-01,2022-12-31,limite,10,,\n", org="ministere-sante")
+    assert codes(validated) == [(None, None, "organisme-inconnu")]
+    (finding,) = validated.report.of(Severity.ERROR)
+    assert finding.value == "ministere-sante" and "dossier de l'organisme" not in finding.rule
 
 
 def test_progress_going_backwards_without_comment_is_a_warning(check: Callable) -> None:

@@ -72,7 +72,7 @@ def test_unchanged_inputs_are_recognised_by_checksum_and_a_change_is_not(tmp_pat
     assert served_entry(out, DATASET_SLUG)["inputs"] == fingerprint
     # One byte more in the file, or a changed definition, is another input.
     with (config.directory / "suivi.csv").open("a", encoding="utf-8") as stream:
-        stream.write("E1-A1-01,2099-01-01,limite,10,,,\n")
+        stream.write("E1-A1-01,2099-01-01,limite,10,,,," + "a" * 64 + ",2099-01-02T08:00:00Z\n")
     assert input_fingerprint(config, settings) != fingerprint
     version, published = _publish(out, settings, config)
     assert (version, published) == ("1.1.0", True)  # a row added: MINOR
