@@ -281,7 +281,7 @@ def refuse_samples_over_real_data(out: Path, config: DatasetConfig, state_dir: P
     received (state folder) or published (output folder)."""
     if not is_sample_run(config):
         return
-    refuse_samples_over_real(config, SubmissionArchive(state_dir / config.slug))
+    refuse_samples_over_real(config, SubmissionArchive(state_dir / config.slug))  # a fresh one
     refuse_samples_over_real_output(out, config)
 
 

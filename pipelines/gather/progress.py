@@ -218,8 +218,10 @@ def collect_submissions(
     Holds the state folder's lock: two runs never receive into the same archive at once.
     """
     archive = SubmissionArchive(settings.state_dir / config.slug)
-    refuse_samples_over_real(config, archive)
     with exclusive(archive.root, timeout=settings.lock_timeout, what="Réception des soumissions"):
+        # Under the lock: the journal is read (and cached by the archive) only once it
+        # can no longer change under this run.
+        refuse_samples_over_real(config, archive)
         return _collect(config, settings, archive, today, policy)
 
 
@@ -237,7 +239,8 @@ def samples_refusal(config: DatasetConfig, where: str) -> SamplesOverRealData:
 
 
 def refuse_samples_over_real(config: DatasetConfig, archive: SubmissionArchive) -> None:
-    """Stops a sample run on a state folder that has received real submissions."""
+    """Stops a sample run on a state folder that has received real submissions (reads, and
+    so caches, the archive's journal: give it a fresh archive, or one under the lock)."""
     source = config.source
     if isinstance(source, SubmissionsSource) and source.sample and archive.has_real_submissions():
         raise samples_refusal(config, f"le dossier d'état {archive.root} a reçu des soumissions "
