@@ -39,9 +39,10 @@ SUBMISSION = "soumission.csv"
 
 def case_publish_plan(out: str) -> int:
     """(b) gather + build + write three formats + frictionless package validation + commit."""
-    from pipelines.config import Settings, load_dataset
-    from pipelines.gather.plan import gather_plan_records
-    from pipelines.tables import build_tables, load_schema
+    from pipelines.build.tables import build_tables
+    from pipelines.core.config import Settings, load_dataset
+    from pipelines.core.schema import load_schema
+    from pipelines.gather.plan.records import gather_plan_records
     from pipelines.validate.package import validate_datapackage
     from publish.release import release_dataset
 
@@ -69,8 +70,8 @@ def write_submission(out: str) -> None:
     import datetime as dt
     import random
 
-    from pipelines.config import Settings, load_dataset
-    from pipelines.gather.plan import gather_plan_records
+    from pipelines.core.config import Settings, load_dataset
+    from pipelines.gather.plan.records import gather_plan_records
 
     settings = Settings()
     actions = [a["id_action"] for a in gather_plan_records(
@@ -92,10 +93,11 @@ def case_validate_submission(out: str) -> int:
     """(b'') one submission through read, normalise, frictionless and great-expectations."""
     import datetime as dt
 
-    from pipelines.config import Settings, load_dataset
-    from pipelines.gather.progress import plan_facts
-    from pipelines.tables import load_schema
-    from pipelines.validate.submission import Received, validate_submission
+    from pipelines.core.config import Settings, load_dataset
+    from pipelines.core.schema import load_schema
+    from pipelines.gather.submissions.plan_facts import plan_facts
+    from pipelines.state.received import Received
+    from pipelines.validate.submission import validate_submission
 
     settings = Settings()
     config = load_dataset(settings.datasets_dir / "suivi-plan-action-pgo-2021-2023")
@@ -112,8 +114,8 @@ def case_frictionless_submission(out: str) -> int:
     """(a'') frictionless validate of the same submission against its schema alone."""
     import frictionless
 
-    from pipelines.config import Settings
-    from pipelines.tables import load_schema
+    from pipelines.core.config import Settings
+    from pipelines.core.schema import load_schema
     from pipelines.validate.package import standalone_schema
 
     schema = load_schema(Settings().schemas_dir, "soumission")
@@ -186,7 +188,12 @@ def _prefect_server(home: Path) -> tuple[subprocess.Popen, dict[str, str]]:
 
 def scale_bench(work: Path, prefect_env: dict[str, str]) -> list[dict[str, Any]]:
     """(a), (b), (c), (c') on every size and variant; one result row per case."""
-    from bench.synthetic import DATASET_SLUG, reference_keys, write_datasets_dir, write_package
+    from bench.synthetic import (
+        DATASET_SLUG,
+        reference_keys,
+        write_datasets_dir,
+        write_package,
+    )
 
     keys = reference_keys()
     results: list[dict[str, Any]] = []

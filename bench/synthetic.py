@@ -39,8 +39,8 @@ ERROR_KINDS = [
 
 def reference_keys() -> tuple[list[str], list[str]]:
     """Action and organisation ids of the real plan (the foreign keys' targets)."""
-    from pipelines.config import Settings, load_dataset
-    from pipelines.gather.plan import gather_plan_records
+    from pipelines.core.config import Settings, load_dataset
+    from pipelines.gather.plan.records import gather_plan_records
 
     config = load_dataset(Settings().datasets_dir / "plan-action-pgo-2021-2023")
     records = gather_plan_records(config)

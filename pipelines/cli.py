@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from pipelines.errors import PipelineError, ValidationFailed
+from pipelines.core.errors import PipelineError, ValidationFailed
 
 app = typer.Typer(
     help="Publication en données ouvertes du plan d'action PGO 2021-2023.",
@@ -124,8 +124,8 @@ def run(
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     _quiet_libraries(verbose)
     # Imported here: Prefect takes seconds to import and other commands do not need it.
-    from pipelines import progress
     from pipelines.flows import publish_catalog_flow
+    from pipelines.io import steps as progress
 
     flow = publish_catalog_flow
     runner = _task_runner(dask)
@@ -231,7 +231,7 @@ def rollback(
     reason: Annotated[str, typer.Option(help="Motif, inscrit dans l'historique des versions.")] = "",
 ) -> None:
     """Sert de nouveau une version antérieure (latest), sans supprimer aucune version."""
-    from pipelines.config import Settings
+    from pipelines.core.config import Settings
     from publish.catalog import refresh_catalog
     from publish.release import rollback_dataset
 
@@ -252,7 +252,7 @@ def rollback(
 
 def _dataset_title(settings: Any, slug: str) -> str:
     """The title the changelog is written under (the slug if the definition is gone)."""
-    from pipelines.config import load_dataset
+    from pipelines.core.config import load_dataset
 
     try:
         return load_dataset(settings.datasets_dir / slug).for_run(settings).title
@@ -269,8 +269,8 @@ def withdraw(
     datasets_dir: Annotated[Path | None, typer.Option(help="Dossier des définitions de jeux de données.")] = None,
 ) -> None:
     """Retire une soumission reçue par erreur : rien n'est supprimé, la prochaine publication l'écarte."""
-    from pipelines.config import Settings, load_dataset
-    from pipelines.gather.progress import withdraw_submission
+    from pipelines.core.config import Settings, load_dataset
+    from pipelines.intake.submissions import withdraw_submission
 
     try:
         overrides = {k: v for k, v in (("state_dir", state_dir), ("datasets_dir", datasets_dir)) if v}
@@ -299,7 +299,7 @@ def publish(
     datasets_dir: Annotated[Path | None, typer.Option(help="Dossier des définitions de jeux de données.")] = None,
 ) -> None:
     """Crée ou met à jour sur un portail udata (data.gouv.fr) les jeux de données publiés (clé : OGP_PORTAL_API_KEY)."""
-    from pipelines.config import Settings, load_catalog
+    from pipelines.core.config import Settings, load_catalog
     from publish.portal import PortalClient, publish_to_portal
 
     api_key = os.environ.get("OGP_PORTAL_API_KEY", "")
@@ -349,8 +349,8 @@ def serve(
 
 
 def _progress_context(datasets_dir: Path | None):  # noqa: ANN202 - lazy imports
-    from pipelines.config import Settings
-    from pipelines.gather.progress import ProgressContext
+    from pipelines.core.config import Settings
+    from pipelines.intake.submissions import ProgressContext
 
     return ProgressContext(Settings(**({"datasets_dir": datasets_dir} if datasets_dir else {})).check())
 
@@ -362,7 +362,11 @@ def template(
     datasets_dir: Annotated[Path | None, typer.Option(help="Dossier des définitions de jeux de données.")] = None,
 ) -> None:
     """Écrit le modèle de rapport d'avancement d'un organisme (une ligne par action dont il est responsable)."""
-    from pipelines.templates import TemplateAction, template_csv_bytes, write_template_xlsx
+    from pipelines.gather.submissions.template import (
+        TemplateAction,
+        template_csv_bytes,
+        write_template_xlsx,
+    )
 
     try:
         context = _progress_context(datasets_dir)
@@ -399,7 +403,12 @@ def validate(
     datasets_dir: Annotated[Path | None, typer.Option(help="Dossier des définitions de jeux de données.")] = None,
 ) -> None:
     """Valide des fichiers de suivi sans rien publier ni archiver ; code de sortie 1 si l'un est rejeté."""
-    from pipelines.validate.report import render_html, render_json, render_markdown, render_text
+    from pipelines.validate.report import (
+        render_html,
+        render_json,
+        render_markdown,
+        render_text,
+    )
 
     try:
         validator = _progress_context(datasets_dir)
@@ -435,7 +444,7 @@ def check(
     les lirait autrement (encodage, délimiteur, en-tête). Toutes les erreurs sont comptées,
     sans limite. Code de sortie 1 s'il y en a.
     """
-    from pipelines.startup import skip_pandas_probe
+    from pipelines.io.startup import skip_pandas_probe
 
     skip_pandas_probe()  # before pyarrow converts anything: this command never needs pandas
     import frictionless

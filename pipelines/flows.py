@@ -19,33 +19,39 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-
-import pyarrow as pa
 from typing import Any
 
+import pyarrow as pa
 from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.states import Completed, Failed, State
 
-from pipelines.config import DatasetConfig, Settings, TableFileSource, load_catalog, load_dataset
-from pipelines.errors import PipelineError, SourceUnavailable
-from pipelines.gather.plan import gather_plan_records
-from pipelines.gather.plan_tables import Tables
-from pipelines import progress
-from pipelines.gather.progress import (
+from pipelines.build.spill import SpilledTable
+from pipelines.build.tables import build_tables
+from pipelines.core.config import (
+    DatasetConfig,
+    Settings,
+    TableFileSource,
+    load_catalog,
+    load_dataset,
+)
+from pipelines.core.errors import PipelineError, SourceUnavailable
+from pipelines.core.schema import TableSchema, load_schema
+from pipelines.gather.plan.records import gather_plan_records
+from pipelines.gather.plan.tables import Tables
+from pipelines.gather.submissions.plan_facts import plan_references
+from pipelines.gather.submissions.records import gather_progress_records
+from pipelines.intake.submissions import (
     CollectionSummary,
     ProgressContext,
     collect_submissions,
-    gather_progress_records,
-    plan_references,
 )
-from pipelines.gather.table_file import gather_table_file
-from pipelines.inputs import input_fingerprint
-from pipelines.spill import SpilledTable
-from pipelines.validate.report import render_markdown
-from pipelines.tables import TableSchema, build_tables, load_schema
+from pipelines.intake.table_file import gather_table_file
+from pipelines.io import steps as progress
+from pipelines.state.inputs import input_fingerprint
 from pipelines.validate.package import validate_datapackage
+from pipelines.validate.report import render_markdown
 from publish.catalog import refresh_catalog
 from publish.release import (
     ReleaseResult,

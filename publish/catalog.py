@@ -15,11 +15,17 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from pipelines.config import CatalogConfig, DatasetConfig, Settings, load_catalog, load_catalog_config
-from publish.lock import exclusive
+from pipelines.core.config import (
+    CatalogConfig,
+    DatasetConfig,
+    Settings,
+    load_catalog,
+    load_catalog_config,
+)
+from pipelines.io.atomic import write_atomically
+from pipelines.io.lock import exclusive
 from publish.metadata.dcat import PublishedDataset, build_catalog, serialise
-from publish.site import render_site
-from publish.atomic import write_atomically
+from publish.site.pages import render_site
 
 PROFILES = {"catalog": "dcat-ap", "catalog-datagouv": "datagouv"}
 EXTENSIONS = ("ttl", "jsonld", "rdf")

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pipelines.errors import PublishError
+from pipelines.core.errors import PublishError
 from publish import versions as v
 from publish.release import read_version
 

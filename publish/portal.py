@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from pipelines.errors import PublishError
+from pipelines.core.errors import PublishError
 from publish import versions as v
 
 API = "/api/1"

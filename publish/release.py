@@ -25,18 +25,28 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipelines.archive import SubmissionArchive
-from pipelines.config import DatasetConfig, SubmissionsSource
-from pipelines.errors import Issue, PublishError, ValidationFailed
-from pipelines.gather.progress import refuse_samples_over_real, samples_refusal, withdrawal_notes
-from pipelines.tables import TableSchema
-from publish import failpoints
+from pipelines.build.tables import SLICE_ROWS
+from pipelines.core.config import DatasetConfig, SubmissionsSource
+from pipelines.core.errors import Issue, PublishError, ValidationFailed
+from pipelines.core.schema import TableSchema
+from pipelines.gather.submissions.records import (
+    refuse_samples_over_real,
+    samples_refusal,
+    withdrawal_notes,
+)
+from pipelines.io import failpoints
+from pipelines.io.lock import exclusive
+from pipelines.state.archive import SubmissionArchive
 from publish import versions as v
-from publish.lock import exclusive
-from publish.metadata.datapackage import FileFacts, build_datapackage, datapackage_bytes, published_schema
+from publish.metadata.datapackage import (
+    FileFacts,
+    build_datapackage,
+    datapackage_bytes,
+    published_schema,
+)
 from publish.metadata.udata import build_udata_payload, udata_bytes
 from publish.table_diff import arrow_counts
-from publish.writers import FORMATS, SLICE_ROWS, HashingWriter, table_slices, write_formats
+from publish.writers import FORMATS, HashingWriter, table_slices, write_formats
 
 Validator = Callable[[Path], list[Issue]]
 Table = Any  # a pa.Table, or a pipelines.spill.SpilledTable (on disk, in key order)

@@ -19,10 +19,10 @@ from enum import IntEnum
 from pathlib import Path
 from typing import Any
 
-from pipelines.config import SAMPLE_TITLE_PREFIX
-from pipelines.errors import PublishError
-from publish import failpoints
-from publish.atomic import write_atomically
+from pipelines.core.config import SAMPLE_TITLE_PREFIX
+from pipelines.core.errors import PublishError
+from pipelines.io import failpoints
+from pipelines.io.atomic import write_atomically
 
 VERSION_PATTERN = re.compile(r"^(\d+)\.(\d+)\.(\d+)$")
 LATEST = "latest"

@@ -20,8 +20,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from pipelines.background import InOrder
-from pipelines.tables import python_value
+from pipelines.build.tables import SLICE_ROWS
+from pipelines.core.schema import python_value
+from pipelines.io.background import InOrder
 
 # Parquet options fixed here so that the same table always gives the same bytes (for a
 # given pyarrow version, whose name Parquet records in `created_by`).
@@ -86,10 +87,6 @@ def _cell_texts(column: pa.ChunkedArray) -> pa.ChunkedArray:
     quote = _text('"')
     quoted = pc.binary_join_element_wise(quote, pc.replace_substring(text, '"', '""'), quote, _text(""))
     return pc.if_else(needs, quoted, text)
-
-
-# Rows formatted at a time: enough for Arrow to work column-wise, little for memory.
-SLICE_ROWS = 65_536
 
 
 def _join(texts: pa.ChunkedArray, separator: str) -> pa.Buffer:

@@ -6,13 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.config import DatasetConfig, Settings, load_dataset
-from pipelines.gather.plan import gather_plan_records
-from pipelines.gather.plan_tables import Tables
-from pipelines.gather.progress import plan_facts
-from pipelines.tables import TableSchema, load_schema
-from pipelines.validate.findings import Severity
-from pipelines.validate.submission import PlanFacts, Received, ValidatedSubmission, validate_submission
+from pipelines.core.config import DatasetConfig, Settings, load_dataset
+from pipelines.core.findings import Severity
+from pipelines.core.schema import TableSchema, load_schema
+from pipelines.gather.plan.records import gather_plan_records
+from pipelines.gather.plan.tables import Tables
+from pipelines.gather.submissions.plan_facts import PlanFacts, plan_facts
+from pipelines.state.received import Received
+from pipelines.validate.submission import ValidatedSubmission, validate_submission
 
 ROOT = Path(__file__).resolve().parent.parent
 PLAN_SLUG = "plan-action-pgo-2021-2023"

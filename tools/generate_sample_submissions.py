@@ -15,9 +15,9 @@ from pathlib import Path
 
 from openpyxl import load_workbook
 
-from pipelines.config import load_dataset
-from pipelines.gather.progress import plan_facts
-from pipelines.templates import TemplateAction, write_template_xlsx
+from pipelines.core.config import load_dataset
+from pipelines.gather.submissions.plan_facts import plan_facts
+from pipelines.gather.submissions.template import TemplateAction, write_template_xlsx
 
 ROOT = Path(__file__).resolve().parent.parent
 DATASET = ROOT / "datasets" / "suivi-plan-action-pgo-2021-2023"

@@ -6,7 +6,7 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipelines.errors import SourceChanged, SourceUnavailable
+from pipelines.core.errors import SourceChanged, SourceUnavailable
 
 
 @dataclass(frozen=True)

@@ -50,18 +50,17 @@ import os
 import queue
 import re
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import frictionless
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
-
-import frictionless
 from frictionless import errors as fe
 
 ARROW = "arrow"
@@ -523,7 +522,7 @@ def _batches(path: Path, names: list[str], ragged: list[tuple[int | None, str]])
                 if stop.is_set():
                     return
             ready.put(None)
-        except BaseException as error:  # handed to the consumer, which raises it
+        except BaseException as error:  # noqa: BLE001 - handed to the consumer, which raises it
             ready.put(error)
 
     producer = threading.Thread(target=produce, daemon=True)

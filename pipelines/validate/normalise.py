@@ -15,10 +15,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from pipelines.gather.submission_file import SheetTable
-from pipelines.text import match_key
-from pipelines.validate.findings import Finding, correction, error, shown, warning
-from pipelines.tables import TableSchema
+from pipelines.core.findings import Finding, correction, error, shown, warning
+from pipelines.core.schema import TableSchema
+from pipelines.core.text import match_key
+from pipelines.gather.submissions.read import SheetTable
 
 # Shown in the template to help the person; not part of the submission format.
 INFORMATIONAL_COLUMNS = {"titre_action"}

@@ -18,9 +18,16 @@ from typing import Any
 import frictionless
 from frictionless import errors as fe
 
-from pipelines.errors import Issue
-from pipelines.tables import TableSchema
-from pipelines.validate.columnar import ARROW, FRICTIONLESS, UNLIMITED_ERRORS, Fallback, Lookup, check_table
+from pipelines.core.errors import Issue
+from pipelines.core.schema import TableSchema
+from pipelines.validate.columnar import (
+    ARROW,
+    FRICTIONLESS,
+    UNLIMITED_ERRORS,
+    Fallback,
+    Lookup,
+    check_table,
+)
 
 
 def standalone_schema(schema: TableSchema) -> frictionless.Schema:

@@ -15,7 +15,7 @@ from typing import Any
 
 import jinja2
 
-from pipelines.validate.findings import Finding, Severity
+from pipelines.core.findings import Finding, Severity
 
 REPORT_FORMAT_VERSION = 1
 

@@ -9,17 +9,14 @@ and a French rule and fix; great-expectations says which rows break it.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import datetime as dt
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-
-from pipelines.validate.findings import Finding, Severity, shown
+from pipelines.core.findings import Finding, Severity, shown
 
 if TYPE_CHECKING:
     import pandas as pd

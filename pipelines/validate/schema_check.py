@@ -13,8 +13,8 @@ from typing import Any
 
 import frictionless
 
-from pipelines.tables import TableSchema
-from pipelines.validate.findings import Finding, error, shown
+from pipelines.core.findings import Finding, error, shown
+from pipelines.core.schema import TableSchema
 from pipelines.validate.normalise import NormalisedSubmission
 from pipelines.validate.package import UNLIMITED_ERRORS
 

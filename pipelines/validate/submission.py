@@ -10,84 +10,18 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
-import hashlib
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 
-from pipelines.gather.submission_file import Limits, parse_submission_file, too_large
-from pipelines.tables import TableSchema
-from pipelines.text import match_key
-from pipelines.validate.findings import Finding, Severity, error, shown, warning
+from pipelines.core.findings import Finding, Severity, error, shown, warning
+from pipelines.core.schema import TableSchema
+from pipelines.core.text import match_key
+from pipelines.gather.submissions.plan_facts import PlanFacts
+from pipelines.gather.submissions.read import DEFAULT_LIMITS, Limits, parse_submission_file, too_large
+from pipelines.state.received import Received
 from pipelines.validate.normalise import INFORMATIONAL_COLUMNS, normalise_submission
 from pipelines.validate.report import SubmissionReport
 from pipelines.validate.rules import RuleContext, check_business_rules
 from pipelines.validate.schema_check import check_submission_schema
-
-
-@dataclass(frozen=True)
-class PlanFacts:
-    """What a submission is checked against: the plan's actions and who answers for each."""
-
-    start: dt.date
-    action_ids: tuple[str, ...]
-    organisations: frozenset[str]
-    responsibilities: dict[str, frozenset[str]]  # organisation id → its action ids
-    action_titles: dict[str, str] = field(default_factory=dict)
-    organisation_names: dict[str, str] = field(default_factory=dict)
-    # Bodies entitled to report on an action without being responsible for it (the progress
-    # dataset's ``reporters``: organisation id → action ids).
-    reporters: dict[str, frozenset[str]] = field(default_factory=dict)
-
-    def actions_of(self, organisation: str) -> frozenset[str]:
-        """The actions a body may report on: those it is responsible for, and those the
-        dataset declares it a reporter for."""
-        return self.responsibilities.get(organisation, frozenset()) | self.reporters.get(
-            organisation, frozenset())
-
-    def responsible_for(self, action: str) -> list[str]:
-        """The bodies responsible for an action, in identifier order."""
-        return sorted(o for o, actions in self.responsibilities.items() if action in actions)
-
-
-@dataclass(frozen=True)
-class Received:
-    """A submission as received: its bytes and what the report says of its origin."""
-
-    name: str
-    content: bytes
-    origin: str
-    received_at: str
-    organisation: str | None = None  # from the source (inbox sub-folder, configured URL)
-    # A file over the size limit is not read into memory: it stays on disk, hashed.
-    path: Path | None = None
-    digest: str | None = None
-    size: int | None = None
-    # When the body delivered it (UTC): its modification time in the inbox, the fetch time
-    # over HTTP. The merge order of reports; ``received_at`` is when this run read it.
-    arrived_at: str | None = None
-
-    @property
-    def sha256(self) -> str:
-        return self.digest or hashlib.sha256(self.content).hexdigest()
-
-    @property
-    def byte_count(self) -> int:
-        return self.size if self.size is not None else len(self.content)
-
-
-def receive_file(path: Path, origin: str, received_at: str, organisation: str | None,
-                 max_bytes: int, arrived_at: str | None = None) -> Received:
-    """A file of an inbox, read into memory only if it is within the size limit."""
-    size = path.stat().st_size
-    if size <= max_bytes:
-        return Received(path.name, path.read_bytes(), origin, received_at, organisation,
-                        arrived_at=arrived_at)
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(2**20), b""):
-            digest.update(chunk)
-    return Received(path.name, b"", origin, received_at, organisation, path=path,
-                    digest=digest.hexdigest(), size=size, arrived_at=arrived_at)
 
 
 @dataclass
@@ -162,7 +96,7 @@ def validate_submission(
     *,
     today: dt.date,
     history: tuple[tuple[str, str, int | None], ...] = (),
-    limits: Limits = Limits(),
+    limits: Limits = DEFAULT_LIMITS,
 ) -> ValidatedSubmission:
     """Every finding about one file; ``rows`` are its canonical rows when it is accepted."""
     report = SubmissionReport(

@@ -13,8 +13,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from pipelines.config import DatasetConfig
-from pipelines.tables import TableSchema
+from pipelines.core.config import DatasetConfig
+from pipelines.core.schema import TableSchema
 from publish.writers import FORMATS
 
 MEDIA_TYPES = {

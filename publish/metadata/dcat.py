@@ -27,10 +27,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from rdflib import BNode, Graph, Literal as RdfLiteral, Namespace, URIRef
+from rdflib import BNode, Graph, Namespace, URIRef
+from rdflib import Literal as RdfLiteral
 from rdflib.namespace import DCAT, DCTERMS, FOAF, RDF, SKOS, XSD
 
-from pipelines.config import CatalogConfig, DatasetConfig, SubmissionsSource
+from pipelines.core.config import CatalogConfig, DatasetConfig, SubmissionsSource
 from publish import versions as v
 from publish.metadata.datapackage import table_of
 

@@ -17,7 +17,7 @@ import re
 import unicodedata
 from typing import Any
 
-from pipelines.config import DatasetConfig
+from pipelines.core.config import DatasetConfig
 from publish.metadata.datapackage import table_of
 from publish.metadata.dcat import schema_url
 

@@ -11,9 +11,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from pipelines.config import DatasetConfig, Settings
-from pipelines.gather.plan_tables import Tables
-from pipelines.tables import build_tables, load_schema, python_value
+from pipelines.build.tables import build_tables
+from pipelines.core.config import DatasetConfig, Settings
+from pipelines.core.schema import load_schema, python_value
+from pipelines.gather.plan.tables import Tables
 from pipelines.validate.package import standalone_schema
 from publish.writers import write_csv, write_json, write_parquet
 
@@ -56,7 +57,7 @@ def test_parquet_is_typed_from_the_schema(tables: dict[str, pa.Table]) -> None:
     parquet = pq.read_table(io.BytesIO(write_parquet(tables["actions"])))
     assert parquet.schema.field("rang").type == pa.int64()
     assert parquet.schema.field("texte").type == pa.string()
-    assert parquet.schema.field("texte").metadata[b"title"] == "Texte de l'action".encode()
+    assert parquet.schema.field("texte").metadata[b"title"] == b"Texte de l'action"
     organisations = pq.read_table(io.BytesIO(write_parquet(tables["organisations"])))
     assert organisations.schema.field("alias").type == pa.list_(pa.string())
     assert organisations.schema.metadata is None or b"pandas" not in organisations.schema.metadata

@@ -8,9 +8,10 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from pipelines.config import Settings, load_dataset
-from pipelines.gather.plan import gather_plan_records
-from pipelines.tables import build_tables, load_schema
+from pipelines.build.tables import build_tables
+from pipelines.core.config import Settings, load_dataset
+from pipelines.core.schema import load_schema
+from pipelines.gather.plan.records import gather_plan_records
 from pipelines.validate.package import validate_datapackage
 from publish.release import ReleaseResult, release_dataset
 

@@ -13,14 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.config import DatasetConfig, HttpSubmissionSource, Settings
-from pipelines.errors import SourceUnavailable
-from pipelines.gather.http_source import HttpPolicy, ResponseTooLarge, fetch_url, redact_url
-from pipelines.gather.progress import collect_submissions
+from pipelines.core.config import DatasetConfig, HttpSubmissionSource, Settings
+from pipelines.core.errors import SourceUnavailable
+from pipelines.gather.http import HttpPolicy, ResponseTooLarge, fetch_url, redact_url
+from pipelines.intake.submissions import collect_submissions
 from tests.conftest import TODAY
 
 BODY = ("id_action,date_rapport,statut,avancement_pct,commentaire,preuve_url\n"
-        "E1-A1-01,2022-12-31,limite,20,Été,\n").encode("utf-8")
+        "E1-A1-01,2022-12-31,limite,20,Été,\n").encode()
 FAST = HttpPolicy(connect_timeout=2, read_timeout=0.5, attempts=3, backoff=0.01, max_backoff=0.05)
 
 # One step per request: ("ok"|"status N"|"slow"|"truncate"|"reset"|"big"|"chunked-big"|"304-aware").

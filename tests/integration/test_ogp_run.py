@@ -13,8 +13,8 @@ from pathlib import Path
 import frictionless
 import pytest
 
-from pipelines.config import Settings, load_dataset
-from pipelines.inputs import input_fingerprint
+from pipelines.core.config import Settings, load_dataset
+from pipelines.state.inputs import input_fingerprint
 from tests.conftest import PLAN_SLUG, PROGRESS_SLUG, ROOT
 
 pytestmark = pytest.mark.slow

@@ -67,7 +67,7 @@ def test_a_lone_empty_column_and_an_empty_table() -> None:
 
 
 def json_oracle(table: pa.Table) -> bytes:
-    from pipelines.tables import python_value
+    from pipelines.core.schema import python_value
 
     records = [{k: python_value(v) for k, v in row.items()} for row in table.to_pylist()]
     return (json.dumps(records, ensure_ascii=False, indent=2, allow_nan=False) + "\n").encode("utf-8")

@@ -14,8 +14,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipelines import spill
-from pipelines.tables import key_order
+from pipelines.build import spill
+from pipelines.build.tables import key_order
 from publish.writers import table_slices, write_formats
 
 SCHEMA = pa.schema([

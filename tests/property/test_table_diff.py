@@ -8,7 +8,7 @@ import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipelines.tables import python_value
+from pipelines.core.schema import python_value
 from publish.table_diff import arrow_counts
 from publish.versions import diff_table
 
@@ -72,7 +72,7 @@ def test_the_key_order_is_the_sort_of_the_texts(rows: list, chunk: int) -> None:
     """Ranks of distinct texts sort rows as the texts do (UTF-8 order, nulls first, stable)."""
     import pyarrow.compute as pc
 
-    from pipelines.tables import key_order
+    from pipelines.build.tables import key_order
 
     texts = pa.array([r[0] for r in rows], pa.string())
     numbers = pa.array([r[1] for r in rows], pa.int64())

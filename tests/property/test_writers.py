@@ -12,7 +12,8 @@ import pyarrow.parquet as pq
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipelines.tables import python_value, to_arrow
+from pipelines.build.tables import to_arrow
+from pipelines.core.schema import python_value
 from pipelines.validate.package import standalone_schema
 from publish.writers import write_csv, write_json, write_parquet
 

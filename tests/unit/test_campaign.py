@@ -14,16 +14,15 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook, load_workbook
 
-from pipelines.config import DatasetConfig, Settings
-from pipelines.errors import ConfigError
-from pipelines.gather.progress import (
+from pipelines.core.config import DatasetConfig, Settings
+from pipelines.core.errors import ConfigError
+from pipelines.core.findings import Severity
+from pipelines.gather.submissions.records import (
     SamplesOverRealData,
-    collect_submissions,
     gather_progress_records,
-    withdraw_submission,
 )
-from pipelines.templates import TemplateAction, write_template_xlsx
-from pipelines.validate.findings import Severity
+from pipelines.gather.submissions.template import TemplateAction, write_template_xlsx
+from pipelines.intake.submissions import collect_submissions, withdraw_submission
 from publish.release import refuse_samples_over_real_data
 from tests.conftest import PROGRESS_SLUG, TODAY
 from tests.unit.test_progress_collection import HEADER, Pipeline
@@ -157,7 +156,7 @@ def test_hidden_rows_and_columns_holding_data_are_errors_naming_them(pipeline: P
 def _filled_template(tmp_path: Path, plan, delete: str | None = None) -> bytes:  # noqa: ANN001
     path = tmp_path / "modele.xlsx"
     actions = [TemplateAction(a, plan.action_titles[a]) for a in sorted(plan.actions_of("ditp"))]
-    from pipelines.tables import load_schema
+    from pipelines.core.schema import load_schema
 
     write_template_xlsx(path, "ditp", "DITP", actions, plan.start, load_schema(Settings().schemas_dir, "soumission"))
     book = load_workbook(path)
@@ -218,8 +217,8 @@ def test_a_withdrawn_file_leaves_the_next_version_with_a_changelog_entry(pipelin
     assert [r["id_soumission"] for r in tables["suivi"]] == [sha(kept)]
     from functools import partial
 
-    from pipelines.gather.progress import plan_references
-    from pipelines.tables import build_tables
+    from pipelines.build.tables import build_tables
+    from pipelines.gather.submissions.plan_facts import plan_references
     from pipelines.validate.package import validate_datapackage
     from publish.release import release_dataset
 

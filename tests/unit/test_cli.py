@@ -25,8 +25,8 @@ def test_versions_of_an_unpublished_dataset_is_a_message(tmp_path: Path) -> None
 
 
 def test_progress_display_follows_the_steps_of_each_dataset() -> None:
-    from pipelines import progress
     from pipelines.cli import _ProgressDisplay
+    from pipelines.io import steps as progress
 
     display = _ProgressDisplay()
     progress.watch(display)

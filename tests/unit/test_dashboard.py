@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from publish.dashboard import STATUSES, build_dashboard, latest_reports
+from publish.site.dashboard import STATUSES, build_dashboard, latest_reports
 
 PLAN = {
     "engagements": [{"id_engagement": "E1", "titre": "Un"}, {"id_engagement": "E2", "titre": "Deux"}],

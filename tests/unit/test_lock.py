@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.errors import PublishError
-from publish.lock import LOCK_FILE, exclusive
+from pipelines.core.errors import PublishError
+from pipelines.io.lock import LOCK_FILE, exclusive
 
 HOLD = """
 import sys, time
 from pathlib import Path
-from publish.lock import exclusive
+from pipelines.io.lock import exclusive
 with exclusive(Path(sys.argv[1]), timeout=5, what="test"):
     print("held", flush=True)
     time.sleep(float(sys.argv[2]))

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import pytest
 
-from pipelines.errors import ConfigError
-from pipelines.gather.organisations import Organisation, OrganisationReference
-from pipelines.text import first_sentence, match_key
+from pipelines.core.errors import ConfigError
+from pipelines.core.text import first_sentence, match_key
+from pipelines.gather.plan.organisations import Organisation, OrganisationReference
 
 
 @pytest.fixture()

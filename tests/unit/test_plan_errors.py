@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.config import DatasetConfig
-from pipelines.errors import ParseError, SourceChanged, SourceUnavailable
-from pipelines.gather.organisations import OrganisationReference
-from pipelines.gather.plan import load_heading_variants
-from pipelines.gather.plan_document import parse_plan_document
+from pipelines.core.config import DatasetConfig
+from pipelines.core.errors import ParseError, SourceChanged, SourceUnavailable
+from pipelines.gather.plan.document import parse_plan_document
+from pipelines.gather.plan.organisations import OrganisationReference
+from pipelines.gather.plan.records import load_heading_variants
 from pipelines.gather.snapshot import decode_text, fetch_snapshot
 
 

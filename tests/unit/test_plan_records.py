@@ -6,7 +6,7 @@ from collections import Counter
 
 import pytest
 
-from pipelines.gather.plan_tables import Tables
+from pipelines.gather.plan.tables import Tables
 
 
 def by_id(rows: list[dict], key: str) -> dict[str, dict]:

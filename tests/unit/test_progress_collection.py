@@ -12,16 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.archive import SubmissionArchive
-from pipelines.config import DatasetConfig, Settings
-from pipelines.gather.progress import (
-    CollectionSummary,
-    collect_submissions,
-    gather_progress_records,
-    inbox_files,
-    plan_references,
-)
-from pipelines.tables import build_tables, load_schema
+from pipelines.build.tables import build_tables
+from pipelines.core.config import DatasetConfig, Settings
+from pipelines.core.schema import load_schema
+from pipelines.gather.submissions.inbox import inbox_files
+from pipelines.gather.submissions.plan_facts import plan_references
+from pipelines.gather.submissions.records import gather_progress_records
+from pipelines.intake.submissions import CollectionSummary, collect_submissions
+from pipelines.state.archive import SubmissionArchive
 from pipelines.validate.package import validate_datapackage
 from publish.release import ReleaseResult, release_dataset
 from tests.conftest import PROGRESS_SLUG, TODAY
@@ -179,7 +177,7 @@ def test_inbox_skips_lock_and_system_files_and_reads_the_body_from_the_folder(tm
 
 
 def test_an_archived_file_keeps_only_a_safe_suffix_of_a_hostile_name(tmp_path: Path) -> None:
-    from pipelines.validate.submission import Received
+    from pipelines.state.received import Received
 
     archive = SubmissionArchive(tmp_path / "var")
     stored = archive.store(Received("../../etc/passwd;rm -rf.csv", b"abc", "test", "t"))

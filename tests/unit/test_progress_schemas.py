@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import frictionless
 
-from pipelines.config import Settings
-from pipelines.tables import load_schema
+from pipelines.core.config import Settings
+from pipelines.core.schema import load_schema
 
 
 def test_published_suivi_is_the_submission_format_plus_the_reporting_body_and_provenance(

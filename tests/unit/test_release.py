@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.config import DatasetConfig, Settings
-from pipelines.errors import ValidationFailed
-from pipelines.tables import build_tables, load_schema
+from pipelines.build.tables import build_tables
+from pipelines.core.config import DatasetConfig, Settings
+from pipelines.core.errors import ValidationFailed
+from pipelines.core.schema import load_schema
 from pipelines.validate.package import validate_datapackage
 from publish.release import release_dataset
 

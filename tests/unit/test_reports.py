@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from pipelines.cli import app
 from pipelines.validate.report import render_html, render_json, render_markdown
-from tests.conftest import ROOT, PROGRESS_SLUG
+from tests.conftest import PROGRESS_SLUG, ROOT
 
 HEADER = "id_action,date_rapport,statut,avancement_pct,commentaire,preuve_url\n"
 

@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from pipelines.cli import app
-from pipelines.errors import PublishError
+from pipelines.core.errors import PublishError
 from publish.diff import diff_versions, render_diff
 from publish.release import rollback_dataset
 from tests.unit.test_release import ambition, engagement, small  # noqa: F401 - fixture

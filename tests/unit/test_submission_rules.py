@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import pytest
 
-from pipelines.validate.findings import Severity
+from pipelines.core.findings import Severity
 from tests.conftest import TODAY, codes
 
 HEADER = "id_action,date_rapport,statut,avancement_pct,commentaire,preuve_url\n"
@@ -115,7 +115,8 @@ def test_another_bodys_action_is_an_error_naming_the_bodies_responsible(check: C
 def test_a_body_declared_as_reporter_may_report_on_that_action_only(submission_schema, plan) -> None:
     import dataclasses
 
-    from pipelines.validate.submission import Received, validate_submission
+    from pipelines.state.received import Received
+    from pipelines.validate.submission import validate_submission
 
     entitled = dataclasses.replace(plan, reporters={"ditp": frozenset({"E5-A1-01"})})
     content = (HEADER + "E5-A1-01,2022-12-31,limite,10,,\nE5-A1-02,2022-12-31,limite,10,,\n").encode()

@@ -13,12 +13,13 @@ import pyarrow.parquet as pq
 import pytest
 
 from bench.synthetic import DATASET_SLUG, reference_keys, write_datasets_dir
-from pipelines.config import Settings, load_dataset
-from pipelines.errors import ValidationFailed
-from pipelines.gather import table_file
-from pipelines.gather.progress import plan_references
-from pipelines.inputs import input_fingerprint
-from pipelines.tables import build_tables, load_schema
+from pipelines.build.tables import build_tables
+from pipelines.core.config import Settings, load_dataset
+from pipelines.core.errors import ValidationFailed
+from pipelines.core.schema import load_schema
+from pipelines.gather.submissions.plan_facts import plan_references
+from pipelines.intake import table_file
+from pipelines.state.inputs import input_fingerprint
 from pipelines.validate import columnar
 from pipelines.validate.package import validate_datapackage
 from publish.release import release_dataset, served_entry
@@ -123,8 +124,8 @@ def test_a_file_outside_the_fast_path_is_checked_by_frictionless(tmp_path: Path,
 def test_a_state_folder_where_the_table_cannot_be_set_aside_is_a_clear_error(tmp_path: Path, keys) -> None:
     """The checked rows go to the state folder while the file is published: a full disk
     or an unwritable folder says so, in French, and publishes nothing."""
-    from pipelines import spill
-    from pipelines.errors import PublishError
+    from pipelines.build import spill
+    from pipelines.core.errors import PublishError
 
     settings, config = _setup(tmp_path, keys, rows=50)
     settings.state_dir.mkdir(parents=True, exist_ok=True)
@@ -179,7 +180,7 @@ def test_sorting_a_table_too_large_for_32_bit_text_offsets_keeps_rows_and_types(
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    from pipelines.tables import _take_large
+    from pipelines.build.tables import _take_large
 
     texts = [f"commentaire « {i} », l'État" for i in range(5_000)][::-1]
     table = pa.table({"texte": pa.array(texts, pa.string()), "n": pa.array(range(5_000))})

@@ -12,7 +12,7 @@ from openpyxl import load_workbook
 from typer.testing import CliRunner
 
 from pipelines.cli import app
-from pipelines.validate.submission import PlanFacts
+from pipelines.gather.submissions.plan_facts import PlanFacts
 from tests.conftest import codes
 
 

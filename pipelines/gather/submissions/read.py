@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import PurePath
 from typing import Any, Literal
 
-from pipelines.text import match_key
-from pipelines.validate.findings import Finding, correction, error, shown, warning
+from pipelines.core.findings import Finding, correction, error, shown, warning
+from pipelines.core.text import match_key
 
 TEMPLATE_SHEET = "_modele"
 TEMPLATE_MARKER = "ogp-modele-suivi"
@@ -36,6 +36,9 @@ class Limits:
     max_columns: int = 50
     max_unzipped_bytes: int = 50 * 2**20
     max_zip_ratio: int = 200
+
+
+DEFAULT_LIMITS = Limits()
 
 
 @dataclass
@@ -64,7 +67,7 @@ def too_large(size: int, limit: int) -> Finding:
 
 
 def parse_submission_file(
-    name: str, content: bytes, known_columns: set[str], limits: Limits = Limits()
+    name: str, content: bytes, known_columns: set[str], limits: Limits = DEFAULT_LIMITS
 ) -> tuple[SheetTable | None, list[Finding]]:
     """The file's sheet, or ``None`` and the errors that make it unreadable.
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import yaml
 
-from pipelines.config import DatasetConfig, PlanReference, SourceSnapshot
-from pipelines.errors import ConfigError
-from pipelines.gather.organisations import OrganisationReference
-from pipelines.gather.plan_document import parse_plan_document
-from pipelines.gather.plan_tables import Tables, derive_plan_tables
+from pipelines.core.config import DatasetConfig, PlanReference, SourceSnapshot
+from pipelines.core.errors import ConfigError
+from pipelines.gather.plan.document import parse_plan_document
+from pipelines.gather.plan.organisations import OrganisationReference
+from pipelines.gather.plan.tables import Tables, derive_plan_tables
 from pipelines.gather.snapshot import decode_text, fetch_snapshot
 
 

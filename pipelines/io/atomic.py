@@ -11,7 +11,7 @@ import os
 import shutil
 from pathlib import Path
 
-from publish import failpoints
+from pipelines.io import failpoints
 
 
 def _replace(temporary: Path, path: Path) -> None:

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from pipelines.errors import PublishError
+from pipelines.core.errors import PublishError
 
 LOCK_FILE = ".lock"
 

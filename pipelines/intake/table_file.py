@@ -12,21 +12,22 @@ the table is never whole in memory, whatever its size.
 from __future__ import annotations
 
 import json
-from functools import partial
 from collections.abc import Mapping
+from functools import partial
 from pathlib import Path
 
 import frictionless
 import pyarrow as pa
 
-from pipelines.config import DatasetConfig, Settings, TableFileSource
-from pipelines.errors import ConfigError, Issue, PublishError, ValidationFailed
-from pipelines.inputs import input_fingerprint, sha256_file
-from pipelines import spill
-from pipelines.tables import TableSchema, arrow_schema, key_order, load_schema, primary_key, sorted_by_key
+from pipelines.build import spill
+from pipelines.build.tables import key_order, sorted_by_key
+from pipelines.core.config import DatasetConfig, Settings, TableFileSource
+from pipelines.core.errors import ConfigError, Issue, PublishError, ValidationFailed
+from pipelines.core.schema import TableSchema, arrow_schema, load_schema, primary_key
+from pipelines.io.atomic import copy_atomically, write_atomically
+from pipelines.state.inputs import input_fingerprint, sha256_file
 from pipelines.validate import columnar
 from pipelines.validate.package import inline_table, issues_of
-from publish.atomic import copy_atomically, write_atomically
 
 ARCHIVE_DIR = "entrees"
 
@@ -46,7 +47,7 @@ def input_file(config: DatasetConfig) -> Path:
 
 
 def _reference_rows(config: DatasetConfig) -> dict[str, list[dict[str, str]]]:
-    from pipelines.gather.progress import plan_references
+    from pipelines.gather.submissions.plan_facts import plan_references
 
     return plan_references(config) if source_of(config).plan else {}
 

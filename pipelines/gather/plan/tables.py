@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from pipelines.errors import ParseError
-from pipelines.gather.organisations import OrganisationReference
-from pipelines.gather.plan_document import ParsedEngagement
-from pipelines.text import first_sentence
+from pipelines.core.errors import ParseError
+from pipelines.core.text import first_sentence
+from pipelines.gather.plan.document import ParsedEngagement
+from pipelines.gather.plan.organisations import OrganisationReference
 
 Row = dict[str, Any]
 Tables = dict[str, list[Row]]

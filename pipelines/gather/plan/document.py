@@ -24,8 +24,8 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from pipelines.errors import ParseError
-from pipelines.text import clean_inline, match_key
+from pipelines.core.errors import ParseError
+from pipelines.core.text import clean_inline, match_key
 
 AXES = {"transversaux": "transversal", "thematiques": "thematique"}
 
@@ -295,7 +295,7 @@ def _parse_roadmap(
                 action.responsible_labels.extend(labels)
                 continue
             if any(known):
-                unknown = [label for label, ok in zip(labels, known) if not ok]
+                unknown = [label for label, ok in zip(labels, known, strict=True) if not ok]
                 raise ParseError(
                     f"Organisme inconnu parmi les responsables (engagement {engagement}, "
                     f"ligne {block.line_number}) : {', '.join(repr(u) for u in unknown)}.",

@@ -14,9 +14,9 @@ import yaml
 from pydantic import BaseModel, Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from pipelines.errors import ConfigError
+from pipelines.core.errors import ConfigError
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parents[2]  # pipelines/core/config.py
 
 
 class Publisher(BaseModel, frozen=True):

@@ -13,8 +13,8 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, Field, ValidationError
 
-from pipelines.errors import ConfigError
-from pipelines.text import match_key
+from pipelines.core.errors import ConfigError
+from pipelines.core.text import match_key
 
 OrganisationType = Literal[
     "ministere",

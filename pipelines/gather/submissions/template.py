@@ -15,8 +15,12 @@ import io
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipelines.gather.submission_file import DATA_SHEET, TEMPLATE_MARKER, TEMPLATE_SHEET
-from pipelines.tables import TableSchema
+from pipelines.core.schema import TableSchema
+from pipelines.gather.submissions.read import (
+    DATA_SHEET,
+    TEMPLATE_MARKER,
+    TEMPLATE_SHEET,
+)
 
 TEMPLATE_VERSION = "1"
 EXTRA_ROWS = 100  # free rows for a second report date on an action

@@ -26,8 +26,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipelines.background import InOrder
-from publish.writers import SLICE_ROWS
+from pipelines.build.tables import SLICE_ROWS
+from pipelines.io.background import InOrder
 
 # Rows per partition: two writer slices (43 MB of the bench's rows; four cost 100 MB more
 # at the peak, for no speed), so that partitions cut the table exactly where slices do

@@ -18,10 +18,16 @@ from typing import Any
 
 import jinja2
 
-from pipelines.config import CatalogConfig, SubmissionsSource
-from publish.dashboard import LABELS, STATUSES, Dashboard, build_dashboard, stacked_bars_svg
-from publish.metadata.dcat import PublishedDataset, dataset_uri, schema_url
+from pipelines.core.config import CatalogConfig, SubmissionsSource
 from publish import versions as v
+from publish.metadata.dcat import PublishedDataset, dataset_uri, schema_url
+from publish.site.dashboard import (
+    LABELS,
+    STATUSES,
+    Dashboard,
+    build_dashboard,
+    stacked_bars_svg,
+)
 from publish.versions import primary_key
 
 MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre",
@@ -68,7 +74,7 @@ def constraint_fr(name: str, value: Any) -> str:
 @cache
 def _environment() -> jinja2.Environment:
     environment = jinja2.Environment(
-        loader=jinja2.PackageLoader("publish", "templates"),
+        loader=jinja2.PackageLoader("publish.site", "templates"),
         autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
         keep_trailing_newline=True,
     )

@@ -16,7 +16,12 @@ import json
 from importlib import metadata
 from pathlib import Path
 
-from pipelines.config import DatasetConfig, Settings, SourceSnapshot, TableFileSource
+from pipelines.core.config import (
+    DatasetConfig,
+    Settings,
+    SourceSnapshot,
+    TableFileSource,
+)
 
 
 @functools.lru_cache(maxsize=64)

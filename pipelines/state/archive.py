@@ -26,15 +26,14 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePath
 from typing import Any
 
-from pipelines.errors import ConfigError
-from pipelines.validate.report import SubmissionReport, render_html, render_json, render_markdown
-from pipelines.validate.submission import Received
-from publish.atomic import copy_atomically, write_atomically
+from pipelines.core.errors import ConfigError
+from pipelines.io.atomic import copy_atomically, write_atomically
+from pipelines.state.received import Received
 
 JOURNAL = "journal.jsonl"
 SUBMISSIONS = "soumissions"
@@ -179,16 +178,19 @@ class SubmissionArchive:
             copy_atomically(received.path, path)
         return path
 
-    def save(self, received: Received, report: SubmissionReport, rows: list[dict[str, str]],
-             sample: bool) -> None:
-        """Report and rows of a validated submission, then its line in the journal."""
+    def save(self, received: Received, reports: Mapping[str, bytes], rows: list[dict[str, str]], *,
+             accepted: bool, organisation: str | None, sample: bool) -> None:
+        """Report and rows of a validated submission, then its line in the journal.
+
+        ``reports`` are the rendered report files by suffix (``json``, ``md``, ``html``): the
+        archive keeps them and does not know how they are made. ``rapport.json`` is written
+        last, so that a crash leaves a submission to validate again."""
         folder = self.folder(received.sha256)
-        if report.accepted:
+        if accepted:
             write_atomically(folder / ROWS, (json.dumps(rows, ensure_ascii=False, indent=1)
                                                   + "\n").encode("utf-8"))
-        write_atomically(folder / "rapport.md", render_markdown(report).encode("utf-8"))
-        write_atomically(folder / "rapport.html", render_html(report).encode("utf-8"))
-        write_atomically(folder / REPORT, render_json(report).encode("utf-8"))
+        for suffix in sorted(reports, key=lambda s: s == "json"):
+            write_atomically(folder / f"rapport.{suffix}", reports[suffix])
         entry = {
             "n": len(self.journal()) + 1,
             "sha256": received.sha256,
@@ -196,9 +198,9 @@ class SubmissionArchive:
             "origine": received.origin,
             "recu_le": received.received_at,
             "arrivee": received.arrived_at or received.received_at,
-            "organisme": report.organisation,
+            "organisme": organisation,
             "exemple": sample,
-            "verdict": "accepte" if report.accepted else "rejete",
+            "verdict": "accepte" if accepted else "rejete",
         }
         self._append(entry)
 

@@ -18,7 +18,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import requests
 
-from pipelines.errors import PipelineError, SourceUnavailable
+from pipelines.core.errors import PipelineError, SourceUnavailable
 
 RETRY_STATUSES = {408, 425, 429, 500, 502, 503, 504}
 _SECRET_KEYS = ("token", "key", "secret", "password", "passwd", "signature", "sig", "auth")

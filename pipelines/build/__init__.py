@@ -1,0 +1,1 @@
+"""Build stage: records into typed Arrow tables, spilled to disk when large."""

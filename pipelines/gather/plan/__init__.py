@@ -1,0 +1,1 @@
+"""Gather stage, the plan: the plan document parsed into its six tables."""

@@ -1,0 +1,218 @@
+"""Gather stage: the progress dataset's records, from submissions received and archived.
+
+Two steps with different guarantees:
+
+- ``collect_submissions`` receives what is new in the inbox and at the configured URLs,
+  archives every file byte for byte, validates it and archives its report. A rejected
+  file changes nothing published; a source that cannot be read is reported as a failure.
+- ``gather_progress_records`` rebuilds the ``suivi`` table from the archive alone: every
+  accepted, attributed, not withdrawn submission in arrival order (the file's modification
+  time in the inbox, the fetch time over HTTP), a later report of the same action and date
+  replacing an earlier one. Each row says which file it was read from (``id_soumission``)
+  and when that file arrived (``date_reception``). Deleting the published output loses
+  nothing.
+
+Sample submissions exist for a first ``make run`` only: a state folder that has received
+real submissions never collects or publishes the samples (``refuse_samples_over_real``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from urllib.parse import urlsplit
+
+from pipelines.core.config import (
+    DatasetConfig,
+    Settings,
+    SubmissionsSource,
+    load_dataset,
+)
+from pipelines.core.errors import ConfigError, SourceUnavailable
+from pipelines.core.schema import TableSchema, load_schema
+from pipelines.gather.http import HttpPolicy, ResponseTooLarge, fetch_url, redact_url
+from pipelines.gather.submissions.inbox import inbox_files
+from pipelines.gather.submissions.plan_facts import (
+    PROGRESS_SLUG,
+    SUBMISSION_SCHEMA,
+    PlanFacts,
+    plan_facts,
+    source_of,
+    with_reporters,
+)
+from pipelines.gather.submissions.read import Limits
+from pipelines.gather.submissions.records import refuse_samples_over_real
+from pipelines.io.lock import exclusive
+from pipelines.state.archive import SubmissionArchive
+from pipelines.state.received import Received, receive_file
+from pipelines.validate.report import SubmissionReport, render_html, render_json, render_markdown
+from pipelines.validate.submission import validate_submission
+
+_IGNORED_NAMES = {"readme.md", "lisezmoi.md", "thumbs.db", "desktop.ini"}
+
+
+@dataclass
+class CollectionSummary:
+    """What one collection received; ``failures`` are sources that could not be read."""
+
+    accepted: list[SubmissionReport] = field(default_factory=list)
+    rejected: list[SubmissionReport] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)  # not received whole (too large)
+    unchanged: int = 0
+    failures: list[str] = field(default_factory=list)
+
+    def rejected_lines(self) -> list[str]:
+        """One line per file refused, as run summaries and Prefect state messages say it."""
+        return [f"{r.file_name} ({r.origin}) : {r.verdict}" for r in self.rejected] + self.refused
+
+
+class ProgressContext:
+    """The progress dataset's definition, the plan it refers to and the submission schema,
+    read once, for the commands that work on single files: templates and on-demand
+    validation (``ogp validate``, the ``valider-soumission`` flow), which archive and
+    publish nothing."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.config = load_dataset(settings.datasets_dir / PROGRESS_SLUG).for_run(settings)
+        self.plan = with_reporters(plan_facts(self.config), source_of(self.config))
+        self.schema = load_schema(settings.schemas_dir, SUBMISSION_SCHEMA)
+
+    def validate_file(self, path: Path, organisation: str | None) -> SubmissionReport:
+        """The report of one file. Its body: ``organisation``, else the folder it sits in
+        when that folder is named after a body of the plan (as in an inbox)."""
+        if organisation is None and path.resolve().parent.name in self.plan.organisations:
+            organisation = path.resolve().parent.name
+        received = receive_file(path, f"fichier:{path}", _now(), organisation,
+                                source_of(self.config).limits.max_bytes)
+        return validate_submission(received, self.schema, self.plan, today=dt.date.today()).report
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+History = list[tuple[str, str, int | None]]
+
+
+def _history_of(rows: list[dict[str, str]]) -> History:
+    """(action, date, percentage) of accepted rows, what the progress rule compares with."""
+    return [(row["id_action"], row["date_rapport"],
+             int(row["avancement_pct"]) if row["avancement_pct"] else None) for row in rows]
+
+
+def _receive(
+    received: Received, archive: SubmissionArchive, schema: TableSchema, plan: PlanFacts,
+    source: SubmissionsSource, today: dt.date, summary: CollectionSummary, history: History,
+) -> None:
+    """Archives and validates one file; ``history`` grows with the rows it accepts."""
+    if archive.is_known(received.origin, received.sha256):
+        summary.unchanged += 1
+        return
+    archive.store(received)
+    limits = Limits(max_bytes=source.limits.max_bytes, max_rows=source.limits.max_rows)
+    validated = validate_submission(received, schema, plan, today=today,
+                                    history=tuple(history), limits=limits)
+    report = validated.report
+    archive.save(received, {"md": render_markdown(report).encode("utf-8"),
+                            "html": render_html(report).encode("utf-8"),
+                            "json": render_json(report).encode("utf-8")},
+                 validated.rows, accepted=report.accepted, organisation=report.organisation,
+                 sample=source.sample)
+    (summary.accepted if validated.report.accepted else summary.rejected).append(validated.report)
+    history += _history_of(validated.rows)
+
+
+def collect_submissions(
+    config: DatasetConfig,
+    settings: Settings,
+    *,
+    today: dt.date | None = None,
+    policy: HttpPolicy | None = None,
+) -> CollectionSummary:
+    """Receives, archives and validates every new submission of the dataset's sources.
+
+    Holds the state folder's lock: two runs never receive into the same archive at once.
+    """
+    archive = SubmissionArchive(settings.state_dir / config.slug)
+    with exclusive(archive.root, timeout=settings.lock_timeout, what="Réception des soumissions"):
+        # Under the lock: the journal is read (and cached by the archive) only once it
+        # can no longer change under this run.
+        refuse_samples_over_real(config, archive)
+        return _collect(config, settings, archive, today, policy)
+
+
+def _collect(
+    config: DatasetConfig, settings: Settings, archive: SubmissionArchive,
+    today: dt.date | None, policy: HttpPolicy | None,
+) -> CollectionSummary:
+    source = source_of(config)
+    schema = load_schema(settings.schemas_dir, SUBMISSION_SCHEMA)
+    plan = with_reporters(plan_facts(config), source)
+    today = today or dt.date.today()
+    summary = CollectionSummary()
+    # Read once: the archive's accepted rows, extended as this collection accepts files.
+    history = [h for s in archive.accepted(source.sample) for h in _history_of(s.rows)]
+    inbox = config.resolve(source.inbox)
+    if not inbox.is_dir():
+        summary.failures.append(f"Boîte de dépôt introuvable : {inbox}")
+    else:
+        label = "exemple" if source.sample else "depot"
+        for found in inbox_files(inbox, source.sample_arrived_at if source.sample else None):
+            origin = f"{label}:{found.path.relative_to(inbox).as_posix()}"
+            received = receive_file(found.path, origin, _now(), found.organisation,
+                                    source.limits.max_bytes, found.arrived_at)
+            _receive(received, archive, schema, plan, source, today, summary, history)
+    policy = policy or HttpPolicy(max_bytes=source.limits.max_bytes)
+    validators = archive.http_validators()
+    for http_source in source.urls:
+        shown = redact_url(http_source.url)
+        known = validators.get(shown, {})
+        token = os.environ.get(http_source.token_env) if http_source.token_env else None
+        try:
+            fetched = fetch_url(http_source.url, policy, etag=known.get("etag"),
+                                last_modified=known.get("last_modified"), token=token)
+        except ResponseTooLarge as exc:
+            summary.refused.append(exc.message)
+            continue
+        except SourceUnavailable as exc:
+            summary.failures.append(exc.message)
+            continue
+        if fetched.content is None:
+            summary.unchanged += 1
+            continue
+        name = PurePosixPath(urlsplit(http_source.url).path).name or "soumission.csv"
+        now = _now()
+        received = Received(name, fetched.content, shown, now, http_source.organisation, arrived_at=now)
+        _receive(received, archive, schema, plan, source, today, summary, history)
+        validators[shown] = {k: v for k, v in (("etag", fetched.etag),
+                                               ("last_modified", fetched.last_modified)) if v}
+        archive.save_http_validators(validators)
+    return summary
+
+
+@dataclass(frozen=True)
+class WithdrawnSubmission:
+    sha256: str
+    file_name: str
+    reason: str
+    date: str
+    accepted: bool
+
+
+def withdraw_submission(config: DatasetConfig, settings: Settings, submission: str,
+                        reason: str) -> WithdrawnSubmission:
+    """Records that a received file is withdrawn (its sha256 or a unique prefix); deletes
+    nothing. The next publication leaves its rows out and says so in its changelog."""
+    archive = SubmissionArchive(settings.state_dir / config.slug)
+    if not (archive.root / "journal.jsonl").exists():
+        raise ConfigError(f"Aucune soumission n'a été reçue dans {archive.root}.",
+                          hint="Vérifiez le dossier d'état (--state-dir) et le jeu de données.")
+    with exclusive(archive.root, timeout=settings.lock_timeout, what="Retrait d'une soumission"):
+        sha = archive.find(submission)
+        done = archive.withdraw(sha, reason, _now())
+        accepted = any(e["sha256"] == sha and e["verdict"] == "accepte" for e in archive.receptions())
+    return WithdrawnSubmission(done.sha256, done.file_name, done.reason, done.date, accepted)
+
+

@@ -1,0 +1,1 @@
+"""Publish stage, the pages people read: the site and the progress dashboard."""
