@@ -8,7 +8,7 @@ OUT ?= site
 TOOL_LOCKS := tools/harvest_check/udata.lock tools/harvest_check/ckan.lock
 TOOL_STAMPS := .venv-tools/udata/.installed-stamp .venv-tools/ckan/.installed-stamp
 
-.PHONY: setup tools browser bytecode run test test-fast bench lock tools-lock clean server deploy worker
+.PHONY: setup tools browser bytecode run test test-fast lint bench lock tools-lock clean server deploy worker
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -45,8 +45,15 @@ setup: $(STAMP) $(TOOL_STAMPS)
 run: setup bytecode
 	$(BIN)/ogp run --out $(OUT)
 
-test: setup
+test: setup lint
 	$(BIN)/pytest
+
+# The checks that are not tests: ruff (with import sorting), the import-layer contract
+# (import-linter, pyproject.toml) and mypy, strict, on the lower layers.
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 # Unit, property and golden tests only: no Prefect, no servers.
 test-fast: setup

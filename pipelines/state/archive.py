@@ -127,7 +127,7 @@ class SubmissionArchive:
                 f"« {prefix} » n'est pas un identifiant de soumission.",
                 hint="Donnez l'empreinte sha256 du fichier archivé (ou ses premiers caractères, "
                 "au moins 4), telle que la donne le rapport ou le journal des réceptions.")
-        found = sorted({e["sha256"] for e in self.receptions() if e["sha256"].startswith(wanted)})
+        found = sorted({str(e["sha256"]) for e in self.receptions() if str(e["sha256"]).startswith(wanted)})
         if not found:
             raise ConfigError(
                 f"Aucune soumission reçue dans {self.root} n'a une empreinte commençant par « {prefix} ».",

@@ -206,7 +206,7 @@ def _hidden_rows_and_columns(content: bytes, title: str) -> tuple[set[int], set[
 def _column_letter(index: int) -> str:
     from openpyxl.utils import get_column_letter
 
-    return get_column_letter(index + 1)
+    return str(get_column_letter(index + 1))
 
 
 def _hidden_data(raw: list[tuple[int, list[str]]], rows: set[int], columns: set[int]) -> list[Finding]:
@@ -240,7 +240,7 @@ def _hidden_data(raw: list[tuple[int, list[str]]], rows: set[int], columns: set[
 def _template_org(workbook: Any) -> str | None:
     if TEMPLATE_SHEET not in workbook.sheetnames:
         return None
-    cells = next(workbook[TEMPLATE_SHEET].iter_rows(min_row=1, max_row=1, values_only=True), ())
+    cells: tuple[Any, ...] = next(workbook[TEMPLATE_SHEET].iter_rows(min_row=1, max_row=1, values_only=True), ())
     if len(cells) >= 2 and cells[0] == TEMPLATE_MARKER and isinstance(cells[1], str):
         org = cells[1].strip()
         return org if re.fullmatch(r"[a-z][a-z0-9-]*", org) else None
