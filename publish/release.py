@@ -27,7 +27,8 @@ import pyarrow.parquet as pq
 
 from pipelines.build.tables import SLICE_ROWS
 from pipelines.core.config import DatasetConfig, SubmissionsSource
-from pipelines.core.errors import Issue, PublishError, ValidationFailed
+from pipelines.core.errors import PublishError, ValidationFailed
+from pipelines.core.problems import Problem
 from pipelines.core.schema import TableSchema
 from pipelines.gather.submissions.records import (
     refuse_samples_over_real,
@@ -48,7 +49,7 @@ from publish.metadata.udata import build_udata_payload, udata_bytes
 from publish.table_diff import arrow_counts
 from publish.writers import FORMATS, HashingWriter, table_slices, write_formats
 
-Validator = Callable[[Path], list[Issue]]
+Validator = Callable[[Path], list[Problem]]
 Table = Any  # a pa.Table, or a pipelines.spill.SpilledTable (on disk, in key order)
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from pipelines.core.config import DatasetConfig, Settings, load_dataset
-from pipelines.core.findings import Severity
+from pipelines.core.problems import Severity
 from pipelines.core.schema import TableSchema, load_schema
 from pipelines.gather.plan.records import gather_plan_records
 from pipelines.gather.plan.tables import Tables
@@ -68,4 +68,4 @@ def check(submission_schema: TableSchema, plan: PlanFacts) -> Callable[..., Vali
 
 def codes(validated: ValidatedSubmission, severity: str = "erreur") -> list[tuple[int | None, str | None, str]]:
     """The ``(row, column, code)`` of a report's findings of one severity, in report order."""
-    return [(f.row, f.column, f.code) for f in validated.report.of(Severity(severity))]
+    return [(f.row, f.field, f.code) for f in validated.report.of(Severity(severity))]

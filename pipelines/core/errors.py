@@ -7,8 +7,9 @@ returned as issues by the validators; these exceptions are for control flow.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
+
+from pipelines.core.problems import Problem
 
 
 class PipelineError(Exception):
@@ -47,25 +48,10 @@ class ParseError(PipelineError):
     """A source document does not have the structure the parser relies on."""
 
 
-@dataclass(frozen=True)
-class Issue:
-    """One problem found in a table, in frictionless's vocabulary.
-
-    ``row`` counts as in the file, header included (frictionless's ``rowNumber``);
-    ``None`` for problems about a whole table or file.
-    """
-
-    table: str
-    row: int | None
-    field: str | None
-    code: str
-    message: str
-
-
 class ValidationFailed(PipelineError):
     """A build holds invalid data: nothing was published. Never retry."""
 
-    def __init__(self, message: str, issues: list[Issue], *, hint: str = "") -> None:
+    def __init__(self, message: str, issues: list[Problem], *, hint: str = "") -> None:
         super().__init__(message, hint=hint)
         self.issues = issues
 

@@ -22,7 +22,8 @@ import pyarrow as pa
 from pipelines.build import spill
 from pipelines.build.tables import key_order, sorted_by_key
 from pipelines.core.config import DatasetConfig, Settings, TableFileSource
-from pipelines.core.errors import ConfigError, Issue, PublishError, ValidationFailed
+from pipelines.core.errors import ConfigError, PublishError, ValidationFailed
+from pipelines.core.problems import Problem, problem_of
 from pipelines.core.schema import TableSchema, arrow_schema, load_schema, primary_key
 from pipelines.io.atomic import copy_atomically, write_atomically
 from pipelines.state.inputs import input_fingerprint, sha256_file
@@ -81,7 +82,7 @@ def _frictionless_table(resource: frictionless.Resource, schema: TableSchema) ->
 
 def check_table_file(path: Path, schema: TableSchema, table: str,
                      references: dict[str, list[dict[str, str]]],
-                     folder: Path) -> tuple[list[Issue], spill.SpilledTable | pa.Table | None]:
+                     folder: Path) -> tuple[list[Problem], spill.SpilledTable | pa.Table | None]:
     """Every error of the file (frictionless's, with no limit) and, if none, its typed table
     in primary-key order: on disk under ``folder`` (columnar check), or in memory when
     frictionless had to read the file."""
@@ -109,8 +110,7 @@ def check_table_file(path: Path, schema: TableSchema, table: str,
             issues = [i for i in issues_of(report) if i.table == table or i.table == "datapackage"]
             return issues, None if issues else sorted_by_key(_frictionless_table(resource, schema), schema)
         spill.release_unused()
-        issues = [Issue(table=table, row=e.row_number, field=e.field_name or ",".join(e.field_names) or None,
-                        code=e.type, message=e.message) for e in check.errors]
+        issues = [problem_of(e, table) for e in check.errors]
         if issues:
             spilled.discard()
             return issues, None
@@ -148,8 +148,7 @@ def gather_table_file(config: DatasetConfig, settings: Settings) -> dict[str, sp
     known = _read_report(report_path)
     if known and not known["valide"] and known.get("empreinte_entrees") == fingerprint:
         # The same file, schema and plan were rejected before: the same report, not reread.
-        issues = [Issue(table=source.table, row=d["ligne"], field=d["champ"], code=d["code"],
-                        message=d["message"]) for d in known["details"]]
+        issues = [Problem.from_dict(d) for d in known["details"]]
         table = None
     else:
         spill.sweep(settings.state_dir)
@@ -167,8 +166,7 @@ def gather_table_file(config: DatasetConfig, settings: Settings) -> dict[str, sp
         report = {
             "fichier": path.name, "sha256": sha256, "empreinte_entrees": fingerprint,
             "valide": not issues, "erreurs": len(issues),
-            "details": [{"ligne": i.row, "champ": i.field, "code": i.code, "message": i.message}
-                        for i in issues],
+            "details": [i.to_dict() for i in issues],
         }
         write_atomically(report_path,
                          (json.dumps(report, ensure_ascii=False, indent=2) + "\n").encode("utf-8"))

@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from pipelines.core.findings import Finding, correction, error, shown, warning
+from pipelines.core.problems import Problem, correction, error, shown, warning
 from pipelines.core.schema import TableSchema
 from pipelines.core.text import match_key
 from pipelines.gather.submissions.read import SheetTable
@@ -48,7 +48,7 @@ class NormalisedSubmission:
     fields: list[str]
     rows: list[dict[str, str]] = field(default_factory=list)
     sheet_rows: list[int] = field(default_factory=list)
-    findings: list[Finding] = field(default_factory=list)
+    findings: list[Problem] = field(default_factory=list)
     # Cells already reported: later checks do not report them a second time.
     reported: set[tuple[int, str]] = field(default_factory=set)
     # Cells as typed, where a correction changed them: reports quote what the person wrote.
@@ -65,7 +65,7 @@ def _column_key(label: str) -> str:
 
 
 def _map_header(header: list[str], schema: TableSchema,
-                template: bool = False) -> tuple[list[str | None], list[Finding]]:
+                template: bool = False) -> tuple[list[str | None], list[Problem]]:
     """The schema field each header cell names (by name or title), or ``None`` to drop it.
 
     A file made from the template has every column of the format: one missing was deleted,
@@ -78,7 +78,7 @@ def _map_header(header: list[str], schema: TableSchema,
     informational = {_column_key(c) for c in INFORMATIONAL_COLUMNS}
     expected = ", ".join(f["name"] for f in schema["fields"])
     mapped: list[str | None] = []
-    findings: list[Finding] = []
+    findings: list[Problem] = []
     for position, label in enumerate(header, start=1):
         key = _column_key(label)
         name = by_key.get(key)
@@ -88,28 +88,28 @@ def _map_header(header: list[str], schema: TableSchema,
                 continue
             if not label:
                 findings.append(error(
-                    "entete-vide", f"La colonne n° {position} n'a pas de nom dans l'en-tête.",
+                    "blank-label", f"La colonne n° {position} n'a pas de nom dans l'en-tête.",
                     f"Nommez-la (colonnes attendues : {expected}) ou supprimez-la.",
-                    row=None, column=f"n° {position}",
+                    row=None, field=f"n° {position}",
                 ))
                 continue
             findings.append(error(
-                "colonne-inconnue", f"La colonne « {label} » ne fait pas partie du format de suivi.",
+                "extra-label", f"La colonne « {label} » ne fait pas partie du format de suivi.",
                 f"Renommez-la avec l'un des noms attendus ({expected}) ou supprimez-la.",
-                column=label, value=shown(label),
+                field=label, value=shown(label),
             ))
             continue
         if name in mapped:
             findings.append(error(
-                "colonne-en-double", f"La colonne « {name} » apparaît deux fois dans l'en-tête.",
-                "Gardez une seule colonne de ce nom.", column=label, value=shown(label),
+                "duplicate-label", f"La colonne « {name} » apparaît deux fois dans l'en-tête.",
+                "Gardez une seule colonne de ce nom.", field=label, value=shown(label),
             ))
             mapped.append(None)
             continue
         mapped.append(name)
         if label != name:
             findings.append(correction(
-                "entete-renomme", f"La colonne « {label} » est lue comme « {name} ».", column=name,
+                "entete-renomme", f"La colonne « {label} » est lue comme « {name} ».", field=name,
                 value=shown(label),
             ))
     for f in schema["fields"]:
@@ -118,17 +118,17 @@ def _map_header(header: list[str], schema: TableSchema,
         title = f.get("title", f["name"])
         if template:
             findings.append(error(
-                "colonne-manquante",
+                "missing-label",
                 f"La colonne « {f['name']} » ({title}) du modèle a été supprimée : les valeurs "
                 "qu'elle contenait ne sont pas dans le fichier.",
                 f"Rétablissez la colonne « {f['name']} » (annulez la suppression, ou repartez du "
-                "modèle envoyé par l'équipe) et renvoyez le fichier.", column=f["name"],
+                "modèle envoyé par l'équipe) et renvoyez le fichier.", field=f["name"],
             ))
         elif f.get("constraints", {}).get("required"):
             findings.append(error(
-                "colonne-manquante", f"La colonne obligatoire « {f['name']} » ({title}) "
+                "missing-label", f"La colonne obligatoire « {f['name']} » ({title}) "
                 "est absente.",
-                "Ajoutez-la à l'en-tête, ou repartez du modèle (ogp template).", column=f["name"],
+                "Ajoutez-la à l'en-tête, ou repartez du modèle (ogp template).", field=f["name"],
             ))
         else:
             findings.append(warning(
@@ -136,7 +136,7 @@ def _map_header(header: list[str], schema: TableSchema,
                 f"La colonne facultative « {f['name']} » ({title}) est absente : rien de cette "
                 "colonne ne sera publié pour les lignes de ce fichier.",
                 f"Si vous avez des valeurs de « {title} » à transmettre, ajoutez la colonne "
-                f"« {f['name']} » et renvoyez le fichier.", column=f["name"],
+                f"« {f['name']} » et renvoyez le fichier.", field=f["name"],
             ))
     return mapped, findings
 
@@ -196,7 +196,7 @@ def normalise_submission(sheet: SheetTable, schema: TableSchema) -> NormalisedSu
         extra = [c for c in cells[len(mapped):] if c]
         if extra:
             result.findings.append(error(
-                "cellule-en-trop",
+                "extra-cell",
                 f"La ligne a {len(cells)} cellules alors que l'en-tête a {len(mapped)} colonnes.",
                 "Supprimez les cellules à droite de la dernière colonne, ou vérifiez le "
                 "séparateur des colonnes.", row=number, value=shown(extra[0]),
@@ -205,7 +205,7 @@ def normalise_submission(sheet: SheetTable, schema: TableSchema) -> NormalisedSu
             continue
         if sheet.kind == "csv" and len(cells) < len(mapped):
             result.findings.append(error(
-                "cellules-manquantes",
+                "missing-cell",
                 f"La ligne a {len(cells)} cellule(s) alors que l'en-tête a {len(mapped)} colonnes.",
                 "Vérifiez le séparateur des colonnes de cette ligne et ses guillemets.",
                 row=number, value=shown(cells[0] if cells else ""),
@@ -227,7 +227,7 @@ def normalise_submission(sheet: SheetTable, schema: TableSchema) -> NormalisedSu
                 result.findings.append(error(
                     "formule", "La cellule contient une formule ; seules des valeurs sont acceptées.",
                     "Remplacez la formule par sa valeur (copier, puis collage spécial > valeurs).",
-                    row=number, column=name, value=shown(value),
+                    row=number, field=name, value=shown(value),
                 ))
                 result.reported.add((number, name))
                 continue
@@ -241,7 +241,7 @@ def normalise_submission(sheet: SheetTable, schema: TableSchema) -> NormalisedSu
                         "nombre-non-entier",
                         "L'avancement est un pourcentage entier ; la valeur a une partie décimale.",
                         "Arrondissez à l'entier de votre choix (par exemple 50 pour 50,4).",
-                        row=number, column=name, value=shown(value),
+                        row=number, field=name, value=shown(value),
                     ))
                     result.reported.add((number, name))
             elif name == "statut":
@@ -251,7 +251,7 @@ def normalise_submission(sheet: SheetTable, schema: TableSchema) -> NormalisedSu
             if code:
                 result.originals[(number, name)] = value
                 result.findings.append(correction(
-                    code, _CORRECTIONS[code], row=number, column=name, value=shown(value)))
+                    code, _CORRECTIONS[code], row=number, field=name, value=shown(value)))
         result.rows.append(row)
         result.sheet_rows.append(number)
     if unfilled:

@@ -18,7 +18,7 @@ from typing import Any
 import frictionless
 from frictionless import errors as fe
 
-from pipelines.core.errors import Issue
+from pipelines.core.problems import Problem, problem_of
 from pipelines.core.schema import TableSchema
 from pipelines.validate.columnar import (
     ARROW,
@@ -38,15 +38,6 @@ def standalone_schema(schema: TableSchema) -> frictionless.Schema:
     """
     kept = {k: v for k, v in schema.items() if k not in ("$schema", "foreignKeys")}
     return frictionless.Schema.from_descriptor(kept)
-
-
-def _field_of(error: frictionless.Error) -> str | None:
-    """The field an error is about; key errors name their fields (joined by ",")."""
-    name = getattr(error, "field_name", None)
-    if name:
-        return str(name)
-    names = getattr(error, "field_names", None)
-    return ",".join(names) if names else None
 
 
 def inline_table(name: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
@@ -78,7 +69,7 @@ def validate_datapackage(
     schemas: dict[str, TableSchema] | None = None,
     references: dict[str, list[dict[str, Any]]] | None = None,
     prechecked: Collection[str] = (),
-) -> list[Issue]:
+) -> list[Problem]:
     """Every error frictionless finds, as issues ``(table, row, field, code, message)``.
 
     With ``references`` (tables of another dataset, by name) and the full ``schemas``,
@@ -96,7 +87,7 @@ def validate_datapackage(
 class PackageCheck:
     """A package's issues, and which engine found them (and why not the fast one)."""
 
-    issues: list[Issue]
+    issues: list[Problem]
     rows: dict[str, int]
     engine: str
     reason: str = ""
@@ -126,22 +117,16 @@ def check_package(package: frictionless.Package, references: dict[str, list[dict
     return PackageCheck(issues_of(report, skip=set(references or {})), rows, FRICTIONLESS, reason)
 
 
-def issues_of(report: frictionless.Report, skip: Collection[str] = ()) -> list[Issue]:
+def issues_of(report: frictionless.Report, skip: Collection[str] = ()) -> list[Problem]:
     """A frictionless report as issues ``(table, row, field, code, message)``."""
     issues = [
-        Issue(
-            table=task.name or "?",
-            row=getattr(error, "row_number", None),
-            field=_field_of(error),
-            code=error.type,
-            message=error.message,
-        )
+        problem_of(error, task.name or "?")
         for task in report.tasks
         if task.name not in skip
         for error in task.errors
     ]
     issues += [
-        Issue(table="datapackage", row=None, field=None, code=error.type, message=error.message)
+        problem_of(error, "datapackage")
         for error in report.errors
     ]
     return issues
@@ -168,7 +153,7 @@ def _file_errors(resource: frictionless.Resource) -> list[Any]:
 
 
 def _columnar_issues(package: frictionless.Package, references: dict[str, list[dict[str, Any]]],
-                     rows: dict[str, int] | None = None, prechecked: Collection[str] = ()) -> list[Issue]:
+                     rows: dict[str, int] | None = None, prechecked: Collection[str] = ()) -> list[Problem]:
     """Every error of the package, tables on Arrow columns; :class:`Fallback` if not covered."""
     wanted: dict[str, set[tuple[str, ...]]] = {}
     for resource in package.resources:
@@ -206,8 +191,7 @@ def _columnar_issues(package: frictionless.Package, references: dict[str, list[d
                 raise Fallback(f"ressource de type {resource.type}")
             checked[resource.name] = found
     return [
-        Issue(table=resource.name or "?", row=getattr(error, "row_number", None),
-              field=_field_of(error), code=error.type, message=error.message)
+        problem_of(error, resource.name or "?")
         for resource in package.resources if resource.name in checked
         for error in checked[resource.name]
     ]

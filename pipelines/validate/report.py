@@ -15,7 +15,7 @@ from typing import Any
 
 import jinja2
 
-from pipelines.core.findings import Finding, Severity
+from pipelines.core.problems import Problem, Severity
 
 REPORT_FORMAT_VERSION = 1
 
@@ -30,9 +30,9 @@ class SubmissionReport:
     organisation: str | None
     template_used: bool
     rows: int
-    findings: list[Finding] = field(default_factory=list)
+    findings: list[Problem] = field(default_factory=list)
 
-    def of(self, severity: Severity) -> list[Finding]:
+    def of(self, severity: Severity) -> list[Problem]:
         return sorted((f for f in self.findings if f.severity == severity), key=lambda f: f.position)
 
     @property
@@ -74,9 +74,9 @@ def report_dict(report: SubmissionReport) -> dict[str, Any]:
         "verdict": "accepte" if report.accepted else "rejete",
         "resume": report.verdict,
         "lignes_acceptees": report.rows if report.accepted else 0,
-        "erreurs": [f.as_dict() for f in report.of(Severity.ERROR)],
-        "avertissements": [f.as_dict() for f in report.of(Severity.WARNING)],
-        "corrections": [f.as_dict() for f in report.of(Severity.CORRECTION)],
+        "erreurs": [f.to_dict() for f in report.of(Severity.ERROR)],
+        "avertissements": [f.to_dict() for f in report.of(Severity.WARNING)],
+        "corrections": [f.to_dict() for f in report.of(Severity.CORRECTION)],
     }
 
 
@@ -120,7 +120,7 @@ def render_markdown(report: SubmissionReport) -> str:
         lines += ["| Ligne | Colonne | Valeur trouvée | Règle | Comment corriger | Code |",
                   "|---|---|---|---|---|---|"]
         lines += [
-            f"| {_md_cell(f.row)} | {_md_cell(f.column)} | {_md_cell(f.value)} | {_md_cell(f.rule)} "
+            f"| {_md_cell(f.row)} | {_md_cell(f.field)} | {_md_cell(f.value)} | {_md_cell(f.message)} "
             f"| {_md_cell(f.fix)} | `{f.code}` |"
             for f in found
         ]
@@ -160,7 +160,7 @@ code { word-break: break-all; }
 <thead><tr><th scope="col">Ligne</th><th scope="col">Colonne</th><th scope="col">Valeur trouvée</th>
 <th scope="col">Règle</th><th scope="col">Comment corriger</th><th scope="col">Code</th></tr></thead>
 <tbody>
-{% for f in found %}<tr><td>{{ f.row or "—" }}</td><td>{{ f.column or "—" }}</td><td>{{ f.value if f.value is not none else "—" }}</td><td>{{ f.rule }}</td><td>{{ f.fix }}</td><td><code>{{ f.code }}</code></td></tr>
+{% for f in found %}<tr><td>{{ f.row or "—" }}</td><td>{{ f.field or "—" }}</td><td>{{ f.value if f.value is not none else "—" }}</td><td>{{ f.message }}</td><td>{{ f.fix }}</td><td><code>{{ f.code }}</code></td></tr>
 {% endfor %}</tbody>
 </table>{% else %}<p>Aucune.</p>{% endif %}
 {% endfor %}
@@ -187,10 +187,10 @@ def render_text(report: SubmissionReport) -> str:
     for severity, _ in _SECTIONS:
         for f in report.of(severity):
             where = ", ".join(p for p in (
-                f"ligne {f.row}" if f.row else "", f"colonne {f.column}" if f.column else "") if p)
+                f"ligne {f.row}" if f.row else "", f"colonne {f.field}" if f.field else "") if p)
             value = f" ; valeur « {f.value} »" if f.value is not None else ""
             lines.append(f"  {labels[severity]} [{f.code}] {where or 'fichier'}{value}")
-            lines.append(f"    Règle : {f.rule}")
+            lines.append(f"    Règle : {f.message}")
             if f.fix:
                 lines.append(f"    Que faire : {f.fix}")
     return "\n".join(lines) + "\n"

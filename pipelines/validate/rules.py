@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from pipelines.core.findings import Finding, Severity, shown
+from pipelines.core.problems import Problem, Severity, shown
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -200,7 +200,7 @@ def business_rules(context: RuleContext) -> list[Rule]:
     return rules
 
 
-def check_business_rules(submission: NormalisedSubmission, context: RuleContext) -> list[Finding]:
+def check_business_rules(submission: NormalisedSubmission, context: RuleContext) -> list[Problem]:
     """Findings for every row that breaks a rule, on the rows frictionless could type."""
     if not submission.rows:
         return []
@@ -216,7 +216,7 @@ def check_business_rules(submission: NormalisedSubmission, context: RuleContext)
         suite, result_format={"result_format": "COMPLETE", "unexpected_index_column_names": [LINE]})
     # Position of each spreadsheet row: a lookup per unexpected cell, not a scan.
     index_of = {row: i for i, row in enumerate(submission.sheet_rows)}
-    findings: list[Finding] = []
+    findings: list[Problem] = []
     for outcome in result.results:
         rule = rules[outcome.expectation_config.meta["regle"]]
         if outcome.exception_info.get("raised_exception"):
@@ -235,6 +235,6 @@ def check_business_rules(submission: NormalisedSubmission, context: RuleContext)
                     text += f" Responsable(s) : {', '.join(bodies)}."
             if (row, rule.column) in submission.reported:
                 continue
-            findings.append(Finding(rule.severity, rule.code, text, rule.fix, row=row,
-                                    column=rule.column, value=shown(value) if value else None))
+            findings.append(Problem(rule.code, text, rule.fix, rule.severity, row=row,
+                                    field=rule.column, value=shown(value) if value else None))
     return findings

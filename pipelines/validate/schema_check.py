@@ -13,13 +13,12 @@ from typing import Any
 
 import frictionless
 
-from pipelines.core.findings import Finding, error, shown
+from pipelines.core.problems import Problem, error, problem_of, shown
 from pipelines.core.schema import TableSchema
 from pipelines.validate.normalise import NormalisedSubmission
 from pipelines.validate.package import UNLIMITED_ERRORS
 
 SUBMISSION_RESOURCE = "soumission"
-_CONSTRAINT = re.compile(r'constraint "(\w+)" is "(.*)"', re.S)
 _SAME_AS_ROW = re.compile(r"position (\d+)")
 
 _STATUS_HELP = (
@@ -35,7 +34,7 @@ _REQUIRED_FIX = {
 }
 
 
-def _type_finding(field: dict[str, Any], value: str, row: int) -> Finding:
+def _type_finding(field: dict[str, Any], value: str, row: int) -> Problem:
     name, kind = field["name"], field.get("type", "string")
     if kind == "date":
         rule, fix = (f"« {value} » n'est pas une date valide.",
@@ -50,10 +49,10 @@ def _type_finding(field: dict[str, Any], value: str, row: int) -> Finding:
     else:
         rule, fix = (f"« {value} » n'a pas le type attendu ({kind}).",
                      "Corrigez la valeur d'après la description de la colonne dans l'onglet Instructions.")
-    return error("type-error", rule, fix, row=row, column=name, value=shown(value))
+    return error("type-error", rule, fix, row=row, field=name, value=shown(value))
 
 
-def _constraint_finding(field: dict[str, Any], constraint: str, value: str, row: int) -> Finding:
+def _constraint_finding(field: dict[str, Any], constraint: str, value: str, row: int) -> Problem:
     name = field["name"]
     title = field.get("title", name)
     if constraint == "required":
@@ -80,12 +79,12 @@ def _constraint_finding(field: dict[str, Any], constraint: str, value: str, row:
     else:
         rule = f"La valeur ne respecte pas la contrainte « {constraint} » de la colonne « {name} »."
         fix = "Corrigez la valeur d'après la description de la colonne dans l'onglet Instructions."
-    return error("constraint-error", rule, fix, row=row, column=name, value=shown(value))
+    return error("constraint-error", rule, fix, row=row, field=name, value=shown(value))
 
 
 def check_submission_schema(
     submission: NormalisedSubmission, schema: TableSchema, action_ids: list[str]
-) -> list[Finding]:
+) -> list[Problem]:
     """Frictionless errors as findings; cells reported by normalisation are not reported twice."""
     if not submission.rows:
         return []
@@ -103,7 +102,7 @@ def check_submission_schema(
     def sheet_row(row_number: int) -> int:
         return submission.sheet_rows[row_number - 2]
 
-    findings: list[Finding] = []
+    findings: list[Problem] = []
     key_cells_missing: set[int] = set()
     for task in report.tasks:
         if task.name != SUBMISSION_RESOURCE:
@@ -124,8 +123,7 @@ def check_submission_schema(
             if err.type == "type-error" and name:
                 findings.append(_type_finding(fields[name], value, row))
             elif err.type == "constraint-error" and name:
-                match = _CONSTRAINT.search(err.note or "")
-                constraint = match.group(1) if match else "?"
+                constraint = problem_of(err, SUBMISSION_RESOURCE).constraint or "?"
                 if constraint == "required" and name in ("id_action", "date_rapport"):
                     key_cells_missing.add(row)
                 findings.append(_constraint_finding(fields[name], constraint, value, row))
@@ -141,7 +139,7 @@ def check_submission_schema(
                     f"{cells['date_rapport']} dans ce fichier{where}.",
                     "Gardez une seule ligne par action et par date : supprimez le doublon ou "
                     "corrigez la date.",
-                    row=row, column="id_action, date_rapport",
+                    row=row, field="id_action, date_rapport",
                     value=shown(f"{cells['id_action']} / {cells['date_rapport']}"),
                 ))
             elif err.type == "foreign-key":
@@ -151,10 +149,10 @@ def check_submission_schema(
                     f"L'action « {value} » n'existe pas dans le plan d'action 2021-2023.",
                     "Recopiez l'identifiant depuis le modèle (ogp template) ou depuis la table "
                     "actions du plan.",
-                    row=row, column="id_action", value=shown(value),
+                    row=row, field="id_action", value=shown(value),
                 ))
             else:
                 findings.append(error(err.type, f"Erreur frictionless : {err.message}",
-                                      "Corrigez la cellule indiquée.", row=row, column=name,
+                                      "Corrigez la cellule indiquée.", row=row, field=name,
                                       value=shown(value) if value else None))
     return findings

@@ -12,7 +12,7 @@ import datetime as dt
 import difflib
 from dataclasses import dataclass
 
-from pipelines.core.findings import Finding, Severity, error, shown, warning
+from pipelines.core.problems import Problem, Severity, error, shown, warning
 from pipelines.core.schema import TableSchema
 from pipelines.core.text import match_key
 from pipelines.gather.submissions.plan_facts import PlanFacts
@@ -49,12 +49,12 @@ def _attribution_fix(received: Received) -> str:
     return "Indiquez l'organisme de cette adresse (urls[].organisation dans dataset.yaml)."
 
 
-def _organisation(received: Received, template_org: str | None, plan: PlanFacts) -> tuple[str | None, list[Finding]]:
+def _organisation(received: Received, template_org: str | None, plan: PlanFacts) -> tuple[str | None, list[Problem]]:
     """The reporting body: the template's marker first, else what the source says.
 
     A file no body of the plan can be found for is an error: it is archived and reported,
     never published, so that no published row lacks its author or gets someone else's."""
-    findings: list[Finding] = []
+    findings: list[Problem] = []
     org = template_org or received.organisation
     if template_org and received.organisation and template_org != received.organisation:
         findings.append(warning(
@@ -118,7 +118,7 @@ def validate_submission(
     normalised = normalise_submission(sheet, schema)
     findings = [*sheet.findings, *org_findings, *normalised.findings]
     schema_findings = check_submission_schema(normalised, schema, list(plan.action_ids))
-    normalised.reported |= {(f.row, f.column) for f in schema_findings if f.row and f.column}
+    normalised.reported |= {(f.row, f.field) for f in schema_findings if f.row and f.field}
     findings += schema_findings
     if normalised.rows:
         context = RuleContext(
@@ -130,8 +130,8 @@ def validate_submission(
         )
         findings += check_business_rules(normalised, context)
     elif not any(f.severity == Severity.ERROR for f in findings):
-        findings.append(Finding(
-            Severity.ERROR, "aucune-ligne", "Le fichier ne contient aucune ligne de suivi remplie.",
+        findings.append(error(
+            "aucune-ligne", "Le fichier ne contient aucune ligne de suivi remplie.",
             "Remplissez au moins la date du rapport et le statut d'une action, puis renvoyez le fichier.",
         ))
     report.findings = findings

@@ -26,7 +26,7 @@ def test_any_table_gives_a_report(check: Callable, rows: list[list[str]], delimi
     # Accepted means rows to publish; rejected means none of them.
     assert bool(validated.rows) == validated.report.accepted
     for finding in validated.report.findings:
-        assert finding.rule
+        assert finding.message
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -16,7 +16,7 @@ from openpyxl import Workbook, load_workbook
 
 from pipelines.core.config import DatasetConfig, Settings
 from pipelines.core.errors import ConfigError
-from pipelines.core.findings import Severity
+from pipelines.core.problems import Severity
 from pipelines.gather.submissions.records import (
     SamplesOverRealData,
     gather_progress_records,
@@ -178,7 +178,7 @@ def test_a_template_with_a_deleted_column_is_rejected_naming_it(pipeline: Pipeli
     whole = drop(pipeline, "ditp/modele-rempli.xlsx", _filled_template(tmp_path, plan), "2023-07-02")
     summary = pipeline.collect()
     assert [r.file_name for r in summary.accepted] == ["modele-rempli.xlsx"]
-    assert journal_codes(pipeline, cut) == [(None, "avancement_pct", "colonne-manquante")]
+    assert journal_codes(pipeline, cut) == [(None, "avancement_pct", "missing-label")]
     assert sha(whole) in {r.sha256 for r in summary.accepted}
 
 
@@ -192,12 +192,12 @@ def test_an_optional_column_left_out_is_a_warning_and_a_rule_about_it_says_it_is
     summary = pipeline.collect()
     accepted = {r.sha256: r for r in summary.accepted}
     assert sha(without_comment) in accepted
-    warnings = [(f.column, f.code) for f in accepted[sha(without_comment)].findings if f.severity == "avertissement"]
+    warnings = [(f.field, f.code) for f in accepted[sha(without_comment)].findings if f.severity == "avertissement"]
     assert warnings == [("commentaire", "colonne-absente")]
     (rejected,) = summary.rejected
     errors = [f for f in rejected.findings if f.severity == "erreur"]
-    assert [(f.row, f.column, f.code) for f in errors] == [(2, "avancement_pct", "complet-sans-100")]
-    assert "La colonne avancement_pct (Avancement (%)) manque au fichier" in errors[0].rule
+    assert [(f.row, f.field, f.code) for f in errors] == [(2, "avancement_pct", "complet-sans-100")]
+    assert "La colonne avancement_pct (Avancement (%)) manque au fichier" in errors[0].message
     assert errors[0].fix.startswith("Ajoutez la colonne avancement_pct")
     assert sha(without_pct) == rejected.sha256
 

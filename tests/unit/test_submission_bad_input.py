@@ -49,30 +49,30 @@ def zip_of(members: dict[str, bytes]) -> bytes:
     ("enorme.csv", (HEADER + GOOD_ROW * 500_000).encode(), "fichier-trop-volumineux"),
     ("ancien.xls", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 600, "format-xls"),
     ("illisible.csv", HEADER.encode() + "E1-A1-01,2022-12-31,limité\x81,,,\n".encode("latin-1"),
-     "encodage-inconnu"),
+     "encoding-error"),
 ])
 def test_unreadable_files_are_one_clear_error(check: Callable, name: str, content: bytes, expected: str) -> None:
     validated = check(content, name=name)
     assert codes(validated) == [(None, None, expected)]
     finding = validated.report.of("erreur")[0]  # type: ignore[arg-type]
-    assert finding.rule and finding.fix
+    assert finding.message and finding.fix
     assert not validated.report.accepted and validated.rows == []
 
 
 def test_header_problems_name_the_column(check: Callable) -> None:
     validated = check("id_action,date_rapport,etat,avancement_pct,avancement_pct,remarque\n" + GOOD_ROW)
     assert codes(validated) == [
-        (None, "avancement_pct", "colonne-en-double"),
-        (None, "etat", "colonne-inconnue"),
-        (None, "remarque", "colonne-inconnue"),
-        (None, "statut", "colonne-manquante"),
+        (None, "avancement_pct", "duplicate-label"),
+        (None, "etat", "extra-label"),
+        (None, "remarque", "extra-label"),
+        (None, "statut", "missing-label"),
     ]
 
 
 def test_duplicate_rows_are_a_primary_key_error_pointing_at_the_first(check: Callable) -> None:
     validated = check(HEADER + GOOD_ROW + GOOD_ROW)
     assert codes(validated) == [(3, "id_action, date_rapport", "primary-key")]
-    assert "ligne 2" in validated.report.of("erreur")[0].rule  # type: ignore[arg-type]
+    assert "ligne 2" in validated.report.of("erreur")[0].message  # type: ignore[arg-type]
 
 
 def test_formulas_are_refused_in_csv_and_in_xlsx(check: Callable) -> None:
@@ -84,12 +84,12 @@ def test_formulas_are_refused_in_csv_and_in_xlsx(check: Callable) -> None:
 
 def test_a_row_split_by_another_delimiter_is_reported_not_misread(check: Callable) -> None:
     validated = check(HEADER + GOOD_ROW + "E1-A1-02;2022-12-31;limite;20;;\n")
-    assert codes(validated) == [(3, None, "cellules-manquantes")]
+    assert codes(validated) == [(3, None, "missing-cell")]
 
 
 def test_cells_beyond_the_header_are_reported(check: Callable) -> None:
     validated = check(HEADER + "E1-A1-01,2022-12-31,limite,20,,,en trop\n")
-    assert codes(validated) == [(2, None, "cellule-en-trop")]
+    assert codes(validated) == [(2, None, "extra-cell")]
 
 
 def test_a_workbook_with_its_report_on_another_sheet_warns_which_sheet_is_read(check: Callable) -> None:

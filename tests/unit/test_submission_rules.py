@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import pytest
 
-from pipelines.core.findings import Severity
+from pipelines.core.problems import Severity
 from tests.conftest import TODAY, codes
 
 HEADER = "id_action,date_rapport,statut,avancement_pct,commentaire,preuve_url\n"
@@ -44,7 +44,7 @@ def test_n_distinct_errors_are_n_findings_each_with_row_column_value_and_fix(che
     assert values == ["fini", "31/02/2022", "deux", "150", "E9-A9-99", None, "40", "2020-06-30",
                       "2031-01-01", "ftp://exemple"]
     for finding in validated.report.of("erreur"):  # type: ignore[arg-type]
-        assert finding.rule and finding.fix, finding
+        assert finding.message and finding.fix, finding
     assert not validated.report.accepted
 
 
@@ -109,7 +109,7 @@ def test_another_bodys_action_is_an_error_naming_the_bodies_responsible(check: C
     (finding,) = validated.report.of(Severity.ERROR)
     responsible = plan.responsible_for("E5-A1-01")
     assert responsible and "ditp" not in responsible
-    assert finding.rule.endswith(f"Responsable(s) : {', '.join(responsible)}.")
+    assert finding.message.endswith(f"Responsable(s) : {', '.join(responsible)}.")
 
 
 def test_a_body_declared_as_reporter_may_report_on_that_action_only(submission_schema, plan) -> None:
@@ -135,7 +135,7 @@ def test_a_folder_that_is_no_body_of_the_plan_is_an_error_with_close_identifiers
     validated = check(HEADER + "E1-A1-01,2022-12-31,limite,10,,\n", org="ministere-sante")
     assert codes(validated) == [(None, None, "organisme-inconnu")]
     (finding,) = validated.report.of(Severity.ERROR)
-    assert finding.value == "ministere-sante" and "dossier de l'organisme" not in finding.rule
+    assert finding.value == "ministere-sante" and "dossier de l'organisme" not in finding.message
 
 
 def test_progress_going_backwards_without_comment_is_a_warning(check: Callable) -> None:

@@ -10,6 +10,7 @@ point at it. Cells stay text here; making them canonical is ``normalise``'s job.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 import io
 import re
@@ -18,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import PurePath
 from typing import Any, Literal
 
-from pipelines.core.findings import Finding, correction, error, shown, warning
+from pipelines.core.problems import Problem, correction, error, shown, warning
 from pipelines.core.text import match_key
 
 TEMPLATE_SHEET = "_modele"
@@ -50,14 +51,20 @@ class SheetTable:
     header_row: int
     rows: list[tuple[int, list[str]]]
     template_org: str | None = None
-    findings: list[Finding] = field(default_factory=list)
+    findings: list[Problem] = field(default_factory=list)
 
 
 def _megabytes(size: int) -> str:
     return f"{size / 2**20:.1f} Mo".replace(".", ",")
 
 
-def too_large(size: int, limit: int) -> Finding:
+def _empty_file() -> Problem:
+    """A file with no byte, or with no filled cell: the same fact for the person."""
+    return error("fichier-vide", "Le fichier ne contient aucune cellule remplie.",
+                 "Remplissez le modèle fourni (ogp template) puis renvoyez-le.")
+
+
+def too_large(size: int, limit: int) -> Problem:
     return error(
         "fichier-trop-volumineux",
         f"Le fichier pèse {_megabytes(size)} ; la limite est de {_megabytes(limit)}.",
@@ -68,7 +75,7 @@ def too_large(size: int, limit: int) -> Finding:
 
 def parse_submission_file(
     name: str, content: bytes, known_columns: set[str], limits: Limits = DEFAULT_LIMITS
-) -> tuple[SheetTable | None, list[Finding]]:
+) -> tuple[SheetTable | None, list[Problem]]:
     """The file's sheet, or ``None`` and the errors that make it unreadable.
 
     ``known_columns`` are match keys of the expected column names; they pick the CSV
@@ -77,10 +84,7 @@ def parse_submission_file(
     if len(content) > limits.max_bytes:
         return None, [too_large(len(content), limits.max_bytes)]
     if not content.strip():
-        return None, [error(
-            "fichier-vide", "Le fichier est vide.",
-            "Remplissez le modèle fourni (ogp template) puis renvoyez-le.",
-        )]
+        return None, [_empty_file()]
     suffix = PurePath(name).suffix.lower()
     if content.startswith(b"PK\x03\x04") or suffix == ".xlsx":
         return _parse_xlsx(content, suffix, limits)
@@ -101,7 +105,7 @@ def parse_submission_file(
 # --- xlsx -----------------------------------------------------------------------------
 
 
-def _check_zip(content: bytes, limits: Limits) -> Finding | None:
+def _check_zip(content: bytes, limits: Limits) -> Problem | None:
     """Refuses what is not a workbook, or what would inflate far beyond its size, before
     openpyxl decompresses anything."""
     not_a_workbook = error(
@@ -129,7 +133,7 @@ def _check_zip(content: bytes, limits: Limits) -> Finding | None:
     return None
 
 
-def _xlsx_text(cell: Any) -> tuple[str, Finding | None]:
+def _xlsx_text(cell: Any) -> tuple[str, Problem | None]:
     """A cell as text, the way the person reads it on screen (dates in ISO 8601)."""
     value = cell.value
     if value is None:
@@ -209,9 +213,9 @@ def _column_letter(index: int) -> str:
     return str(get_column_letter(index + 1))
 
 
-def _hidden_data(raw: list[tuple[int, list[str]]], rows: set[int], columns: set[int]) -> list[Finding]:
+def _hidden_data(raw: list[tuple[int, list[str]]], rows: set[int], columns: set[int]) -> list[Problem]:
     """Errors for hidden rows and columns that hold data: they would be published unseen."""
-    findings: list[Finding] = []
+    findings: list[Problem] = []
     for number, cells in raw:
         if number in rows:
             first = next((c for c in cells if c.strip()), "")
@@ -233,7 +237,7 @@ def _hidden_data(raw: list[tuple[int, list[str]]], rows: set[int], columns: set[
                 f"({len(filled)} cellule(s) remplie(s)).",
                 f"Affichez la colonne {letter} (sélectionnez les colonnes autour, clic droit > "
                 "Afficher), puis gardez-la si elle fait partie du rapport ou supprimez-la, et "
-                "renvoyez le fichier.", column=letter, value=shown(filled[0][1])))
+                "renvoyez le fichier.", field=letter, value=shown(filled[0][1])))
     return findings
 
 
@@ -247,13 +251,13 @@ def _template_org(workbook: Any) -> str | None:
     return None
 
 
-def _parse_xlsx(content: bytes, suffix: str, limits: Limits) -> tuple[SheetTable | None, list[Finding]]:
+def _parse_xlsx(content: bytes, suffix: str, limits: Limits) -> tuple[SheetTable | None, list[Problem]]:
     problem = _check_zip(content, limits)
     if problem:
         return None, [problem]
     from openpyxl import load_workbook  # imported here: CSV-only runs do not need it
 
-    findings: list[Finding] = []
+    findings: list[Problem] = []
     if suffix != ".xlsx":
         findings.append(correction(
             "extension-xlsx", f"Le fichier porte l'extension « {suffix or '(aucune)'} » mais "
@@ -281,8 +285,7 @@ def _parse_xlsx(content: bytes, suffix: str, limits: Limits) -> tuple[SheetTable
                 text, note = _xlsx_text(cell)
                 texts.append(text)
                 if note:  # its column is named once the header is known
-                    findings.append(Finding(note.severity, note.code, note.rule, note.fix,
-                                            row=number, column=f"#{index}", value=text))
+                    findings.append(dataclasses.replace(note, row=number, field=f"#{index}", value=text))
             if any(t.strip() for t in texts):  # rows only formatted are not rows of data
                 raw.append((number, texts))
                 if len(raw) > limits.max_rows + 1:
@@ -290,7 +293,7 @@ def _parse_xlsx(content: bytes, suffix: str, limits: Limits) -> tuple[SheetTable
         workbook.close()
         hidden = _hidden_data(raw, *_hidden_rows_and_columns(content, sheet.title))
         if hidden:  # the cause alone: the cells' own notes would point at unseen rows
-            return None, [*(f for f in findings if not (f.column or "").startswith("#")), *hidden]
+            return None, [*(f for f in findings if not (f.field or "").startswith("#")), *hidden]
     except Exception as exc:  # noqa: BLE001 - untrusted bytes: any failure is a finding
         return None, [error(
             "xlsx-illisible",
@@ -300,7 +303,7 @@ def _parse_xlsx(content: bytes, suffix: str, limits: Limits) -> tuple[SheetTable
     return _with_header("xlsx", raw, template_org, findings, limits)
 
 
-def _too_many_rows(limits: Limits) -> Finding:
+def _too_many_rows(limits: Limits) -> Problem:
     return error(
         "trop-de-lignes", f"Le fichier dépasse {limits.max_rows} lignes.",
         "Un rapport compte une ligne par action et par date : vérifiez que le fichier "
@@ -308,12 +311,10 @@ def _too_many_rows(limits: Limits) -> Finding:
     )
 
 
-def _name_column(finding: Finding, header: list[str]) -> Finding:
-    if finding.column and finding.column.startswith("#"):
-        index = int(finding.column[1:])
-        name = header[index] if index < len(header) else None
-        return Finding(finding.severity, finding.code, finding.rule, finding.fix,
-                       finding.row, name, finding.value)
+def _name_column(finding: Problem, header: list[str]) -> Problem:
+    if finding.field and finding.field.startswith("#"):
+        index = int(finding.field[1:])
+        return dataclasses.replace(finding, field=header[index] if index < len(header) else None)
     return finding
 
 
@@ -321,17 +322,14 @@ def _with_header(
     kind: Literal["xlsx", "csv"],
     raw: list[tuple[int, list[str]]],
     template_org: str | None,
-    findings: list[Finding],
+    findings: list[Problem],
     limits: Limits,
-) -> tuple[SheetTable | None, list[Finding]]:
+) -> tuple[SheetTable | None, list[Problem]]:
     """The first non-blank row is the header (people sometimes add a title line above)."""
     rows = [(n, [c.strip() for c in cells]) for n, cells in raw]
     start = next((i for i, (_, cells) in enumerate(rows) if any(cells)), None)
     if start is None:
-        return None, [*findings, error(
-            "fichier-vide", "Le fichier ne contient aucune cellule remplie.",
-            "Remplissez le modèle fourni (ogp template) puis renvoyez-le.",
-        )]
+        return None, [*findings, _empty_file()]
     header_row, header = rows[start]
     while header and not header[-1]:
         header = header[:-1]
@@ -352,7 +350,7 @@ def _with_header(
 # --- CSV ------------------------------------------------------------------------------
 
 
-def _decode(content: bytes) -> tuple[str | None, list[Finding]]:
+def _decode(content: bytes) -> tuple[str | None, list[Problem]]:
     if content.startswith(b"\xef\xbb\xbf"):
         content = content[3:]
     elif content.startswith((b"\xff\xfe", b"\xfe\xff")):
@@ -371,7 +369,7 @@ def _decode(content: bytes) -> tuple[str | None, list[Finding]]:
             text = content.decode("cp1252")
         except UnicodeDecodeError:
             return None, [error(
-                "encodage-inconnu",
+                "encoding-error",
                 f"Le fichier n'est ni en UTF-8 ni en Windows-1252 (octet 0x{content[exc.start]:02x} "
                 f"à la position {exc.start}).",
                 "Enregistrez le fichier au format « CSV UTF-8 » depuis votre tableur.",
@@ -389,7 +387,7 @@ def _decode(content: bytes) -> tuple[str | None, list[Finding]]:
     return text, []
 
 
-def _binary() -> Finding:
+def _binary() -> Problem:
     return error(
         "fichier-binaire",
         "Le fichier n'est pas un fichier texte CSV (contenu binaire).",
@@ -406,7 +404,7 @@ def _pick_delimiter(first_line: str, known_columns: set[str]) -> str:
     return max(DELIMITERS, key=score)
 
 
-def _parse_csv(content: bytes, known_columns: set[str], limits: Limits) -> tuple[SheetTable | None, list[Finding]]:
+def _parse_csv(content: bytes, known_columns: set[str], limits: Limits) -> tuple[SheetTable | None, list[Problem]]:
     text, findings = _decode(content)
     if text is None:
         return None, findings
@@ -426,7 +424,7 @@ def _parse_csv(content: bytes, known_columns: set[str], limits: Limits) -> tuple
                     return None, [_too_many_rows(limits)]
     except csv.Error as exc:
         return None, [*findings, error(
-            "csv-illisible", f"Le fichier CSV est mal formé près de la ligne {len(raw) + 1} ({exc}).",
+            "format-error", f"Le fichier CSV est mal formé près de la ligne {len(raw) + 1} ({exc}).",
             "Vérifiez les guillemets de cette ligne, ou enregistrez à nouveau le fichier depuis "
             "votre tableur.",
         )]

@@ -1,0 +1,112 @@
+"""Core: the one record of a data problem, from the file reader to the reports.
+
+A problem is data (frictionless's habit): a stable kebab-case code (frictionless's own
+codes verbatim, ours only where frictionless has none: see ``pipelines.core.codes``), a
+severity, a position (table, row as the person or frictionless counts it, field), the
+value found, the Table Schema constraint it breaks, a sentence in French and how to fix
+it. Every check produces these; every report renders them; tests assert on
+``flatten(...)`` lists such as ``[(row, field, code)]``, never on wording.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+
+class Severity(StrEnum):
+    """``erreur`` rejects the file; ``avertissement`` is published but worth a look;
+    ``correction`` is an unambiguous change the pipeline made (a French date, a label)."""
+
+    ERROR = "erreur"
+    WARNING = "avertissement"
+    CORRECTION = "correction"
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One data problem. ``row`` counts as the person sees it (a spreadsheet row) for a
+    submission, as frictionless's ``rowNumber`` (header included) for a table; ``None`` for
+    a problem of a whole file or table. ``message`` is the sentence shown to people."""
+
+    code: str
+    message: str = ""
+    fix: str = ""
+    severity: Severity = Severity.ERROR
+    table: str | None = None
+    row: int | None = None
+    field: str | None = None
+    value: str | None = None
+    constraint: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The problem in a JSON report (French keys, like the rest of the reports)."""
+        document: dict[str, Any] = {"gravite": str(self.severity), "code": self.code}
+        if self.table is not None:
+            document["table"] = self.table
+        document.update({"ligne": self.row, "colonne": self.field, "valeur": self.value})
+        if self.constraint is not None:
+            document["contrainte"] = self.constraint
+        document.update({"regle": self.message, "que_faire": self.fix})
+        return document
+
+    @classmethod
+    def from_dict(cls, document: dict[str, Any]) -> Problem:
+        """The inverse of :meth:`to_dict`."""
+        return cls(code=document["code"], message=document.get("regle", ""), fix=document.get("que_faire", ""),
+                   severity=Severity(document.get("gravite", Severity.ERROR)), table=document.get("table"),
+                   row=document.get("ligne"), field=document.get("colonne"), value=document.get("valeur"),
+                   constraint=document.get("contrainte"))
+
+    @property
+    def position(self) -> tuple[int, str, str]:
+        """Sort key: file-level problems first, then by row, field and code."""
+        return (self.row or 0, self.field or "", self.code)
+
+
+def flatten(problems: Iterable[Problem], spec: tuple[str, ...] = ("row", "field", "code")) -> list[tuple[Any, ...]]:
+    """The chosen attributes of each problem, as frictionless's ``Report.flatten`` does."""
+    return [tuple(getattr(p, name) for name in spec) for p in problems]
+
+
+def error(code: str, message: str, fix: str, **where: Any) -> Problem:
+    return Problem(code, message, fix, Severity.ERROR, **where)
+
+
+def warning(code: str, message: str, fix: str, **where: Any) -> Problem:
+    return Problem(code, message, fix, Severity.WARNING, **where)
+
+
+def correction(code: str, message: str, fix: str = "", **where: Any) -> Problem:
+    return Problem(code, message, fix, Severity.CORRECTION, **where)
+
+
+def shown(value: Any, limit: int = 80) -> str | None:
+    """A cell value as a report quotes it: text, cut when long, control characters visible."""
+    if value is None:
+        return None
+    text = str(value)
+    text = "".join(c if c.isprintable() or c == " " else f"\\x{ord(c):02x}" for c in text)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+# frictionless writes a broken constraint in the note of a constraint-error, and only there:
+# 'constraint "minimum" is "0"'. Read once, here, for its errors and the columnar check's.
+_CONSTRAINT_NOTE = re.compile(r'^constraint "(\w+)"')
+
+
+def problem_of(error: Any, table: str | None) -> Problem:
+    """A frictionless error, or the columnar check's record of one (same attributes), as a
+    problem: frictionless's code, position, message and, for a constraint-error, the
+    constraint's name. The one conversion between the two vocabularies."""
+    field = getattr(error, "field_name", None) or ",".join(getattr(error, "field_names", None) or ()) or None
+    constraint = getattr(error, "constraint", None)
+    if constraint is None and error.type == "constraint-error":
+        found = _CONSTRAINT_NOTE.match(getattr(error, "note", "") or "")
+        constraint = found.group(1) if found else None
+    cell = getattr(error, "cell", None)
+    return Problem(code=error.type, message=error.message, table=table, row=getattr(error, "row_number", None),
+                   field=field, value=None if cell is None else shown(cell), constraint=constraint)
