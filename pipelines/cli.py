@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -11,7 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from pipelines.core.errors import PipelineError, ValidationFailed
+from pipelines.core.errors import ConfigError, PipelineError, ValidationFailed
 
 app = typer.Typer(
     help="Publication en données ouvertes du plan d'action PGO 2021-2023.",
@@ -57,6 +59,24 @@ def _quiet_libraries(verbose: bool) -> None:
         os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "warning")  # --dask: scheduler chatter
 
 
+def command(**options: Any) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """``app.command``, with the one error handler of the command: a :class:`PipelineError`
+    is printed as French sentences (what happened, what to do) and ends the command with the
+    error's own exit code (``exit_code``); never a traceback."""
+
+    def register(function: Callable[..., None]) -> Callable[..., None]:
+        @functools.wraps(function)
+        def handled(*args: Any, **kwargs: Any) -> None:
+            try:
+                function(*args, **kwargs)
+            except PipelineError as exc:
+                _fail(exc)
+
+        return app.command(**options)(handled)
+
+    return register
+
+
 def _fail(exc: PipelineError) -> None:
     errors.print(f"[bold red]Erreur :[/] {exc.message}", highlight=False)
     if isinstance(exc, ValidationFailed):
@@ -67,7 +87,7 @@ def _fail(exc: PipelineError) -> None:
             errors.print(f"… et {len(exc.issues) - MAX_ISSUES_SHOWN} autres erreurs.")
     if exc.hint:
         errors.print(f"[bold]Que faire :[/] {exc.hint}", highlight=False)
-    raise typer.Exit(code=1 if isinstance(exc, ValidationFailed) else 2)
+    raise typer.Exit(code=exc.exit_code)
 
 
 def _task_runner(dask: str | None) -> Any:
@@ -102,7 +122,7 @@ class _ProgressDisplay:
         self.progress.update(self.tasks[dataset], completed=position, step=step)
 
 
-@app.command()
+@command()
 def run(
     out: Annotated[Path, typer.Option(help="Dossier de publication.")] = Path("site"),
     datasets_dir: Annotated[
@@ -141,9 +161,6 @@ def run(
             datasets_dir=str(datasets_dir) if datasets_dir else None,
             state_dir=str(state_dir) if state_dir else None,
         )
-    except PipelineError as exc:
-        _fail(exc)
-        return
     finally:
         if display is not None:
             display.progress.stop()
@@ -173,7 +190,7 @@ def run(
         raise typer.Exit(code=EXIT_SUBMISSIONS_REJECTED)
 
 
-@app.command()
+@command()
 def versions(
     dataset: Annotated[str, typer.Argument(help="Slug du jeu de données.")],
     out: Annotated[Path, typer.Option(help="Dossier de publication.")] = Path("site"),
@@ -181,11 +198,7 @@ def versions(
     """Liste les versions publiées d'un jeu de données, de la plus ancienne à la plus récente."""
     from publish.versions import read_log
 
-    try:
-        log = read_log(out / "datasets" / dataset)
-    except PipelineError as exc:
-        _fail(exc)
-        return
+    log = read_log(out / "datasets" / dataset)
     if not log.versions:
         errors.print(f"Aucune version publiée de {dataset} dans {out}.")
         raise typer.Exit(code=1)
@@ -205,7 +218,7 @@ def versions(
                       + (f" ({event['reason']})" if event.get("reason") else ""), highlight=False)
 
 
-@app.command()
+@command()
 def diff(
     dataset: Annotated[str, typer.Argument(help="Slug du jeu de données.")],
     old: Annotated[str, typer.Argument(help="Version de départ, par exemple 1.0.0.")],
@@ -215,15 +228,11 @@ def diff(
     """Affiche les différences ligne à ligne entre deux versions publiées (clés, champs, valeurs)."""
     from publish.diff import diff_versions, render_diff
 
-    try:
-        difference = diff_versions(out / "datasets" / dataset, old, new)
-    except PipelineError as exc:
-        _fail(exc)
-        return
+    difference = diff_versions(out / "datasets" / dataset, old, new)
     typer.echo(render_diff(dataset, difference), nl=False)
 
 
-@app.command()
+@command()
 def rollback(
     dataset: Annotated[str, typer.Argument(help="Slug du jeu de données.")],
     version: Annotated[str, typer.Argument(help="Version à servir de nouveau, par exemple 1.0.0.")],
@@ -232,17 +241,9 @@ def rollback(
 ) -> None:
     """Sert de nouveau une version antérieure (latest), sans supprimer aucune version."""
     from pipelines.core.config import Settings
-    from publish.catalog import refresh_catalog
-    from publish.release import rollback_dataset
+    from publish.operations import roll_back
 
-    try:
-        settings = Settings()
-        previous = rollback_dataset(out, dataset, _dataset_title(settings, dataset), version,
-                                    reason, lock_timeout=settings.lock_timeout)
-        refresh_catalog(out, settings)  # the catalogue announces what is served
-    except PipelineError as exc:
-        _fail(exc)
-        return
+    previous = roll_back(out, Settings(), dataset, version, reason)
     if previous == version:
         console.print(f"{dataset} sert déjà la version {version} : rien à faire.", highlight=False)
     else:
@@ -250,17 +251,7 @@ def rollback(
                       "aucune version n'a été supprimée.", highlight=False)
 
 
-def _dataset_title(settings: Any, slug: str) -> str:
-    """The title the changelog is written under (the slug if the definition is gone)."""
-    from pipelines.core.config import load_dataset
-
-    try:
-        return load_dataset(settings.datasets_dir / slug).for_run(settings).title
-    except PipelineError:
-        return slug
-
-
-@app.command()
+@command()
 def withdraw(
     dataset: Annotated[str, typer.Argument(help="Slug du jeu de données, par exemple suivi-plan-action-pgo-2021-2023.")],
     submission: Annotated[str, typer.Argument(help="Empreinte sha256 du fichier archivé, ou ses premiers caractères (au moins 4).")],
@@ -272,14 +263,10 @@ def withdraw(
     from pipelines.core.config import Settings, load_dataset
     from pipelines.intake.submissions import withdraw_submission
 
-    try:
-        overrides = {k: v for k, v in (("state_dir", state_dir), ("datasets_dir", datasets_dir)) if v}
-        settings = Settings(**overrides).check()
-        config = load_dataset(settings.datasets_dir / dataset).for_run(settings)
-        done = withdraw_submission(config, settings, submission, reason)
-    except PipelineError as exc:
-        _fail(exc)
-        return
+    overrides = {k: v for k, v in (("state_dir", state_dir), ("datasets_dir", datasets_dir)) if v}
+    settings = Settings(**overrides).check()
+    config = load_dataset(settings.datasets_dir / dataset).for_run(settings)
+    done = withdraw_submission(config, settings, submission, reason)
     console.print(f"Soumission {done.sha256} ({done.file_name}) retirée le {done.date} : {done.reason}.",
                   highlight=False)
     if done.accepted:
@@ -291,7 +278,7 @@ def withdraw(
                       "restent archivés.", highlight=False)
 
 
-@app.command()
+@command()
 def publish(
     portal: Annotated[str, typer.Option(help="Adresse du portail udata, par exemple https://www.data.gouv.fr.")],
     out: Annotated[Path, typer.Option(help="Dossier de publication.")] = Path("site"),
@@ -302,25 +289,20 @@ def publish(
     from pipelines.core.config import Settings, load_catalog
     from publish.portal import PortalClient, publish_to_portal
 
-    api_key = os.environ.get("OGP_PORTAL_API_KEY", "")
-    if not api_key:
-        errors.print("[bold red]Erreur :[/] la clé d'API du portail manque.", highlight=False)
-        errors.print("[bold]Que faire :[/] exportez OGP_PORTAL_API_KEY (profil du compte sur le "
-                     "portail) ; elle n'est jamais écrite ni affichée.", highlight=False)
-        raise typer.Exit(code=2)
-    try:
-        settings = Settings(**({"datasets_dir": datasets_dir} if datasets_dir else {})).check()
-        slugs = [c.slug for c in load_catalog(settings.datasets_dir)]
-        actions = publish_to_portal(out, slugs, PortalClient(portal, api_key), dry_run=dry_run)
-    except PipelineError as exc:
-        _fail(exc)
-        return
+    settings = Settings(**({"datasets_dir": datasets_dir} if datasets_dir else {})).check()
+    if settings.portal_api_key is None or not settings.portal_api_key.get_secret_value():
+        raise ConfigError("La clé d'API du portail manque.",
+                          hint="Exportez OGP_PORTAL_API_KEY (profil du compte sur le portail) ; elle "
+                          "n'est jamais écrite ni affichée.")
+    slugs = [c.slug for c in load_catalog(settings.datasets_dir)]
+    actions = publish_to_portal(out, slugs, PortalClient(portal, settings.portal_api_key.get_secret_value()),
+                                dry_run=dry_run)
     title = "Ce qui serait fait (--dry-run)" if dry_run else "Publication sur le portail"
     _show(console, f"{title} : {portal}", ("Jeu de données", "Action", "Ressource", "Détail"),
           [(a.dataset, a.kind, a.title, a.detail) for a in actions])
 
 
-@app.command()
+@command()
 def serve(
     out: Annotated[Path, typer.Option(help="Dossier de publication à servir.")] = Path("site"),
     port: Annotated[int, typer.Option(help="Port d'écoute.")] = 8000,
@@ -355,47 +337,21 @@ def _progress_context(datasets_dir: Path | None):  # noqa: ANN202 - lazy imports
     return ProgressContext(Settings(**({"datasets_dir": datasets_dir} if datasets_dir else {})).check())
 
 
-@app.command()
+@command()
 def template(
     org: Annotated[str, typer.Option(help="Identifiant de l'organisme (table organisations du plan), par exemple ditp.")],
     out: Annotated[Path, typer.Option(help="Fichier à écrire : .xlsx (recommandé) ou .csv.")],
     datasets_dir: Annotated[Path | None, typer.Option(help="Dossier des définitions de jeux de données.")] = None,
 ) -> None:
     """Écrit le modèle de rapport d'avancement d'un organisme (une ligne par action dont il est responsable)."""
-    from pipelines.gather.submissions.template import (
-        TemplateAction,
-        template_csv_bytes,
-        write_template_xlsx,
-    )
+    from pipelines.gather.submissions.template import write_template
 
-    try:
-        context = _progress_context(datasets_dir)
-    except PipelineError as exc:
-        _fail(exc)
-        return
-    plan = context.plan
-    if org not in plan.organisations:
-        errors.print(f"[bold red]Erreur :[/] organisme inconnu : « {org} ».", highlight=False)
-        errors.print("Organismes du plan : " + ", ".join(sorted(plan.organisations)), highlight=False)
-        raise typer.Exit(code=2)
-    actions = [TemplateAction(a, plan.action_titles.get(a, "")) for a in sorted(plan.actions_of(org))]
-    if not actions:
-        errors.print(f"[bold red]Erreur :[/] {org} n'est responsable d'aucune action du plan.", highlight=False)
-        raise typer.Exit(code=2)
-    suffix = out.suffix.lower()
-    if suffix == ".xlsx":
-        write_template_xlsx(out, org, plan.organisation_names.get(org, org), actions, plan.start,
-                            context.schema)
-    elif suffix == ".csv":
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_bytes(template_csv_bytes(actions))
-    else:
-        errors.print("[bold red]Erreur :[/] le modèle s'écrit en .xlsx ou en .csv.", highlight=False)
-        raise typer.Exit(code=2)
+    context = _progress_context(datasets_dir)
+    actions = write_template(out, org, context.plan, context.schema)
     console.print(f"Modèle de {org} écrit dans {out} : {len(actions)} action(s).", highlight=False)
 
 
-@app.command()
+@command()
 def validate(
     files: Annotated[list[Path], typer.Argument(help="Fichiers de suivi à valider (.xlsx ou .csv).")],
     org: Annotated[str | None, typer.Option(help="Organisme qui rend compte, si le fichier ne vient pas du modèle.")] = None,
@@ -410,11 +366,7 @@ def validate(
         render_text,
     )
 
-    try:
-        validator = _progress_context(datasets_dir)
-    except PipelineError as exc:
-        _fail(exc)
-        return
+    validator = _progress_context(datasets_dir)
     rejected = 0
     for path in files:
         if not path.is_file():
@@ -432,7 +384,7 @@ def validate(
         raise typer.Exit(code=1)
 
 
-@app.command()
+@command()
 def check(
     path: Annotated[Path, typer.Argument(help="Data Package (datapackage.json) ou fichier CSV à contrôler.")],
     schema: Annotated[Path | None, typer.Option(help="Schéma de table (Table Schema JSON) d'un fichier CSV.")] = None,

@@ -17,7 +17,6 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -27,39 +26,20 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.states import Completed, Failed, State
 
-from pipelines.build.spill import SpilledTable
 from pipelines.build.tables import build_tables
-from pipelines.core.config import (
-    DatasetConfig,
-    Settings,
-    TableFileSource,
-    load_catalog,
-    load_dataset,
-)
+from pipelines.core.config import DatasetConfig, Settings, load_catalog, load_dataset
 from pipelines.core.errors import PipelineError, SourceUnavailable
 from pipelines.core.schema import TableSchema, load_schema
 from pipelines.gather.plan.records import gather_plan_records
 from pipelines.gather.plan.tables import Tables
-from pipelines.gather.submissions.plan_facts import plan_references
 from pipelines.gather.submissions.records import gather_progress_records
-from pipelines.intake.submissions import (
-    CollectionSummary,
-    ProgressContext,
-    collect_submissions,
-)
+from pipelines.intake.submissions import CollectionSummary, ProgressContext, collect_submissions
 from pipelines.intake.table_file import gather_table_file
 from pipelines.io import steps as progress
-from pipelines.state.inputs import input_fingerprint
-from pipelines.validate.package import validate_datapackage
 from pipelines.validate.report import render_markdown
 from publish.catalog import refresh_catalog
-from publish.release import (
-    ReleaseResult,
-    refuse_samples_over_real_data,
-    release_dataset,
-    served_entry,
-    withdrawal_reasons,
-)
+from publish.operations import plan_release, release_built
+from publish.release import ReleaseResult, refuse_samples_over_real_data
 
 GATHERERS: dict[str, Callable[[DatasetConfig, Settings], Tables | dict[str, pa.Table]]] = {
     "plan_document": lambda config, settings: gather_plan_records(config),
@@ -155,15 +135,10 @@ def release_task(
     config: DatasetConfig,
     schemas: dict[str, TableSchema],
     tables: dict[str, pa.Table],
-    validate: Callable[[Path], list] = validate_datapackage,
-    settings: Settings | None = None,
+    settings: Settings,
     inputs: str | None = None,
 ) -> ReleaseResult:
-    settings = settings or Settings()
-    notes = withdrawal_reasons(config, settings) if config.source.kind == "submissions" else None
-    result = release_dataset(out, config, schemas, tables, validate,
-                             lock_timeout=settings.lock_timeout, base_url=settings.base_url,
-                             inputs=inputs, notes=notes)
+    result = release_built(out, config, schemas, tables, settings, inputs)
     files = sorted(f"{t}.{fmt}" for t in config.tables for fmt in ("csv", "parquet", "json"))
     create_table_artifact(
         key=f"publication-{config.slug}",
@@ -197,14 +172,10 @@ def _publish(configs: list[DatasetConfig], settings: Settings, out: Path) -> lis
                for c in configs}
     collections = {c.slug: retried.submit(c, settings) for c in configs
                    if c.source.kind == "submissions"}
+    plans = {c.slug: plan_release(out, c, settings) for c in configs}
     gathered, built = {}, {}
-    # A dataset whose inputs have the checksum of the served version's is not parsed again.
-    inputs = {c.slug: fingerprint for c in configs if (fingerprint := input_fingerprint(c, settings))}
-    served = {slug: served_entry(out, slug) for slug in inputs}
-    unchanged = {slug for slug, fingerprint in inputs.items()
-                 if (served[slug] or {}).get("inputs") == fingerprint}
     for config in configs:
-        if config.slug in unchanged:
+        if plans[config.slug].unchanged is not None:
             continue
         waits = [collections[config.slug]] if config.slug in collections else []
         progress.step(config.slug, "collecte")
@@ -212,11 +183,10 @@ def _publish(configs: list[DatasetConfig], settings: Settings, out: Path) -> lis
         built[config.slug] = build_task.submit(gathered[config.slug], schemas[config.slug])
     outcomes = []
     for config in configs:
-        if config.slug in unchanged:
-            release = ReleaseResult(config.slug, served[config.slug]["version"], False, {},
-                                    note="entrées inchangées (sommes de contrôle) : rien n'a été relu")
+        plan = plans[config.slug]
+        if plan.unchanged is not None:
             progress.done(config.slug)
-            outcomes.append(DatasetOutcome(release, None, round(time.monotonic() - started[config.slug], 1)))
+            outcomes.append(DatasetOutcome(plan.unchanged, None, round(time.monotonic() - started[config.slug], 1)))
             continue
         # Results in dependency order, so that the error raised is the first one's own
         # (a changed source, an unreadable inbox), not "an upstream task failed".
@@ -224,19 +194,7 @@ def _publish(configs: list[DatasetConfig], settings: Settings, out: Path) -> lis
         gathered[config.slug].result()
         tables = built[config.slug].result()
         progress.step(config.slug, "publication")
-        validate: Callable[[Path], list] = validate_datapackage
-        if collection is not None or getattr(config.source, "plan", None):
-            # A table file's rows are the values its gather check found valid: not re-read.
-            prechecked = [config.source.table] if isinstance(config.source, TableFileSource) else []
-            validate = partial(validate_datapackage, schemas=schemas[config.slug],
-                               references=plan_references(config), prechecked=prechecked)
-        try:
-            release = release_task(out, config, schemas[config.slug], tables, validate, settings,
-                                   inputs.get(config.slug))
-        finally:
-            for table in tables.values():
-                if isinstance(table, SpilledTable):
-                    table.discard()
+        release = release_task(out, config, schemas[config.slug], tables, settings, plan.inputs)
         progress.done(config.slug)
         outcomes.append(DatasetOutcome(release, collection,
                                        round(time.monotonic() - started[config.slug], 1)))
@@ -260,7 +218,7 @@ def _final_state(outcomes: list[DatasetOutcome]) -> State:
 @flow(name="publier-jeu-de-donnees", flow_run_name="publier-{slug}")
 def publish_dataset_flow(
     slug: str, out: str = "site", datasets_dir: str | None = None, state_dir: str | None = None
-) -> DatasetOutcome:
+) -> State:
     """Gathers, validates and publishes one dataset; publishes nothing if it is unchanged.
 
     For a progress dataset, new submissions are received first (rejected ones are kept
@@ -271,13 +229,13 @@ def publish_dataset_flow(
     config = load_dataset(settings.datasets_dir / slug).for_run(settings)
     outcomes = _publish([config], settings, Path(out))
     catalog_task(Path(out), settings)
-    return _final_state(outcomes)  # type: ignore[return-value]
+    return _final_state(outcomes)
 
 
 @flow(name="publier-catalogue")
 def publish_catalog_flow(
     out: str = "site", datasets_dir: str | None = None, state_dir: str | None = None
-) -> list[DatasetOutcome]:
+) -> State:
     """Every dataset of the catalogue, then the catalogue and the pages.
 
     Ends « Partiellement accepté » (completed) when a submission was rejected, with the
@@ -288,11 +246,11 @@ def publish_catalog_flow(
     outcomes = _publish(configs, settings, Path(out))
     # After every dataset: the catalogue only announces versions that are served.
     catalog_task(Path(out), settings)
-    return _final_state(outcomes)  # type: ignore[return-value]
+    return _final_state(outcomes)
 
 
 @flow(name="recevoir-soumissions")
-def collect_submissions_flow(datasets_dir: str | None = None, state_dir: str | None = None) -> list[str]:
+def collect_submissions_flow(datasets_dir: str | None = None, state_dir: str | None = None) -> State:
     """Receives, archives and validates new submissions of every progress dataset, without
     publishing; each report becomes a Markdown artifact."""
     settings = _settings(datasets_dir, state_dir)
@@ -307,20 +265,20 @@ def collect_submissions_flow(datasets_dir: str | None = None, state_dir: str | N
         received += len(summary.accepted) + len(summary.rejected)
         rejected += summary.rejected_lines()
     if rejected:
-        return _partially_accepted(rejected, rejected)  # type: ignore[return-value]
-    return Completed(data=[], message=f"{received} soumission(s) reçue(s), aucune rejetée.")  # type: ignore[return-value]
+        return _partially_accepted(rejected, rejected)
+    return Completed(data=[], message=f"{received} soumission(s) reçue(s), aucune rejetée.")
 
 
 @flow(name="valider-soumission")
-def validate_submission_flow(path: str, org: str | None = None, datasets_dir: str | None = None) -> str:
+def validate_submission_flow(path: str, org: str | None = None, datasets_dir: str | None = None) -> State:
     """Validates one file now, for a steward who wants its report: nothing is archived or
     published. Fails, with the verdict as message, when the file would be rejected."""
     file = Path(path)
     if not file.is_file():
-        return Failed(message=f"Fichier introuvable : {path}")  # type: ignore[return-value]
+        return Failed(message=f"Fichier introuvable : {path}")
     report = ProgressContext(_settings(datasets_dir, None)).validate_file(file, org)
     create_markdown_artifact(key=f"rapport-{report.sha256[:16]}", markdown=render_markdown(report),
                              description=f"{report.file_name} : {report.verdict}")
     if not report.accepted:
-        return Failed(message=f"{report.file_name} : {report.verdict}")  # type: ignore[return-value]
-    return Completed(message=f"{report.file_name} : {report.verdict}", data=report.verdict)  # type: ignore[return-value]
+        return Failed(message=f"{report.file_name} : {report.verdict}")
+    return Completed(message=f"{report.file_name} : {report.verdict}", data=report.verdict)

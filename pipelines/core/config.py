@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from pipelines.core.errors import ConfigError
@@ -236,6 +236,9 @@ class Settings(BaseSettings):
     # Prefect retries of tasks that may heal (unreadable sources), and the wait between.
     task_retries: int = Field(default=2, ge=0)
     task_retry_delay: float = Field(default=30.0, ge=0)
+    # The udata portal's API key (OGP_PORTAL_API_KEY): a secret, never printed, logged or
+    # written (repr and str of a SecretStr hide it).
+    portal_api_key: SecretStr | None = None
     # Where the output folder is served: every absolute URL of the metadata starts here.
     base_url: str = Field(default="http://127.0.0.1:8000/", pattern=r"^https?://.+/$")
 

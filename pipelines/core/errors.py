@@ -19,6 +19,9 @@ class PipelineError(Exception):
     """
 
     retryable: bool = False
+    # What the ``ogp`` command exits with: 2 for a source, configuration or publication
+    # problem; 1 for invalid data (ValidationFailed).
+    exit_code: int = 2
 
     def __init__(self, message: str, *, hint: str = "", **context: Any) -> None:
         super().__init__(message)
@@ -50,6 +53,8 @@ class ParseError(PipelineError):
 
 class ValidationFailed(PipelineError):
     """A build holds invalid data: nothing was published. Never retry."""
+
+    exit_code = 1
 
     def __init__(self, message: str, issues: list[Problem], *, hint: str = "") -> None:
         super().__init__(message, hint=hint)

@@ -15,7 +15,9 @@ import io
 from dataclasses import dataclass
 from pathlib import Path
 
+from pipelines.core.errors import ConfigError
 from pipelines.core.schema import TableSchema
+from pipelines.gather.submissions.plan_facts import PlanFacts
 from pipelines.gather.submissions.read import (
     DATA_SHEET,
     TEMPLATE_MARKER,
@@ -173,3 +175,27 @@ def template_csv_bytes(actions: list[TemplateAction]) -> bytes:
     for action in actions:
         writer.writerow([action.id_action, action.title, "", "", "", "", ""])
     return b"\xef\xbb\xbf" + buffer.getvalue().encode("utf-8")
+
+
+def write_template(path: Path, org: str, plan: PlanFacts, schema: TableSchema) -> list[TemplateAction]:
+    """Writes the template of body ``org`` at ``path`` (.xlsx, recommended, or .csv): one
+    prefilled row per action it may report on. Returns those actions.
+
+    An unknown body, a body without actions or another suffix is a :class:`ConfigError`
+    that lists what is possible; nothing is written then."""
+    if org not in plan.organisations:
+        raise ConfigError(f"Organisme inconnu : « {org} ».",
+                          hint="Choisissez l'identifiant d'un organisme du plan : " + ", ".join(sorted(plan.organisations)) + ".")
+    actions = [TemplateAction(a, plan.action_titles.get(a, "")) for a in sorted(plan.actions_of(org))]
+    if not actions:
+        raise ConfigError(f"{org} n'est responsable d'aucune action du plan.")
+    suffix = path.suffix.lower()
+    if suffix == ".xlsx":
+        write_template_xlsx(path, org, plan.organisation_names.get(org, org), actions, plan.start, schema)
+    elif suffix == ".csv":
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(template_csv_bytes(actions))
+    else:
+        raise ConfigError("Le modèle s'écrit en .xlsx ou en .csv.",
+                          hint="Donnez à --out un nom qui finit par .xlsx (recommandé) ou .csv.")
+    return actions
