@@ -51,7 +51,8 @@ def publish_catalog(
             graph = build_catalog(catalog_config, datasets, base_url, profile)  # type: ignore[arg-type]
             for extension in EXTENSIONS:
                 files[f"{prefix}.{extension}"] = serialise(graph, extension)
-        files.update(render_site(out, catalog_config, datasets, base_url))
+        files.update(render_site(out, catalog_config, datasets, base_url,
+                                 {name: json.loads(content) for name, content in schemas.items()}))
         for name, content in files.items():
             path = out / name
             if path.exists() and path.read_bytes() == content:

@@ -18,6 +18,7 @@ from typing import Any
 from pipelines.core.problems import Problem, correction, error, shown, warning
 from pipelines.core.schema import TableSchema
 from pipelines.core.text import match_key
+from pipelines.core.vocabulary import spellings
 from pipelines.gather.submissions.read import SheetTable
 
 # Shown in the template to help the person; not part of the submission format.
@@ -28,17 +29,6 @@ _MIDNIGHT = re.compile(r"^(\d{4}-\d{2}-\d{2})[ T]00:00(:00)?$")
 _DECIMAL = re.compile(r"^([+-]?\d+)[,.](\d+)$")
 _WHITESPACE = "\u00a0\u202f \t\r\n"
 
-STATUS_LABELS = {
-    "non commence": "non_commence",
-    "pas commence": "non_commence",
-    "limite": "limite",
-    "substantiel": "substantiel",
-    "complet": "complet",
-    "complete": "complet",
-    "abandonne": "abandonne",
-    "abandonnee": "abandonne",
-    "non evalue": "non_evalue",
-}
 
 
 @dataclass
@@ -188,6 +178,7 @@ def normalise_submission(sheet: SheetTable, schema: TableSchema) -> NormalisedSu
     if any(f.severity == "erreur" for f in header_findings):
         return result
     kinds: dict[str, Any] = {f["name"]: f.get("type", "string") for f in schema["fields"]}
+    statuses = spellings(schema, "statut")  # the labels and synonyms of the schema
     key_field = fields[0]
     unfilled: list[int] = []
     for number, cells in sheet.rows:
@@ -245,7 +236,7 @@ def normalise_submission(sheet: SheetTable, schema: TableSchema) -> NormalisedSu
                     ))
                     result.reported.add((number, name))
             elif name == "statut":
-                canonical = STATUS_LABELS.get(match_key(value))
+                canonical = statuses.get(match_key(value))
                 if canonical and canonical != value:
                     row[name], code = canonical, "statut-libelle"
             if code:

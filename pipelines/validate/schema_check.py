@@ -15,24 +15,12 @@ import frictionless
 
 from pipelines.core.problems import Problem, error, problem_of, shown
 from pipelines.core.schema import TableSchema
+from pipelines.core.vocabulary import described, fix_of
 from pipelines.validate.normalise import NormalisedSubmission
 from pipelines.validate.package import UNLIMITED_ERRORS
 
 SUBMISSION_RESOURCE = "soumission"
 _SAME_AS_ROW = re.compile(r"position (\d+)")
-
-_STATUS_HELP = (
-    "non_commence (non commencée), limite (achèvement limité), substantiel (achèvement "
-    "substantiel), complet (achevée), abandonne (abandonnée), non_evalue (ne peut pas se prononcer)"
-)
-
-_REQUIRED_FIX = {
-    "id_action": "Indiquez l'identifiant de l'action (par exemple E1-A1-01), tel qu'il figure "
-    "dans le modèle.",
-    "date_rapport": "Indiquez la date du rapport, par exemple 2022-12-31 ou 31/12/2022.",
-    "statut": f"Choisissez un statut : {_STATUS_HELP}.",
-}
-
 
 def _type_finding(field: dict[str, Any], value: str, row: int) -> Problem:
     name, kind = field["name"], field.get("type", "string")
@@ -57,10 +45,10 @@ def _constraint_finding(field: dict[str, Any], constraint: str, value: str, row:
     title = field.get("title", name)
     if constraint == "required":
         rule = f"La colonne « {name} » ({title}) est obligatoire et la cellule est vide."
-        fix = _REQUIRED_FIX.get(name, "Remplissez la cellule.")
+        fix = fix_of(field, "Remplissez la cellule.")
     elif constraint == "enum":
         rule = f"« {value} » n'est pas un statut de l'échelle du PGO."
-        fix = f"Choisissez l'une des valeurs : {_STATUS_HELP}."
+        fix = f"Choisissez l'une des valeurs : {described(field)}."
     elif constraint in ("minimum", "maximum"):
         low = field["constraints"].get("minimum")
         high = field["constraints"].get("maximum")

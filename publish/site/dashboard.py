@@ -18,18 +18,24 @@ from typing import Any
 Row = dict[str, Any]
 
 NO_REPORT = "sans_rapport"
-# The OGP IRM completion scale, then the two states outside it.
-STATUSES: tuple[tuple[str, str, str], ...] = (
-    ("complet", "Achevée", "#18753c"),
-    ("substantiel", "Avancement substantiel", "#0063cb"),
-    ("limite", "Avancement limité", "#b34000"),
-    ("non_commence", "Non commencée", "#3a3a3a"),
-    ("abandonne", "Abandonnée", "#ce0500"),
-    ("non_evalue", "Non évaluée", "#6e445a"),
-    (NO_REPORT, "Sans rapport", "#929292"),
-)
-LABELS = {code: label for code, label, _ in STATUSES}
-COLOURS = {code: colour for code, _, colour in STATUSES}
+NO_REPORT_LABEL = "Sans rapport"
+# Presentation only: the order of the OGP IRM completion scale on the page, then the two
+# states outside it, and a colour for each. The labels are the schema's (``categories``).
+ORDER = ("complet", "substantiel", "limite", "non_commence", "abandonne", "non_evalue", NO_REPORT)
+COLOURS = {"complet": "#18753c", "substantiel": "#0063cb", "limite": "#b34000", "non_commence": "#3a3a3a",
+           "abandonne": "#ce0500", "non_evalue": "#6e445a", NO_REPORT: "#929292"}
+
+Scale = tuple[tuple[str, str, str], ...]  # (value, French label, colour), in page order
+
+
+def status_scale(labels: dict[str, str]) -> Scale:
+    """The statuses as the page shows them, from the labels of the ``statut`` field of the
+    published schema; a value the page has no place for is an error, not a silent gap."""
+    unknown = set(labels) - set(ORDER)
+    if unknown:
+        raise ValueError(f"statuts sans place sur le tableau de bord : {sorted(unknown)}")
+    named = {**labels, NO_REPORT: NO_REPORT_LABEL}
+    return tuple((code, named[code], COLOURS[code]) for code in ORDER if code in named)
 
 
 @dataclass(frozen=True)
@@ -67,6 +73,11 @@ class Dashboard:
     actions: list[ActionLine] = field(default_factory=list)
     bodies: dict[str, str] = field(default_factory=dict)  # id → name, for the filter
     totals: dict[str, int] = field(default_factory=dict)
+    scale: Scale = ()
+
+    @property
+    def labels(self) -> dict[str, str]:
+        return {code: label for code, label, _ in self.scale}
 
 
 def latest_reports(suivi: list[Row], as_of: str | None = None) -> dict[str, Row]:
@@ -78,18 +89,19 @@ def latest_reports(suivi: list[Row], as_of: str | None = None) -> dict[str, Row]
     return latest
 
 
-def _counts(action_ids: list[str], latest: dict[str, Row]) -> dict[str, int]:
-    found = Counter(latest[a]["statut"] if a in latest else NO_REPORT for a in action_ids)
-    return {code: found.get(code, 0) for code, _, _ in STATUSES}
+def build_dashboard(plan: dict[str, list[Row]], suivi: list[Row], scale: Scale) -> Dashboard:
+    """The dashboard's figures from the published plan and progress tables."""
 
+    def _counts(action_ids: list[str], latest: dict[str, Row]) -> dict[str, int]:
+        found = Counter(latest[a]["statut"] if a in latest else NO_REPORT for a in action_ids)
+        return {code: found.get(code, 0) for code, _, _ in scale}
 
-def build_dashboard(plan: dict[str, list[Row]], suivi: list[Row]) -> Dashboard:
     actions = sorted(plan["actions"], key=lambda a: a["id_action"])
     latest = latest_reports(suivi)
     bodies: dict[str, list[str]] = {}
     for row in sorted(plan["responsables"], key=lambda r: (r["id_action"], r["ordre"])):
         bodies.setdefault(row["id_action"], []).append(row["id_organisation"])
-    dashboard = Dashboard()
+    dashboard = Dashboard(scale=scale)
     for engagement in sorted(plan["engagements"], key=lambda e: e["id_engagement"]):
         ids = [a["id_action"] for a in actions if a["id_engagement"] == engagement["id_engagement"]]
         dashboard.engagements.append(Group(engagement["id_engagement"], engagement["titre"], _counts(ids, latest)))
@@ -117,7 +129,7 @@ def build_dashboard(plan: dict[str, list[Row]], suivi: list[Row]) -> Dashboard:
     return dashboard
 
 
-def stacked_bars_svg(rows: list[tuple[str, dict[str, int]]], chart_id: str, title: str) -> str:
+def stacked_bars_svg(rows: list[tuple[str, dict[str, int]]], chart_id: str, title: str, scale: Scale) -> str:
     """Horizontal stacked bars, one per row, as inline SVG with a title and a description.
 
     The numbers themselves are in the table that follows each chart on the page (its
@@ -136,12 +148,12 @@ def stacked_bars_svg(rows: list[tuple[str, dict[str, int]]], chart_id: str, titl
         y = gap + index * (bar + gap)
         parts.append(f'<text x="0" y="{y + bar * 0.7:.1f}" font-size="13" fill="#161616">{escape(label)}</text>')
         x = float(label_width)
-        for code, _, colour in STATUSES:
+        for code, status, colour in scale:
             n = counts.get(code, 0)
             if n:
                 parts.append(f'<rect x="{x:.1f}" y="{y}" width="{n * scale:.1f}" height="{bar}" '
                              f'fill="{colour}" data-statut="{code}" data-nombre="{n}">'
-                             f'<title>{escape(label)} : {n} {escape(LABELS[code].lower())}</title></rect>')
+                             f'<title>{escape(label)} : {n} {escape(status.lower())}</title></rect>')
                 x += n * scale
         parts.append(f'<text x="{x + 6:.1f}" y="{y + bar * 0.7:.1f}" font-size="13" fill="#161616">'
                      f'{sum(counts.values())}</text>')

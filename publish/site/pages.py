@@ -19,14 +19,14 @@ from typing import Any
 import jinja2
 
 from pipelines.core.config import CatalogConfig, SubmissionsSource
+from pipelines.core.vocabulary import labels
 from publish import versions as v
 from publish.metadata.dcat import PublishedDataset, dataset_uri, schema_url
 from publish.site.dashboard import (
-    LABELS,
-    STATUSES,
     Dashboard,
     build_dashboard,
     stacked_bars_svg,
+    status_scale,
 )
 from publish.versions import primary_key
 
@@ -79,7 +79,7 @@ def _environment() -> jinja2.Environment:
         keep_trailing_newline=True,
     )
     environment.filters.update(date_fr=date_fr, size_fr=size_fr)
-    environment.globals.update(constraint_fr=constraint_fr, statuses=STATUSES, labels=LABELS)
+    environment.globals.update(constraint_fr=constraint_fr)
     return environment
 
 
@@ -125,7 +125,8 @@ def _schema_org(d: PublishedDataset, base_url: str) -> str:
     return json.dumps(document, ensure_ascii=False, indent=1, sort_keys=True).replace("</", "<\\/")
 
 
-def _dashboard(out: Path, datasets: list[PublishedDataset]) -> tuple[Dashboard | None, str]:
+def _dashboard(out: Path, datasets: list[PublishedDataset],
+               current: dict[str, dict[str, Any]]) -> tuple[Dashboard | None, str]:
     progress = next((d for d in datasets if isinstance(d.config.source, SubmissionsSource)), None)
     if progress is None:
         return None, ""
@@ -137,29 +138,36 @@ def _dashboard(out: Path, datasets: list[PublishedDataset]) -> tuple[Dashboard |
     plan = {t: _json(plan_dir / f"{t}.json") for t in PLAN_TABLES}
     suivi = _json(out / "datasets" / progress.config.slug / "latest" / "suivi.json")
     notice = (source.sample_notice or "") if source.sample else ""
-    return build_dashboard(plan, suivi), notice
+    # The statuses' labels are those of the served version's own schema; a version published
+    # before its schema carried them is shown with the current schema's.
+    served = next(r["schema"] for r in progress.descriptor["resources"] if r["name"] == "suivi")
+    found = labels(served, "statut") or labels(current.get("suivi", served), "statut")
+    return build_dashboard(plan, suivi, status_scale(found)), notice
 
 
 def render_site(out: Path, catalog: CatalogConfig, datasets: list[PublishedDataset],
-                base_url: str) -> dict[str, bytes]:
-    """Every page, by path relative to ``out``."""
+                base_url: str, current: dict[str, dict[str, Any]] | None = None) -> dict[str, bytes]:
+    """Every page, by path relative to ``out``; ``current`` are the Table Schemas of the
+    definitions (by table), for what a served version's own schema does not say."""
     environment = _environment()
     licence = datasets[0].config.licence.title if datasets else ""
     pages: dict[str, bytes] = {}
-    dashboard, sample = _dashboard(out, datasets)
+    dashboard, sample = _dashboard(out, datasets, current or {})
     charts = {}
     if dashboard is not None:
         charts = {
             "engagements": stacked_bars_svg([(g.id, g.counts) for g in dashboard.engagements],
-                                            "graphique-engagements", "Actions par engagement et par statut"),
+                                            "graphique-engagements", "Actions par engagement et par statut", dashboard.scale),
             "ambitions": stacked_bars_svg([(g.id, g.counts) for g in dashboard.ambitions],
-                                          "graphique-ambitions", "Actions par ambition et par statut"),
+                                          "graphique-ambitions", "Actions par ambition et par statut", dashboard.scale),
             "over_time": stacked_bars_svg([(date_fr(d), c) for d, c in dashboard.over_time],
-                                          "graphique-evolution", "Statut des actions à chaque date de rapport"),
+                                          "graphique-evolution", "Statut des actions à chaque date de rapport",
+                                          dashboard.scale),
         }
     pages["index.html"] = environment.get_template("index.html").render(
         root="", catalog=catalog, datasets=datasets, dashboard=dashboard, charts=charts,
-        sample=sample, licence=licence).encode("utf-8")
+        sample=sample, licence=licence, statuses=dashboard.scale if dashboard else (),
+        labels=dashboard.labels if dashboard else {}).encode("utf-8")
     schemas: dict[str, dict[str, Any]] = {}
     for d in datasets:
         tables = []

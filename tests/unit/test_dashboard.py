@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from publish.site.dashboard import STATUSES, build_dashboard, latest_reports
+import pytest
+
+from pipelines.core.config import Settings
+from pipelines.core.schema import load_schema
+from pipelines.core.vocabulary import labels, spellings
+from publish.site.dashboard import COLOURS, build_dashboard, latest_reports, status_scale
+
+SCALE = status_scale(labels(load_schema(Settings().schemas_dir, "suivi"), "statut"))
 
 PLAN = {
     "engagements": [{"id_engagement": "E1", "titre": "Un"}, {"id_engagement": "E2", "titre": "Deux"}],
@@ -25,7 +32,7 @@ SUIVI = [
 
 
 def test_latest_status_per_group_and_over_time() -> None:
-    dashboard = build_dashboard(PLAN, SUIVI)
+    dashboard = build_dashboard(PLAN, SUIVI, SCALE)
     counts = {g.id: {k: v for k, v in g.counts.items() if v} for g in dashboard.engagements}
     assert counts == {"E1": {"complet": 1, "sans_rapport": 1}, "E2": {"abandonne": 1}}
     over_time = [(d, {k: v for k, v in c.items() if v}) for d, c in dashboard.over_time]
@@ -48,6 +55,19 @@ def _luminance(colour: str) -> float:
 
 
 def test_status_colours_contrast_with_the_white_page() -> None:
-    for code, _, colour in STATUSES:
+    for code, colour in COLOURS.items():
         ratio = (1.05) / (_luminance(colour) + 0.05)
         assert ratio >= 3.0, (code, colour, ratio)  # WCAG 1.4.11, graphical objects
+
+
+def test_the_labels_come_from_the_schema_in_the_page_order_and_are_the_normalisers_words() -> None:
+    assert [(code, label) for code, label, _ in SCALE] == [
+        ("complet", "Achevée"), ("substantiel", "Avancement substantiel"), ("limite", "Avancement limité"),
+        ("non_commence", "Non commencée"), ("abandonne", "Abandonnée"), ("non_evalue", "Non évaluée"),
+        ("sans_rapport", "Sans rapport")]
+    for name in ("soumission", "suivi"):
+        words = spellings(load_schema(Settings().schemas_dir, name), "statut")
+        assert {words[k] for k in ("achevee", "non commencee", "pas commence", "avancement limite")} == {
+            "complet", "non_commence", "limite"}
+    with pytest.raises(ValueError, match="sans place"):
+        status_scale({"en_pause": "En pause"})
