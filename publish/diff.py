@@ -19,6 +19,8 @@ from publish.release import read_version
 
 @dataclass
 class VersionDiff:
+    """What changed from version ``old`` to ``new``: the versioning level's reasons and each table's rows."""
+
     old: str
     new: str
     reasons: list[str]
@@ -26,6 +28,10 @@ class VersionDiff:
 
 
 def diff_versions(dataset_dir: Path, old: str, new: str) -> VersionDiff:
+    """The row-level differences between two published versions of the dataset in ``dataset_dir``.
+
+    Tables present in either version are compared, by the newer schema's primary key when it has
+    the table. Raises ``PublishError`` naming the published versions if either one is missing."""
     for version in (old, new):
         if not (dataset_dir / version / "datapackage.json").is_file():
             known = ", ".join(e["version"] for e in v.read_versions(dataset_dir)) or "aucune"

@@ -44,12 +44,15 @@ class PortalError(PublishError):
 
 @dataclass(frozen=True)
 class Action:
+    """One step of a portal update for one dataset: ``title`` names the resource, ``detail`` says why."""
+
     kind: str  # create-dataset, update-dataset, upload, reupload, remote, update-resource, unchanged
     dataset: str
     title: str = ""
     detail: str = ""
 
     def describe(self) -> str:
+        """The action as one line of French for the operator: dataset, what is done, resource, reason."""
         what = {"create-dataset": "création du jeu de données",
                 "update-dataset": "mise à jour des métadonnées",
                 "upload": "téléversement", "reupload": "remplacement du fichier",
@@ -72,6 +75,10 @@ class PortalClient:
     session: requests.Session = field(default_factory=requests.Session, repr=False)
 
     def call(self, method: str, path: str, **kwargs: Any) -> Any:
+        """Sends one API call with the key; returns the decoded JSON body, or None if the body is empty.
+
+        Connection faults, timeouts, 429 and 5xx are retried with doubling delays; any other HTTP
+        error, or a fault that outlasts the attempts, raises ``PortalError`` (never showing the key)."""
         url = self.base_url.rstrip("/") + API + path
         headers = {"X-API-KEY": self.api_key, "User-Agent": "ogp-pipeline/0.1"}
         delay, cause = self.backoff, ""
@@ -101,9 +108,11 @@ class PortalClient:
         )
 
     def allowed_extensions(self) -> set[str]:
+        """Lower-cased file extensions the portal accepts; files of other types become remote resources."""
         return {str(e).lower() for e in self.call("GET", "/datasets/extensions/")}
 
     def my_datasets(self) -> list[dict[str, Any]]:
+        """The datasets of the API key's account, where an already published dataset is looked for."""
         return list(self.call("GET", "/me/datasets/"))
 
 
@@ -115,6 +124,7 @@ def _message(response: requests.Response) -> str:
 
 
 def sha1(content: bytes) -> str:
+    """Hex sha1 of ``content``, the checksum udata computes for an uploaded file (not a security use)."""
     return hashlib.sha1(content, usedforsecurity=False).hexdigest()
 
 
@@ -127,10 +137,14 @@ class LocalFile:
 
     @property
     def filename(self) -> str:
+        """The resource URL's last path segment: the file's name in the version folder and on upload."""
         return PurePosixPath(urlsplit(self.resource["url"]).path).name
 
 
 def local_files(version_dir: Path, payload: dict[str, Any]) -> list[LocalFile]:
+    """The payload's resources as files to send: main resources' bytes read from ``version_dir``.
+
+    Other resources, and main ones whose file is absent, carry no content (remote resources)."""
     files = []
     for resource in payload["resources"]:
         path = version_dir / PurePosixPath(urlsplit(resource["url"]).path).name

@@ -97,10 +97,11 @@ def read_version(version_dir: Path) -> tuple[dict[str, list[dict[str, Any]]], di
     return rows, schemas
 
 
-def _report(tables: dict[str, Table]) -> bytes:
+def _report(tables: dict[str, Table], issues: list[Problem]) -> bytes:
+    """The version's validation report, written from the check's outcome once it has run."""
     document = {
-        "valide": True,
-        "erreurs": [],
+        "valide": not issues,
+        "erreurs": [issue.to_dict() for issue in issues],
         "tables": {name: {"lignes": table.num_rows} for name, table in sorted(tables.items())},
     }
     return (json.dumps(document, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
@@ -196,11 +197,11 @@ def release_dataset(
             descriptor = build_datapackage(config, version, schemas, facts)
             v.stage_files(staging, {
                 "datapackage.json": datapackage_bytes(descriptor),
-                "report.json": _report(tables),
                 "udata.json": udata_bytes(build_udata_payload(config, version, descriptor, base_url)),
             }, fresh=False)
             issues = validate(staging / "datapackage.json")
             failpoints.reached("validated")
+            v.stage_files(staging, {"report.json": _report(tables, issues)}, fresh=False)
             if issues:
                 raise ValidationFailed(
                     f"Le jeu de données {config.slug} contient {len(issues)} erreur(s) : "

@@ -27,9 +27,12 @@ CONTENT_TYPES = {
 
 
 class OutputHandler(SimpleHTTPRequestHandler):
+    """Serves the output folder with ``CONTENT_TYPES`` (UTF-8 charset on text) and no line per request."""
+
     extensions_map = {**SimpleHTTPRequestHandler.extensions_map, **CONTENT_TYPES}
 
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib name
+        """Discards the request log line that the standard handler writes to stderr."""
         pass  # quiet: a test or a steward's terminal does not need one line per request
 
 

@@ -32,6 +32,8 @@ STAGING_DIR = ".staging"
 
 
 class Level(IntEnum):
+    """How far a new version moves from the last one, ordered so that ``max`` keeps the strongest change."""
+
     NONE = 0
     PATCH = 1
     MINOR = 2
@@ -40,6 +42,8 @@ class Level(IntEnum):
 
 @dataclass
 class TableChanges:
+    """How many rows of one table a version adds, changes and removes, by primary key."""
+
     added: int = 0
     changed: int = 0
     removed: int = 0
@@ -54,6 +58,7 @@ class Change:
     tables: dict[str, TableChanges] = field(default_factory=dict)
 
     def raise_to(self, level: Level, reason: str) -> None:
+        """Records ``reason`` and lifts the level to ``level`` if higher (a level never goes down)."""
         self.level = max(self.level, level)
         self.reasons.append(reason)
 
@@ -65,6 +70,9 @@ def fingerprint(digests: dict[str, str]) -> str:
 
 
 def bump(version: str | None, level: Level) -> str:
+    """The version number after ``version`` for a change of ``level``; ``1.0.0`` when there is none yet.
+
+    ``NONE`` bumps the patch like ``PATCH``. Raises ``PublishError`` if ``version`` is not x.y.z."""
     if version is None:
         return "1.0.0"
     match = VERSION_PATTERN.match(version)
@@ -128,10 +136,14 @@ class TableDiff:
 
     @property
     def counts(self) -> TableChanges:
+        """The table's number of added, changed and removed rows."""
         return TableChanges(len(self.added), len(self.changed), len(self.removed))
 
 
 def diff_table(old_rows: list[dict[str, Any]], new_rows: list[dict[str, Any]], key: list[str]) -> TableDiff:
+    """Rows added, removed and changed between two lists of one table's rows, matched by ``key``.
+
+    Each list comes in key order; a changed row comes with the fields whose values differ."""
     before = {row_key(r, key): r for r in old_rows}
     after = {row_key(r, key): r for r in new_rows}
     diff = TableDiff(key)
@@ -189,6 +201,9 @@ def classify_change(
 
 
 def version_tuple(version: str) -> tuple[int, int, int]:
+    """A version number as integers, so that versions compare numerically.
+
+    Raises ``PublishError`` if it is not x.y.z."""
     match = VERSION_PATTERN.match(version)
     if match is None:
         raise PublishError(f"Numéro de version invalide dans l'historique : {version}")
@@ -209,13 +224,16 @@ class VersionLog:
     rollbacks: list[dict[str, Any]] = field(default_factory=list)
 
     def entry(self, version: str) -> dict[str, Any] | None:
+        """The log entry of ``version``, or None if it was never published."""
         return next((e for e in self.versions if e["version"] == version), None)
 
     @property
     def highest(self) -> str | None:
+        """The highest version published, even if withdrawn: the next number follows it. None if none."""
         return max((e["version"] for e in self.versions), key=version_tuple, default=None)
 
     def withdrawn(self) -> list[dict[str, Any]]:
+        """Entries of the versions above the served one, withdrawn by a rollback; empty if none is served."""
         if self.served is None:
             return []
         served = version_tuple(self.served)
@@ -235,6 +253,10 @@ def version_is_sample(dataset_dir: Path, entry: dict[str, Any]) -> bool:
 
 
 def read_log(dataset_dir: Path) -> VersionLog:
+    """The dataset's version log; empty if ``versions.json`` does not exist yet.
+
+    A log that names no ``latest`` serves its last version. Raises ``PublishError`` if the file
+    cannot be read as a version log."""
     path = dataset_dir / VERSIONS_FILE
     if not path.exists():
         return VersionLog()
@@ -251,6 +273,7 @@ def read_log(dataset_dir: Path) -> VersionLog:
 
 
 def read_versions(dataset_dir: Path) -> list[dict[str, Any]]:
+    """The dataset's published version entries in publication order (``read_log``)."""
     return read_log(dataset_dir).versions
 
 
@@ -336,6 +359,7 @@ def commit_version(staging: Path, dataset_dir: Path, version: str) -> Path:
 
 
 def render_versions(slug: str, log: VersionLog) -> bytes:
+    """``versions.json`` as written: slug, served version, entries and (if any) rollbacks, UTF-8 JSON."""
     document: dict[str, Any] = {"dataset": slug, "latest": log.served, "versions": log.versions}
     if log.rollbacks:
         document["rollbacks"] = log.rollbacks

@@ -100,6 +100,7 @@ def _join(texts: pa.ChunkedArray, separator: str) -> pa.Buffer:
 
 
 def table_slices(table: pa.Table, rows: int = SLICE_ROWS) -> list[pa.Table]:
+    """The table's rows in order as zero-copy slices of at most ``rows`` rows; none for an empty table."""
     return [table.slice(start, rows) for start in range(0, table.num_rows, rows)]
 
 
@@ -275,9 +276,11 @@ class HashingWriter(io.RawIOBase):
         self.size = 0
 
     def writable(self) -> bool:
+        """Always true: pyarrow (which infers the open mode from it) and ``io`` check it before writing."""
         return True
 
     def write(self, data: Any) -> int:
+        """Hashes, counts and passes on all of ``data``; returns its length (never a short write)."""
         view = memoryview(data).cast("B")
         self.digest.update(view)
         self.size += len(view)
@@ -296,13 +299,16 @@ def _bytes_of(fmt: str, table: pa.Table) -> bytes:
 
 
 def write_csv(table: pa.Table) -> bytes:
+    """The whole CSV file of ``table`` in memory (``write_csv_to``), for small tables and tests."""
     return _bytes_of("csv", table)
 
 
 def write_parquet(table: pa.Table) -> bytes:
+    """The whole Parquet file of ``table`` in memory (``write_parquet_to``), for small tables and tests."""
     return _bytes_of("parquet", table)
 
 
 def write_json(table: pa.Table) -> bytes:
+    """The whole JSON file of ``table`` in memory (``write_json_to``), for small tables and tests."""
     return _bytes_of("json", table)
 

@@ -31,6 +31,8 @@ class ResponseTooLarge(PipelineError):
 
 @dataclass(frozen=True)
 class HttpPolicy:
+    """How ``fetch_url`` bounds a fetch: timeouts, attempts and back-off, and the largest body accepted."""
+
     connect_timeout: float = 5.0
     read_timeout: float = 30.0
     attempts: int = 4

@@ -11,6 +11,8 @@ from pipelines.core.errors import SourceChanged, SourceUnavailable
 
 @dataclass(frozen=True)
 class Snapshot:
+    """A source file's bytes and their sha256, which ``fetch_snapshot`` checked against the provenance."""
+
     path: Path
     content: bytes
     sha256: str

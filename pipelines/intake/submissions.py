@@ -194,6 +194,11 @@ def _collect(
 
 @dataclass(frozen=True)
 class WithdrawnSubmission:
+    """A withdrawal as the archive recorded it, for the command to report.
+
+    ``accepted``: the file had been accepted, so the next publication leaves its rows out; a
+    rejected file's withdrawal changes nothing published."""
+
     sha256: str
     file_name: str
     reason: str

@@ -34,12 +34,16 @@ ARCHIVE_DIR = "entrees"
 
 
 def source_of(config: DatasetConfig) -> TableFileSource:
+    """The dataset's table-file source; raises ``ConfigError`` if the dataset is not fed by a table file."""
     if not isinstance(config.source, TableFileSource):
         raise ConfigError(f"Le jeu de données {config.slug} n'est pas alimenté par un fichier de table.")
     return config.source
 
 
 def input_file(config: DatasetConfig) -> Path:
+    """The delivered CSV, found from the dataset's folder by its ``path`` in ``dataset.yaml``.
+
+    Raises ``ConfigError`` if no file is there, saying where it is expected."""
     path = config.directory / source_of(config).path
     if not path.is_file():
         raise ConfigError(f"Fichier de la table {source_of(config).table} introuvable : {path}",

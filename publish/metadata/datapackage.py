@@ -37,6 +37,7 @@ class FileFacts:
 
     @classmethod
     def of(cls, content: bytes) -> FileFacts:
+        """The facts of bytes held in memory (schemas); data files are measured as they stream out."""
         return cls(len(content), hashlib.sha256(content).hexdigest())
 
 
@@ -122,4 +123,5 @@ def build_datapackage(
 
 
 def datapackage_bytes(descriptor: dict[str, Any]) -> bytes:
+    """``datapackage.json`` as written: UTF-8 JSON, two-space indent, keys in the descriptor's order."""
     return (json.dumps(descriptor, ensure_ascii=False, indent=2) + "\n").encode("utf-8")

@@ -93,16 +93,19 @@ class PublishedDataset:
 
     @property
     def served(self) -> dict[str, Any]:
+        """The log entry of the served version (``read`` only builds a dataset that serves one)."""
         entry = self.log.entry(self.log.served or "")
         assert entry is not None
         return entry
 
 
 def dataset_uri(base_url: str, slug: str) -> URIRef:
+    """The dataset's URI and ``dct:identifier``: the same for every version, so harvesters update it."""
     return URIRef(f"{base_url}datasets/{slug}")
 
 
 def schema_url(base_url: str, table: str) -> str:
+    """The URL of a table's published Table Schema, which its distributions and resources conform to."""
     return f"{base_url}schemas/{table}.json"
 
 
@@ -182,6 +185,9 @@ def _date(value: str) -> RdfLiteral:
 
 def add_dataset(graph: Graph, catalog: URIRef, published: PublishedDataset, base_url: str,
                 profile: Profile) -> URIRef:
+    """Adds one served dataset to ``catalog`` in ``graph``, with a distribution per file; returns its node.
+
+    Described from the served version (its log entry and descriptor), not from the newest one."""
     config, log, descriptor = published.config, published.log, published.descriptor
     node = dataset_uri(base_url, config.slug)
     page = f"{base_url}datasets/{config.slug}/"

@@ -45,6 +45,10 @@ def slugify_tag(keyword: str) -> str:
 
 def build_udata_payload(config: DatasetConfig, version: str, descriptor: dict[str, Any],
                         base_url: str) -> dict[str, Any]:
+    """The udata dataset of one version: its metadata, a resource per data file and the changelog.
+
+    Resources point at the stable ``latest/`` URLs; ``extras["ogp:identifiant"]``, the DCAT dataset
+    URI, is how ``publish_to_portal`` finds the portal's copy of the dataset."""
     page = f"{base_url}datasets/{config.slug}/"
     resources = []
     for resource in descriptor["resources"]:
@@ -92,6 +96,7 @@ def build_udata_payload(config: DatasetConfig, version: str, descriptor: dict[st
 
 
 def udata_bytes(payload: dict[str, Any]) -> bytes:
+    """``udata.json`` as written: UTF-8 JSON with sorted keys, so equal payloads give equal bytes."""
     return (json.dumps(payload, ensure_ascii=False, indent=2, sort_keys=True) + "\n").encode("utf-8")
 
 

@@ -40,6 +40,8 @@ def status_scale(labels: dict[str, str]) -> Scale:
 
 @dataclass(frozen=True)
 class ActionLine:
+    """One row of the actions table: the action, its bodies and its latest report (``NO_REPORT`` if none)."""
+
     id_action: str
     title: str
     id_engagement: str
@@ -62,11 +64,14 @@ class Group:
 
     @property
     def total(self) -> int:
+        """How many actions the group has, whatever their status."""
         return sum(self.counts.values())
 
 
 @dataclass
 class Dashboard:
+    """The home page's progress figures, each list in page order, as ``build_dashboard`` computes them."""
+
     engagements: list[Group] = field(default_factory=list)
     ambitions: list[Group] = field(default_factory=list)
     over_time: list[tuple[str, dict[str, int]]] = field(default_factory=list)
@@ -77,6 +82,7 @@ class Dashboard:
 
     @property
     def labels(self) -> dict[str, str]:
+        """The French label of each status value, in the scale's order."""
         return {code: label for code, label, _ in self.scale}
 
 
@@ -129,7 +135,7 @@ def build_dashboard(plan: dict[str, list[Row]], suivi: list[Row], scale: Scale) 
     return dashboard
 
 
-def stacked_bars_svg(rows: list[tuple[str, dict[str, int]]], chart_id: str, title: str, scale: Scale) -> str:
+def stacked_bars_svg(rows: list[tuple[str, dict[str, int]]], chart_id: str, title: str, statuses: Scale) -> str:
     """Horizontal stacked bars, one per row, as inline SVG with a title and a description.
 
     The numbers themselves are in the table that follows each chart on the page (its
@@ -148,7 +154,7 @@ def stacked_bars_svg(rows: list[tuple[str, dict[str, int]]], chart_id: str, titl
         y = gap + index * (bar + gap)
         parts.append(f'<text x="0" y="{y + bar * 0.7:.1f}" font-size="13" fill="#161616">{escape(label)}</text>')
         x = float(label_width)
-        for code, status, colour in scale:
+        for code, status, colour in statuses:
             n = counts.get(code, 0)
             if n:
                 parts.append(f'<rect x="{x:.1f}" y="{y}" width="{n * scale:.1f}" height="{bar}" '

@@ -45,11 +45,13 @@ LEVELS_FR = {"major": "majeure", "minor": "mineure", "patch": "corrective"}
 
 
 def date_fr(value: Any) -> str:
+    """A date (or an ISO text starting with one) in French words, e.g. « 1er mai 2024 »; a Jinja filter."""
     day = dt.date.fromisoformat(str(value)[:10])
     return f"{day.day}{'er' if day.day == 1 else ''} {MONTHS[day.month - 1]} {day.year}"
 
 
 def size_fr(size: int) -> str:
+    """A file size in French units (o, ko, Mo; decimal comma), e.g. « 1,5 Mo »; a Jinja filter."""
     if size < 1024:
         return f"{size} o"
     for unit, factor in (("Mo", 1024**2), ("ko", 1024)):
@@ -59,6 +61,7 @@ def size_fr(size: int) -> str:
 
 
 def constraint_fr(name: str, value: Any) -> str:
+    """A field constraint in French for the schema tables; empty for a false ``required`` or ``unique``."""
     if name in ("required", "unique"):
         return {"required": "obligatoire", "unique": "unique"}[name] if value else ""
     if name == "enum":

@@ -51,6 +51,10 @@ class ParsedAction:
 
 @dataclass
 class ParsedAmbition:
+    """An ambition as its commitment's "Ambitions" list names it (numbered from 1), with its roadmap actions.
+
+    ``roadmap_heading`` is its title in the roadmap, which may be a declared variant of ``title``."""
+
     number: int
     title: str
     roadmap_heading: str | None = None
@@ -59,6 +63,11 @@ class ParsedAmbition:
 
 @dataclass
 class ParsedEngagement:
+    """A numbered commitment as the document prints it, with its ambitions in the order listed.
+
+    ``axis`` and ``contents_title`` come from the "Sommaire", ``stakes`` from "Enjeux", and
+    ``carrier_labels`` are the "Porteurs" lines, verbatim."""
+
     number: int
     title: str
     axis: str

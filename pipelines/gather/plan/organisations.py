@@ -31,6 +31,10 @@ _JOINED = re.compile(r"\s+et\s+")
 
 
 class Organisation(BaseModel, frozen=True):
+    """One body of the curated reference, as ``organisations.yaml`` declares it.
+
+    ``id`` is what the published tables hold; ``variantes`` are the plan's other spellings of ``nom``."""
+
     id: str = Field(pattern=r"^[a-z][a-z0-9-]*$")
     nom: str
     sigle: str | None = None
@@ -59,6 +63,10 @@ class OrganisationReference:
 
     @classmethod
     def load(cls, path: Path) -> OrganisationReference:
+        """The reference read from a YAML file with an ``organisations`` list.
+
+        Raises ``ConfigError`` if the file is missing or unreadable, or if an id or a spelling is
+        declared twice."""
         try:
             raw = yaml.safe_load(path.read_text(encoding="utf-8"))
             return cls([Organisation(**entry) for entry in raw["organisations"]])
@@ -90,4 +98,5 @@ class OrganisationReference:
         return None
 
     def is_known(self, label: str) -> bool:
+        """Whether ``label`` names known bodies: how the plan parser tells a body's line from prose."""
         return self.resolve(label) is not None

@@ -47,6 +47,7 @@ class PlanFacts:
 
 
 def source_of(config: DatasetConfig) -> SubmissionsSource:
+    """The dataset's submissions source; raises ``ConfigError`` if the dataset is not fed by submissions."""
     if not isinstance(config.source, SubmissionsSource):
         raise ConfigError(f"Le jeu de données {config.slug} n'est pas alimenté par des soumissions.")
     return config.source

@@ -65,6 +65,7 @@ def _empty_file() -> Problem:
 
 
 def too_large(size: int, limit: int) -> Problem:
+    """The finding for a file over the size limit, whether its bytes were read or it was left on disk."""
     return error(
         "fichier-trop-volumineux",
         f"Le fichier pèse {_megabytes(size)} ; la limite est de {_megabytes(limit)}.",

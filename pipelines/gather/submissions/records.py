@@ -24,6 +24,9 @@ class SamplesOverRealData(ConfigError):
 
 
 def samples_refusal(config: DatasetConfig, where: str) -> SamplesOverRealData:
+    """The error that stops a sample run, ``where`` saying (in French) what real data it would replace.
+
+    The caller raises it: the state folder and output folder checks share its message and hint."""
     return SamplesOverRealData(
         f"{config.slug} : {where} ; cette exécution publierait à leur place les soumissions "
         "d'exemple (inventées). Rien n'a été écrit.",

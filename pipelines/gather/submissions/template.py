@@ -34,6 +34,8 @@ WIDTHS = {"id_action": 12, "titre_action": 60, "date_rapport": 14, "statut": 16,
 
 @dataclass(frozen=True)
 class TemplateAction:
+    """One prefilled row of a template: an action the body may report on, and its title (not published)."""
+
     id_action: str
     title: str
 
