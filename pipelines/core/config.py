@@ -128,6 +128,8 @@ class TableFileSource(BaseModel, frozen=True):
 class PlanReference(BaseModel, frozen=True):
     organisations: Path
     ambition_heading_variants: Path
+    # The targets stated in the actions' texts, read by a person (the ``cibles`` table).
+    targets: Path | None = None
 
 
 class DatasetConfig(BaseModel, frozen=True):

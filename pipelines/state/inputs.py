@@ -45,6 +45,8 @@ def _source_files(config: DatasetConfig) -> list[Path]:
     if config.reference is not None:
         files += [config.resolve(config.reference.organisations),
                   config.resolve(config.reference.ambition_heading_variants)]
+        if config.reference.targets is not None:
+            files.append(config.resolve(config.reference.targets))
     return files
 
 

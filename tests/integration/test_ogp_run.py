@@ -20,7 +20,7 @@ from tests.conftest import PLAN_SLUG, PROGRESS_SLUG, ROOT
 pytestmark = pytest.mark.slow
 
 OGP = Path(sys.executable).parent / "ogp"
-TABLES = ["engagements", "ambitions", "actions", "organisations", "porteurs", "responsables"]
+TABLES = ["engagements", "ambitions", "actions", "organisations", "porteurs", "responsables", "cibles"]
 ENV = {**os.environ, "SOURCE_DATE_EPOCH": "1700000000", "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
        "OGP_TASK_RETRIES": "0"}
 
@@ -97,7 +97,7 @@ def test_frictionless_accepts_the_published_package(first_run: Path) -> None:
         str(first_run / "datasets" / PLAN_SLUG / "latest" / "datapackage.json"), limit_errors=10**6
     )
     assert report.valid, report.flatten(["taskName", "rowNumber", "fieldName", "type", "note"])
-    assert len(report.tasks) == 18  # 6 tables × (CSV table + Parquet file + JSON file)
+    assert len(report.tasks) == 21  # 7 tables × (CSV table + Parquet file + JSON file)
 
 
 def test_rerun_on_unchanged_inputs_publishes_nothing(first_run: Path) -> None:

@@ -49,7 +49,7 @@ def test_first_publish_creates_then_republish_uploads_nothing(site: Path, portal
     assert dataset["license"] == "lov2" and dataset["frequency"] == "punctual"
     latest = site / "datasets" / PLAN_SLUG / "latest"
     by_title = {r["title"]: r for r in dataset["resources"]}
-    assert len(by_title) == 19  # 6 tables × 3 formats + the changelog
+    assert len(by_title) == 22  # 7 tables × 3 formats + the changelog
     csv = by_title["actions.csv"]
     assert csv["checksum"]["value"] == hashlib.sha1((latest / "actions.csv").read_bytes()).hexdigest()
     assert csv["schema"]["url"].endswith("/schemas/actions.json") and csv["description"]
@@ -57,7 +57,7 @@ def test_first_publish_creates_then_republish_uploads_nothing(site: Path, portal
     assert parquet["filetype"] == "remote" and parquet["url"].endswith("/latest/actions.parquet")
     assert parquet["checksum"]["value"] == hashlib.sha256((latest / "actions.parquet").read_bytes()).hexdigest()
     uploads = len(portal.uploads())
-    assert uploads == 12
+    assert uploads == 14  # CSV and JSON of the 7 tables (Parquet is a remote resource)
 
     again = publish_to_portal(site, [PLAN_SLUG], client(portal))
     assert {a.kind for a in again} == {"unchanged"}

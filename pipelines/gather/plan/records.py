@@ -9,6 +9,7 @@ from pipelines.core.errors import ConfigError
 from pipelines.gather.plan.document import parse_plan_document
 from pipelines.gather.plan.organisations import OrganisationReference
 from pipelines.gather.plan.tables import Tables, derive_plan_tables
+from pipelines.gather.plan.targets import load_targets
 from pipelines.gather.snapshot import decode_text, fetch_snapshot
 
 
@@ -31,7 +32,8 @@ def load_heading_variants(config: DatasetConfig) -> dict[str, str]:
 
 
 def gather_plan_records(config: DatasetConfig) -> Tables:
-    """Checksum-verified snapshot → parsed document → rows of the six plan tables."""
+    """Checksum-verified snapshot → parsed document → rows of the plan tables, and the
+    curated targets checked against the actions' texts when the dataset has them."""
     source = config.source
     if not isinstance(source, SourceSnapshot):
         raise ConfigError(f"{config.slug} n'est pas un plan d'action (source {source.kind}).")
@@ -40,4 +42,9 @@ def gather_plan_records(config: DatasetConfig) -> Tables:
     engagements = parse_plan_document(
         decode_text(snapshot), reference.is_known, load_heading_variants(config)
     )
-    return derive_plan_tables(engagements, reference)
+    tables = derive_plan_tables(engagements, reference)
+    targets = _plan_reference(config).targets
+    if targets is not None and "cibles" in config.tables:
+        tables["cibles"] = load_targets(config.resolve(targets),
+                                        {a["id_action"]: a["texte"] for a in tables["actions"]})
+    return tables
