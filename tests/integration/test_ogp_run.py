@@ -73,7 +73,7 @@ def test_off_a_terminal_the_summary_keeps_whole_names_and_prefect_stays_quiet(
     assert lines[0] == f"Publication dans {out}"
     assert lines[1].startswith(f"  Jeu de données : {PLAN_SLUG} | Version : 1.0.0 | "
                                "Publication : nouvelle version | ")
-    assert "responsables 99 | Durée : " in lines[1]
+    assert "responsables 99, cibles 26 | Durée : " in lines[1]
     assert lines[2].startswith(f"  Jeu de données : {PROGRESS_SLUG} | Version : 1.0.0 | ")
     assert "…" not in result.stdout and len(lines) == 3
     # Prefect's INFO lines and English hints are not a steward's reading.

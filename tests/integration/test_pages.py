@@ -148,7 +148,7 @@ def test_dataset_page_shows_files_versions_schemas_and_json_ld(browser, site: st
     hashes = {row[0]: row[3] for row in files}
     for resource in descriptor["resources"]:
         assert hashes[resource["path"]] == resource["hash"].removeprefix("sha256:")
-    assert page.eval_on_selector_all("table.champs", "ts => ts.length") == 6
+    assert page.eval_on_selector_all("table.champs", "ts => ts.length") == 7  # one per table
     ld = json.loads(page.inner_text("script[type='application/ld+json']"))
     assert ld["@type"] == "Dataset" and ld["version"] == "1.0.0"
     assert len(ld["distribution"]) == len(descriptor["resources"])
