@@ -28,6 +28,8 @@ errors = Console(stderr=True)
 errors.soft_wrap = not errors.is_terminal
 
 MAX_ISSUES_SHOWN = 50
+MAX_PROBLEMS_PER_FILE = 3
+MAX_PROBLEMS_SHOWN = 10
 EXIT_SUBMISSIONS_REJECTED = 3
 
 
@@ -166,7 +168,7 @@ def run(
             display.progress.stop()
             progress.unwatch(display)
     rows = []
-    rejected = []
+    collections = []
     for outcome in outcomes:
         result = outcome.release
         counts = ", ".join(f"{t} {n}" for t, n in result.rows.items())
@@ -178,16 +180,49 @@ def run(
             c = outcome.collection
             received = (f"{len(c.accepted)} / {len(c.rejected) + len(c.refused)} "
                         f"({c.unchanged} déjà reçue(s))")
-            rejected += c.rejected_lines()
+            collections.append(c)
         rows.append((result.slug, result.version, state, received, counts, f"{outcome.seconds:.1f} s"))
     _show(console, f"Publication dans {out}", ("Jeu de données", "Version", "Publication",
           "Soumissions acceptées / rejetées", "Lignes par table", "Durée"), rows)
-    if rejected:
-        errors.print("[bold]Soumissions rejetées[/] (rapports dans le dossier d'état, "
-                     "soumissions/<sha256>/rapport.html) :", highlight=False)
-        for line in rejected:
-            errors.print(f"  - {line}", highlight=False)
+    _show_received(collections)
+    if any(c.rejected or c.refused for c in collections):
         raise typer.Exit(code=EXIT_SUBMISSIONS_REJECTED)
+
+
+def _where(problem: Any) -> str:
+    return ", ".join(p for p in (f"ligne {problem.row}" if problem.row else "",
+                                 f"colonne {problem.field}" if problem.field else "") if p) or "fichier"
+
+
+def _show_received(collections: list[Any]) -> None:
+    """What the steward must act on: each rejected file (where it is, its first errors, the
+    path of its report), then the warnings of the accepted ones, counted, the first shown."""
+    from pipelines.core.problems import Severity
+
+    rejected = [(c, r) for c in collections for r in c.rejected]
+    if rejected or any(c.refused for c in collections):
+        errors.print(f"[bold]Soumissions rejetées[/] ({len(rejected) + sum(len(c.refused) for c in collections)}) :",
+                     highlight=False)
+    for collection, report in rejected:
+        errors.print(f"  - {collection.where(report)} : {report.verdict}", highlight=False, markup=False)
+        found = report.of(Severity.ERROR)
+        for problem in found[:MAX_PROBLEMS_PER_FILE]:
+            errors.print(f"      {_where(problem)} : {problem.message}", highlight=False, markup=False)
+        if len(found) > MAX_PROBLEMS_PER_FILE:
+            errors.print(f"      … et {len(found) - MAX_PROBLEMS_PER_FILE} autre(s) erreur(s).", highlight=False)
+        errors.print(f"      rapport : {collection.report_path(report)}", highlight=False, markup=False)
+    for collection in collections:
+        for line in collection.refused:
+            errors.print(f"  - {line}", highlight=False, markup=False)
+    warned = [(c, r, w) for c in collections for r in c.accepted for w in r.of(Severity.WARNING)]
+    if warned:
+        errors.print(f"[bold]Avertissements[/] ({len(warned)}, dans des fichiers acceptés : à vérifier) :",
+                     highlight=False)
+        for collection, report, problem in warned[:MAX_PROBLEMS_SHOWN]:
+            errors.print(f"  - {collection.where(report)}, {_where(problem)} : {problem.message}",
+                         highlight=False, markup=False)
+        if len(warned) > MAX_PROBLEMS_SHOWN:
+            errors.print(f"  … et {len(warned) - MAX_PROBLEMS_SHOWN} autre(s) ; voir ogp status.", highlight=False)
 
 
 @command()
@@ -276,6 +311,59 @@ def withdraw(
     else:
         console.print("Elle avait été rejetée : rien de publié ne change. Le fichier et son rapport "
                       "restent archivés.", highlight=False)
+
+
+@command()
+def status(
+    dataset: Annotated[str, typer.Argument(help="Slug du jeu de données de suivi, par exemple suivi-plan-action-pgo-2021-2023.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Écrit l'état en JSON (pour un programme) au lieu du tableau.")] = False,
+    reminders: Annotated[Path | None, typer.Option("--relances", help="Écrit un CSV pour un publipostage : les organismes à relancer.")] = None,
+    state_dir: Annotated[Path | None, typer.Option(help="Dossier d'état (défaut ./var).")] = None,
+    datasets_dir: Annotated[Path | None, typer.Option(help="Dossier des définitions de jeux de données.")] = None,
+) -> None:
+    """Montre l'état de la collecte : par organisme, ses actions, son dernier rapport, ce qui manque et ce qui a été rejeté."""
+    from pipelines.core.config import Settings, load_dataset
+    from pipelines.intake.status import campaign_status, reminders_csv
+
+    overrides = {k: v for k, v in (("state_dir", state_dir), ("datasets_dir", datasets_dir)) if v}
+    settings = Settings(**overrides).check()
+    state = campaign_status(load_dataset(settings.datasets_dir / dataset).for_run(settings), settings)
+    if as_json:
+        typer.echo(json.dumps(state.to_dict(), ensure_ascii=False, indent=1, sort_keys=True))
+        return
+    if reminders is not None:
+        content = reminders_csv(state)
+        reminders.parent.mkdir(parents=True, exist_ok=True)
+        reminders.write_bytes(content)
+        count = content.decode("utf-8-sig").count("\r\n") - 1
+        console.print(f"Relances écrites dans {reminders} : {count} organisme(s) à relancer.", highlight=False)
+        return
+    rows = []
+    for body in state.organismes:
+        pending = body.rejets_en_attente[-1] if body.rejets_en_attente else None
+        rows.append((
+            f"{body.id_organisation} ({body.nom})",
+            str(len(body.actions)),
+            body.dernier_rapport[:10] if body.dernier_rapport else "jamais",
+            ", ".join(body.sans_rapport) or "—",
+            (f"{pending.fichier} ({pending.arrivee[:10]}) : "
+             + "; ".join(m["message"] for m in pending.premiers_messages[:1]) + f" — {pending.rapport}")
+            if pending else "—",
+            str(sum(len(n.premiers_messages) for n in body.avertissements)) if body.avertissements else "—",
+        ))
+    _show(console, f"État de la collecte : {dataset}", ("Organisme", "Actions", "Dernier rapport reçu",
+          "Actions sans rapport", "Fichier rejeté à remplacer", "Avertissements"), rows)
+    for action_body in state.organismes:
+        for action in action_body.actions:
+            if action.dernier_rapport_autre:
+                other = action.dernier_rapport_autre
+                console.print(f"{action.id_action} (partagée) : dernier rapport par {other['organisme']} au "
+                              f"{other['date_rapport']}, pas par {action_body.id_organisation}.", highlight=False)
+    if state.non_attribues:
+        console.print(f"Fichiers non attribués ({len(state.non_attribues)}) : rien n'en est publié.", highlight=False)
+        for note in state.non_attribues:
+            console.print(f"  - {note.origine} ({note.arrivee[:10]}) : {note.verdict} — {note.rapport}",
+                          highlight=False, markup=False)
 
 
 @command()

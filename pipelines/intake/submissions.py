@@ -44,6 +44,7 @@ from pipelines.gather.submissions.plan_facts import (
 )
 from pipelines.gather.submissions.read import Limits
 from pipelines.gather.submissions.records import refuse_samples_over_real
+from pipelines.intake.status import campaign_status, write_status
 from pipelines.io.lock import exclusive
 from pipelines.state.archive import SubmissionArchive
 from pipelines.state.received import Received, receive_file
@@ -62,10 +63,23 @@ class CollectionSummary:
     refused: list[str] = field(default_factory=list)  # not received whole (too large)
     unchanged: int = 0
     failures: list[str] = field(default_factory=list)
+    archive: Path | None = None  # the dataset's state folder, where the reports are
+    inbox: Path | None = None
 
     def rejected_lines(self) -> list[str]:
         """One line per file refused, as run summaries and Prefect state messages say it."""
         return [f"{r.file_name} ({r.origin}) : {r.verdict}" for r in self.rejected] + self.refused
+
+    def where(self, report: SubmissionReport) -> str:
+        """Where the steward finds the file: its path in the inbox, else its origin."""
+        kind, _, relative = report.origin.partition(":")
+        if kind in ("depot", "exemple") and self.inbox is not None:
+            return str(self.inbox / relative)
+        return report.origin
+
+    def report_path(self, report: SubmissionReport) -> Path | None:
+        """The absolute path of a file's HTML report in the archive."""
+        return (self.archive / "soumissions" / report.sha256 / "rapport.html").resolve() if self.archive else None
 
 
 class ProgressContext:
@@ -78,6 +92,7 @@ class ProgressContext:
         self.config = load_dataset(settings.datasets_dir / PROGRESS_SLUG).for_run(settings)
         self.plan = with_reporters(plan_facts(self.config), source_of(self.config))
         self.schema = load_schema(settings.schemas_dir, SUBMISSION_SCHEMA)
+        self.archive = SubmissionArchive(settings.state_dir / self.config.slug)
 
     def validate_file(self, path: Path, organisation: str | None) -> SubmissionReport:
         """The report of one file. Its body: ``organisation``, else the folder it sits in
@@ -86,7 +101,11 @@ class ProgressContext:
             organisation = path.resolve().parent.name
         received = receive_file(path, f"fichier:{path}", _now(), organisation,
                                 source_of(self.config).limits.max_bytes)
-        return validate_submission(received, self.schema, self.plan, today=dt.date.today()).report
+        # The archive's accepted reports, read only (no lock, nothing written): the same
+        # history ``ogp run`` compares a file with, so the verdicts and warnings agree.
+        history = [h for s in self.archive.accepted(source_of(self.config).sample) for h in _history_of(s.rows)]
+        return validate_submission(received, self.schema, self.plan, today=dt.date.today(),
+                                   history=tuple(history)).report
 
 
 def _now() -> str:
@@ -140,7 +159,12 @@ def collect_submissions(
         # Under the lock: the journal is read (and cached by the archive) only once it
         # can no longer change under this run.
         refuse_samples_over_real(config, archive)
-        return _collect(config, settings, archive, today, policy)
+        summary = _collect(config, settings, archive, today, policy)
+        summary.archive = archive.root
+        summary.inbox = config.resolve(source_of(config).inbox)
+        # The steward's view of the campaign, beside the archive (see ogp status).
+        write_status(config, settings, campaign_status(config, settings))
+        return summary
 
 
 def _collect(

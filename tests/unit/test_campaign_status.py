@@ -1,0 +1,105 @@
+"""The steward's view of a campaign: who reported, who never did, whose file was rejected
+and not replaced, a shared action; in the JSON form, the people's table and the mail-merge
+CSV, from a real inbox collected as `ogp run` collects it."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from pipelines.cli import app
+from pipelines.core.config import DatasetConfig
+from pipelines.intake.status import campaign_status, reminders_csv
+from tests.conftest import PROGRESS_SLUG
+from tests.unit.test_campaign import drop
+from tests.unit.test_progress_collection import HEADER, Pipeline
+
+
+@pytest.fixture
+def campaign(tmp_path: Path, progress_config: DatasetConfig) -> Pipeline:
+    pipeline = Pipeline(tmp_path, progress_config)
+    # ditp reports on two of its actions, among them E1-A1-02, shared with dinum and mtfp.
+    drop(pipeline, "ditp/rapport.csv", HEADER + "E1-A1-01,2023-06-30,limite,20,,\nE1-A1-02,2023-06-30,limite,30,,\n",
+         "2023-07-01")
+    # dinum's first file is rejected, then replaced by an accepted one, later on the shared action.
+    drop(pipeline, "dinum/faux.csv", HEADER + "E1-A1-02,2023-06-30,fini,50,,\n", "2023-07-02")
+    drop(pipeline, "dinum/corrige.csv", HEADER + "E1-A1-02,2023-09-30,substantiel,60,,\n", "2023-10-02")
+    # meae's only file is rejected and never resubmitted.
+    drop(pipeline, "meae/rapport.csv", HEADER + "E6-A1-01,2023-06-30,complet,100,,\n", "2023-07-03")
+    # A file nobody can attribute.
+    drop(pipeline, "orphelin.csv", HEADER + "E6-A1-01,2023-06-30,limite,10,,\n", "2023-07-04")
+    pipeline.collect()
+    return pipeline
+
+
+def test_the_status_says_who_reported_who_never_did_and_what_is_pending(campaign: Pipeline, plan) -> None:  # noqa: ANN001
+    status = campaign_status(campaign.config, campaign.settings)
+    bodies = {b.id_organisation: b for b in status.organismes}
+    ditp, dinum, meae, mss = bodies["ditp"], bodies["dinum"], bodies["meae"], bodies["mss"]
+    assert sorted(set(plan.actions_of("ditp")) - {"E1-A1-01", "E1-A1-02"}) == ditp.sans_rapport
+    shared = next(a for a in ditp.actions if a.id_action == "E1-A1-02")
+    assert shared.coresponsables == ["dinum", "mtfp"]
+    assert shared.dernier_rapport is not None and shared.dernier_rapport.date_rapport == "2023-06-30"
+    assert shared.dernier_rapport_autre == {"organisme": "dinum", "date_rapport": "2023-09-30"}  # dinum is ahead
+    assert dinum.rejets_en_attente == []  # its rejected file was followed by an accepted one
+    (pending,) = meae.rejets_en_attente
+    assert pending.fichier == "rapport.csv" and pending.premiers_messages[0]["code"] == "statut-sans-preuve"
+    assert Path(pending.rapport).is_file() and Path(pending.rapport).is_absolute()
+    assert meae.sans_rapport == sorted(plan.actions_of("meae")) and meae.dernier_rapport is None
+    assert mss.sans_rapport == sorted(plan.actions_of("mss")) and mss.rejets_en_attente == []
+    (orphan,) = status.non_attribues
+    assert orphan.origine == "depot:orphelin.csv" and orphan.premiers_messages[0]["code"] == "organisme-non-identifie"
+    document = status.to_dict()
+    assert json.loads(json.dumps(document)) == document
+    assert next(b for b in document["organismes"] if b["id_organisation"] == "ditp")["dernier_rapport"].startswith(
+        "2023-07-01")
+
+
+def test_the_reminders_csv_opens_as_columns_in_a_french_spreadsheet(campaign: Pipeline) -> None:
+    content = reminders_csv(campaign_status(campaign.config, campaign.settings))
+    assert content.startswith("\ufeff".encode())  # Excel reads UTF-8 only with its BOM
+    rows = list(csv.reader(io.StringIO(content.decode("utf-8-sig")), delimiter=";"))
+    assert rows[0] == ["organisme", "nom", "actions_sans_rapport", "dernier_fichier_rejete", "motif_du_rejet"]
+    by_body = {r[0]: r for r in rows[1:]}
+    assert by_body["meae"][3] == "rapport.csv" and "preuve" in by_body["meae"][4]
+    assert "dinum" in by_body and by_body["dinum"][3] == ""  # actions without report, nothing rejected pending
+    assert all(len(r) == 5 for r in rows)
+
+
+def test_ogp_status_prints_the_table_the_json_and_writes_the_reminders(campaign: Pipeline, tmp_path: Path) -> None:
+    state = ["--state-dir", str(campaign.settings.state_dir)]
+    env = {"OGP_SUBMISSIONS_INBOX": str(campaign.inbox)}
+    shown = CliRunner().invoke(app, ["status", PROGRESS_SLUG, *state], env=env)
+    assert shown.exit_code == 0, shown.output
+    assert "meae" in shown.output and "rapport.csv" in shown.output and "sans rapport" in shown.output
+    as_json = CliRunner().invoke(app, ["status", PROGRESS_SLUG, "--json", *state], env=env)
+    document = json.loads(as_json.output)
+    assert {b["id_organisation"] for b in document["organismes"]} >= {"ditp", "dinum", "meae"}
+    reminders = tmp_path / "relances.csv"
+    written = CliRunner().invoke(app, ["status", PROGRESS_SLUG, "--relances", str(reminders), *state], env=env)
+    assert written.exit_code == 0 and reminders.read_bytes().startswith("\ufeff".encode())
+
+
+def test_the_collection_writes_the_status_beside_the_archive(campaign: Pipeline) -> None:
+    written = json.loads((campaign.archive.root / "etat-collecte.json").read_text(encoding="utf-8"))
+    assert {b["id_organisation"] for b in written["organismes"]} >= {"ditp", "meae"}
+    page = (campaign.archive.root / "etat-collecte.html").read_text(encoding="utf-8")
+    assert "Fichiers non attribués" in page and "<script" not in page
+    assert "Fichier rejeté, pas encore remplacé : rapport.csv" in page
+
+
+def test_ogp_validate_reads_the_archive_and_warns_as_ogp_run_will(campaign: Pipeline, tmp_path: Path) -> None:
+    later = tmp_path / "ditp" / "nouveau.csv"
+    later.parent.mkdir()
+    later.write_text(HEADER + "E1-A1-02,2023-12-31,limite,10,,\n", encoding="utf-8")  # 30 in the archive
+    env = {"OGP_STATE_DIR": str(campaign.settings.state_dir), "OGP_SUBMISSIONS_INBOX": str(campaign.inbox)}
+    result = CliRunner().invoke(app, ["validate", str(later)], env=env)
+    assert result.exit_code == 0, result.output
+    assert "ACCEPTÉ" in result.output and "[recul-sans-commentaire]" in result.output
+    alone = CliRunner().invoke(app, ["validate", str(later)], env={**env, "OGP_STATE_DIR": str(tmp_path / "vide")})
+    assert "[recul-sans-commentaire]" not in alone.output  # without the archive, nothing to compare with
