@@ -76,8 +76,13 @@ def test_off_a_terminal_the_summary_keeps_whole_names_and_prefect_stays_quiet(
     assert "responsables 99, cibles 26 | Durée : " in lines[1]
     assert lines[2].startswith(f"  Jeu de données : {PROGRESS_SLUG} | Version : 1.0.0 | ")
     assert "…" not in result.stdout and len(lines) == 3
-    # Prefect's INFO lines and English hints are not a steward's reading.
-    assert result.stderr == ""
+    # Prefect's INFO lines and English hints are not a steward's reading; the warnings of the
+    # accepted files are (the MEAE sample is a Windows-1252 export), and nothing else.
+    assert result.stderr.splitlines() == [
+        "Avertissements (1, dans des fichiers acceptés : à vérifier) :",
+        f"  - {ROOT}/datasets/{PROGRESS_SLUG}/soumissions-exemple/meae/export-excel-meae.csv, fichier : Le "
+        "fichier n'est pas en UTF-8 : il a été lu comme du Windows-1252 (l'encodage par défaut d'Excel en "
+        "français) et converti en UTF-8."]
     history = ogp("versions", PROGRESS_SLUG, "--out", str(out))
     assert history.stdout.splitlines()[1].startswith(
         "  Version : 1.0.0 | Date : ") and "Motifs : première publication | " in history.stdout
