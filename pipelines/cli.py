@@ -28,6 +28,7 @@ errors = Console(stderr=True)
 errors.soft_wrap = not errors.is_terminal
 
 MAX_ISSUES_SHOWN = 50
+LEVELS_FR = {"major": "majeure", "minor": "mineure", "patch": "corrective"}
 MAX_PROBLEMS_PER_FILE = 3
 MAX_PROBLEMS_SHOWN = 10
 EXIT_SUBMISSIONS_REJECTED = 3
@@ -244,7 +245,7 @@ def versions(
                            for t, c in entry["tables"].items())
         state = ("servie" if entry["version"] == log.served
                  else "retirée" if entry["version"] in withdrawn else "")
-        rows.append((entry["version"], entry["date"], entry["level"], counts,
+        rows.append((entry["version"], entry["date"], LEVELS_FR.get(entry["level"], entry["level"]), counts,
                      "; ".join(entry["reasons"]), entry["fingerprint"][:12], state))
     _show(console, f"Versions de {dataset}", ("Version", "Date", "Niveau", "Lignes (+/~/-)", "Motifs",
                                               "Empreinte", "État"), rows)

@@ -73,6 +73,8 @@ OURS: dict[str, CodeInfo] = {
     "pourcentage-tableur": CodeInfo(C, "cellule au format pourcentage"),
     "lignes-avant-entete": CodeInfo(C, "lignes au-dessus de l'en-tête"),
     "separateur": CodeInfo(C, "séparateur de colonnes"),
+    "extension-csv": CodeInfo(C, "fichier CSV nommé .xlsx"),
+    "cellules-fusionnees": CodeInfo(E, "cellules fusionnées"),
     # Normalising (validate.normalise)
     "colonne-absente": CodeInfo(W, "colonne facultative absente"),
     "entete-renomme": CodeInfo(C, "colonne renommée"),
@@ -84,6 +86,9 @@ OURS: dict[str, CodeInfo] = {
     "virgule-decimale": CodeInfo(C, "décimale nulle retirée"),
     "statut-libelle": CodeInfo(C, "libellé du statut converti"),
     "ligne-non-remplie": CodeInfo(C, "lignes du modèle laissées vides"),
+    "apostrophe-initiale": CodeInfo(C, "apostrophe initiale retirée"),
+    "date-numero-serie": CodeInfo(C, "date en numéro de jour convertie"),
+    "cellules-decalees": CodeInfo(E, "cellules décalées d'une colonne"),
     # Attribution and the submission as a whole (validate.submission)
     "organisme-different": CodeInfo(W, "modèle d'un autre organisme"),
     "organisme-inconnu": CodeInfo(E, "organisme inconnu du plan"),

@@ -84,12 +84,26 @@ def correction(code: str, message: str, fix: str = "", **where: Any) -> Problem:
     return Problem(code, message, fix, Severity.CORRECTION, **where)
 
 
+# Characters a person cannot see, named in words where a report quotes a cell.
+INVISIBLE = {"\u00a0": "espace insécable", "\u202f": "espace fine insécable", "\u2009": "espace fine",
+             "\t": "tabulation", "\n": "retour à la ligne", "\r": "retour chariot",
+             "\u200b": "espace sans largeur", "\ufeff": "marque d'ordre des octets"}
+
+
+def _visible(character: str) -> str:
+    if character in INVISIBLE:
+        return f"[{INVISIBLE[character]}]"
+    if character.isprintable() or character == " ":
+        return character
+    return f"[caractère invisible U+{ord(character):04X}]"
+
+
 def shown(value: Any, limit: int = 80) -> str | None:
-    """A cell value as a report quotes it: text, cut when long, control characters visible."""
+    """A cell value as a report quotes it: as typed, cut when long, and every invisible
+    character named in words (« [espace insécable] »), never as a Python escape."""
     if value is None:
         return None
-    text = str(value)
-    text = "".join(c if c.isprintable() or c == " " else f"\\x{ord(c):02x}" for c in text)
+    text = "".join(_visible(c) for c in str(value))
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 

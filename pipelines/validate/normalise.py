@@ -145,6 +145,30 @@ def _normalise_date(value: str) -> tuple[str, str | None]:
     return value, None
 
 
+# A whole number of days in a date column of a workbook: the cell's date, as the spreadsheet
+# counts days (from 1899-12-30), when its format was lost. Five digits: 1954 to 2173.
+_SERIAL_DAY = re.compile(r"^[1-7]\d{4}$")
+_EXCEL_EPOCH = dt.date(1899, 12, 30)
+_ISO_OR_FRENCH_DATE = re.compile(r"^(\d{4}-\d{2}-\d{2}|\d{1,2}[/.-]\d{1,2}[/.-]\d{4}|[1-7]\d{4})$")
+_PERCENT = re.compile(r"^\d{1,3}\s*%?$")
+
+
+def _shifted_from(row: dict[str, str], statuses: dict[str, str]) -> tuple[str, str] | None:
+    """The column from which a row's values sit one column too far left (a cell deleted with
+    « shift cells left »), with the next one, or ``None``: a status under the date, or a
+    percentage under the status with the percentage column empty."""
+    date, status, percent = row.get("date_rapport", ""), row.get("statut", ""), row.get("avancement_pct", "")
+
+    def is_status(value: str) -> bool:
+        return match_key(value) in statuses
+
+    if date and not _ISO_OR_FRENCH_DATE.match(date) and is_status(date) and (not status or _PERCENT.match(status)):
+        return "date_rapport", "statut"
+    if _ISO_OR_FRENCH_DATE.match(date) and status and _PERCENT.match(status) and not percent:
+        return "statut", "avancement_pct"
+    return None
+
+
 def _normalise_integer(value: str) -> tuple[str, str | None, bool]:
     """``(text, correction code, ambiguous)`` for an integer percentage."""
     text = value
@@ -166,6 +190,8 @@ _CORRECTIONS = {
     "signe-pourcentage": "Signe % retiré : le pourcentage est un nombre entier.",
     "virgule-decimale": "Nombre à décimale nulle converti en entier.",
     "statut-libelle": "Libellé du statut converti en code.",
+    "apostrophe-initiale": "Apostrophe initiale retirée (un tableur l'ajoute pour garder une valeur en texte).",
+    "date-numero-serie": "Date écrite comme un numéro de jour du tableur, convertie en date.",
 }
 
 
@@ -179,6 +205,10 @@ def normalise_submission(sheet: SheetTable, schema: TableSchema) -> NormalisedSu
         return result
     kinds: dict[str, Any] = {f["name"]: f.get("type", "string") for f in schema["fields"]}
     statuses = spellings(schema, "statut")  # the labels and synonyms of the schema
+    # Fields whose values are codes, dates or numbers: a leading apostrophe there is only
+    # the spreadsheet's mark for « keep as text » (in a comment it may be meant).
+    typed = {f["name"] for f in schema["fields"] if f.get("type") in ("date", "integer")
+             or {"enum", "pattern"} & set(f.get("constraints", {}))}
     key_field = fields[0]
     unfilled: list[int] = []
     for number, cells in sheet.rows:
@@ -210,10 +240,28 @@ def normalise_submission(sheet: SheetTable, schema: TableSchema) -> NormalisedSu
         if all(not row[n] for n in fields if n != key_field):
             unfilled.append(number)
             continue
+        shifted = _shifted_from(row, statuses)
+        if shifted is not None:
+            column, following = shifted
+            result.findings.append(error(
+                "cellules-decalees",
+                f"Les valeurs de la ligne sont décalées d'une colonne vers la gauche à partir de « {column} » : "
+                f"« {row[column]} » est sous {column}" + (f", « {row[following]} » sous {following}." if row[following]
+                                                          else "."),
+                f"Une cellule a sans doute été supprimée en décalant les autres vers la gauche : rétablissez la "
+                f"cellule de la colonne {column} pour que chaque valeur revienne sous sa colonne, puis renvoyez "
+                "le fichier.", row=number, value=shown(row[column])))
+            result.reported.add((number, "*"))
+            continue
         for name in fields:
             value = row[name]
             if not value:
                 continue
+            if value.startswith("'") and len(value) > 1 and name in typed:
+                result.originals[(number, name)] = value
+                result.findings.append(correction("apostrophe-initiale", _CORRECTIONS["apostrophe-initiale"],
+                                                  row=number, field=name, value=shown(value)))
+                value = row[name] = value[1:].strip(_WHITESPACE)
             if value.startswith("="):
                 result.findings.append(error(
                     "formule", "La cellule contient une formule ; seules des valeurs sont acceptées.",
@@ -223,7 +271,9 @@ def normalise_submission(sheet: SheetTable, schema: TableSchema) -> NormalisedSu
                 result.reported.add((number, name))
                 continue
             code = None
-            if kinds[name] == "date":
+            if kinds[name] == "date" and sheet.kind == "xlsx" and _SERIAL_DAY.match(value):
+                row[name], code = (_EXCEL_EPOCH + dt.timedelta(days=int(value))).isoformat(), "date-numero-serie"
+            elif kinds[name] == "date":
                 row[name], code = _normalise_date(value)
             elif kinds[name] == "integer":
                 row[name], code, ambiguous = _normalise_integer(value)

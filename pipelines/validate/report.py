@@ -8,6 +8,7 @@ person sees it in their spreadsheet, the column, the value found, the rule and t
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from dataclasses import dataclass, field
 from functools import cache
@@ -91,6 +92,22 @@ def _md_cell(value: Any) -> str:
     return text.replace("<", "&lt;").replace(">", "&gt;")
 
 
+_NONE = {Severity.ERROR: "Aucune erreur", Severity.WARNING: "Aucun avertissement",
+         Severity.CORRECTION: "Aucune correction"}
+_MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre",
+           "novembre", "décembre")
+
+
+def received_fr(moment: str) -> str:
+    """``2026-12-01T07:23:53.348919Z`` as a person reads it: « 1er décembre 2026 à 07:23 (UTC) »."""
+    try:
+        when = dt.datetime.fromisoformat(moment.replace("Z", "+00:00"))
+    except ValueError:
+        return moment
+    day = f"{when.day}{'er' if when.day == 1 else ''}"
+    return f"{day} {_MONTHS[when.month - 1]} {when.year} à {when:%H:%M} (UTC)"
+
+
 _SECTIONS = (
     (Severity.ERROR, "Erreurs (le fichier est rejeté tant qu'elles restent)"),
     (Severity.WARNING, "Avertissements (publié, mais à vérifier)"),
@@ -106,7 +123,7 @@ def render_markdown(report: SubmissionReport) -> str:
         "",
         f"- Fichier : `{report.file_name}` ({report.size} octets, SHA-256 `{report.sha256}`)",
         f"- Origine : {_md_cell(report.origin)}",
-        f"- Reçu le : {report.received_at}",
+        f"- Reçu le : {received_fr(report.received_at)}",
         f"- Organisme : {report.organisation or 'non identifié'}"
         f"{' (modèle officiel)' if report.template_used else ''}",
         "",
@@ -115,7 +132,7 @@ def render_markdown(report: SubmissionReport) -> str:
         found = report.of(severity)
         lines += [f"## {title} : {len(found)}", ""]
         if not found:
-            lines += ["Aucune.", ""]
+            lines += [f"{_NONE[severity]}.", ""]
             continue
         lines += ["| Ligne | Colonne | Valeur trouvée | Règle | Comment corriger | Code |",
                   "|---|---|---|---|---|---|"]
@@ -151,7 +168,7 @@ code { word-break: break-all; }
 <ul>
 <li>Fichier : <code>{{ r.file_name }}</code> ({{ r.size }} octets, SHA-256 <code>{{ r.sha256 }}</code>)</li>
 <li>Origine : {{ r.origin }}</li>
-<li>Reçu le : {{ r.received_at }}</li>
+<li>Reçu le : {{ received_fr(r.received_at) }}</li>
 <li>Organisme : {{ r.organisation or "non identifié" }}{% if r.template_used %} (modèle officiel){% endif %}</li>
 </ul>
 {% for severity, title in sections %}{% set found = r.of(severity) %}
@@ -162,7 +179,7 @@ code { word-break: break-all; }
 <tbody>
 {% for f in found %}<tr><td>{{ f.row or "—" }}</td><td>{{ f.field or "—" }}</td><td>{{ f.value if f.value is not none else "—" }}</td><td>{{ f.message }}</td><td>{{ f.fix }}</td><td><code>{{ f.code }}</code></td></tr>
 {% endfor %}</tbody>
-</table>{% else %}<p>Aucune.</p>{% endif %}
+</table>{% else %}<p>{{ nothing[severity] }}.</p>{% endif %}
 {% endfor %}
 </body>
 </html>
@@ -176,7 +193,7 @@ def _html_template() -> jinja2.Template:
 
 
 def render_html(report: SubmissionReport) -> str:
-    return _html_template().render(r=report, sections=_SECTIONS)
+    return _html_template().render(r=report, sections=_SECTIONS, nothing=_NONE, received_fr=received_fr)
 
 
 def render_text(report: SubmissionReport) -> str:

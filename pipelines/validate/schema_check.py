@@ -22,9 +22,17 @@ from pipelines.validate.package import UNLIMITED_ERRORS
 SUBMISSION_RESOURCE = "soumission"
 _SAME_AS_ROW = re.compile(r"position (\d+)")
 
+_DATE_WITH_TIME = re.compile(r"^(\d{4}-\d{2}-\d{2}|\d{1,2}/\d{1,2}/\d{4})[ T](\d{1,2}:\d{2})(:\d{2})?$")
+
+
 def _type_finding(field: dict[str, Any], value: str, row: int) -> Problem:
     name, kind = field["name"], field.get("type", "string")
-    if kind == "date":
+    timed = _DATE_WITH_TIME.match(value) if kind == "date" else None
+    if timed:
+        rule, fix = (f"La date contient une heure ({timed.group(2)}) : la colonne attend une date seule.",
+                     f"Gardez seulement la date ({timed.group(1)}) : dans le tableur, choisissez le format "
+                     "de cellule Date courte, ou effacez l'heure.")
+    elif kind == "date":
         rule, fix = (f"« {value} » n'est pas une date valide.",
                      "Écrivez la date au format AAAA-MM-JJ ou JJ/MM/AAAA, par exemple 31/12/2022.")
     elif kind == "integer":

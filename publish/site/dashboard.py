@@ -135,13 +135,14 @@ def build_dashboard(plan: dict[str, list[Row]], suivi: list[Row], scale: Scale) 
     return dashboard
 
 
-def stacked_bars_svg(rows: list[tuple[str, dict[str, int]]], chart_id: str, title: str, statuses: Scale) -> str:
+def stacked_bars_svg(rows: list[tuple[str, dict[str, int]]], chart_id: str, title: str, statuses: Scale,
+                     label_width: int = 90) -> str:
     """Horizontal stacked bars, one per row, as inline SVG with a title and a description.
 
     The numbers themselves are in the table that follows each chart on the page (its
     text alternative); the SVG repeats the total at the end of each bar.
     """
-    bar, gap, label_width, width = 22, 10, 90, 640
+    bar, gap, width = 22, 10, 640
     scale = (width - label_width - 50) / max((sum(c.values()) for _, c in rows), default=1)
     height = len(rows) * (bar + gap) + gap
     parts = [

@@ -165,7 +165,7 @@ def render_site(out: Path, catalog: CatalogConfig, datasets: list[PublishedDatas
                                           "graphique-ambitions", "Actions par ambition et par statut", dashboard.scale),
             "over_time": stacked_bars_svg([(date_fr(d), c) for d, c in dashboard.over_time],
                                           "graphique-evolution", "Statut des actions à chaque date de rapport",
-                                          dashboard.scale),
+                                          dashboard.scale, label_width=150),  # « 15 septembre 2023 »
         }
     pages["index.html"] = environment.get_template("index.html").render(
         root="", catalog=catalog, datasets=datasets, dashboard=dashboard, charts=charts,

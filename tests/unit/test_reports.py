@@ -81,3 +81,12 @@ def test_ogp_validate_refuses_a_huge_file_without_reading_it(tmp_path) -> None: 
     result = CliRunner().invoke(app, ["validate", str(huge), "--org", "ditp"])
     assert result.exit_code == 1
     assert "[fichier-trop-volumineux]" in result.output and "200,0 Mo" in result.output
+
+
+def test_reports_read_as_french_dates_and_say_what_is_absent(check: Callable) -> None:
+    from pipelines.validate.report import received_fr, render_markdown
+
+    assert received_fr("2026-12-01T07:23:53.348919Z") == "1er décembre 2026 à 07:23 (UTC)"
+    text = render_markdown(check(HEADER + "E1-A1-01,2022-12-31,limite,20,,\n").report)
+    assert "Reçu le : 28 novembre 2026 à 00:00 (UTC)" in text
+    assert "Aucun avertissement." in text and "Aucune erreur." in text and "Aucune." not in text

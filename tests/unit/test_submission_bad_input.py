@@ -43,7 +43,7 @@ def zip_of(members: dict[str, bytes]) -> bytes:
     ("image.csv", b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4, "fichier-binaire"),
     ("binaire.csv", b"id_action\x00\x01\x02\x03" * 100, "fichier-binaire"),
     ("document.csv", b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj", "fichier-binaire"),
-    ("faux.xlsx", b"id_action;statut\nE1-A1-01;complet\n", "xlsx-invalide"),
+    ("faux.xlsx", b"ceci n'est ni un classeur ni un CSV", "xlsx-invalide"),  # (a CSV named .xlsx is read as a CSV)
     ("archive.xlsx", zip_of({"lisezmoi.txt": b"bonjour"}), "xlsx-invalide"),
     ("bombe.xlsx", zip_of({"xl/workbook.xml": b"\0" * (60 * 2**20)}), "xlsx-trop-volumineux"),
     ("enorme.csv", (HEADER + GOOD_ROW * 500_000).encode(), "fichier-trop-volumineux"),

@@ -15,6 +15,7 @@ import datetime as dt
 import io
 import re
 import zipfile
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import PurePath
 from typing import Any, Literal
@@ -87,8 +88,16 @@ def parse_submission_file(
     if not content.strip():
         return None, [_empty_file()]
     suffix = PurePath(name).suffix.lower()
+    if suffix == ".xlsx" and not content.startswith(b"PK\x03\x04") and _looks_like_csv(content, known_columns):
+        sheet, problems = _parse_csv(content, known_columns, limits)
+        renamed = correction("extension-csv", "Le fichier porte l'extension .xlsx mais c'est un fichier CSV "
+                             "(du texte, colonnes séparées) : il est lu comme un CSV.")
+        if sheet is None:
+            return None, [renamed, *problems]
+        sheet.findings.insert(0, renamed)
+        return sheet, problems
     if content.startswith(b"PK\x03\x04") or suffix == ".xlsx":
-        return _parse_xlsx(content, suffix, limits)
+        return _parse_xlsx(content, suffix, limits, known_columns)
     if content.startswith(b"\xd0\xcf\x11\xe0"):
         return None, [error(
             "format-xls", "Le fichier est au format Excel 97-2003 (.xls), qui n'est pas accepté.",
@@ -252,7 +261,73 @@ def _template_org(workbook: Any) -> str | None:
     return None
 
 
-def _parse_xlsx(content: bytes, suffix: str, limits: Limits) -> tuple[SheetTable | None, list[Problem]]:
+def _looks_like_csv(content: bytes, known_columns: set[str]) -> bool:
+    """Text whose first line names at least two columns of the format: a CSV, whatever its name."""
+    text, _ = _decode(content[:65536])
+    if text is None:
+        return False
+    first = next((line for line in text.splitlines() if line.strip()), "")
+    return _header_score(next(csv.reader([first], delimiter=_pick_delimiter(first, known_columns)), []),
+                         known_columns) >= 2
+
+
+def _header_score(cells: list[str], known_columns: Collection[str]) -> int:
+    """How many cells of a row name a column of the format."""
+    return sum(match_key(c).replace(" ", "_") in known_columns for c in cells if c)
+
+
+def _first_rows(sheet: Any, count: int = 10) -> list[list[str]]:
+    rows = []
+    for cells in sheet.iter_rows(min_row=1, max_row=count, values_only=True):
+        rows.append(["" if c is None else str(c) for c in cells])
+    return rows
+
+
+def _report_sheet(sheets: list[Any], known_columns: Collection[str]) -> Any:
+    """The visible sheet that holds the report: the first whose first rows name columns of
+    the format (people put a cover or a note sheet first), else the first."""
+    for sheet in sheets:
+        if any(_header_score(row, known_columns) >= 2 for row in _first_rows(sheet)):
+            return sheet
+    return sheets[0] if sheets else None
+
+
+def _merged_ranges(content: bytes, title: str) -> list[str]:
+    """The merged ranges of a sheet (``B2:B4``), from its XML like its hidden rows."""
+    from defusedxml import ElementTree
+
+    with zipfile.ZipFile(io.BytesIO(content)) as archive:
+        part = _sheet_part(archive, title)
+        if part is None or part not in archive.namelist():
+            return []
+        with archive.open(part) as stream:
+            return [str(e.get("ref")) for _, e in ElementTree.iterparse(stream)
+                    if e.tag == f"{_MAIN}mergeCell" and e.get("ref")]
+
+
+def _merge_problems(ranges: list[str], table: SheetTable) -> list[Problem]:
+    """One error per merged range that spans rows of data: only its first cell keeps the
+    value, the others read as empty (N « cellule vide » errors that never say why)."""
+    from openpyxl.utils import range_boundaries
+
+    found = []
+    for ref in ranges:
+        first_column, first_row, last_column, last_row = range_boundaries(ref)
+        if last_row <= table.header_row or last_row == first_row:
+            continue
+        name = table.header[first_column - 1] if first_column - 1 < len(table.header) else None
+        found.append(error(
+            "cellules-fusionnees",
+            f"Les cellules {ref} sont fusionnées : seule la première garde sa valeur, les autres sont "
+            "lues comme vides.",
+            "Annulez la fusion (Accueil > Fusionner et centrer > Annuler la fusion des cellules), "
+            "recopiez la valeur dans chaque ligne, puis renvoyez le fichier.",
+            row=max(first_row, table.header_row + 1), field=name or _column_letter(first_column - 1), value=ref))
+    return found
+
+
+def _parse_xlsx(content: bytes, suffix: str, limits: Limits,
+                known_columns: Collection[str] = ()) -> tuple[SheetTable | None, list[Problem]]:
     problem = _check_zip(content, limits)
     if problem:
         return None, [problem]
@@ -268,15 +343,16 @@ def _parse_xlsx(content: bytes, suffix: str, limits: Limits) -> tuple[SheetTable
         workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=False)
         sheets = [s for s in workbook.worksheets if s.sheet_state == "visible"
                   and s.title != TEMPLATE_SHEET]
-        sheet = workbook[DATA_SHEET] if DATA_SHEET in workbook.sheetnames else (sheets or [None])[0]
+        sheet = workbook[DATA_SHEET] if DATA_SHEET in workbook.sheetnames else _report_sheet(sheets, known_columns)
         if sheet is None:
             return None, [error("xlsx-sans-feuille", "Le classeur ne contient aucune feuille visible.",
                                 "Renvoyez le modèle rempli.")]
         if len(sheets) > 1 and sheet.title != DATA_SHEET:
             findings.append(warning(
                 "plusieurs-feuilles",
-                f"Le classeur a {len(sheets)} feuilles ; seule la première, « {sheet.title} », est lue.",
-                "Placez le rapport dans la première feuille, ou utilisez le modèle.",
+                f"Le classeur a {len(sheets)} feuilles ; le rapport est lu dans la feuille « {sheet.title} », "
+                "les autres sont ignorées.",
+                "Vérifiez qu'aucune autre feuille ne contient de rapport ; le plus sûr est d'utiliser le modèle.",
             ))
         template_org = _template_org(workbook)
         raw: list[tuple[int, list[str]]] = []
@@ -295,13 +371,19 @@ def _parse_xlsx(content: bytes, suffix: str, limits: Limits) -> tuple[SheetTable
         hidden = _hidden_data(raw, *_hidden_rows_and_columns(content, sheet.title))
         if hidden:  # the cause alone: the cells' own notes would point at unseen rows
             return None, [*(f for f in findings if not (f.field or "").startswith("#")), *hidden]
+        merged = _merged_ranges(content, sheet.title)
     except Exception as exc:  # noqa: BLE001 - untrusted bytes: any failure is a finding
         return None, [error(
             "xlsx-illisible",
             f"Le classeur n'a pas pu être lu ({type(exc).__name__}).",
             "Ouvrez-le dans votre tableur, enregistrez-le à nouveau au format .xlsx et renvoyez-le.",
         )]
-    return _with_header("xlsx", raw, template_org, findings, limits)
+    table, problems = _with_header("xlsx", raw, template_org, findings, limits, known_columns)
+    if table is not None and merged:
+        spanning = _merge_problems(merged, table)
+        if spanning:  # the cause alone, as for hidden rows
+            return None, [*(f for f in table.findings if not (f.field or "").startswith("#")), *spanning]
+    return table, problems
 
 
 def _too_many_rows(limits: Limits) -> Problem:
@@ -325,10 +407,14 @@ def _with_header(
     template_org: str | None,
     findings: list[Problem],
     limits: Limits,
+    known_columns: Collection[str] = (),
 ) -> tuple[SheetTable | None, list[Problem]]:
-    """The first non-blank row is the header (people sometimes add a title line above)."""
+    """The header is the first of the first ten rows that names columns of the format, else
+    the first non-blank row (people add a title line, or a note, above the header)."""
     rows = [(n, [c.strip() for c in cells]) for n, cells in raw]
-    start = next((i for i, (_, cells) in enumerate(rows) if any(cells)), None)
+    start = next((i for i, (_, cells) in enumerate(rows[:10]) if _header_score(cells, known_columns) >= 2), None)
+    if start is None:
+        start = next((i for i, (_, cells) in enumerate(rows) if any(cells)), None)
     if start is None:
         return None, [*findings, _empty_file()]
     header_row, header = rows[start]
@@ -412,9 +498,9 @@ def _parse_csv(content: bytes, known_columns: set[str], limits: Limits) -> tuple
     first_line = next((line for line in text.splitlines() if line.strip()), "")
     delimiter = _pick_delimiter(first_line, known_columns)
     if delimiter != ",":
-        name = {";": "point-virgule", "\t": "tabulation"}[delimiter]
+        name = {";": "points-virgules", "\t": "tabulations"}[delimiter]
         findings.append(correction(
-            "separateur", f"Les colonnes sont séparées par des {name}s : lu comme tel.",
+            "separateur", f"Les colonnes sont séparées par des {name} : lu comme tel.",
         ))
     raw: list[tuple[int, list[str]]] = []
     try:
@@ -429,4 +515,4 @@ def _parse_csv(content: bytes, known_columns: set[str], limits: Limits) -> tuple
             "Vérifiez les guillemets de cette ligne, ou enregistrez à nouveau le fichier depuis "
             "votre tableur.",
         )]
-    return _with_header("csv", raw, None, findings, limits)
+    return _with_header("csv", raw, None, findings, limits, known_columns)
