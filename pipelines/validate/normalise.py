@@ -22,7 +22,7 @@ from pipelines.core.vocabulary import spellings
 from pipelines.gather.submissions.read import SheetTable
 
 # Shown in the template to help the person; not part of the submission format.
-INFORMATIONAL_COLUMNS = {"titre_action"}
+INFORMATIONAL_COLUMNS = {"titre_action", "Titre de l'action"}
 
 _FRENCH_DATE = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$")
 _MIDNIGHT = re.compile(r"^(\d{4}-\d{2}-\d{2})[ T]00:00(:00)?$")
@@ -45,6 +45,8 @@ class NormalisedSubmission:
     originals: dict[tuple[int, str], str] = field(default_factory=dict)
     # The schema fields the header has: a rule about an absent column says it is absent.
     present: set[str] = field(default_factory=set)
+    # Each header label (« Avancement (%) ») with the field it names (avancement_pct).
+    names: dict[str, str] = field(default_factory=dict)
 
     def as_written(self, row: int, column: str, canonical: str) -> str:
         return self.originals.get((row, column), canonical)
@@ -97,7 +99,8 @@ def _map_header(header: list[str], schema: TableSchema,
             mapped.append(None)
             continue
         mapped.append(name)
-        if label != name:
+        titles = {f["name"]: f.get("title", f["name"]) for f in schema["fields"]}
+        if label not in (name, titles[name]):  # a field's name or title is the format's own
             findings.append(correction(
                 "entete-renomme", f"La colonne « {label} » est lue comme « {name} ».", field=name,
                 value=shown(label),
@@ -118,7 +121,7 @@ def _map_header(header: list[str], schema: TableSchema,
             findings.append(error(
                 "missing-label", f"La colonne obligatoire « {f['name']} » ({title}) "
                 "est absente.",
-                "Ajoutez-la à l'en-tête, ou repartez du modèle (ogp template).", field=f["name"],
+                "Ajoutez-la à l'en-tête, ou repartez du modèle envoyé par l'équipe du plan.", field=f["name"],
             ))
         else:
             findings.append(warning(
@@ -200,7 +203,8 @@ def normalise_submission(sheet: SheetTable, schema: TableSchema) -> NormalisedSu
     mapped, header_findings = _map_header(sheet.header, schema, sheet.template_org is not None)
     fields = [f["name"] for f in schema["fields"]]
     result = NormalisedSubmission(fields=fields, findings=list(header_findings),
-                                  present={m for m in mapped if m is not None})
+                                  present={m for m in mapped if m is not None},
+                                  names={label: m for label, m in zip(sheet.header, mapped, strict=False) if m})
     if any(f.severity == "erreur" for f in header_findings):
         return result
     kinds: dict[str, Any] = {f["name"]: f.get("type", "string") for f in schema["fields"]}

@@ -107,7 +107,7 @@ def check_submission_schema(
             number = getattr(err, "row_number", None)
             if number is None:
                 findings.append(error(err.type, f"Erreur de structure : {err.message}",
-                                      "Repartez du modèle (ogp template)."))
+                                      "Repartez du modèle envoyé par l'équipe du plan, sans en modifier l'en-tête."))
                 continue
             row = sheet_row(number)
             name = getattr(err, "field_name", None)
@@ -143,7 +143,7 @@ def check_submission_schema(
                 findings.append(error(
                     "foreign-key",
                     f"L'action « {value} » n'existe pas dans le plan d'action 2021-2023.",
-                    "Recopiez l'identifiant depuis le modèle (ogp template) ou depuis la table "
+                    "Recopiez l'identifiant depuis le modèle envoyé par l'équipe du plan ou depuis la table "
                     "actions du plan.",
                     row=row, field="id_action", value=shown(value),
                 ))

@@ -8,6 +8,7 @@ writes files or knows where the bytes came from beyond what the report must say.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import difflib
 from dataclasses import dataclass
@@ -116,7 +117,10 @@ def validate_submission(
     report.organisation = org
     report.template_used = sheet.template_org is not None and sheet.template_org == org
     normalised = normalise_submission(sheet, schema)
-    findings = [*sheet.findings, *org_findings, *normalised.findings]
+    # The reader names a cell's column by its header label; reports name the field.
+    read = [dataclasses.replace(f, field=normalised.names.get(f.field, f.field)) if f.field else f
+            for f in sheet.findings]
+    findings = [*read, *org_findings, *normalised.findings]
     schema_findings = check_submission_schema(normalised, schema, list(plan.action_ids))
     normalised.reported |= {(f.row, f.field) for f in schema_findings if f.row and f.field}
     findings += schema_findings

@@ -161,10 +161,10 @@ def _filled_template(tmp_path: Path, plan, delete: str | None = None) -> bytes: 
     write_template_xlsx(path, "ditp", "DITP", actions, plan.start, load_schema(Settings().schemas_dir, "soumission"))
     book = load_workbook(path)
     sheet = book["Suivi"]
-    header = [c.value for c in sheet[1]]
-    sheet.cell(2, header.index("date_rapport") + 1, dt.date(2023, 6, 30))
-    sheet.cell(2, header.index("statut") + 1, "substantiel")
-    sheet.cell(2, header.index("avancement_pct") + 1, 70)
+    header = [c.value for c in sheet[1]]  # French titles
+    sheet.cell(2, header.index("Date du rapport") + 1, dt.date(2023, 6, 30))
+    sheet.cell(2, header.index("Statut") + 1, "Avancement substantiel")  # from the drop-down
+    sheet.cell(2, header.index("Avancement (%)") + 1, 70)
     if delete:
         sheet.protection.sheet = False
         sheet.delete_cols(header.index(delete) + 1)
@@ -174,7 +174,7 @@ def _filled_template(tmp_path: Path, plan, delete: str | None = None) -> bytes: 
 
 
 def test_a_template_with_a_deleted_column_is_rejected_naming_it(pipeline: Pipeline, plan, tmp_path: Path) -> None:  # noqa: ANN001
-    cut = drop(pipeline, "ditp/sans-avancement.xlsx", _filled_template(tmp_path, plan, "avancement_pct"), "2023-07-01")
+    cut = drop(pipeline, "ditp/sans-avancement.xlsx", _filled_template(tmp_path, plan, "Avancement (%)"), "2023-07-01")
     whole = drop(pipeline, "ditp/modele-rempli.xlsx", _filled_template(tmp_path, plan), "2023-07-02")
     summary = pipeline.collect()
     assert [r.file_name for r in summary.accepted] == ["modele-rempli.xlsx"]

@@ -50,7 +50,7 @@ def test_n_distinct_errors_are_n_findings_each_with_row_column_value_and_fix(che
 
 def test_a_french_excel_export_is_accepted_with_warnings_in_canonical_form(check: Callable) -> None:
     content = (
-        "id_action;Date du rapport;Statut;avancement_pct;commentaire;preuve_url\r\n"
+        "id_action;DATE DU RAPPORT;Statut;avancement_pct;commentaire;preuve_url\r\n"  # the title in capitals: renamed
         "E1-A1-01;31/12/2022;Complet;100,0;Bilan « publié », voir le lien;" + PROOF + "\r\n"
         "E1-A1-02;1/7/2022;non commencé;;;\r\n"
         "E1-A1-04;30/06/2022;Limité;25 %;Réunions à l'été;\r\n"

@@ -28,8 +28,9 @@ def test_xlsx_template_has_one_locked_prefilled_row_per_action_of_the_body(tmp_p
     assert workbook.sheetnames[:2] == ["Instructions", "Suivi"]
     sheet = workbook["Suivi"]
     header = [c.value for c in sheet[1]]
-    assert header == ["id_action", "titre_action", "date_rapport", "statut", "avancement_pct",
-                      "commentaire", "preuve_url"]
+    # French titles (the reader maps them back to the format's names).
+    assert header == ["Action", "Titre de l'action", "Date du rapport", "Statut", "Avancement (%)",
+                      "Commentaire", "Lien vers une preuve"]
     expected = sorted(plan.actions_of("ditp"))
     assert len(expected) == 7
     ids = [sheet.cell(r, 1).value for r in range(2, 2 + len(expected))]
@@ -45,7 +46,11 @@ def test_xlsx_template_checks_input_as_it_is_typed(tmp_path: Path) -> None:
     sheet = load_workbook(_template(tmp_path, "ditp"))["Suivi"]
     checks = {str(v.sqref).split(":")[0][0]: v for v in sheet.data_validations.dataValidation}
     assert checks["D"].type == "list"
-    assert "non_commence" in checks["D"].formula1 and "non_evalue" in checks["D"].formula1
+    assert checks["D"].formula1 == ('"Non commencée,Avancement limité,Avancement substantiel,Achevée,'
+                                    'Abandonnée,Non évaluée"')  # the labels people read
+    assert all(v.showInputMessage and v.prompt for v in sheet.data_validations.dataValidation)
+    free = next(v for v in sheet.data_validations.dataValidation if str(v.sqref).startswith("A"))
+    assert free.type == "list" and "E1-A1-01" in free.formula1 and str(free.sqref).startswith("A9:")
     assert (checks["E"].type, checks["E"].formula1, checks["E"].formula2) == ("whole", "0", "100")
     assert checks["C"].type == "date" and checks["C"].formula2 == "TODAY()"
     assert checks["C"].formula1 == "DATE(2021,1,1)"
@@ -54,7 +59,8 @@ def test_xlsx_template_checks_input_as_it_is_typed(tmp_path: Path) -> None:
 def test_xlsx_template_explains_itself_in_french_and_carries_a_hidden_marker(tmp_path: Path) -> None:
     workbook = load_workbook(_template(tmp_path, "meae"))
     text = " ".join(str(c.value) for row in workbook["Instructions"].iter_rows() for c in row if c.value)
-    assert "Comment le remplir" in text and "non_commence" in text and "preuve" in text
+    assert "Comment le remplir" in text and "Non commencée" in text and "preuve" in text
+    assert "ogp" not in text  # no command line for the bodies
     marker = workbook["_modele"]
     assert marker.sheet_state == "veryHidden"
     assert [c.value for c in marker[1]][:2] == ["ogp-modele-suivi", "meae"]
@@ -92,7 +98,7 @@ def test_csv_template_opens_in_french_excel(tmp_path: Path, plan: PlanFacts) -> 
     content = _template(tmp_path, "dinum", ".csv").read_bytes()
     assert content.startswith(b"\xef\xbb\xbf")
     lines = content[3:].decode("utf-8").splitlines()
-    assert lines[0].split(";")[:2] == ["id_action", "titre_action"]
+    assert lines[0].split(";")[:2] == ["Action", "Titre de l'action"]
     assert [line.split(";")[0] for line in lines[1:]] == sorted(plan.actions_of("dinum"))
 
 

@@ -62,7 +62,7 @@ def _megabytes(size: int) -> str:
 def _empty_file() -> Problem:
     """A file with no byte, or with no filled cell: the same fact for the person."""
     return error("fichier-vide", "Le fichier ne contient aucune cellule remplie.",
-                 "Remplissez le modèle fourni (ogp template) puis renvoyez-le.")
+                 "Remplissez le modèle envoyé par l'équipe du plan, puis renvoyez-le.")
 
 
 def too_large(size: int, limit: int) -> Problem:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from pipelines.core.errors import ConfigError
 from pipelines.core.schema import TableSchema
+from pipelines.core.vocabulary import labels
 from pipelines.gather.submissions.plan_facts import PlanFacts
 from pipelines.gather.submissions.read import (
     DATA_SHEET,
@@ -28,8 +29,16 @@ TEMPLATE_VERSION = "1"
 EXTRA_ROWS = 100  # free rows for a second report date on an action
 COLUMNS = ("id_action", "titre_action", "date_rapport", "statut", "avancement_pct",
            "commentaire", "preuve_url")
-WIDTHS = {"id_action": 12, "titre_action": 60, "date_rapport": 14, "statut": 16,
+WIDTHS = {"id_action": 12, "titre_action": 60, "date_rapport": 14, "statut": 24,
           "avancement_pct": 16, "commentaire": 60, "preuve_url": 45}
+TITLE_COLUMN = "Titre de l'action"
+
+
+def headers(schema: TableSchema) -> list[str]:
+    """The template's header: the French title of each column (the reader maps titles back
+    to the format's names), so that the people who fill it read words, not codes."""
+    titles = {f["name"]: f.get("title", f["name"]) for f in schema["fields"]}
+    return [TITLE_COLUMN if c == "titre_action" else titles[c] for c in COLUMNS]
 
 
 @dataclass(frozen=True)
@@ -42,7 +51,7 @@ class TemplateAction:
 
 def _instructions(organisation: str, name: str, plan_start: dt.date, schema: TableSchema) -> list[list[str]]:
     fields = {f["name"]: f for f in schema["fields"]}
-    statuses = fields["statut"]["constraints"]["enum"]
+    statuses = labels(schema, "statut")
     lines = [
         [f"Rapport d'avancement du plan d'action national PGO 2021-2023 — {name} ({organisation})"],
         [],
@@ -52,30 +61,32 @@ def _instructions(organisation: str, name: str, plan_start: dt.date, schema: Tab
         [],
         ["Comment le remplir"],
         ["1. Dans l'onglet « Suivi », remplissez pour chaque action la date du rapport, le statut "
-         "et, si possible, l'avancement, un commentaire et un lien vers une preuve."],
+         "et, si possible, l'avancement, un commentaire et un lien vers une preuve. Une bulle "
+         "d'aide s'affiche quand vous sélectionnez une cellule."],
         ["2. Laissez vide la ligne d'une action sur laquelle vous ne rendez pas compte : elle est ignorée."],
         ["3. Pour rendre compte d'une même action à une autre date, utilisez une ligne libre sous "
-         "les actions et recopiez l'identifiant de l'action."],
-        ["4. Ne renommez pas les colonnes et n'ajoutez pas de colonne ; les cellules grisées sont verrouillées."],
-        ["5. Enregistrez au format .xlsx et renvoyez le fichier tel quel."],
+         "les actions et choisissez l'action dans la liste de la première colonne."],
+        ["4. Ne renommez pas, ne supprimez pas et n'ajoutez pas de colonne, ne masquez ni ne fusionnez "
+         "de cellules ; les cellules grisées sont verrouillées."],
+        ["5. Enregistrez au format .xlsx et renvoyez le fichier tel quel, par le même moyen que d'habitude."],
         [],
         ["Les colonnes"],
     ]
-    for column in COLUMNS:
+    for column, title in zip(COLUMNS, headers(schema), strict=True):
         if column == "titre_action":
-            lines.append([column, "Titre de l'action (pour information, non publié)."])
+            lines.append([title, "Titre de l'action (pour information, non publié)."])
             continue
         field = fields[column]
         required = "obligatoire" if field.get("constraints", {}).get("required") else "facultatif"
-        lines.append([column, f"{field['title']} ({required}). {field['description']}"])
+        lines.append([title, f"{required.capitalize()}. {field['description']}"])
     lines += [
         [],
         ["Les statuts (échelle du Mécanisme d'évaluation indépendant du PGO)"],
-        *([s] for s in statuses),
+        *([label] for label in statuses.values()),
         [],
         ["Règles vérifiées à la réception"],
-        ["Un statut complet va avec un avancement de 100 et un lien vers une preuve."],
-        ["Un statut non_commence va avec un avancement de 0 ou vide."],
+        [f"Un statut « {statuses['complet']} » va avec un avancement de 100 et un lien vers une preuve."],
+        [f"Un statut « {statuses['non_commence']} » va avec un avancement de 0 ou vide."],
         [f"La date du rapport est comprise entre le {plan_start.strftime('%d/%m/%Y')} et aujourd'hui."],
         ["Un avancement qui recule par rapport au rapport précédent est expliqué dans le commentaire."],
         ["Vous recevez en retour un rapport qui indique, ligne par ligne, ce qui est à corriger."],
@@ -105,7 +116,7 @@ def write_template_xlsx(
             cell.alignment = Alignment(wrap_text=True, vertical="top")
 
     sheet = workbook.create_sheet(DATA_SHEET)
-    sheet.append(list(COLUMNS))
+    sheet.append(headers(schema))
     for cell in sheet[1]:
         cell.font = Font(bold=True)
         cell.fill = PatternFill("solid", fgColor="DDDDDD")
@@ -131,7 +142,8 @@ def write_template_xlsx(
         letter = sheet.cell(1, COLUMNS.index(column) + 1).column_letter
         return f"{letter}2:{letter}{last}"
 
-    statuses = next(f for f in schema["fields"] if f["name"] == "statut")["constraints"]["enum"]
+    statuses = list(labels(schema, "statut").values())  # the reader maps each label to its code
+    free_rows = f"A{len(actions) + 2}:A{last}"
     checks = [
         ("statut", DataValidation(type="list", formula1='"' + ",".join(statuses) + '"',
                                   allow_blank=True, errorTitle="Statut",
@@ -139,21 +151,32 @@ def write_template_xlsx(
                                   promptTitle="Statut", prompt="Échelle du PGO : choisissez dans la liste.")),
         ("avancement_pct", DataValidation(type="whole", operator="between", formula1="0",
                                           formula2="100", allow_blank=True,
-                                          errorTitle="Avancement",
-                                          error="Un pourcentage entier de 0 à 100.")),
+                                          errorTitle="Avancement", error="Un pourcentage entier de 0 à 100.",
+                                          promptTitle="Avancement (%)",
+                                          prompt="Un nombre entier de 0 à 100, sans le signe %.")),
         ("date_rapport", DataValidation(
             type="date", operator="between",
             formula1=f"DATE({plan_start.year},{plan_start.month},{plan_start.day})",
             formula2="TODAY()", allow_blank=True, errorTitle="Date du rapport",
             error=f"Une date entre le {plan_start.strftime('%d/%m/%Y')} et aujourd'hui, "
-            "au format JJ/MM/AAAA.")),
+            "au format JJ/MM/AAAA.", promptTitle="Date du rapport",
+            prompt="La date à laquelle l'avancement est constaté, au format JJ/MM/AAAA.")),
         ("preuve_url", DataValidation(type="textLength", operator="lessThanOrEqual",
                                       formula1="2000", allow_blank=True,
                                       promptTitle="Preuve",
                                       prompt="Adresse complète, commençant par https://")),
     ]
+    # The free rows (another report date on an action): the body's actions in a list, so
+    # that identifiers are chosen, not retyped.
+    own = DataValidation(type="list", formula1='"' + ",".join(a.id_action for a in actions) + '"',
+                         allow_blank=True, errorTitle="Action", error="Choisissez l'une de vos actions.",
+                         promptTitle="Action", prompt="Pour une autre date : choisissez l'action dans la liste.")
+    own.showErrorMessage = own.showInputMessage = True
+    own.add(free_rows)
+    sheet.add_data_validation(own)
     for column, check in checks:
         check.showErrorMessage = True
+        check.showInputMessage = True  # without it Excel never shows the prompt
         check.add(column_range(column))
         sheet.add_data_validation(check)
     sheet.protection.sheet = True
@@ -169,11 +192,11 @@ def write_template_xlsx(
     workbook.save(path)
 
 
-def template_csv_bytes(actions: list[TemplateAction]) -> bytes:
+def template_csv_bytes(actions: list[TemplateAction], schema: TableSchema) -> bytes:
     """The CSV template: UTF-8 with BOM and semicolons, what French Excel opens as columns."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
-    writer.writerow(COLUMNS)
+    writer.writerow(headers(schema))
     for action in actions:
         writer.writerow([action.id_action, action.title, "", "", "", "", ""])
     return b"\xef\xbb\xbf" + buffer.getvalue().encode("utf-8")
@@ -196,7 +219,7 @@ def write_template(path: Path, org: str, plan: PlanFacts, schema: TableSchema) -
         write_template_xlsx(path, org, plan.organisation_names.get(org, org), actions, plan.start, schema)
     elif suffix == ".csv":
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(template_csv_bytes(actions))
+        path.write_bytes(template_csv_bytes(actions, schema))
     else:
         raise ConfigError("Le modèle s'écrit en .xlsx ou en .csv.",
                           hint="Donnez à --out un nom qui finit par .xlsx (recommandé) ou .csv.")
