@@ -52,6 +52,7 @@ class ActionLine:
     date: str | None
     comment: str | None
     evidence: str | None
+    author: str | None = None  # the body that sent the latest report
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,19 @@ class Group:
         return sum(self.counts.values())
 
 
+@dataclass(frozen=True)
+class BodyView:
+    """One body's accountability line: the actions it answers for and their latest report."""
+
+    id: str
+    name: str
+    actions: list[ActionLine]
+
+    @property
+    def without_report(self) -> int:
+        return sum(1 for a in self.actions if a.status == NO_REPORT)
+
+
 @dataclass
 class Dashboard:
     """The home page's progress figures, each list in page order, as ``build_dashboard`` computes them."""
@@ -79,6 +93,8 @@ class Dashboard:
     bodies: dict[str, str] = field(default_factory=dict)  # id → name, for the filter
     totals: dict[str, int] = field(default_factory=dict)
     scale: Scale = ()
+    by_body: list[BodyView] = field(default_factory=list)
+    names: dict[str, str] = field(default_factory=dict)  # every body of the plan, id → name
 
     @property
     def labels(self) -> dict[str, str]:
@@ -128,10 +144,14 @@ def build_dashboard(plan: dict[str, list[Row]], suivi: list[Row], scale: Scale) 
             report["date_rapport"] if report else None,
             report.get("commentaire") if report else None,
             report.get("preuve_url") if report else None,
+            report.get("id_organisation") if report else None,
         ))
     names = {o["id_organisation"]: o["nom"] for o in plan["organisations"]}
     used = sorted({b for line in dashboard.actions for b in line.bodies}, key=lambda b: names.get(b, b))
     dashboard.bodies = {b: names.get(b, b) for b in used}
+    dashboard.names = names
+    dashboard.by_body = [BodyView(b, names.get(b, b), [a for a in dashboard.actions if b in a.bodies])
+                         for b in used]
     return dashboard
 
 

@@ -171,6 +171,10 @@ def render_site(out: Path, catalog: CatalogConfig, datasets: list[PublishedDatas
         root="", catalog=catalog, datasets=datasets, dashboard=dashboard, charts=charts,
         sample=sample, licence=licence, statuses=dashboard.scale if dashboard else (),
         labels=dashboard.labels if dashboard else {}).encode("utf-8")
+    if dashboard is not None:
+        pages["organismes.html"] = environment.get_template("organismes.html").render(
+            root="", catalog=catalog, dashboard=dashboard, sample=sample, licence=licence,
+            labels=dashboard.labels).encode("utf-8")
     schemas: dict[str, dict[str, Any]] = {}
     for d in datasets:
         tables = []

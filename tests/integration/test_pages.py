@@ -67,7 +67,7 @@ def open_page(browser, url: str, javascript: bool = True):  # noqa: ANN001, ANN2
     return page, requested
 
 
-@pytest.mark.parametrize("path", ["index.html", f"datasets/{PLAN_SLUG}/index.html",
+@pytest.mark.parametrize("path", ["index.html", "organismes.html", f"datasets/{PLAN_SLUG}/index.html",
                                   f"datasets/{PROGRESS_SLUG}/index.html", "schemas/suivi.html"])
 def test_pages_load_nothing_from_the_network_and_every_local_link_resolves(browser, site: str, path: str) -> None:  # noqa: ANN001
     page, requested = open_page(browser, site + path)
@@ -114,6 +114,34 @@ def test_dashboard_numbers_equal_the_published_data(browser, site: str) -> None:
     assert {s: n for s, n in last if n} == dict(totals)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "accueil.png"), full_page=True)
+    page.context.close()
+
+
+def test_the_per_body_view_equals_the_published_data_without_javascript(browser, site: str) -> None:  # noqa: ANN001
+    responsables = published(site, PLAN_SLUG, "responsables")
+    suivi = published(site, PROGRESS_SLUG, "suivi")
+    latest: dict[str, dict] = {}
+    for row in sorted(suivi, key=lambda r: (r["id_action"], r["date_rapport"])):
+        latest[row["id_action"]] = row
+    expected: dict[str, dict[str, tuple[str, str]]] = {}
+    for row in responsables:
+        report = latest.get(row["id_action"])
+        expected.setdefault(row["id_organisation"], {})[row["id_action"]] = (
+            report["statut"] if report else "sans_rapport", (report or {}).get("id_organisation") or "")
+    page, requested = open_page(browser, site + "organismes.html", javascript=False)
+    assert all(url.startswith(site) for url in requested)
+    shown = page.eval_on_selector_all(
+        "table.organisme",
+        "ts => ts.map(t => [t.dataset.organisme, Array.from(t.querySelectorAll('tbody tr')).map("
+        "r => [r.dataset.action, r.dataset.statut, r.dataset.auteur])])")
+    assert {body: {a: (s, w) for a, s, w in rows} for body, rows in shown} == expected
+    without = {body: sum(1 for s, _ in actions.values() if s == "sans_rapport") for body, actions in expected.items()}
+    captions = page.eval_on_selector_all("table.organisme", "ts => ts.map(t => [t.dataset.organisme, t.caption.textContent])")
+    assert all(caption.endswith(f"dont {without[body]} sans rapport") for body, caption in captions)
+    authors = {w for actions in expected.values() for _, w in actions.values() if w}
+    assert authors and authors <= {r["id_organisation"] for r in responsables}  # every author a body of the plan
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "organismes.png"), full_page=False)
     page.context.close()
 
 

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from pipelines.cli import app
 from pipelines.core.config import DatasetConfig
 from pipelines.intake.status import campaign_status, reminders_csv
-from tests.conftest import PROGRESS_SLUG
+from tests.conftest import PROGRESS_SLUG, ROOT
 from tests.unit.test_campaign import drop
 from tests.unit.test_progress_collection import HEADER, Pipeline
 
@@ -103,3 +103,25 @@ def test_ogp_validate_reads_the_archive_and_warns_as_ogp_run_will(campaign: Pipe
     assert "ACCEPTÉ" in result.output and "[recul-sans-commentaire]" in result.output
     alone = CliRunner().invoke(app, ["validate", str(later)], env={**env, "OGP_STATE_DIR": str(tmp_path / "vide")})
     assert "[recul-sans-commentaire]" not in alone.output  # without the archive, nothing to compare with
+
+
+def test_a_terminal_sees_ogp_status_as_a_table_saved_as_a_screenshot(campaign: Pipeline) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from rich.console import Console
+    from rich.text import Text
+
+    env = {**os.environ, "FORCE_COLOR": "1", "COLUMNS": "220", "OGP_SUBMISSIONS_INBOX": str(campaign.inbox)}
+    shown = subprocess.run([str(Path(sys.executable).parent / "ogp"), "status", PROGRESS_SLUG, "--state-dir",
+                            str(campaign.settings.state_dir)], capture_output=True, text=True, env=env, timeout=120)
+    assert shown.returncode == 0, shown.stderr
+    text = Text.from_ansi(shown.stdout)
+    assert "┃ Organisme" in text.plain and "meae (Ministère de l'Europe" in text.plain  # drawn, not one per line
+    screen = Console(record=True, width=220, file=open(os.devnull, "w"))  # noqa: SIM115
+    screen.print(text)
+    out = ROOT / "test-output"
+    out.mkdir(exist_ok=True)
+    screen.save_svg(str(out / "ogp-status.svg"), title="ogp status")
+    assert (out / "ogp-status.svg").stat().st_size > 1000
