@@ -7,6 +7,7 @@ returned as issues by the validators; these exceptions are for control flow.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from pipelines.core.problems import Problem
@@ -48,7 +49,15 @@ class SourceChanged(PipelineError):
 
 
 class ParseError(PipelineError):
-    """A source document does not have the structure the parser relies on."""
+    """A source document does not have the structure the parser relies on.
+
+    ``line`` is the line of the document where the parser stopped (when there is one) and
+    ``path`` the file to look at, set by the gatherer that read it."""
+
+    def __init__(self, message: str, *, line: int | None = None, path: Path | None = None, hint: str = "") -> None:
+        super().__init__(message, hint=hint)
+        self.line = line
+        self.path = path
 
 
 class ValidationFailed(PipelineError):

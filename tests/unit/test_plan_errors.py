@@ -61,6 +61,28 @@ def test_unknown_body_among_responsibles(document: str, reference: OrganisationR
         parse_plan_document(changed, reference.is_known, load_heading_variants(plan_config))
     assert "Agence imaginaire des données" in caught.value.message
     assert "organisations.yaml" in caught.value.hint
+    # The line is an attribute: the line of the document where the unknown body stands.
+    lines = changed.splitlines()
+    assert caught.value.line is not None and lines[caught.value.line - 1] == "Agence imaginaire des données"
+
+
+def test_a_parse_error_of_the_plan_names_the_file(document: str, plan_config: DatasetConfig, tmp_path) -> None:  # noqa: ANN001
+    import hashlib
+    import shutil
+
+    from pipelines.gather.plan.records import gather_plan_records
+
+    folder = tmp_path / plan_config.directory.name
+    shutil.copytree(plan_config.directory, folder)
+    source = folder / plan_config.source.path
+    changed = document.replace("Ministère de la justice\nCour de Cassation\nConseil d'Etat",
+                               "Ministère de la justice\nCour de Cassation\nConseil d'Etat\nAgence imaginaire")
+    source.write_text(changed, encoding="utf-8")
+    config = plan_config.model_copy(update={"directory": folder, "source": plan_config.source.model_copy(
+        update={"sha256": hashlib.sha256(source.read_bytes()).hexdigest()})})
+    with pytest.raises(ParseError) as caught:
+        gather_plan_records(config)
+    assert caught.value.path == source and changed.splitlines()[caught.value.line - 1] == "Agence imaginaire"
 
 
 def test_unknown_sole_responsible_is_not_glued_to_the_next_action(

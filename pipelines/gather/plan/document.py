@@ -136,7 +136,7 @@ def _parse_contents(blocks: list[_Block]) -> dict[int, tuple[str, str]]:
             if not axis:
                 raise ParseError(
                     f"Engagement {heading.group(1)} listé au sommaire avant tout axe "
-                    f"(ligne {block.line_number}).",
+                    f"(ligne {block.line_number}).", line=block.line_number,
                     hint="Le sommaire doit annoncer « Trois axes transversaux » puis "
                     "« Trois axes thématiques ».",
                 )
@@ -190,7 +190,7 @@ def _section(blocks: list[_Block], label: str, following: tuple[str, ...]) -> li
     if label not in keys:
         raise ParseError(
             f"Rubrique « {label} » introuvable dans l'engagement qui commence ligne "
-            f"{blocks[0].line_number}.",
+            f"{blocks[0].line_number}.", line=blocks[0].line_number,
             hint="Chaque engagement doit contenir Enjeux, Ambitions, Porteurs et Feuille de route.",
         )
     start = keys.index(label) + 1
@@ -281,7 +281,7 @@ def _parse_roadmap(
             if target.roadmap_heading is not None:
                 raise ParseError(
                     f"L'ambition « {target.title} » a deux titres dans la feuille de route "
-                    f"de l'engagement {engagement} (ligne {block.line_number}).",
+                    f"de l'engagement {engagement} (ligne {block.line_number}).", line=block.line_number,
                     hint="Vérifiez les variantes de titres déclarées dans variantes-ambitions.yaml.",
                 )
             target.roadmap_heading = block.text
@@ -291,7 +291,7 @@ def _parse_roadmap(
             if action is None:
                 raise ParseError(
                     f"Ligne « Responsable de l'exécution » sans action qui la précède "
-                    f"(engagement {engagement}, ligne {block.line_number}).",
+                    f"(engagement {engagement}, ligne {block.line_number}).", line=block.line_number,
                     hint="Chaque action est un paragraphe suivi de ses responsables.",
                 )
             in_responsibles = True
@@ -305,9 +305,10 @@ def _parse_roadmap(
                 continue
             if any(known):
                 unknown = [label for label, ok in zip(labels, known, strict=True) if not ok]
+                where = block.line_number + known.index(False)  # a block's lines are consecutive
                 raise ParseError(
                     f"Organisme inconnu parmi les responsables (engagement {engagement}, "
-                    f"ligne {block.line_number}) : {', '.join(repr(u) for u in unknown)}.",
+                    f"ligne {where}) : {', '.join(repr(u) for u in unknown)}.", line=where,
                     hint="Ajoutez cette graphie à reference/organisations.yaml, comme alias "
                     "de l'organisme qu'elle désigne ou comme nouvel organisme.",
                 )
@@ -315,6 +316,7 @@ def _parse_roadmap(
             raise ParseError(
                 f"Paragraphe avant tout titre d'ambition dans la feuille de route de "
                 f"l'engagement {engagement} (ligne {block.line_number}) : « {block.text[:80]} ».",
+                line=block.line_number,
                 hint="Si ce paragraphe est un titre d'ambition formulé autrement que dans la "
                 "liste « Ambitions », déclarez-le dans reference/variantes-ambitions.yaml.",
             )
@@ -324,6 +326,7 @@ def _parse_roadmap(
                     f"Ligne non reconnue dans la feuille de route de l'engagement {engagement} "
                     f"(ligne {block.line_number}) : « {block.text} ». Ce n'est ni un organisme "
                     "connu, ni un titre d'ambition connu, ni le début d'un paragraphe d'action.",
+                    line=block.line_number,
                     hint="S'il s'agit d'un organisme, ajoutez cette graphie à "
                     "reference/organisations.yaml ; d'un titre d'ambition, déclarez-le dans "
                     "reference/variantes-ambitions.yaml.",
@@ -333,7 +336,7 @@ def _parse_roadmap(
             if action is not None and not action.responsible_labels:
                 raise ParseError(
                     f"Action sans responsable dans l'engagement {engagement} "
-                    f"(ligne {action.first_line}).{_suspects(suspects)}",
+                    f"(ligne {action.first_line}).{_suspects(suspects)}", line=action.first_line,
                     hint="Chaque action doit être suivie d'au moins un organisme responsable ; "
                     "un organisme inconnu s'ajoute à reference/organisations.yaml.",
                 )
@@ -347,7 +350,7 @@ def _parse_roadmap(
     if action is not None and not action.responsible_labels:
         raise ParseError(
             f"La dernière action de l'engagement {engagement} (ligne {action.first_line}) "
-            "n'a pas de responsable.",
+            "n'a pas de responsable.", line=action.first_line,
             hint="Chaque action doit être suivie d'au moins un organisme responsable.",
         )
     for ambition in ambitions:

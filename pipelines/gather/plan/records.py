@@ -5,7 +5,7 @@ from __future__ import annotations
 import yaml
 
 from pipelines.core.config import DatasetConfig, PlanReference, SourceSnapshot
-from pipelines.core.errors import ConfigError
+from pipelines.core.errors import ConfigError, ParseError
 from pipelines.gather.plan.document import parse_plan_document
 from pipelines.gather.plan.organisations import OrganisationReference
 from pipelines.gather.plan.tables import Tables, derive_plan_tables
@@ -39,9 +39,13 @@ def gather_plan_records(config: DatasetConfig) -> Tables:
         raise ConfigError(f"{config.slug} n'est pas un plan d'action (source {source.kind}).")
     snapshot = fetch_snapshot(config.resolve(source.path), source.sha256)
     reference = OrganisationReference.load(config.resolve(_plan_reference(config).organisations))
-    engagements = parse_plan_document(
-        decode_text(snapshot), reference.is_known, load_heading_variants(config)
-    )
+    try:
+        engagements = parse_plan_document(
+            decode_text(snapshot), reference.is_known, load_heading_variants(config)
+        )
+    except ParseError as exc:
+        exc.path = config.resolve(source.path)  # the file the line number is in
+        raise
     tables = derive_plan_tables(engagements, reference)
     targets = _plan_reference(config).targets
     if targets is not None and "cibles" in config.tables:
