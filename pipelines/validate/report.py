@@ -16,6 +16,7 @@ from typing import Any
 
 import jinja2
 
+from pipelines.core.codes import code_info
 from pipelines.core.problems import Problem, Severity
 
 REPORT_FORMAT_VERSION = 1
@@ -134,11 +135,11 @@ def render_markdown(report: SubmissionReport) -> str:
         if not found:
             lines += [f"{_NONE[severity]}.", ""]
             continue
-        lines += ["| Ligne | Colonne | Valeur trouvée | Règle | Comment corriger | Code |",
+        lines += ["| Ligne | Colonne | Valeur trouvée | Règle | Comment corriger | Problème |",
                   "|---|---|---|---|---|---|"]
         lines += [
             f"| {_md_cell(f.row)} | {_md_cell(f.field)} | {_md_cell(f.value)} | {_md_cell(f.message)} "
-            f"| {_md_cell(f.fix)} | `{f.code}` |"
+            f"| {_md_cell(f.fix)} | {_md_cell(code_info(f.code).title)} |"
             for f in found
         ]
         lines.append("")
@@ -175,9 +176,9 @@ code { word-break: break-all; }
 <h2>{{ title }} : {{ found | length }}</h2>
 {% if found %}<table>
 <thead><tr><th scope="col">Ligne</th><th scope="col">Colonne</th><th scope="col">Valeur trouvée</th>
-<th scope="col">Règle</th><th scope="col">Comment corriger</th><th scope="col">Code</th></tr></thead>
+<th scope="col">Règle</th><th scope="col">Comment corriger</th><th scope="col">Problème</th></tr></thead>
 <tbody>
-{% for f in found %}<tr><td>{{ f.row or "—" }}</td><td>{{ f.field or "—" }}</td><td>{{ f.value if f.value is not none else "—" }}</td><td>{{ f.message }}</td><td>{{ f.fix }}</td><td><code>{{ f.code }}</code></td></tr>
+{% for f in found %}<tr><td>{{ f.row or "—" }}</td><td>{{ f.field or "—" }}</td><td>{{ f.value if f.value is not none else "—" }}</td><td>{{ f.message }}</td><td>{{ f.fix }}</td><td>{{ title_of(f.code) }}</td></tr>
 {% endfor %}</tbody>
 </table>{% else %}<p>{{ nothing[severity] }}.</p>{% endif %}
 {% endfor %}
@@ -193,7 +194,8 @@ def _html_template() -> jinja2.Template:
 
 
 def render_html(report: SubmissionReport) -> str:
-    return _html_template().render(r=report, sections=_SECTIONS, nothing=_NONE, received_fr=received_fr)
+    return _html_template().render(r=report, sections=_SECTIONS, nothing=_NONE, received_fr=received_fr,
+                                   title_of=lambda code: code_info(code).title)
 
 
 def render_text(report: SubmissionReport) -> str:
@@ -206,7 +208,7 @@ def render_text(report: SubmissionReport) -> str:
             where = ", ".join(p for p in (
                 f"ligne {f.row}" if f.row else "", f"colonne {f.field}" if f.field else "") if p)
             value = f" ; valeur « {f.value} »" if f.value is not None else ""
-            lines.append(f"  {labels[severity]} [{f.code}] {where or 'fichier'}{value}")
+            lines.append(f"  {labels[severity]} ({code_info(f.code).title}) {where or 'fichier'}{value}")
             lines.append(f"    Règle : {f.message}")
             if f.fix:
                 lines.append(f"    Que faire : {f.fix}")

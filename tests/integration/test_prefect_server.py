@@ -154,7 +154,7 @@ def test_a_catalogue_run_publishes_and_says_which_file_was_rejected(prefect: dic
     reports = [a for key, a in found.items() if key.startswith("rapport-")]
     assert len(reports) == 2 and all(a["type"] == "markdown" for a in reports)
     rejected = next(a for a in reports if "mauvais.csv" in a["description"])
-    assert "constraint-error" in rejected["data"] and "Comment corriger" in rejected["data"]
+    assert "valeur hors des règles du champ" in rejected["data"] and "Comment corriger" in rejected["data"]
 
 
 def test_validating_a_bad_file_on_demand_fails_with_the_verdict(prefect: dict) -> None:

@@ -100,9 +100,9 @@ def test_ogp_validate_reads_the_archive_and_warns_as_ogp_run_will(campaign: Pipe
     env = {"OGP_STATE_DIR": str(campaign.settings.state_dir), "OGP_SUBMISSIONS_INBOX": str(campaign.inbox)}
     result = CliRunner().invoke(app, ["validate", str(later)], env=env)
     assert result.exit_code == 0, result.output
-    assert "ACCEPTÉ" in result.output and "[recul-sans-commentaire]" in result.output
+    assert "ACCEPTÉ" in result.output and "(avancement en recul sans commentaire)" in result.output
     alone = CliRunner().invoke(app, ["validate", str(later)], env={**env, "OGP_STATE_DIR": str(tmp_path / "vide")})
-    assert "[recul-sans-commentaire]" not in alone.output  # without the archive, nothing to compare with
+    assert "recul" not in alone.output  # without the archive, nothing to compare with
 
 
 def test_a_terminal_sees_ogp_status_as_a_table_saved_as_a_screenshot(campaign: Pipeline) -> None:

@@ -12,9 +12,14 @@ def test_published_suivi_is_the_submission_format_plus_the_reporting_body_and_pr
         settings: Settings) -> None:
     submission = load_schema(settings.schemas_dir, "soumission")
     published = load_schema(settings.schemas_dir, "suivi")
-    # The same fields, but for what only the bodies need (what to do about an empty cell).
-    assert published["fields"][:-3] == [{k: v for k, v in f.items() if k != "x-que-faire"}
-                                        for f in submission["fields"]]
+    # The same fields and rules; the descriptions differ: the submission format talks to the
+    # bodies (how to fill a cell, what to do about it), the published table to reusers.
+    def rules(fields: list[dict]) -> list[dict]:
+        return [{k: v for k, v in f.items() if k not in ("description", "x-que-faire")} for f in fields]
+
+    assert rules(published["fields"][:-3]) == rules(submission["fields"])
+    described = " ".join(f["description"] for f in published["fields"])
+    assert "modèle" not in described and "tableur" not in described
     assert [f["name"] for f in published["fields"][-3:]] == ["id_organisation", "id_soumission",
                                                               "date_reception"]
     assert [f["type"] for f in published["fields"][-3:]] == ["string", "string", "datetime"]

@@ -21,7 +21,8 @@ def test_untrusted_cells_cannot_inject_markup_into_reports(check: Callable) -> N
     assert html.startswith("<!DOCTYPE html>") and '<html lang="fr">' in html
     markdown = render_markdown(validated.report)
     assert "<script>" not in markdown
-    row = next(line for line in markdown.splitlines() if "constraint-error" in line)
+    row = next(line for line in markdown.splitlines() if "valeur hors des règles du champ" in line)
+    assert "constraint-error" not in markdown  # people read the French title; the code is in the JSON
     assert row.count(" | ") == 5  # the table keeps its six columns
 
 
@@ -57,9 +58,9 @@ def test_ogp_validate_prints_every_error_and_exits_1_when_rejected(tmp_path) -> 
     assert lines[0].startswith("rapport.csv : REJETÉ : 3 erreurs")
     errors = [line for line in lines if line.strip().startswith("ERREUR")]
     assert errors == [
-        "  ERREUR [constraint-error] ligne 2, colonne statut ; valeur « fini »",
-        "  ERREUR [foreign-key] ligne 3, colonne id_action ; valeur « E9-A9-99 »",
-        "  ERREUR [constraint-error] ligne 4, colonne avancement_pct ; valeur « -5 »",
+        "  ERREUR (valeur hors des règles du champ) ligne 2, colonne statut ; valeur « fini »",
+        "  ERREUR (référence inconnue) ligne 3, colonne id_action ; valeur « E9-A9-99 »",
+        "  ERREUR (valeur hors des règles du champ) ligne 4, colonne avancement_pct ; valeur « -5 »",
     ]
     assert sum("Que faire :" in line for line in lines) == 3
     written = sorted(p.name for p in (tmp_path / "rapports").iterdir())
@@ -80,7 +81,7 @@ def test_ogp_validate_refuses_a_huge_file_without_reading_it(tmp_path) -> None: 
         handle.truncate(200 * 2**20)
     result = CliRunner().invoke(app, ["validate", str(huge), "--org", "ditp"])
     assert result.exit_code == 1
-    assert "[fichier-trop-volumineux]" in result.output and "200,0 Mo" in result.output
+    assert "(fichier trop volumineux)" in result.output and "200,0 Mo" in result.output
 
 
 def test_reports_read_as_french_dates_and_say_what_is_absent(check: Callable) -> None:
