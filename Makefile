@@ -8,7 +8,7 @@ OUT ?= site
 TOOL_LOCKS := tools/harvest_check/udata.lock tools/harvest_check/ckan.lock
 TOOL_STAMPS := .venv-tools/udata/.installed-stamp .venv-tools/ckan/.installed-stamp
 
-.PHONY: setup tools browser bytecode run test test-fast lint bench lock tools-lock clean server deploy worker
+.PHONY: setup tools browser bytecode run test test-fast lint messages bench lock tools-lock clean server deploy worker
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -62,6 +62,10 @@ test-fast: setup
 # Rows per second and peak memory against frictionless alone (see bench/run.py).
 bench: $(STAMP) bytecode
 	$(BIN)/python -m bench.run
+
+# The French texts of click and typer (help, errors), compiled from their .po catalogue.
+messages: $(STAMP)
+	$(BIN)/python -m tools.compile_messages pipelines/locale/fr/LC_MESSAGES/messages.po
 
 # Regenerates the pinned dependency set from pyproject.toml's ranges.
 # Locks resolve for Python 3.11.2 (Debian 12's own, the oldest the project supports).

@@ -9,6 +9,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
+# isort: off
+from pipelines import french_cli  # noqa: F401 - before typer, which reads its texts at import
+# isort: on
 import typer
 from rich.console import Console
 from rich.table import Table
