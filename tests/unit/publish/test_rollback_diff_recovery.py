@@ -15,7 +15,7 @@ from pipelines.cli import app
 from pipelines.core.errors import PublishError
 from publish.diff import diff_versions, render_diff
 from publish.release import rollback_dataset
-from tests.unit.test_release import ambition, engagement, small  # noqa: F401 - fixture
+from tests.unit.publish.test_release import ambition, engagement, small  # noqa: F401 - fixture
 
 SLUG = "plan-action-pgo-2021-2023"
 

@@ -25,7 +25,7 @@ from pipelines.gather.submissions.template import TemplateAction, write_template
 from pipelines.intake.submissions import collect_submissions, withdraw_submission
 from publish.release import refuse_samples_over_real_data
 from tests.conftest import PROGRESS_SLUG, TODAY
-from tests.unit.test_progress_collection import HEADER, Pipeline
+from tests.unit.intake.test_progress_collection import HEADER, Pipeline
 
 COLUMNS = HEADER.strip().split(",")
 

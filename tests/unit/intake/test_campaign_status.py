@@ -16,8 +16,8 @@ from pipelines.cli import app
 from pipelines.core.config import DatasetConfig
 from pipelines.intake.status import campaign_status, reminders_csv
 from tests.conftest import PROGRESS_SLUG, ROOT
-from tests.unit.test_campaign import drop
-from tests.unit.test_progress_collection import HEADER, Pipeline
+from tests.unit.intake.test_campaign import drop
+from tests.unit.intake.test_progress_collection import HEADER, Pipeline
 
 
 @pytest.fixture
