@@ -235,7 +235,7 @@ def versions(
     out: Annotated[Path, typer.Option(help="Dossier de publication.")] = Path("site"),
 ) -> None:
     """Liste les versions publiées d'un jeu de données, de la plus ancienne à la plus récente."""
-    from publish.versions import read_log
+    from publish.versioning import read_log
 
     log = read_log(out / "datasets" / dataset)
     if not log.versions:
@@ -265,7 +265,7 @@ def diff(
     out: Annotated[Path, typer.Option(help="Dossier de publication.")] = Path("site"),
 ) -> None:
     """Affiche les différences ligne à ligne entre deux versions publiées (clés, champs, valeurs)."""
-    from publish.diff import diff_versions, render_diff
+    from publish.versioning.diff import diff_versions, render_diff
 
     difference = diff_versions(out / "datasets" / dataset, old, new)
     typer.echo(render_diff(dataset, difference), nl=False)

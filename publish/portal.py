@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 import requests
 
 from pipelines.core.errors import PublishError
-from publish import versions as v
+from publish import versioning as v
 
 API = "/api/1"
 RETRY_STATUSES = {429, 500, 502, 503, 504}

@@ -38,7 +38,7 @@ from pipelines.gather.submissions.records import (
 from pipelines.io import failpoints
 from pipelines.io.lock import exclusive
 from pipelines.state.archive import SubmissionArchive
-from publish import versions as v
+from publish import versioning as v
 from publish.metadata.datapackage import (
     FileFacts,
     build_datapackage,
@@ -46,7 +46,7 @@ from publish.metadata.datapackage import (
     published_schema,
 )
 from publish.metadata.udata import build_udata_payload, udata_bytes
-from publish.table_diff import arrow_counts
+from publish.versioning.table_diff import arrow_counts
 from publish.writers import FORMATS, HashingWriter, table_slices, write_formats
 
 Validator = Callable[[Path], list[Problem]]

@@ -32,7 +32,7 @@ from rdflib import Literal as RdfLiteral
 from rdflib.namespace import DCAT, DCTERMS, FOAF, RDF, SKOS, XSD
 
 from pipelines.core.config import CatalogConfig, DatasetConfig, SubmissionsSource
-from publish import versions as v
+from publish import versioning as v
 from publish.metadata.datapackage import table_of
 
 ADMS = Namespace("http://www.w3.org/ns/adms#")

@@ -20,7 +20,7 @@ import jinja2
 
 from pipelines.core.config import CatalogConfig, SubmissionsSource
 from pipelines.core.vocabulary import labels
-from publish import versions as v
+from publish import versioning as v
 from publish.metadata.dcat import PublishedDataset, dataset_uri, schema_url
 from publish.site.dashboard import (
     Dashboard,
@@ -28,7 +28,7 @@ from publish.site.dashboard import (
     stacked_bars_svg,
     status_scale,
 )
-from publish.versions import primary_key
+from publish.versioning import primary_key
 
 MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre",
           "octobre", "novembre", "décembre")

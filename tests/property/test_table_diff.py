@@ -9,8 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pipelines.core.schema import python_value
-from publish.table_diff import arrow_counts
-from publish.versions import diff_table
+from publish.versioning import diff_table
+from publish.versioning.table_diff import arrow_counts
 
 SCHEMA = pa.schema([("id", pa.string()), ("jour", pa.date32()), ("n", pa.int64()),
                     ("x", pa.float64()), ("texte", pa.string())])

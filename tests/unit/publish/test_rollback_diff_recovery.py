@@ -13,8 +13,8 @@ from typer.testing import CliRunner
 
 from pipelines.cli import app
 from pipelines.core.errors import PublishError
-from publish.diff import diff_versions, render_diff
 from publish.release import rollback_dataset
+from publish.versioning.diff import diff_versions, render_diff
 from tests.unit.publish.test_release import ambition, engagement, small  # noqa: F401 - fixture
 
 SLUG = "plan-action-pgo-2021-2023"

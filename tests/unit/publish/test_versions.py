@@ -6,7 +6,7 @@ import copy
 
 import pytest
 
-from publish.versions import Level, bump, classify_change
+from publish.versioning import Level, bump, classify_change
 
 SCHEMA = {
     "name": "t",

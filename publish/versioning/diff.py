@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.core.errors import PublishError
-from publish import versions as v
+from publish import versioning as v
 from publish.release import read_version
 
 

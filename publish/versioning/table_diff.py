@@ -15,7 +15,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from publish.versions import TableChanges
+from publish.versioning import TableChanges
 
 _OLD, _NEW = "__ligne_avant", "__ligne_apres"
 
