@@ -164,4 +164,4 @@ def test_validating_a_bad_file_on_demand_fails_with_the_verdict(prefect: dict) -
     assert run["state"]["type"] == "FAILED"
     assert "a-valider.csv : REJETÉ" in run["state"]["message"]
     (report,) = artifacts(prefect, run["id"])
-    assert report["type"] == "markdown" and "foreign-key" in report["data"]
+    assert report["type"] == "markdown" and "référence inconnue" in report["data"]  # the French title of foreign-key
