@@ -52,7 +52,8 @@ def test_ogp_validate_prints_every_error_and_exits_1_when_rejected(tmp_path) -> 
     bad.write_text(HEADER + "E1-A1-01,2022-12-31,fini,20,,\nE9-A9-99,2022-12-31,limite,20,,\n"
                    "E1-A1-02,2022-12-31,limite,-5,,\n", encoding="utf-8")
     result = CliRunner().invoke(app, ["validate", str(bad), "--org", "ditp",
-                                      "--report-dir", str(tmp_path / "rapports")])
+                                      "--report-dir", str(tmp_path / "rapports")],
+                                env={"OGP_STATE_DIR": str(tmp_path / "var")})  # no earlier report to compare with
     assert result.exit_code == 1
     lines = result.output.splitlines()
     assert lines[0].startswith("rapport.csv : REJETÉ : 3 erreurs")
@@ -67,10 +68,10 @@ def test_ogp_validate_prints_every_error_and_exits_1_when_rejected(tmp_path) -> 
     assert written == ["rapport.csv.rapport.html", "rapport.csv.rapport.json", "rapport.csv.rapport.md"]
 
 
-def test_ogp_validate_exits_0_on_the_bundled_samples() -> None:
+def test_ogp_validate_exits_0_on_the_bundled_samples(tmp_path) -> None:  # noqa: ANN001
     samples = sorted((ROOT / "datasets" / PROGRESS_SLUG / "soumissions-exemple").rglob("*.*"))
     assert len(samples) == 3
-    result = CliRunner().invoke(app, ["validate", *map(str, samples)])
+    result = CliRunner().invoke(app, ["validate", *map(str, samples)], env={"OGP_STATE_DIR": str(tmp_path / "var")})
     assert result.exit_code == 0, result.output
     assert result.output.count("ACCEPTÉ") == 3
 
@@ -79,7 +80,8 @@ def test_ogp_validate_refuses_a_huge_file_without_reading_it(tmp_path) -> None: 
     huge = tmp_path / "enorme.csv"
     with huge.open("wb") as handle:  # 200 MiB, sparse: never read into memory (only hashed)
         handle.truncate(200 * 2**20)
-    result = CliRunner().invoke(app, ["validate", str(huge), "--org", "ditp"])
+    result = CliRunner().invoke(app, ["validate", str(huge), "--org", "ditp"],
+                                env={"OGP_STATE_DIR": str(tmp_path / "var")})
     assert result.exit_code == 1
     assert "(fichier trop volumineux)" in result.output and "200,0 Mo" in result.output
 
