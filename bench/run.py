@@ -91,6 +91,7 @@ def write_submission(out: str) -> None:
 
 def case_validate_submission(out: str) -> int:
     """(b'') one submission through read, normalise, frictionless and great-expectations."""
+    import dataclasses
     import datetime as dt
 
     from pipelines.core.config import Settings, load_dataset
@@ -102,9 +103,13 @@ def case_validate_submission(out: str) -> int:
     settings = Settings()
     config = load_dataset(settings.datasets_dir / "suivi-plan-action-pgo-2021-2023")
     content = (Path(out) / SUBMISSION).read_bytes()
-    validated = validate_submission(Received(SUBMISSION, content, "bench", "t"),
+    # The submission reports on every action: it comes from a body declared a reporter for
+    # all of them (a file without a body, or about others' actions, is rejected).
+    plan = plan_facts(config)
+    plan = dataclasses.replace(plan, reporters={"ditp": frozenset(plan.action_ids)})
+    validated = validate_submission(Received(SUBMISSION, content, "bench", "t", "ditp"),
                                     load_schema(settings.schemas_dir, "soumission"),
-                                    plan_facts(config), today=dt.date(2026, 11, 28))
+                                    plan, today=dt.date(2026, 11, 28))
     if not validated.report.accepted:
         raise SystemExit(validated.report.verdict)
     return len(validated.rows)
