@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 # isort: off
-from pipelines import french_cli  # noqa: F401 - before typer, which reads its texts at import
+from pipelines import french_cli  # before typer, which reads its texts at import
 # isort: on
 import typer
 from rich.console import Console
@@ -19,6 +19,7 @@ from rich.table import Table
 from pipelines.core.errors import ConfigError, PipelineError, ValidationFailed
 
 app = typer.Typer(
+    cls=french_cli.FrenchGroup,
     help="Publication en données ouvertes du plan d'action PGO 2021-2023.",
     no_args_is_help=True,
     add_completion=False,
@@ -78,7 +79,7 @@ def command(**options: Any) -> Callable[[Callable[..., None]], Callable[..., Non
             except PipelineError as exc:
                 _fail(exc)
 
-        return app.command(**options)(handled)
+        return app.command(cls=french_cli.FrenchCommand, **options)(handled)
 
     return register
 

@@ -24,6 +24,12 @@ def test_help_and_usage_errors_speak_french() -> None:
     env = {k: v for k, v in os.environ.items() if k != "LANGUAGE"} | {"LANG": "C.UTF-8", "COLUMNS": "100"}
     shown = subprocess.run([str(OGP), "--help"], capture_output=True, text=True, env=env, timeout=60)
     assert shown.returncode == 0 and "Commandes" in shown.stdout and "Commands" not in shown.stdout
+    assert "Utilisation : ogp" in shown.stdout and "Affiche cette aide et s'arrête." in shown.stdout
+    assert "Usage" not in shown.stdout and "Show this message" not in shown.stdout
     missing = subprocess.run([str(OGP), "diff"], capture_output=True, text=True, env=env, timeout=60)
     assert missing.returncode == 2 and "Pour l'aide : 'ogp diff --help'" in missing.stderr
-    assert "Erreur" in missing.stderr
+    assert "Il manque l'argument dataset." in missing.stderr and "Missing" not in missing.stderr
+    unknown = subprocess.run([str(OGP), "diff", "a", "b", "c", "--nope"], capture_output=True, text=True, env=env,
+                             timeout=60)
+    assert unknown.returncode == 2 and "Option inconnue : --nope." in unknown.stderr
+    assert "Traceback" not in missing.stderr + unknown.stderr
