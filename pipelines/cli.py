@@ -328,7 +328,7 @@ def status(
 ) -> None:
     """Montre l'état de la collecte : par organisme, ses actions, son dernier rapport, ce qui manque et ce qui a été rejeté."""
     from pipelines.core.config import Settings, load_dataset
-    from pipelines.intake.status import campaign_status, reminders_csv
+    from pipelines.intake.status import campaign_status, reminders_csv, to_remind
 
     overrides = {k: v for k, v in (("state_dir", state_dir), ("datasets_dir", datasets_dir)) if v}
     settings = Settings(**overrides).check()
@@ -337,11 +337,10 @@ def status(
         typer.echo(json.dumps(state.to_dict(), ensure_ascii=False, indent=1, sort_keys=True))
         return
     if reminders is not None:
-        content = reminders_csv(state)
         reminders.parent.mkdir(parents=True, exist_ok=True)
-        reminders.write_bytes(content)
-        count = content.decode("utf-8-sig").count("\r\n") - 1
-        console.print(f"Relances écrites dans {reminders} : {count} organisme(s) à relancer.", highlight=False)
+        reminders.write_bytes(reminders_csv(state))
+        console.print(f"Relances écrites dans {reminders} : {len(to_remind(state))} organisme(s) à relancer.",
+                      highlight=False)
         return
     rows = []
     for body in state.organismes:

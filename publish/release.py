@@ -81,22 +81,6 @@ def _schema_bytes(schema: TableSchema) -> bytes:
     return json.dumps(schema, ensure_ascii=False, sort_keys=True).encode("utf-8")
 
 
-def read_schemas(version_dir: Path) -> dict[str, TableSchema]:
-    """The table schemas of a published version, from its datapackage.json."""
-    descriptor = json.loads((version_dir / "datapackage.json").read_text(encoding="utf-8"))
-    return {r["name"]: r["schema"] for r in descriptor["resources"] if "schema" in r}
-
-
-def read_version(version_dir: Path) -> tuple[dict[str, list[dict[str, Any]]], dict[str, TableSchema]]:
-    """Rows (from the JSON files) and schemas (from datapackage.json) of a published version."""
-    schemas = read_schemas(version_dir)
-    rows = {
-        name: json.loads((version_dir / f"{name}.json").read_text(encoding="utf-8"))
-        for name in schemas
-    }
-    return rows, schemas
-
-
 def _report(tables: dict[str, Table], issues: list[Problem]) -> bytes:
     """The version's validation report, written from the check's outcome once it has run."""
     document = {
@@ -164,8 +148,8 @@ def release_dataset(
     rows = {name: tables[name].num_rows for name in config.tables}
     sample = is_sample_run(config)
     with exclusive(out, timeout=lock_timeout, what=f"Publication de {config.slug}"):
-        refuse_samples_over_real_output(out, config)
         log = v.recover(dataset_dir, out / v.STAGING_DIR, config.slug, config.title)
+        refuse_samples_over_real_output(out, config, log)
         staging = out / v.STAGING_DIR / f"{config.slug}-{os.getpid()}"
         try:
             facts = _stage_data(staging, config, tables)
@@ -248,7 +232,7 @@ def _change_against(
         change.tables = {name: v.TableChanges(added=n) for name, n in rows.items()}
         return change
     old_dir = dataset_dir / served["version"]
-    old_schemas = read_schemas(old_dir)
+    old_schemas = v.read_schemas(old_dir)
     # Compared as published on both sides (the old one is read from its datapackage.json):
     # a schema whose published text did not change gives no « documentation » reason.
     new_schemas = {name: published_schema(schema, config.tables) for name, schema in schemas.items()}
@@ -277,12 +261,14 @@ def is_sample_run(config: DatasetConfig) -> bool:
     return isinstance(source, SubmissionsSource) and source.sample
 
 
-def refuse_samples_over_real_output(out: Path, config: DatasetConfig) -> None:
-    """Stops a sample release where a version built from real submissions was published."""
+def refuse_samples_over_real_output(out: Path, config: DatasetConfig, log: v.VersionLog | None = None) -> None:
+    """Stops a sample release where a version built from real submissions was published
+    (``log``: the dataset's version log when the caller has read it already)."""
     if not is_sample_run(config):
         return
     dataset_dir = out / "datasets" / config.slug
-    real = [e["version"] for e in v.read_log(dataset_dir).versions if not v.version_is_sample(dataset_dir, e)]
+    versions = (log or v.read_log(dataset_dir)).versions
+    real = [e["version"] for e in versions if not v.version_is_sample(dataset_dir, e)]
     if real:
         raise samples_refusal(config, f"la publication {out} contient des versions construites à "
                                       f"partir de soumissions réelles ({', '.join(real)})")

@@ -112,15 +112,21 @@ def shown(value: Any, limit: int = 80) -> str | None:
 _CONSTRAINT_NOTE = re.compile(r'^constraint "(\w+)"')
 
 
+def constraint_of(error: Any) -> str | None:
+    """The Table Schema constraint a frictionless error (or the columnar check's record of
+    one) breaks: its own attribute, else read from a constraint-error's note."""
+    constraint = getattr(error, "constraint", None)
+    if constraint is None and error.type == "constraint-error":
+        found = _CONSTRAINT_NOTE.match(getattr(error, "note", "") or "")
+        constraint = found.group(1) if found else None
+    return constraint
+
+
 def problem_of(error: Any, table: str | None) -> Problem:
     """A frictionless error, or the columnar check's record of one (same attributes), as a
     problem: frictionless's code, position, message and, for a constraint-error, the
     constraint's name. The one conversion between the two vocabularies."""
     field = getattr(error, "field_name", None) or ",".join(getattr(error, "field_names", None) or ()) or None
-    constraint = getattr(error, "constraint", None)
-    if constraint is None and error.type == "constraint-error":
-        found = _CONSTRAINT_NOTE.match(getattr(error, "note", "") or "")
-        constraint = found.group(1) if found else None
     cell = getattr(error, "cell", None)
     return Problem(code=error.type, message=error.message, table=table, row=getattr(error, "row_number", None),
-                   field=field, value=None if cell is None else shown(cell), constraint=constraint)
+                   field=field, value=None if cell is None else shown(cell), constraint=constraint_of(error))

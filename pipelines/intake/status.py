@@ -100,11 +100,15 @@ def _note(archive: SubmissionArchive, entry: dict[str, Any], severity_key: str) 
                     messages, str((folder / "rapport.html").resolve()))
 
 
-def campaign_status(config: DatasetConfig, settings: Settings, plan: PlanFacts | None = None) -> CampaignStatus:
-    """The campaign of a progress dataset, body by body (bodies in identifier order)."""
+def campaign_status(config: DatasetConfig, settings: Settings, plan: PlanFacts | None = None,
+                    archive: SubmissionArchive | None = None) -> CampaignStatus:
+    """The campaign of a progress dataset, body by body (bodies in identifier order).
+
+    ``archive``: the dataset's archive when the caller holds one (a collection, whose
+    journal is already read and up to date), else read from the state folder."""
     source = source_of(config)
     plan = plan or with_reporters(plan_facts(config), source)
-    archive = SubmissionArchive(settings.state_dir / config.slug)
+    archive = archive or SubmissionArchive(settings.state_dir / config.slug)
     withdrawn = archive.withdrawals()
     receptions = sorted((e for e in archive.receptions() if e.get("exemple", False) == source.sample
                          and e["sha256"] not in withdrawn), key=lambda e: (arrival(e), e["origine"], e["n"]))
@@ -145,16 +149,19 @@ def campaign_status(config: DatasetConfig, settings: Settings, plan: PlanFacts |
     return CampaignStatus(config.slug, bodies, unattributed)
 
 
+def to_remind(status: CampaignStatus) -> list[BodyStatus]:
+    """The bodies to chase: an action without a report, or a rejected file not yet replaced."""
+    return [body for body in status.organismes if body.sans_rapport or body.rejets_en_attente]
+
+
 def reminders_csv(status: CampaignStatus) -> bytes:
     """A CSV for a mail merge, as French spreadsheets open it (UTF-8 with BOM, ``;``): one
     line per body with something to chase."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
     writer.writerow(["organisme", "nom", "actions_sans_rapport", "dernier_fichier_rejete", "motif_du_rejet"])
-    for body in status.organismes:
+    for body in to_remind(status):
         rejected = body.rejets_en_attente[-1] if body.rejets_en_attente else None
-        if not body.sans_rapport and rejected is None:
-            continue
         reason = "; ".join(m["message"] for m in rejected.premiers_messages) if rejected else ""
         writer.writerow([body.id_organisation, body.nom, ", ".join(body.sans_rapport),
                          rejected.fichier if rejected else "", reason])

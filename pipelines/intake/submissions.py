@@ -1,24 +1,18 @@
-"""Gather stage: the progress dataset's records, from submissions received and archived.
+"""Intake: progress submissions received, validated and archived with their reports.
 
-Two steps with different guarantees:
-
-- ``collect_submissions`` receives what is new in the inbox and at the configured URLs,
-  archives every file byte for byte, validates it and archives its report. A rejected
-  file changes nothing published; a source that cannot be read is reported as a failure.
-- ``gather_progress_records`` rebuilds the ``suivi`` table from the archive alone: every
-  accepted, attributed, not withdrawn submission in arrival order (the file's modification
-  time in the inbox, the fetch time over HTTP), a later report of the same action and date
-  replacing an earlier one. Each row says which file it was read from (``id_soumission``)
-  and when that file arrived (``date_reception``). Deleting the published output loses
-  nothing.
-
-Sample submissions exist for a first ``make run`` only: a state folder that has received
-real submissions never collects or publishes the samples (``refuse_samples_over_real``).
+``collect_submissions`` receives what is new in the inbox and at the configured URLs (in
+arrival order), archives every file byte for byte, validates it against the plan and the
+archive's earlier reports, archives its report and writes the campaign's state beside the
+archive. A rejected file changes nothing published; a source that cannot be read is
+reported as a failure. The published rows are rebuilt from the archive by
+``pipelines.gather.submissions.records``. Also here: the context of the commands that
+work on single files (``ogp validate``, ``ogp template``) and withdrawals.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -50,8 +44,6 @@ from pipelines.state.archive import SubmissionArchive
 from pipelines.state.received import Received, receive_file
 from pipelines.validate.report import SubmissionReport, render_html, render_json, render_markdown
 from pipelines.validate.submission import validate_submission
-
-_IGNORED_NAMES = {"readme.md", "lisezmoi.md", "thumbs.db", "desktop.ini"}
 
 
 @dataclass
@@ -101,11 +93,14 @@ class ProgressContext:
             organisation = path.resolve().parent.name
         received = receive_file(path, f"fichier:{path}", _now(), organisation,
                                 source_of(self.config).limits.max_bytes)
-        # The archive's accepted reports, read only (no lock, nothing written): the same
-        # history ``ogp run`` compares a file with, so the verdicts and warnings agree.
-        history = [h for s in self.archive.accepted(source_of(self.config).sample) for h in _history_of(s.rows)]
         return validate_submission(received, self.schema, self.plan, today=dt.date.today(),
-                                   history=tuple(history)).report
+                                   history=self.history).report
+
+    @functools.cached_property
+    def history(self) -> tuple[tuple[str, str, int | None], ...]:
+        """The archive's accepted reports, read once and only read (no lock, nothing
+        written): the history ``ogp run`` compares a file with, so the verdicts agree."""
+        return tuple(archive_history(self.archive, source_of(self.config).sample))
 
 
 def _now() -> str:
@@ -119,6 +114,11 @@ def _history_of(rows: list[dict[str, str]]) -> History:
     """(action, date, percentage) of accepted rows, what the progress rule compares with."""
     return [(row["id_action"], row["date_rapport"],
              int(row["avancement_pct"]) if row["avancement_pct"] else None) for row in rows]
+
+
+def archive_history(archive: SubmissionArchive, sample: bool) -> History:
+    """The history of every accepted report of the archive, in arrival order."""
+    return [h for s in archive.accepted(sample) for h in _history_of(s.rows)]
 
 
 def _receive(
@@ -163,7 +163,7 @@ def collect_submissions(
         summary.archive = archive.root
         summary.inbox = config.resolve(source_of(config).inbox)
         # The steward's view of the campaign, beside the archive (see ogp status).
-        write_status(config, settings, campaign_status(config, settings))
+        write_status(config, settings, campaign_status(config, settings, archive=archive))
         return summary
 
 
@@ -177,7 +177,7 @@ def _collect(
     today = today or dt.date.today()
     summary = CollectionSummary()
     # Read once: the archive's accepted rows, extended as this collection accepts files.
-    history = [h for s in archive.accepted(source.sample) for h in _history_of(s.rows)]
+    history = archive_history(archive, source.sample)
     inbox = config.resolve(source.inbox)
     if not inbox.is_dir():
         summary.failures.append(f"Boîte de dépôt introuvable : {inbox}")

@@ -20,9 +20,10 @@ from pipelines.core.schema import TableSchema
 from pipelines.core.text import match_key
 from pipelines.core.vocabulary import spellings
 from pipelines.gather.submissions.read import SheetTable
+from pipelines.gather.submissions.template import TITLE_COLUMN
 
 # Shown in the template to help the person; not part of the submission format.
-INFORMATIONAL_COLUMNS = {"titre_action", "Titre de l'action"}
+INFORMATIONAL_COLUMNS = {"titre_action", TITLE_COLUMN}
 
 _FRENCH_DATE = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$")
 _MIDNIGHT = re.compile(r"^(\d{4}-\d{2}-\d{2})[ T]00:00(:00)?$")
@@ -69,6 +70,7 @@ def _map_header(header: list[str], schema: TableSchema,
         by_key[_column_key(f.get("title", f["name"]))] = f["name"]
     informational = {_column_key(c) for c in INFORMATIONAL_COLUMNS}
     expected = ", ".join(f["name"] for f in schema["fields"])
+    titles = {f["name"]: f.get("title", f["name"]) for f in schema["fields"]}
     mapped: list[str | None] = []
     findings: list[Problem] = []
     for position, label in enumerate(header, start=1):
@@ -99,7 +101,6 @@ def _map_header(header: list[str], schema: TableSchema,
             mapped.append(None)
             continue
         mapped.append(name)
-        titles = {f["name"]: f.get("title", f["name"]) for f in schema["fields"]}
         if label not in (name, titles[name]):  # a field's name or title is the format's own
             findings.append(correction(
                 "entete-renomme", f"La colonne « {label} » est lue comme « {name} ».", field=name,

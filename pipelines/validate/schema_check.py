@@ -13,7 +13,7 @@ from typing import Any
 
 import frictionless
 
-from pipelines.core.problems import Problem, error, problem_of, shown
+from pipelines.core.problems import Problem, constraint_of, error, shown
 from pipelines.core.schema import TableSchema
 from pipelines.core.vocabulary import described, fix_of
 from pipelines.validate.normalise import NormalisedSubmission
@@ -119,7 +119,7 @@ def check_submission_schema(
             if err.type == "type-error" and name:
                 findings.append(_type_finding(fields[name], value, row))
             elif err.type == "constraint-error" and name:
-                constraint = problem_of(err, SUBMISSION_RESOURCE).constraint or "?"
+                constraint = constraint_of(err) or "?"
                 if constraint == "required" and name in ("id_action", "date_rapport"):
                     key_cells_missing.add(row)
                 findings.append(_constraint_finding(fields[name], constraint, value, row))

@@ -191,7 +191,8 @@ def render_site(out: Path, catalog: CatalogConfig, datasets: list[PublishedDatas
                          if p.strip() and p.strip() != (notice or "").strip()],
             withdrawn={e["version"] for e in d.log.withdrawn()}, sample=notice,
             samples={e["version"] for e in d.log.versions
-                     if v.version_is_sample(out / "datasets" / d.config.slug, e)},
+                     if isinstance(source, SubmissionsSource)
+                     and v.version_is_sample(out / "datasets" / d.config.slug, e)},
             rollback=d.rollback(), level_fr=LEVELS_FR,
             identifier=str(dataset_uri(base_url, d.config.slug)),
             json_ld=_schema_org(d, base_url)).encode("utf-8")

@@ -12,6 +12,8 @@ from publish.versioning.log import (
     VERSIONS_FILE,
     VersionLog,
     read_log,
+    read_schemas,
+    read_version,
     read_versions,
     render_changelog,
     render_versions,
@@ -35,6 +37,6 @@ from publish.versioning.rule import (
 __all__ = [
     "CHANGELOG_FILE", "LATEST", "STAGING_DIR", "VERSIONS_FILE", "VERSION_PATTERN", "Change", "Level",
     "TableChanges", "TableDiff", "VersionLog", "bump", "classify_change", "commit_version", "diff_table",
-    "fingerprint", "point_latest", "primary_key", "read_log", "read_versions", "recover", "render_changelog",
+    "fingerprint", "point_latest", "primary_key", "read_log", "read_schemas", "read_version", "read_versions", "recover", "render_changelog",
     "render_versions", "row_key", "stage_files", "version_is_sample", "version_tuple", "write_log",
 ]

@@ -14,7 +14,6 @@ from typing import Any
 
 from pipelines.core.errors import PublishError
 from publish import versioning as v
-from publish.release import read_version
 
 
 @dataclass
@@ -39,8 +38,8 @@ def diff_versions(dataset_dir: Path, old: str, new: str) -> VersionDiff:
                 f"Version {version} introuvable dans {dataset_dir} (versions publiées : {known}).",
                 hint="Choisissez deux versions listées par ogp versions.",
             )
-    old_rows, old_schemas = read_version(dataset_dir / old)
-    new_rows, new_schemas = read_version(dataset_dir / new)
+    old_rows, old_schemas = v.read_version(dataset_dir / old)
+    new_rows, new_schemas = v.read_version(dataset_dir / new)
     change = v.classify_change(old_rows, new_rows, old_schemas, new_schemas)
     tables = {}
     for table in sorted(old_schemas.keys() | new_schemas.keys()):

@@ -1,10 +1,6 @@
-"""Publish stage: the version log (``versions.json``, the commit record) and the changelog.
-
-A version is written to a staging folder beside the dataset, checked, then made visible
-by one ``rename``; ``latest`` is a symbolic link switched by an atomic ``replace``; the
-version log is rewritten through a temporary file and ``replace`` too. A crash at any
-point therefore leaves the previous version served and no partial one visible.
-"""
+"""Publish stage: reading what is published: the version log (``versions.json``, the
+commit record that ``commit.write_log`` rewrites), the changelog's text, and a published
+version's schemas and rows."""
 
 from __future__ import annotations
 
@@ -15,6 +11,7 @@ from typing import Any
 
 from pipelines.core.config import SAMPLE_TITLE_PREFIX
 from pipelines.core.errors import PublishError
+from pipelines.core.schema import TableSchema
 from publish.versioning.rule import version_tuple
 
 LATEST = "latest"
@@ -125,3 +122,19 @@ def render_changelog(title: str, log: VersionLog) -> bytes:
             )
         lines += ["", f"Empreinte : `{entry['fingerprint']}`", ""]
     return "\n".join(lines).encode("utf-8")
+
+
+def read_schemas(version_dir: Path) -> dict[str, TableSchema]:
+    """The table schemas of a published version, from its datapackage.json."""
+    descriptor = json.loads((version_dir / "datapackage.json").read_text(encoding="utf-8"))
+    return {r["name"]: r["schema"] for r in descriptor["resources"] if "schema" in r}
+
+
+def read_version(version_dir: Path) -> tuple[dict[str, list[dict[str, Any]]], dict[str, TableSchema]]:
+    """Rows (from the JSON files) and schemas (from datapackage.json) of a published version."""
+    schemas = read_schemas(version_dir)
+    rows = {
+        name: json.loads((version_dir / f"{name}.json").read_text(encoding="utf-8"))
+        for name in schemas
+    }
+    return rows, schemas

@@ -191,20 +191,28 @@ def _sheet_part(archive: zipfile.ZipFile, title: str) -> str | None:
     return target.lstrip("/") if target.startswith("/") else f"xl/{target}"
 
 
-def _hidden_rows_and_columns(content: bytes, title: str) -> tuple[set[int], set[int]]:
-    """Row numbers and column indices (0 for A) the spreadsheet hides in that sheet.
+@dataclass(frozen=True)
+class SheetLayout:
+    """What a sheet's XML says and openpyxl's read-only mode does not expose: the row
+    numbers and column indices (0 for A) it hides, and its merged ranges (``B2:B4``)."""
 
-    openpyxl's read-only mode, used for its bounded memory, does not expose row and column
-    visibility: they are read from the sheet's XML (``<row hidden="1">``, ``<col hidden>``),
-    streamed, after the archive passed its size checks."""
+    hidden_rows: frozenset[int] = frozenset()
+    hidden_columns: frozenset[int] = frozenset()
+    merged: tuple[str, ...] = ()
+
+
+def _sheet_layout(content: bytes, title: str) -> SheetLayout:
+    """The layout of that sheet, read in one streamed pass over its XML (``<row hidden>``,
+    ``<col hidden>``, ``<mergeCell ref>``), after the archive passed its size checks."""
     from defusedxml import ElementTree
 
     rows: set[int] = set()
     columns: set[int] = set()
+    merged: list[str] = []
     with zipfile.ZipFile(io.BytesIO(content)) as archive:
         part = _sheet_part(archive, title)
         if part is None or part not in archive.namelist():
-            return rows, columns
+            return SheetLayout()
         with archive.open(part) as stream:
             for _, element in ElementTree.iterparse(stream):
                 if element.tag == f"{_MAIN}row":
@@ -214,7 +222,15 @@ def _hidden_rows_and_columns(content: bytes, title: str) -> tuple[set[int], set[
                 elif element.tag == f"{_MAIN}col" and element.get("hidden") in ("1", "true"):
                     first, last = int(element.get("min", "1")), int(element.get("max", "1"))
                     columns.update(range(first - 1, min(last, first + 16384)))
-    return rows, columns
+                elif element.tag == f"{_MAIN}mergeCell" and element.get("ref"):
+                    merged.append(str(element.get("ref")))
+    return SheetLayout(frozenset(rows), frozenset(columns), tuple(merged))
+
+
+def _without_cell_notes(findings: list[Problem]) -> list[Problem]:
+    """The findings about the file, without the notes on cells (named by column index
+    until the header is known): kept when another cause alone rejects the file."""
+    return [f for f in findings if not (f.field or "").startswith("#")]
 
 
 def _column_letter(index: int) -> str:
@@ -223,7 +239,7 @@ def _column_letter(index: int) -> str:
     return str(get_column_letter(index + 1))
 
 
-def _hidden_data(raw: list[tuple[int, list[str]]], rows: set[int], columns: set[int]) -> list[Problem]:
+def _hidden_data(raw: list[tuple[int, list[str]]], rows: frozenset[int], columns: frozenset[int]) -> list[Problem]:
     """Errors for hidden rows and columns that hold data: they would be published unseen."""
     findings: list[Problem] = []
     for number, cells in raw:
@@ -292,20 +308,7 @@ def _report_sheet(sheets: list[Any], known_columns: Collection[str]) -> Any:
     return sheets[0] if sheets else None
 
 
-def _merged_ranges(content: bytes, title: str) -> list[str]:
-    """The merged ranges of a sheet (``B2:B4``), from its XML like its hidden rows."""
-    from defusedxml import ElementTree
-
-    with zipfile.ZipFile(io.BytesIO(content)) as archive:
-        part = _sheet_part(archive, title)
-        if part is None or part not in archive.namelist():
-            return []
-        with archive.open(part) as stream:
-            return [str(e.get("ref")) for _, e in ElementTree.iterparse(stream)
-                    if e.tag == f"{_MAIN}mergeCell" and e.get("ref")]
-
-
-def _merge_problems(ranges: list[str], table: SheetTable) -> list[Problem]:
+def _merge_problems(ranges: tuple[str, ...], table: SheetTable) -> list[Problem]:
     """One error per merged range that spans rows of data: only its first cell keeps the
     value, the others read as empty (N « cellule vide » errors that never say why)."""
     from openpyxl.utils import range_boundaries
@@ -368,10 +371,10 @@ def _parse_xlsx(content: bytes, suffix: str, limits: Limits,
                 if len(raw) > limits.max_rows + 1:
                     return None, [_too_many_rows(limits)]
         workbook.close()
-        hidden = _hidden_data(raw, *_hidden_rows_and_columns(content, sheet.title))
+        layout = _sheet_layout(content, sheet.title)
+        hidden = _hidden_data(raw, layout.hidden_rows, layout.hidden_columns)
         if hidden:  # the cause alone: the cells' own notes would point at unseen rows
-            return None, [*(f for f in findings if not (f.field or "").startswith("#")), *hidden]
-        merged = _merged_ranges(content, sheet.title)
+            return None, [*_without_cell_notes(findings), *hidden]
     except Exception as exc:  # noqa: BLE001 - untrusted bytes: any failure is a finding
         return None, [error(
             "xlsx-illisible",
@@ -379,10 +382,10 @@ def _parse_xlsx(content: bytes, suffix: str, limits: Limits,
             "Ouvrez-le dans votre tableur, enregistrez-le à nouveau au format .xlsx et renvoyez-le.",
         )]
     table, problems = _with_header("xlsx", raw, template_org, findings, limits, known_columns)
-    if table is not None and merged:
-        spanning = _merge_problems(merged, table)
+    if table is not None and layout.merged:
+        spanning = _merge_problems(layout.merged, table)
         if spanning:  # the cause alone, as for hidden rows
-            return None, [*(f for f in table.findings if not (f.field or "").startswith("#")), *spanning]
+            return None, [*_without_cell_notes(table.findings), *spanning]
     return table, problems
 
 

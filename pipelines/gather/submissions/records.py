@@ -44,7 +44,7 @@ def refuse_samples_over_real(config: DatasetConfig, archive: SubmissionArchive) 
                                       "réelles")
 
 
-def _typed(row: dict[str, str], submission: AcceptedSubmission) -> dict[str, object]:
+def _typed(row: dict[str, str], submission: AcceptedSubmission, arrived: dt.datetime) -> dict[str, object]:
     return {
         "id_action": row["id_action"],
         "date_rapport": dt.date.fromisoformat(row["date_rapport"]),
@@ -54,8 +54,7 @@ def _typed(row: dict[str, str], submission: AcceptedSubmission) -> dict[str, obj
         "preuve_url": row["preuve_url"] or None,
         "id_organisation": submission.organisation,
         "id_soumission": submission.sha256,
-        "date_reception": dt.datetime.fromisoformat(submission.arrived_at.replace("Z", "+00:00"))
-        .replace(microsecond=0),
+        "date_reception": arrived,
     }
 
 
@@ -71,8 +70,10 @@ def gather_progress_records(config: DatasetConfig, settings: Settings) -> Tables
     refuse_samples_over_real(config, archive)
     merged: dict[tuple[str, str], dict[str, object]] = {}
     for submission in archive.accepted(source.sample):
+        # The arrival to the second (a published datetime), once per file, not per row.
+        arrived = dt.datetime.fromisoformat(submission.arrived_at.replace("Z", "+00:00")).replace(microsecond=0)
         for row in submission.rows:
-            merged[(row["id_action"], row["date_rapport"])] = _typed(row, submission)
+            merged[(row["id_action"], row["date_rapport"])] = _typed(row, submission, arrived)
     return {"suivi": list(merged.values())}
 
 
