@@ -435,12 +435,14 @@ def template(
     out: Annotated[Path, typer.Option(help="Fichier à écrire : .xlsx (recommandé) ou .csv.")],
     datasets_dir: Annotated[Path | None, typer.Option(help="Dossier des définitions de jeux de données.")] = None,
 ) -> None:
-    """Écrit le modèle de rapport d'avancement d'un organisme (une ligne par action dont il est responsable)."""
+    """Écrit le modèle de rapport d'avancement d'un organisme (une ligne par action dont il est responsable, et en .xlsx un onglet de ses cibles)."""
     from pipelines.gather.submissions.template import write_template
 
     context = _progress_context(datasets_dir)
-    actions = write_template(out, org, context.plan, context.schema)
-    console.print(f"Modèle de {org} écrit dans {out} : {len(actions)} action(s).", highlight=False)
+    actions = write_template(out, org, context.plan, context.schema, context.targets_schema)
+    targets = len(context.plan.targets_of(org)) if out.suffix.lower() == ".xlsx" else 0
+    console.print(f"Modèle de {org} écrit dans {out} : {len(actions)} action(s)"
+                  + (f", {targets} cible(s) dans l'onglet Cibles." if targets else "."), highlight=False)
 
 
 @command()

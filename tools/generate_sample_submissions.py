@@ -4,6 +4,8 @@ Run once by hand (``.venv/bin/python -m tools.generate_sample_submissions``); it
 committed. Three bodies, three ways a body really sends its report: the xlsx template
 filled in (DITP), a UTF-8 CSV (DINUM), and what French Excel exports by default, a
 Windows-1252, semicolon, decimal-comma, dd/mm/yyyy CSV with typed status labels (MEAE).
+MEAE also sends its template's « Cibles » sheet filled in (values reached of its targets),
+the « Suivi » sheet left as received.
 Every figure and comment is invented: the dataset says so in its title.
 """
 
@@ -50,6 +52,13 @@ MEAE = (
 )
 
 
+MEAE_TARGETS = {  # id_cible: (date, valeur atteinte, commentaire, preuve)
+    "E6-A1-01-C1": (dt.date(2022, 6, 30), 12, "Débats tenus dans 12 régions ; 6 reportés à l'automne.", None),
+    "E6-A1-01-C2": (dt.date(2022, 6, 30), 0, "Comité constitué, première réunion reportée.", None),
+    "E6-A1-01-C3": (dt.date(2022, 6, 30), 1, "Rapport final remis.", "https://www.diplomatie.gouv.fr/"),
+}
+
+
 def main() -> None:
     config = load_dataset(DATASET)
     plan = plan_facts(config)
@@ -74,6 +83,19 @@ def main() -> None:
     (INBOX / "dinum" / "suivi-dinum.csv").write_bytes(DINUM.encode("utf-8"))
     (INBOX / "meae").mkdir(parents=True, exist_ok=True)
     (INBOX / "meae" / "export-excel-meae.csv").write_bytes(MEAE.encode("cp1252"))
+    targets_schema = json.loads((ROOT / "schemas" / "soumission-cibles.json").read_text(encoding="utf-8"))
+    meae = [TemplateAction(a, plan.action_titles[a]) for a in sorted(plan.actions_of("meae"))]
+    path = INBOX / "meae" / "cibles-meae-2022-06.xlsx"
+    write_template_xlsx(path, "meae", plan.organisation_names["meae"], meae, plan.start, schema,
+                        plan.targets_of("meae"), targets_schema)
+    workbook = load_workbook(path)
+    sheet = workbook["Cibles"]
+    for row in range(2, sheet.max_row + 1):
+        filled = MEAE_TARGETS.get(sheet.cell(row, 1).value)
+        for column, value in zip((6, 7, 8, 9), filled or (), strict=False):
+            if value is not None:
+                sheet.cell(row, column, value)
+    workbook.save(path)
 
 
 if __name__ == "__main__":

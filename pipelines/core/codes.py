@@ -84,6 +84,8 @@ OURS: dict[str, CodeInfo] = {
     "date-avec-heure": CodeInfo(C, "heure retirée d'une date"),
     "signe-pourcentage": CodeInfo(C, "signe % retiré"),
     "virgule-decimale": CodeInfo(C, "décimale nulle retirée"),
+    "virgule-decimale-nombre": CodeInfo(C, "virgule décimale convertie en point"),
+    "separateur-milliers": CodeInfo(C, "espaces entre les milliers retirées"),
     "statut-libelle": CodeInfo(C, "libellé du statut converti"),
     "ligne-non-remplie": CodeInfo(C, "lignes du modèle laissées vides"),
     "apostrophe-initiale": CodeInfo(C, "apostrophe initiale retirée"),
@@ -102,6 +104,9 @@ OURS: dict[str, CodeInfo] = {
     "date-future": CodeInfo(E, "date dans le futur"),
     "action-hors-responsabilite": CodeInfo(E, "action d'un autre organisme"),
     "recul-sans-commentaire": CodeInfo(W, "avancement en recul sans commentaire"),
+    "baisse-sans-commentaire": CodeInfo(W, "valeur atteinte en baisse sans commentaire"),
+    "cible-hors-responsabilite": CodeInfo(E, "cible d'une action d'un autre organisme"),
+    "jalon-ni-0-ni-1": CodeInfo(E, "jalon ni franchi (1) ni à venir (0)"),
 }
 
 CODES: dict[str, CodeInfo] = {**FRICTIONLESS, **OURS}

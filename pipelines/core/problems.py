@@ -62,9 +62,10 @@ class Problem:
                    constraint=document.get("contrainte"))
 
     @property
-    def position(self) -> tuple[int, str, str]:
-        """Sort key: file-level problems first, then by row, field and code."""
-        return (self.row or 0, self.field or "", self.code)
+    def position(self) -> tuple[str, int, str, str]:
+        """Sort key: by table (a submission's progress sheet, then its « Cibles » sheet),
+        file-level problems first, then by row, field and code."""
+        return (self.table or "", self.row or 0, self.field or "", self.code)
 
 
 def flatten(problems: Iterable[Problem], spec: tuple[str, ...] = ("row", "field", "code")) -> list[tuple[Any, ...]]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from urllib.parse import urlsplit
@@ -31,6 +32,7 @@ from pipelines.gather.submissions.inbox import inbox_files
 from pipelines.gather.submissions.plan_facts import (
     PROGRESS_SLUG,
     SUBMISSION_SCHEMA,
+    TARGETS_SUBMISSION_SCHEMA,
     PlanFacts,
     plan_facts,
     source_of,
@@ -84,6 +86,7 @@ class ProgressContext:
         self.config = load_dataset(settings.datasets_dir / PROGRESS_SLUG).for_run(settings)
         self.plan = with_reporters(plan_facts(self.config), source_of(self.config))
         self.schema = load_schema(settings.schemas_dir, SUBMISSION_SCHEMA)
+        self.targets_schema = load_schema(settings.schemas_dir, TARGETS_SUBMISSION_SCHEMA)
         self.archive = SubmissionArchive(settings.state_dir / self.config.slug)
 
     def validate_file(self, path: Path, organisation: str | None) -> SubmissionReport:
@@ -94,35 +97,46 @@ class ProgressContext:
         received = receive_file(path, f"fichier:{path}", _now(), organisation,
                                 source_of(self.config).limits.max_bytes)
         return validate_submission(received, self.schema, self.plan, today=dt.date.today(),
-                                   history=self.history).report
+                                   history=tuple(self.history.progress), targets_schema=self.targets_schema,
+                                   target_history=tuple(self.history.targets)).report
 
     @functools.cached_property
-    def history(self) -> tuple[tuple[str, str, int | None], ...]:
+    def history(self) -> History:
         """The archive's accepted reports, read once and only read (no lock, nothing
         written): the history ``ogp run`` compares a file with, so the verdicts agree."""
-        return tuple(archive_history(self.archive, source_of(self.config).sample))
+        return archive_history(self.archive, source_of(self.config).sample)
 
 
 def _now() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-History = list[tuple[str, str, int | None]]
+@dataclass
+class History:
+    """What the rules compare a file with: every accepted report so far, in arrival order:
+    (action, date, percentage) of progress rows, (target, date, value) of target values."""
 
+    progress: list[tuple[str, str, int | None]] = field(default_factory=list)
+    targets: list[tuple[str, str, float | None]] = field(default_factory=list)
 
-def _history_of(rows: list[dict[str, str]]) -> History:
-    """(action, date, percentage) of accepted rows, what the progress rule compares with."""
-    return [(row["id_action"], row["date_rapport"],
-             int(row["avancement_pct"]) if row["avancement_pct"] else None) for row in rows]
+    def add(self, rows: Iterable[dict[str, str]], target_rows: Iterable[dict[str, str]]) -> None:
+        """Extends the history with a file's accepted rows."""
+        self.progress += [(row["id_action"], row["date_rapport"],
+                           int(row["avancement_pct"]) if row["avancement_pct"] else None) for row in rows]
+        self.targets += [(row["id_cible"], row["date_rapport"],
+                          float(row["valeur_atteinte"]) if row["valeur_atteinte"] else None) for row in target_rows]
 
 
 def archive_history(archive: SubmissionArchive, sample: bool) -> History:
     """The history of every accepted report of the archive, in arrival order."""
-    return [h for s in archive.accepted(sample) for h in _history_of(s.rows)]
+    history = History()
+    for submission in archive.accepted(sample):
+        history.add(submission.rows, submission.target_rows)
+    return history
 
 
 def _receive(
-    received: Received, archive: SubmissionArchive, schema: TableSchema, plan: PlanFacts,
+    received: Received, archive: SubmissionArchive, schemas: tuple[TableSchema, TableSchema], plan: PlanFacts,
     source: SubmissionsSource, today: dt.date, summary: CollectionSummary, history: History,
 ) -> None:
     """Archives and validates one file; ``history`` grows with the rows it accepts."""
@@ -131,16 +145,18 @@ def _receive(
         return
     archive.store(received)
     limits = Limits(max_bytes=source.limits.max_bytes, max_rows=source.limits.max_rows)
+    schema, targets_schema = schemas
     validated = validate_submission(received, schema, plan, today=today,
-                                    history=tuple(history), limits=limits)
+                                    history=tuple(history.progress), limits=limits,
+                                    targets_schema=targets_schema, target_history=tuple(history.targets))
     report = validated.report
     archive.save(received, {"md": render_markdown(report).encode("utf-8"),
                             "html": render_html(report).encode("utf-8"),
                             "json": render_json(report).encode("utf-8")},
                  validated.rows, accepted=report.accepted, organisation=report.organisation,
-                 sample=source.sample)
+                 sample=source.sample, target_rows=validated.target_rows)
     (summary.accepted if validated.report.accepted else summary.rejected).append(validated.report)
-    history += _history_of(validated.rows)
+    history.add(validated.rows, validated.target_rows)
 
 
 def collect_submissions(
@@ -172,7 +188,8 @@ def _collect(
     today: dt.date | None, policy: HttpPolicy | None,
 ) -> CollectionSummary:
     source = source_of(config)
-    schema = load_schema(settings.schemas_dir, SUBMISSION_SCHEMA)
+    schemas = (load_schema(settings.schemas_dir, SUBMISSION_SCHEMA),
+               load_schema(settings.schemas_dir, TARGETS_SUBMISSION_SCHEMA))
     plan = with_reporters(plan_facts(config), source)
     today = today or dt.date.today()
     summary = CollectionSummary()
@@ -187,7 +204,7 @@ def _collect(
             origin = f"{label}:{found.path.relative_to(inbox).as_posix()}"
             received = receive_file(found.path, origin, _now(), found.organisation,
                                     source.limits.max_bytes, found.arrived_at)
-            _receive(received, archive, schema, plan, source, today, summary, history)
+            _receive(received, archive, schemas, plan, source, today, summary, history)
     policy = policy or HttpPolicy(max_bytes=source.limits.max_bytes)
     validators = archive.http_validators()
     for http_source in source.urls:
@@ -209,7 +226,7 @@ def _collect(
         name = PurePosixPath(urlsplit(http_source.url).path).name or "soumission.csv"
         now = _now()
         received = Received(name, fetched.content, shown, now, http_source.organisation, arrived_at=now)
-        _receive(received, archive, schema, plan, source, today, summary, history)
+        _receive(received, archive, schemas, plan, source, today, summary, history)
         validators[shown] = {k: v for k, v in (("etag", fetched.etag),
                                                ("last_modified", fetched.last_modified)) if v}
         archive.save_http_validators(validators)

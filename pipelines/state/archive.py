@@ -7,6 +7,8 @@ Layout under ``<state_dir>/<dataset slug>/`` (never under the published output):
     soumissions/<sha256>/original.<ext>   the bytes as received
     soumissions/<sha256>/rapport.{json,md,html}   the validation report
     soumissions/<sha256>/lignes.json  canonical rows (accepted submissions only)
+    soumissions/<sha256>/cibles.json  canonical rows of values reached of targets (accepted
+                                      submissions that have some; absent: none)
     http.json                         ETag / Last-Modified of each polled URL
 
 A submission is named by its content hash, so receiving the same bytes twice stores them
@@ -40,6 +42,7 @@ SUBMISSIONS = "soumissions"
 HTTP_STATE = "http.json"
 REPORT = "rapport.json"
 ROWS = "lignes.json"
+TARGET_ROWS = "cibles.json"
 
 
 def _suffix(name: str) -> str:
@@ -66,6 +69,7 @@ class AcceptedSubmission:
     file_name: str = ""
     origin: str = ""
     arrived_at: str = ""
+    target_rows: tuple[dict[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -179,7 +183,8 @@ class SubmissionArchive:
         return path
 
     def save(self, received: Received, reports: Mapping[str, bytes], rows: list[dict[str, str]], *,
-             accepted: bool, organisation: str | None, sample: bool) -> None:
+             accepted: bool, organisation: str | None, sample: bool,
+             target_rows: list[dict[str, str]] | None = None) -> None:
         """Report and rows of a validated submission, then its line in the journal.
 
         ``reports`` are the rendered report files by suffix (``json``, ``md``, ``html``): the
@@ -189,6 +194,9 @@ class SubmissionArchive:
         if accepted:
             write_atomically(folder / ROWS, (json.dumps(rows, ensure_ascii=False, indent=1)
                                                   + "\n").encode("utf-8"))
+            if target_rows:
+                write_atomically(folder / TARGET_ROWS, (json.dumps(target_rows, ensure_ascii=False, indent=1)
+                                                        + "\n").encode("utf-8"))
         for suffix in sorted(reports, key=lambda s: s == "json"):
             write_atomically(folder / f"rapport.{suffix}", reports[suffix])
         entry = {
@@ -216,6 +224,7 @@ class SubmissionArchive:
                    and e["verdict"] == "accepte" and e["sha256"] not in withdrawn]
         entries.sort(key=lambda e: (arrival(e), e["origine"], e["n"]))
         rows_of: dict[str, list[dict[str, str]]] = {}
+        targets_of: dict[str, tuple[dict[str, str], ...]] = {}
         for entry in entries:
             sha = entry["sha256"]
             folder = self.folder(sha)
@@ -225,8 +234,10 @@ class SubmissionArchive:
                 continue
             if sha not in rows_of:
                 rows_of[sha] = json.loads((folder / ROWS).read_text(encoding="utf-8"))
+                targets = folder / TARGET_ROWS
+                targets_of[sha] = tuple(json.loads(targets.read_text(encoding="utf-8"))) if targets.exists() else ()
             yield AcceptedSubmission(sha, organisation, rows_of[sha], entry["fichier"],
-                                     entry["origine"], arrival(entry))
+                                     entry["origine"], arrival(entry), targets_of[sha])
 
     def http_validators(self) -> dict[str, dict[str, str]]:
         path = self.root / HTTP_STATE

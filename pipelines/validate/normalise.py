@@ -23,7 +23,7 @@ from pipelines.gather.submissions.read import SheetTable
 from pipelines.gather.submissions.template import TITLE_COLUMN
 
 # Shown in the template to help the person; not part of the submission format.
-INFORMATIONAL_COLUMNS = {"titre_action", TITLE_COLUMN}
+INFORMATIONAL_COLUMNS = frozenset({"titre_action", TITLE_COLUMN})
 
 _FRENCH_DATE = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$")
 _MIDNIGHT = re.compile(r"^(\d{4}-\d{2}-\d{2})[ T]00:00(:00)?$")
@@ -57,8 +57,9 @@ def _column_key(label: str) -> str:
     return match_key(label).replace(" ", "_")
 
 
-def _map_header(header: list[str], schema: TableSchema,
-                template: bool = False) -> tuple[list[str | None], list[Problem]]:
+def _map_header(header: list[str], schema: TableSchema, template: bool = False,
+                informational_columns: frozenset[str] = INFORMATIONAL_COLUMNS,
+                ) -> tuple[list[str | None], list[Problem]]:
     """The schema field each header cell names (by name or title), or ``None`` to drop it.
 
     A file made from the template has every column of the format: one missing was deleted,
@@ -68,7 +69,7 @@ def _map_header(header: list[str], schema: TableSchema,
     for f in schema["fields"]:
         by_key[_column_key(f["name"])] = f["name"]
         by_key[_column_key(f.get("title", f["name"]))] = f["name"]
-    informational = {_column_key(c) for c in INFORMATIONAL_COLUMNS}
+    informational = {_column_key(c) for c in informational_columns}
     expected = ", ".join(f["name"] for f in schema["fields"])
     titles = {f["name"]: f.get("title", f["name"]) for f in schema["fields"]}
     mapped: list[str | None] = []
@@ -191,7 +192,9 @@ def _normalise_integer(value: str) -> tuple[str, str | None, bool]:
 _CORRECTIONS = {
     "date-francaise": "Date au format JJ/MM/AAAA convertie au format AAAA-MM-JJ.",
     "date-avec-heure": "Heure 00:00 retirée de la date.",
-    "signe-pourcentage": "Signe % retiré : le pourcentage est un nombre entier.",
+    "signe-pourcentage": "Signe % retiré : la colonne attend un nombre, sans unité.",
+    "virgule-decimale-nombre": "Virgule décimale convertie en point (12,5 devient 12.5).",
+    "separateur-milliers": "Espaces entre les milliers retirées (4 000 devient 4000).",
     "virgule-decimale": "Nombre à décimale nulle converti en entier.",
     "statut-libelle": "Libellé du statut converti en code.",
     "apostrophe-initiale": "Apostrophe initiale retirée (un tableur l'ajoute pour garder une valeur en texte).",
@@ -199,9 +202,29 @@ _CORRECTIONS = {
 }
 
 
-def normalise_submission(sheet: SheetTable, schema: TableSchema) -> NormalisedSubmission:
-    """Canonical cells for every filled row; header errors leave no rows to check."""
-    mapped, header_findings = _map_header(sheet.header, schema, sheet.template_org is not None)
+_THOUSANDS = re.compile(r"^[+-]?\d{1,3}([ \u00a0\u202f]\d{3})+([,.]\d+)?$")
+
+
+def _normalise_number(value: str) -> tuple[str, str | None]:
+    """``(text, correction code)`` for a decimal number as a French spreadsheet writes it."""
+    text, code = value, None
+    if text.endswith("%"):
+        text, code = text[:-1].strip(_WHITESPACE), "signe-pourcentage"
+    if _THOUSANDS.match(text):
+        text, code = re.sub(r"[ \u00a0\u202f]", "", text), "separateur-milliers"
+    if re.fullmatch(r"[+-]?\d+,\d+", text):
+        text, code = text.replace(",", "."), code or "virgule-decimale-nombre"
+    return text, code
+
+
+def normalise_submission(sheet: SheetTable, schema: TableSchema,
+                         informational_columns: frozenset[str] = INFORMATIONAL_COLUMNS) -> NormalisedSubmission:
+    """Canonical cells for every filled row; header errors leave no rows to check.
+
+    ``informational_columns`` are the template's columns shown to help the person (an
+    action's title, a target's quote), dropped without a finding."""
+    mapped, header_findings = _map_header(sheet.header, schema, sheet.template_org is not None,
+                                          informational_columns)
     fields = [f["name"] for f in schema["fields"]]
     result = NormalisedSubmission(fields=fields, findings=list(header_findings),
                                   present={m for m in mapped if m is not None},
@@ -209,10 +232,11 @@ def normalise_submission(sheet: SheetTable, schema: TableSchema) -> NormalisedSu
     if any(f.severity == "erreur" for f in header_findings):
         return result
     kinds: dict[str, Any] = {f["name"]: f.get("type", "string") for f in schema["fields"]}
-    statuses = spellings(schema, "statut")  # the labels and synonyms of the schema
+    # The labels and synonyms of the status (the progress format; the targets' has none).
+    statuses = spellings(schema, "statut") if "statut" in kinds else {}
     # Fields whose values are codes, dates or numbers: a leading apostrophe there is only
     # the spreadsheet's mark for « keep as text » (in a comment it may be meant).
-    typed = {f["name"] for f in schema["fields"] if f.get("type") in ("date", "integer")
+    typed = {f["name"] for f in schema["fields"] if f.get("type") in ("date", "integer", "number")
              or {"enum", "pattern"} & set(f.get("constraints", {}))}
     key_field = fields[0]
     unfilled: list[int] = []
@@ -245,7 +269,7 @@ def normalise_submission(sheet: SheetTable, schema: TableSchema) -> NormalisedSu
         if all(not row[n] for n in fields if n != key_field):
             unfilled.append(number)
             continue
-        shifted = _shifted_from(row, statuses)
+        shifted = _shifted_from(row, statuses) if statuses else None
         if shifted is not None:
             column, following = shifted
             result.findings.append(error(
@@ -290,6 +314,8 @@ def normalise_submission(sheet: SheetTable, schema: TableSchema) -> NormalisedSu
                         row=number, field=name, value=shown(value),
                     ))
                     result.reported.add((number, name))
+            elif kinds[name] == "number":
+                row[name], code = _normalise_number(value)
             elif name == "statut":
                 canonical = statuses.get(match_key(value))
                 if canonical and canonical != value:
@@ -305,6 +331,6 @@ def normalise_submission(sheet: SheetTable, schema: TableSchema) -> NormalisedSu
         result.findings.append(correction(
             "ligne-non-remplie",
             f"{len(unfilled)} ligne(s) du modèle sans rapport (seul l'identifiant de l'action "
-            f"est rempli) ignorée(s) : lignes {shown_rows}.",
+            f"ou de la cible est rempli) ignorée(s) : lignes {shown_rows}.",
         ))
     return result

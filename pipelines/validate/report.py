@@ -33,6 +33,7 @@ class SubmissionReport:
     template_used: bool
     rows: int
     findings: list[Problem] = field(default_factory=list)
+    target_rows: int = 0  # rows of values reached of targets (the « Cibles » sheet)
 
     def of(self, severity: Severity) -> list[Problem]:
         return sorted((f for f in self.findings if f.severity == severity), key=lambda f: f.position)
@@ -52,8 +53,11 @@ class SubmissionReport:
                     "rien n'est publié depuis ce fichier, renvoyez-le une fois corrigé.")
         extras = [_count(n, label) for n, label in ((warnings, "avertissement"),
                                                     (corrections, "correction automatique")) if n]
-        return (f"ACCEPTÉ : {_count(self.rows, 'ligne')} de suivi"
-                f"{' avec ' + ' et '.join(extras) if extras else ''}.")
+        parts = [f"{_count(self.rows, 'ligne')} de suivi"] if self.rows or not self.target_rows else []
+        if self.target_rows:
+            parts.append(f"{_count(self.target_rows, 'valeur')} de cible")
+        read = " et ".join(parts)
+        return f"ACCEPTÉ : {read}{' avec ' + ' et '.join(extras) if extras else ''}."
 
 
 def _count(n: int, noun: str) -> str:
@@ -76,6 +80,7 @@ def report_dict(report: SubmissionReport) -> dict[str, Any]:
         "verdict": "accepte" if report.accepted else "rejete",
         "resume": report.verdict,
         "lignes_acceptees": report.rows if report.accepted else 0,
+        "valeurs_de_cibles_acceptees": report.target_rows if report.accepted else 0,
         "erreurs": [f.to_dict() for f in report.of(Severity.ERROR)],
         "avertissements": [f.to_dict() for f in report.of(Severity.WARNING)],
         "corrections": [f.to_dict() for f in report.of(Severity.CORRECTION)],
@@ -84,6 +89,14 @@ def report_dict(report: SubmissionReport) -> dict[str, Any]:
 
 def render_json(report: SubmissionReport) -> str:
     return json.dumps(report_dict(report), ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+
+
+def line_of(finding: Problem) -> str:
+    """Where a finding is, as the person finds it: the row, and the sheet when it is not the
+    progress sheet (« Cibles, ligne 4 »)."""
+    if finding.table:
+        return f"{finding.table}, ligne {finding.row}" if finding.row else finding.table
+    return str(finding.row) if finding.row else ""
 
 
 def _md_cell(value: Any) -> str:
@@ -138,7 +151,7 @@ def render_markdown(report: SubmissionReport) -> str:
         lines += ["| Ligne | Colonne | Valeur trouvée | Règle | Comment corriger | Problème |",
                   "|---|---|---|---|---|---|"]
         lines += [
-            f"| {_md_cell(f.row)} | {_md_cell(f.field)} | {_md_cell(f.value)} | {_md_cell(f.message)} "
+            f"| {_md_cell(line_of(f))} | {_md_cell(f.field)} | {_md_cell(f.value)} | {_md_cell(f.message)} "
             f"| {_md_cell(f.fix)} | {_md_cell(code_info(f.code).title)} |"
             for f in found
         ]
@@ -178,7 +191,7 @@ code { word-break: break-all; }
 <thead><tr><th scope="col">Ligne</th><th scope="col">Colonne</th><th scope="col">Valeur trouvée</th>
 <th scope="col">Règle</th><th scope="col">Comment corriger</th><th scope="col">Problème</th></tr></thead>
 <tbody>
-{% for f in found %}<tr><td>{{ f.row or "—" }}</td><td>{{ f.field or "—" }}</td><td>{{ f.value if f.value is not none else "—" }}</td><td>{{ f.message }}</td><td>{{ f.fix }}</td><td>{{ title_of(f.code) }}</td></tr>
+{% for f in found %}<tr><td>{{ line_of(f) or "—" }}</td><td>{{ f.field or "—" }}</td><td>{{ f.value if f.value is not none else "—" }}</td><td>{{ f.message }}</td><td>{{ f.fix }}</td><td>{{ title_of(f.code) }}</td></tr>
 {% endfor %}</tbody>
 </table>{% else %}<p>{{ nothing[severity] }}.</p>{% endif %}
 {% endfor %}
@@ -195,6 +208,7 @@ def _html_template() -> jinja2.Template:
 
 def render_html(report: SubmissionReport) -> str:
     return _html_template().render(r=report, sections=_SECTIONS, nothing=_NONE, received_fr=received_fr,
+                                   line_of=line_of,
                                    title_of=lambda code: code_info(code).title)
 
 
@@ -206,7 +220,8 @@ def render_text(report: SubmissionReport) -> str:
     for severity, _ in _SECTIONS:
         for f in report.of(severity):
             where = ", ".join(p for p in (
-                f"ligne {f.row}" if f.row else "", f"colonne {f.field}" if f.field else "") if p)
+                f"feuille {f.table}" if f.table else "", f"ligne {f.row}" if f.row else "",
+                f"colonne {f.field}" if f.field else "") if p)
             value = f" ; valeur « {f.value} »" if f.value is not None else ""
             lines.append(f"  {labels[severity]} ({code_info(f.code).title}) {where or 'fichier'}{value}")
             lines.append(f"    Règle : {f.message}")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from typing import TYPE_CHECKING, Any
@@ -200,15 +200,13 @@ def business_rules(context: RuleContext) -> list[Rule]:
     return rules
 
 
-def check_business_rules(submission: NormalisedSubmission, context: RuleContext) -> list[Problem]:
-    """Findings for every row that breaks a rule, on the rows frictionless could type."""
-    if not submission.rows:
-        return []
+def _run_suite(name: str, rules: list[Rule], frame: pd.DataFrame,
+               submission: NormalisedSubmission) -> Iterator[tuple[Rule, int, dict[str, str], str]]:
+    """Each (rule, spreadsheet row, cells, value as written) great-expectations finds
+    unexpected, for cells no earlier check reported."""
     gx, _ = _gx()
     batch_definition = _batch_definition()  # the context a suite needs exists from here
-    frame = _frame(submission, context)
-    rules = business_rules(context)
-    suite = gx.ExpectationSuite(name="regles-suivi")
+    suite = gx.ExpectationSuite(name=name)
     for position, rule in enumerate(rules):
         rule.expectation.meta = {"regle": position}
         suite.add_expectation(rule.expectation)
@@ -216,25 +214,156 @@ def check_business_rules(submission: NormalisedSubmission, context: RuleContext)
         suite, result_format={"result_format": "COMPLETE", "unexpected_index_column_names": [LINE]})
     # Position of each spreadsheet row: a lookup per unexpected cell, not a scan.
     index_of = {row: i for i, row in enumerate(submission.sheet_rows)}
-    findings: list[Problem] = []
     for outcome in result.results:
         rule = rules[outcome.expectation_config.meta["regle"]]
         if outcome.exception_info.get("raised_exception"):
             raise RuntimeError(f"Règle {rule.code} : {outcome.exception_info.get('exception_message')}")
         for unexpected in outcome.result.get("unexpected_index_list") or []:
             row = int(unexpected[LINE])
-            cells = submission.rows[index_of[row]]
-            value = submission.as_written(row, rule.column, cells.get(rule.column, ""))
-            text = rule.rule
-            if rule.code == "recul-sans-commentaire":
-                previous = frame["avancement_precedent"].iloc[index_of[row]]
-                value = f"{value} (précédent : {int(previous)})"
-            if rule.code == "action-hors-responsabilite" and context.responsible_bodies:
-                bodies = context.responsible_bodies(str(cells.get("id_action", "")))
-                if bodies:
-                    text += f" Responsable(s) : {', '.join(bodies)}."
             if (row, rule.column) in submission.reported:
                 continue
-            findings.append(Problem(rule.code, text, rule.fix, rule.severity, row=row,
-                                    field=rule.column, value=shown(value) if value else None))
+            cells = submission.rows[index_of[row]]
+            yield rule, index_of[row], cells, submission.as_written(row, rule.column, cells.get(rule.column, ""))
+
+
+def check_business_rules(submission: NormalisedSubmission, context: RuleContext) -> list[Problem]:
+    """Findings for every row that breaks a rule, on the rows frictionless could type."""
+    if not submission.rows:
+        return []
+    frame = _frame(submission, context)
+    findings: list[Problem] = []
+    for rule, index, cells, value in _run_suite("regles-suivi", business_rules(context), frame, submission):
+        text = rule.rule
+        if rule.code == "recul-sans-commentaire":
+            previous = frame["avancement_precedent"].iloc[index]
+            value = f"{value} (précédent : {int(previous)})"
+        if rule.code == "action-hors-responsabilite" and context.responsible_bodies:
+            bodies = context.responsible_bodies(str(cells.get("id_action", "")))
+            if bodies:
+                text += f" Responsable(s) : {', '.join(bodies)}."
+        findings.append(Problem(rule.code, text, rule.fix, rule.severity, row=submission.sheet_rows[index],
+                                field=rule.column, value=shown(value) if value else None))
     return findings
+
+
+# --- the values reached of the plan's targets ------------------------------------------
+
+
+@dataclass(frozen=True)
+class TargetRuleContext:
+    """What a targets sheet is compared with: the plan's targets and the body's earlier reports."""
+
+    plan_start: dt.date
+    today: dt.date
+    organisation: str | None
+    responsible_actions: frozenset[str]
+    # id_cible → (id_action, nature) of every target of the plan.
+    targets: Mapping[str, tuple[str, str]]
+    # Earlier accepted reports: (id_cible, date_rapport ISO, valeur_atteinte).
+    history: tuple[tuple[str, str, float | None], ...] = ()
+    responsible_bodies: Callable[[str], list[str]] | None = None
+
+
+def _target_frame(submission: NormalisedSubmission, context: TargetRuleContext) -> pd.DataFrame:
+    """Typed columns, each row with its target's action and nature and the previous value."""
+    import pandas as pd  # imported by the runs that check submissions only
+    rows = submission.rows
+    frame = pd.DataFrame({
+        LINE: submission.sheet_rows,
+        "id_cible": [r["id_cible"] or None for r in rows],
+        "id_action": [context.targets.get(r["id_cible"], ("", ""))[0] or None for r in rows],
+        "nature": [context.targets.get(r["id_cible"], ("", ""))[1] or None for r in rows],
+        "date_rapport": pd.to_datetime([r["date_rapport"] for r in rows], format="%Y-%m-%d", errors="coerce"),
+        "valeur_atteinte": pd.to_numeric(pd.Series([r["valeur_atteinte"] for r in rows], dtype="string"),
+                                         errors="coerce").astype("Float64"),
+        "commentaire": [r.get("commentaire") or None for r in rows],
+    })
+    frame["valeur_precedente"] = _previous_value(frame, context.history)
+    return frame
+
+
+def _previous_value(frame: pd.DataFrame, history: Iterable[tuple[str, str, float | None]]) -> pd.Series:
+    """For each row, the value of the latest earlier report of the same target, if any
+    (earlier reports of the same target and date are being replaced: they do not count)."""
+    import pandas as pd  # imported by the runs that check submissions only
+    current = frame[["id_cible", "date_rapport", "valeur_atteinte"]].assign(courant=True, position=range(len(frame)))
+    past = pd.DataFrame(list(history), columns=["id_cible", "date_rapport", "valeur_atteinte"])
+    past = past.assign(
+        date_rapport=pd.to_datetime(past["date_rapport"], format="%Y-%m-%d", errors="coerce"),
+        valeur_atteinte=pd.to_numeric(past["valeur_atteinte"], errors="coerce").astype("Float64"),
+        courant=False, position=-1)
+    replaced = past.set_index(["id_cible", "date_rapport"]).index.isin(
+        current.set_index(["id_cible", "date_rapport"]).index)
+    combined = pd.concat([past[~replaced], current], ignore_index=True)
+    combined = combined.sort_values(["id_cible", "date_rapport", "courant"], kind="stable")
+    combined["precedent"] = combined.groupby("id_cible", dropna=False)["valeur_atteinte"].transform(
+        lambda values: values.shift().ffill())
+    mine = combined[combined["courant"]].sort_values("position")
+    return pd.Series(mine["precedent"].to_numpy(), index=frame.index, dtype="Float64")
+
+
+def target_rules(context: TargetRuleContext) -> list[Rule]:
+    """The rules of a targets sheet: dates within the plan, a milestone is 0 or 1, a value
+    going down is explained, and a body reports on its own actions' targets only."""
+    import pandas as pd  # imported by the runs that check submissions only
+    _, gxe = _gx()
+    rules = [
+        Rule("date-avant-plan", Severity.ERROR, "date_rapport",
+             f"La date du rapport ne peut pas précéder le début du plan ({context.plan_start.strftime('%d/%m/%Y')}).",
+             "Vérifiez l'année de la date (format JJ/MM/AAAA ou AAAA-MM-JJ).",
+             gxe.ExpectColumnValuesToBeBetween(column="date_rapport", min_value=pd.Timestamp(context.plan_start))),
+        Rule("date-future", Severity.ERROR, "date_rapport",
+             f"La date du rapport ne peut pas être dans le futur (après le {context.today.strftime('%d/%m/%Y')}).",
+             "Indiquez la date à laquelle la valeur a été constatée, au plus tard aujourd'hui.",
+             gxe.ExpectColumnValuesToBeBetween(column="date_rapport", max_value=pd.Timestamp(context.today))),
+        Rule("jalon-ni-0-ni-1", Severity.ERROR, "valeur_atteinte",
+             "Cette cible est un jalon (une livraison à une date, sans chiffre) : sa valeur atteinte est 1 "
+             "quand il est franchi, 0 sinon.",
+             "Indiquez 1 si le jalon est franchi à la date du rapport, 0 sinon ; précisez dans le "
+             "commentaire ce qui reste à faire.",
+             gxe.ExpectColumnValuesToBeInSet(column="valeur_atteinte", value_set=[0, 1],
+                                             row_condition=_column("nature") == "jalon")),
+        Rule("baisse-sans-commentaire", Severity.WARNING, "valeur_atteinte",
+             "La valeur atteinte par la cible baisse par rapport à son rapport précédent sans "
+             "commentaire qui l'explique.",
+             "Expliquez la baisse dans la colonne commentaire (changement de mesure, correction), "
+             "ou corrigez la valeur.",
+             gxe.ExpectColumnPairValuesAToBeGreaterThanB(
+                 column_A="valeur_atteinte", column_B="valeur_precedente", or_equal=True,
+                 ignore_row_if="either_value_is_missing", row_condition=_column("commentaire").is_null())),
+    ]
+    if context.organisation is not None:
+        rules.append(Rule(
+            "cible-hors-responsabilite", Severity.ERROR, "id_cible",
+            f"La cible appartient à une action dont l'organisme {context.organisation} n'est pas responsable.",
+            "Retirez la ligne (l'organisme responsable de l'action en rendra compte) ou vérifiez "
+            "l'identifiant de la cible.",
+            gxe.ExpectColumnValuesToBeInSet(column="id_action", value_set=sorted(context.responsible_actions),
+                                            row_condition=_column("id_action").is_not_null())))
+    return rules
+
+
+def check_target_rules(submission: NormalisedSubmission, context: TargetRuleContext) -> list[Problem]:
+    """Findings for every row of a targets sheet that breaks a rule (``table``: the sheet's name is
+    set by the caller)."""
+    if not submission.rows:
+        return []
+    frame = _target_frame(submission, context)
+    findings: list[Problem] = []
+    for rule, index, _cells, value in _run_suite("regles-cibles", target_rules(context), frame, submission):
+        text = rule.rule
+        if rule.code == "baisse-sans-commentaire":
+            previous = float(frame["valeur_precedente"].iloc[index])
+            value = f"{value} (précédent : {_number(previous)})"
+        if rule.code == "cible-hors-responsabilite":
+            action = str(frame["id_action"].iloc[index])
+            bodies = context.responsible_bodies(action) if context.responsible_bodies else []
+            text += f" Action {action}" + (f", responsable(s) : {', '.join(bodies)}." if bodies else ".")
+        findings.append(Problem(rule.code, text, rule.fix, rule.severity, row=submission.sheet_rows[index],
+                                field=rule.column, value=shown(value) if value else None))
+    return findings
+
+
+def _number(value: float) -> str:
+    """A number as a French reader writes it: no ``.0``, a decimal comma."""
+    return str(int(value)) if value == int(value) else str(value).replace(".", ",")

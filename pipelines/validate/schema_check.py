@@ -1,14 +1,15 @@
 """Validate stage: a normalised submission checked by frictionless against its Table Schema.
 
 Frictionless is the reference for types, constraints, the primary key and the foreign
-key to the plan's actions: the submission and the plan's ``actions`` are validated as
-one package. Its errors keep their frictionless codes and are told again in French with
+key to the plan (its ``actions`` for a progress sheet, its ``cibles`` for a targets
+sheet): the submission and the plan's table are validated as one package. Its errors keep their frictionless codes and are told again in French with
 the spreadsheet's row numbers and a fix for each field.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import frictionless
@@ -21,6 +22,9 @@ from pipelines.validate.package import UNLIMITED_ERRORS
 
 SUBMISSION_RESOURCE = "soumission"
 _SAME_AS_ROW = re.compile(r"position (\d+)")
+
+# How a report names the thing a key value identifies (its primary key's first field).
+_SUBJECT = {"id_action": ("L'action", "action", "E1-A1-01"), "id_cible": ("La cible", "cible", "E3-A1-01-C1")}
 
 _DATE_WITH_TIME = re.compile(r"^(\d{4}-\d{2}-\d{2}|\d{1,2}/\d{1,2}/\d{4})[ T](\d{1,2}:\d{2})(:\d{2})?$")
 
@@ -38,6 +42,10 @@ def _type_finding(field: dict[str, Any], value: str, row: int) -> Problem:
     elif kind == "integer":
         rule, fix = (f"« {value} » n'est pas un nombre entier.",
                      "Écrivez un pourcentage entier de 0 à 100, sans décimale ni texte (par exemple 60).")
+    elif kind == "number":
+        rule, fix = (f"« {value} » n'est pas un nombre.",
+                     "Écrivez un nombre seul, sans unité ni texte, avec une virgule pour les décimales "
+                     "(par exemple 2500 ou 12,5) ; pour un jalon, 1 s'il est franchi, 0 sinon.")
     elif field.get("format") == "uri":
         rule, fix = (f"« {value} » n'est pas une adresse web valide.",
                      "Copiez l'adresse complète depuis la barre d'adresse du navigateur, "
@@ -57,6 +65,9 @@ def _constraint_finding(field: dict[str, Any], constraint: str, value: str, row:
     elif constraint == "enum":
         rule = f"« {value} » n'est pas un statut de l'échelle du PGO."
         fix = f"Choisissez l'une des valeurs : {described(field)}."
+    elif constraint == "minimum" and "maximum" not in field["constraints"]:
+        rule = f"{value} est inférieur au minimum autorisé ({field['constraints']['minimum']})."
+        fix = "Une valeur atteinte ne peut pas être négative : indiquez la valeur constatée."
     elif constraint in ("minimum", "maximum"):
         low = field["constraints"].get("minimum")
         high = field["constraints"].get("maximum")
@@ -65,6 +76,10 @@ def _constraint_finding(field: dict[str, Any], constraint: str, value: str, row:
     elif constraint == "pattern" and name == "id_action":
         rule = f"« {value} » n'a pas la forme d'un identifiant d'action (E1-A1-01)."
         fix = "Recopiez l'identifiant depuis le modèle : E, le numéro d'engagement, -A, le numéro d'ambition, puis le rang sur deux chiffres."
+    elif constraint == "pattern" and name == "id_cible":
+        rule = f"« {value} » n'a pas la forme d'un identifiant de cible (E3-A1-01-C1)."
+        fix = ("Recopiez l'identifiant depuis l'onglet Cibles du modèle : l'identifiant de l'action, "
+               "puis -C et le rang de la cible.")
     elif constraint == "pattern" and name == "preuve_url":
         rule = f"« {value} » n'est pas une adresse web commençant par http:// ou https:// (sans espace)."
         fix = "Copiez l'adresse complète depuis la barre d'adresse du navigateur."
@@ -79,20 +94,28 @@ def _constraint_finding(field: dict[str, Any], constraint: str, value: str, row:
 
 
 def check_submission_schema(
-    submission: NormalisedSubmission, schema: TableSchema, action_ids: list[str]
+    submission: NormalisedSubmission, schema: TableSchema, references: Mapping[str, Sequence[str]]
 ) -> list[Problem]:
-    """Frictionless errors as findings; cells reported by normalisation are not reported twice."""
+    """Frictionless errors as findings; cells reported by normalisation are not reported twice.
+
+    ``references`` are the values of each table the schema's foreign keys point at, by
+    table name (``{"actions": [...]}``, ``{"cibles": [...]}``)."""
     if not submission.rows:
         return []
     fields = {f["name"]: f for f in schema["fields"]}
     names = submission.fields
     data = [names, *([row[n] for n in names] for row in submission.rows)]
     descriptor = {k: v for k, v in schema.items() if k != "$schema"}
+    referenced = {fk["reference"]["resource"]: fk["reference"]["fields"][0]
+                  for fk in schema.get("foreignKeys", [])}
     package = frictionless.Package(resources=[
         frictionless.Resource(name=SUBMISSION_RESOURCE, data=data,
                               schema=frictionless.Schema.from_descriptor(descriptor)),
-        frictionless.Resource(name="actions", data=[["id_action"], *([a] for a in action_ids)]),
+        *(frictionless.Resource(name=table, data=[[column], *([value] for value in references[table])])
+          for table, column in referenced.items()),
     ])
+    key, date = schema["primaryKey"]
+    subject, noun, example = _SUBJECT[key]
     report = package.validate(checklist=frictionless.Checklist(), limit_errors=UNLIMITED_ERRORS)
 
     def sheet_row(row_number: int) -> int:
@@ -120,7 +143,7 @@ def check_submission_schema(
                 findings.append(_type_finding(fields[name], value, row))
             elif err.type == "constraint-error" and name:
                 constraint = constraint_of(err) or "?"
-                if constraint == "required" and name in ("id_action", "date_rapport"):
+                if constraint == "required" and name in (key, date):
                     key_cells_missing.add(row)
                 findings.append(_constraint_finding(fields[name], constraint, value, row))
             elif err.type == "primary-key":
@@ -131,21 +154,22 @@ def check_submission_schema(
                 where = f" (ligne {sheet_row(int(first.group(1)))})" if first else ""
                 findings.append(error(
                     "primary-key",
-                    f"L'action {cells['id_action']} a déjà un rapport daté du "
-                    f"{cells['date_rapport']} dans ce fichier{where}.",
-                    "Gardez une seule ligne par action et par date : supprimez le doublon ou "
+                    f"{subject} {cells[key]} a déjà un rapport daté du "
+                    f"{cells[date]} dans ce fichier{where}.",
+                    f"Gardez une seule ligne par {noun} et par date : supprimez le doublon ou "
                     "corrigez la date.",
-                    row=row, field="id_action, date_rapport",
-                    value=shown(f"{cells['id_action']} / {cells['date_rapport']}"),
+                    row=row, field=f"{key}, {date}",
+                    value=shown(f"{cells[key]} / {cells[date]}"),
                 ))
             elif err.type == "foreign-key":
-                value = submission.rows[number - 2]["id_action"]
+                value = submission.rows[number - 2][key]
+                table = next(iter(referenced), "actions")
                 findings.append(error(
                     "foreign-key",
-                    f"L'action « {value} » n'existe pas dans le plan d'action 2021-2023.",
+                    f"{subject} « {value} » n'existe pas dans le plan d'action 2021-2023 (table {table}).",
                     "Recopiez l'identifiant depuis le modèle envoyé par l'équipe du plan ou depuis la table "
-                    "actions du plan.",
-                    row=row, field="id_action", value=shown(value),
+                    f"{table} du plan (par exemple {example}).",
+                    row=row, field=key, value=shown(value),
                 ))
             else:
                 findings.append(error(err.type, f"Erreur frictionless : {err.message}",

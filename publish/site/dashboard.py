@@ -1,9 +1,11 @@
 """Publish stage: the progress dashboard's figures, computed from the published tables.
 
 Pure functions from the rows of the published plan (``engagements``, ``ambitions``,
-``actions``, ``responsables``, ``organisations``) and progress (``suivi``) to what the
-home page shows: for each commitment and ambition the actions by status as of their
-latest report, the same counts at each report date, and one line per action. The page
+``actions``, ``responsables``, ``organisations``, ``cibles``) and progress (``suivi``,
+``suivi_cibles``) to what the home page shows: for each commitment and ambition the actions
+by status as of their latest report, the same counts at each report date, one line per
+action, and each target with its latest value, the share of the target reached and
+whether its deadline has passed. The page
 template only lays these figures out, and the browser test compares them with counts it
 makes itself from the published files.
 """
@@ -95,6 +97,15 @@ class Dashboard:
     scale: Scale = ()
     by_body: list[BodyView] = field(default_factory=list)
     names: dict[str, str] = field(default_factory=dict)  # every body of the plan, id → name
+    targets: list[TargetLine] = field(default_factory=list)
+    targets_by_engagement: list[tuple[str, dict[str, int]]] = field(default_factory=list)
+    as_of: str = ""  # the date the deadlines are compared with: the served version's
+
+    @property
+    def overdue(self) -> list[TargetLine]:
+        """The targets whose deadline has passed without a report showing them reached, by deadline."""
+        return sorted((t for t in self.targets if t.state == "echeance_depassee"),
+                      key=lambda t: (str(t.deadline), t.id_cible))
 
     @property
     def labels(self) -> dict[str, str]:
@@ -111,8 +122,10 @@ def latest_reports(suivi: list[Row], as_of: str | None = None) -> dict[str, Row]
     return latest
 
 
-def build_dashboard(plan: dict[str, list[Row]], suivi: list[Row], scale: Scale) -> Dashboard:
-    """The dashboard's figures from the published plan and progress tables."""
+def build_dashboard(plan: dict[str, list[Row]], suivi: list[Row], scale: Scale,
+                    suivi_cibles: list[Row] | None = None, as_of: str = "") -> Dashboard:
+    """The dashboard's figures from the published plan and progress tables; deadlines are
+    compared with ``as_of`` (ISO date)."""
 
     def _counts(action_ids: list[str], latest: dict[str, Row]) -> dict[str, int]:
         found = Counter(latest[a]["statut"] if a in latest else NO_REPORT for a in action_ids)
@@ -152,7 +165,102 @@ def build_dashboard(plan: dict[str, list[Row]], suivi: list[Row], scale: Scale) 
     dashboard.names = names
     dashboard.by_body = [BodyView(b, names.get(b, b), [a for a in dashboard.actions if b in a.bodies])
                          for b in used]
+    dashboard.as_of = as_of
+    dashboard.targets = build_targets(plan, suivi_cibles or [], as_of)
+    dashboard.targets_by_engagement = target_counts(dashboard.targets, dashboard.engagements)
     return dashboard
+
+
+# The states of a target on the page, in page order, with a colour each (presentation only).
+TARGET_SCALE: Scale = (("atteinte", "Atteinte", "#18753c"), ("en_cours", "En cours", "#0063cb"),
+                       ("echeance_depassee", "Échéance dépassée, non atteinte", "#ce0500"),
+                       ("sans_rapport", "Sans valeur déclarée", "#929292"))
+
+
+@dataclass(frozen=True)
+class TargetLine:
+    """One target of the plan and where it stands as of ``as_of`` (the served version's date).
+
+    ``share`` is the part of the way from the baseline (``valeur_initiale``, 0 when the plan
+    gives none) to the target that the latest value covers: ``(value − baseline) / (target −
+    baseline)``, 1 or more when reached; for a milestone (``jalon``), 1 once reported as
+    passed. ``None`` when there is no value yet or the plan states no number to reach."""
+
+    id_cible: str
+    id_action: str
+    id_engagement: str
+    citation: str
+    nature: str
+    target: float | None
+    unit: str | None
+    baseline: float | None
+    deadline: str | None
+    deadline_text: str | None
+    value: float | None = None
+    date: str | None = None
+    author: str | None = None
+    evidence: str | None = None
+    share: float | None = None
+    deadline_passed: bool = False
+
+    @property
+    def reached(self) -> bool:
+        return self.share is not None and self.share >= 1
+
+    @property
+    def state(self) -> str:
+        """The target's state on the page: reached, under way, deadline passed unmet, no report."""
+        if self.reached:
+            return "atteinte"
+        if self.deadline_passed:
+            return "echeance_depassee"
+        return "en_cours" if self.value is not None else "sans_rapport"
+
+
+def share_reached(nature: str, target: float | None, baseline: float | None, value: float | None) -> float | None:
+    """The share of the way to the target that ``value`` covers (see :class:`TargetLine`)."""
+    if value is None:
+        return None
+    if nature == "jalon":
+        return 1.0 if value >= 1 else 0.0
+    if target is None:
+        return None
+    start = baseline or 0.0
+    if target == start:
+        return 1.0 if value >= target else 0.0
+    return (value - start) / (target - start)
+
+
+def build_targets(plan: dict[str, list[Row]], suivi_cibles: list[Row], as_of: str) -> list[TargetLine]:
+    """Every target of the plan in identifier order, with its latest reported value."""
+    latest: dict[str, Row] = {}
+    for row in sorted(suivi_cibles, key=lambda r: (r["id_cible"], r["date_rapport"])):
+        latest[row["id_cible"]] = row
+    engagement_of = {a["id_action"]: a["id_engagement"] for a in plan["actions"]}
+    lines = []
+    for target in sorted(plan.get("cibles", []), key=lambda t: t["id_cible"]):
+        report = latest.get(target["id_cible"])
+        value = float(report["valeur_atteinte"]) if report else None
+        deadline = target.get("echeance")
+        lines.append(TargetLine(
+            target["id_cible"], target["id_action"], engagement_of.get(target["id_action"], ""),
+            target["citation"], target["nature"], target.get("valeur"), target.get("unite"),
+            target.get("valeur_initiale"), deadline, target.get("echeance_texte"),
+            value, report["date_rapport"] if report else None,
+            report.get("id_organisation") if report else None, report.get("preuve_url") if report else None,
+            share_reached(target["nature"], target.get("valeur"), target.get("valeur_initiale"), value),
+            deadline is not None and str(deadline) < as_of))
+    return lines
+
+
+def target_counts(lines: list[TargetLine], engagements: list[Group]) -> list[tuple[str, dict[str, int]]]:
+    """For each commitment (in page order), its targets by state; commitments without targets are left out."""
+    rows = []
+    for engagement in engagements:
+        found = Counter(t.state for t in lines if t.id_engagement == engagement.id)
+        if found:
+            rows.append((engagement.id, {code: found.get(code, 0) for code, _, _ in TARGET_SCALE}))
+    return rows
 
 
 def stacked_bars_svg(rows: list[tuple[str, dict[str, int]]], chart_id: str, title: str, statuses: Scale,

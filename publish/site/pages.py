@@ -23,6 +23,7 @@ from pipelines.core.vocabulary import labels
 from publish import versioning as v
 from publish.metadata.dcat import PublishedDataset, dataset_uri, schema_url
 from publish.site.dashboard import (
+    TARGET_SCALE,
     Dashboard,
     build_dashboard,
     stacked_bars_svg,
@@ -48,6 +49,19 @@ def date_fr(value: Any) -> str:
     """A date (or an ISO text starting with one) in French words, e.g. « 1er mai 2024 »; a Jinja filter."""
     day = dt.date.fromisoformat(str(value)[:10])
     return f"{day.day}{'er' if day.day == 1 else ''} {MONTHS[day.month - 1]} {day.year}"
+
+
+def number_fr(value: Any) -> str:
+    """A number as French text: thin spaces between thousands, a decimal comma (« 4 000 », « 12,5 »); a Jinja filter."""
+    number = float(value)
+    if number.is_integer():
+        return f"{int(number):,}".replace(",", "\u202f")
+    return f"{number:,.2f}".rstrip("0").rstrip(".").replace(",", "\u202f").replace(".", ",")
+
+
+def percent_fr(share: float) -> str:
+    """A share (0.675) as a whole French percentage (« 68 % »), rounded half up; a Jinja filter."""
+    return f"{int(share * 100 + 0.5)}\u00a0%"
 
 
 def size_fr(size: int) -> str:
@@ -81,7 +95,7 @@ def _environment() -> jinja2.Environment:
         autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    environment.filters.update(date_fr=date_fr, size_fr=size_fr)
+    environment.filters.update(date_fr=date_fr, size_fr=size_fr, number_fr=number_fr, percent_fr=percent_fr)
     environment.globals.update(constraint_fr=constraint_fr)
     return environment
 
@@ -139,13 +153,24 @@ def _dashboard(out: Path, datasets: list[PublishedDataset],
     if not plan_dir.is_dir():
         return None, ""
     plan = {t: _json(plan_dir / f"{t}.json") for t in PLAN_TABLES}
-    suivi = _json(out / "datasets" / progress.config.slug / "latest" / "suivi.json")
+    # A plan version published before its targets were curated has no cibles table.
+    plan["cibles"] = _json(plan_dir / "cibles.json") if (plan_dir / "cibles.json").exists() else []
+    latest = out / "datasets" / progress.config.slug / "latest"
+    suivi = _json(latest / "suivi.json")
+    # A version published before the targets were reported on has no suivi_cibles.
+    suivi_cibles = _json(latest / "suivi_cibles.json") if (latest / "suivi_cibles.json").exists() else []
     notice = (source.sample_notice or "") if source.sample else ""
     # The statuses' labels are those of the served version's own schema; a version published
     # before its schema carried them is shown with the current schema's.
     served = next(r["schema"] for r in progress.descriptor["resources"] if r["name"] == "suivi")
     found = labels(served, "statut") or labels(current.get("suivi", served), "statut")
-    return build_dashboard(plan, suivi, status_scale(found)), notice
+    return build_dashboard(plan, suivi, status_scale(found), suivi_cibles, str(progress.served["date"])[:10]), notice
+
+
+def plan_slug_of(datasets: list[PublishedDataset]) -> str:
+    """The slug of the plan the progress dataset refers to ("" without a progress dataset)."""
+    source = next((d.config.source for d in datasets if isinstance(d.config.source, SubmissionsSource)), None)
+    return str(source.plan) if isinstance(source, SubmissionsSource) else ""
 
 
 def render_site(out: Path, catalog: CatalogConfig, datasets: list[PublishedDataset],
@@ -166,11 +191,14 @@ def render_site(out: Path, catalog: CatalogConfig, datasets: list[PublishedDatas
             "over_time": stacked_bars_svg([(date_fr(d), c) for d, c in dashboard.over_time],
                                           "graphique-evolution", "Statut des actions à chaque date de rapport",
                                           dashboard.scale, label_width=150),  # « 15 septembre 2023 »
+            "targets": stacked_bars_svg(dashboard.targets_by_engagement, "graphique-cibles",
+                                        "Cibles du plan par engagement et par état", TARGET_SCALE),
         }
     pages["index.html"] = environment.get_template("index.html").render(
         root="", catalog=catalog, datasets=datasets, dashboard=dashboard, charts=charts,
         sample=sample, licence=licence, statuses=dashboard.scale if dashboard else (),
-        labels=dashboard.labels if dashboard else {}).encode("utf-8")
+        labels=dashboard.labels if dashboard else {}, target_scale=TARGET_SCALE,
+        plan_slug=plan_slug_of(datasets)).encode("utf-8")
     if dashboard is not None:
         pages["organismes.html"] = environment.get_template("organismes.html").render(
             root="", catalog=catalog, dashboard=dashboard, sample=sample, licence=licence,

@@ -16,8 +16,23 @@ from pipelines.gather.plan.records import gather_plan_records
 from pipelines.state.inputs import file_stamps
 
 SUBMISSION_SCHEMA = "soumission"
+TARGETS_SUBMISSION_SCHEMA = "soumission-cibles"
 
 PROGRESS_SLUG = "suivi-plan-action-pgo-2021-2023"
+
+
+@dataclass(frozen=True)
+class TargetFact:
+    """One target of the plan (its ``cibles`` row), as a report on it is checked and shown."""
+
+    id_cible: str
+    id_action: str
+    citation: str
+    nature: str
+    value: float | None = None
+    unit: str | None = None
+    baseline: float | None = None
+    deadline: str | None = None  # ISO date
 
 
 @dataclass(frozen=True)
@@ -33,6 +48,12 @@ class PlanFacts:
     # Bodies entitled to report on an action without being responsible for it (the progress
     # dataset's ``reporters``: organisation id → action ids).
     reporters: dict[str, frozenset[str]] = field(default_factory=dict)
+    targets: dict[str, TargetFact] = field(default_factory=dict)  # id_cible → its facts
+
+    def targets_of(self, organisation: str) -> list[TargetFact]:
+        """The targets a body may report on: those of the actions it may report on, in identifier order."""
+        actions = self.actions_of(organisation)
+        return [t for _, t in sorted(self.targets.items()) if t.id_action in actions]
 
     def actions_of(self, organisation: str) -> frozenset[str]:
         """The actions a body may report on: those it is responsible for, and those the
@@ -102,13 +123,18 @@ def _plan_facts_of(directory: Path, stamps: tuple[tuple[str, int, int], ...]) ->
         responsibilities={k: frozenset(v) for k, v in responsibilities.items()},
         action_titles={r["id_action"]: r["titre"] for r in records["actions"]},
         organisation_names={r["id_organisation"]: r["nom"] for r in records["organisations"]},
+        targets={r["id_cible"]: TargetFact(
+            r["id_cible"], r["id_action"], r["citation"], r["nature"], r["valeur"], r["unite"],
+            r["valeur_initiale"], r["echeance"].isoformat() if r["echeance"] else None)
+            for r in records.get("cibles", [])},
     )
 
 
 def plan_references(config: DatasetConfig) -> dict[str, list[dict[str, str]]]:
-    """The plan's tables the ``suivi`` foreign keys point at, for checking a build."""
+    """The plan's tables the ``suivi`` and ``suivi_cibles`` foreign keys point at, for checking a build."""
     facts = plan_facts(config)
     return {
         "actions": [{"id_action": a} for a in facts.action_ids],
+        "cibles": [{"id_cible": t} for t in sorted(facts.targets)],
         "organisations": [{"id_organisation": o} for o in sorted(facts.organisations)],
     }

@@ -26,6 +26,7 @@ from pipelines.core.text import match_key
 TEMPLATE_SHEET = "_modele"
 TEMPLATE_MARKER = "ogp-modele-suivi"
 DATA_SHEET = "Suivi"
+TARGETS_SHEET = "Cibles"  # the template's sheet of the body's targets, and their values reached
 DELIMITERS = (",", ";", "\t")
 
 
@@ -329,8 +330,23 @@ def _merge_problems(ranges: tuple[str, ...], table: SheetTable) -> list[Problem]
     return found
 
 
+def parse_target_sheet(content: bytes, known_columns: Collection[str],
+                       limits: Limits = DEFAULT_LIMITS) -> tuple[SheetTable | None, list[Problem]]:
+    """The workbook's « Cibles » sheet (the values reached of the body's targets), or
+    ``None`` and no finding when the file is not a workbook or has no such sheet.
+
+    Read with the same care as the progress sheet: hidden rows or columns holding data and
+    merged cells spanning rows reject it, with findings that name the sheet's rows."""
+    if not content.startswith(b"PK\x03\x04") or _check_zip(content, limits):
+        return None, []  # the progress sheet's reading has said what is wrong with the file
+    return _parse_xlsx(content, ".xlsx", limits, known_columns, sheet_title=TARGETS_SHEET)
+
+
 def _parse_xlsx(content: bytes, suffix: str, limits: Limits,
-                known_columns: Collection[str] = ()) -> tuple[SheetTable | None, list[Problem]]:
+                known_columns: Collection[str] = (), *,
+                sheet_title: str | None = None) -> tuple[SheetTable | None, list[Problem]]:
+    """The report sheet of a workbook; with ``sheet_title``, that sheet only (``None`` and no
+    finding when the workbook has none of that name)."""
     problem = _check_zip(content, limits)
     if problem:
         return None, [problem]
@@ -345,12 +361,21 @@ def _parse_xlsx(content: bytes, suffix: str, limits: Limits,
     try:
         workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=False)
         sheets = [s for s in workbook.worksheets if s.sheet_state == "visible"
-                  and s.title != TEMPLATE_SHEET]
-        sheet = workbook[DATA_SHEET] if DATA_SHEET in workbook.sheetnames else _report_sheet(sheets, known_columns)
+                  and s.title not in (TEMPLATE_SHEET, TARGETS_SHEET)]
+        if sheet_title is not None:
+            if sheet_title not in workbook.sheetnames:
+                workbook.close()
+                return None, []
+            sheet = workbook[sheet_title]
+        else:
+            sheet = workbook[DATA_SHEET] if DATA_SHEET in workbook.sheetnames else _report_sheet(sheets, known_columns)
+        if sheet is None and TARGETS_SHEET in workbook.sheetnames:
+            workbook.close()
+            return None, []  # a workbook of targets only: no progress sheet, nothing wrong
         if sheet is None:
             return None, [error("xlsx-sans-feuille", "Le classeur ne contient aucune feuille visible.",
                                 "Renvoyez le modèle rempli.")]
-        if len(sheets) > 1 and sheet.title != DATA_SHEET:
+        if sheet_title is None and len(sheets) > 1 and sheet.title != DATA_SHEET:
             findings.append(warning(
                 "plusieurs-feuilles",
                 f"Le classeur a {len(sheets)} feuilles ; le rapport est lu dans la feuille « {sheet.title} », "

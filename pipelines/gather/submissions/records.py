@@ -1,8 +1,8 @@
-"""Gather stage: the progress dataset's ``suivi`` rows, rebuilt from the archive alone.
+"""Gather stage: the progress dataset's ``suivi`` and ``suivi_cibles`` rows, rebuilt from the archive alone.
 
 Every accepted, attributed, not withdrawn submission in arrival order (the file's
 modification time in the inbox, the fetch time over HTTP), a later report of the same
-action and date replacing an earlier one. Each row says which file it was read from
+action (or target) and date replacing an earlier one. Each row says which file it was read from
 (``id_soumission``) and when that file arrived (``date_reception``). Deleting the published
 output loses nothing. Sample submissions exist for a first ``make run`` only: a state folder
 that has received real submissions never collects or publishes them.
@@ -58,6 +58,20 @@ def _typed(row: dict[str, str], submission: AcceptedSubmission, arrived: dt.date
     }
 
 
+def _typed_target(row: dict[str, str], submission: AcceptedSubmission, arrived: dt.datetime) -> dict[str, object]:
+    value = float(row["valeur_atteinte"])
+    return {
+        "id_cible": row["id_cible"],
+        "date_rapport": dt.date.fromisoformat(row["date_rapport"]),
+        "valeur_atteinte": int(value) if value.is_integer() else value,
+        "commentaire": row.get("commentaire") or None,
+        "preuve_url": row.get("preuve_url") or None,
+        "id_organisation": submission.organisation,
+        "id_soumission": submission.sha256,
+        "date_reception": arrived,
+    }
+
+
 def gather_progress_records(config: DatasetConfig, settings: Settings) -> Tables:
     """The ``suivi`` table rebuilt from the archive: the latest report per action and date.
 
@@ -69,12 +83,18 @@ def gather_progress_records(config: DatasetConfig, settings: Settings) -> Tables
     archive = SubmissionArchive(settings.state_dir / config.slug)
     refuse_samples_over_real(config, archive)
     merged: dict[tuple[str, str], dict[str, object]] = {}
+    targets: dict[tuple[str, str], dict[str, object]] = {}
     for submission in archive.accepted(source.sample):
         # The arrival to the second (a published datetime), once per file, not per row.
         arrived = dt.datetime.fromisoformat(submission.arrived_at.replace("Z", "+00:00")).replace(microsecond=0)
         for row in submission.rows:
             merged[(row["id_action"], row["date_rapport"])] = _typed(row, submission, arrived)
-    return {"suivi": list(merged.values())}
+        for row in submission.target_rows:
+            targets[(row["id_cible"], row["date_rapport"])] = _typed_target(row, submission, arrived)
+    tables: Tables = {"suivi": list(merged.values())}
+    if "suivi_cibles" in config.tables:
+        tables["suivi_cibles"] = list(targets.values())
+    return tables
 
 
 def withdrawal_notes(config: DatasetConfig, settings: Settings, published: set[str]) -> list[str]:

@@ -14,13 +14,15 @@ import datetime as dt
 import io
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from pipelines.core.errors import ConfigError
 from pipelines.core.schema import TableSchema
 from pipelines.core.vocabulary import labels
-from pipelines.gather.submissions.plan_facts import PlanFacts
+from pipelines.gather.submissions.plan_facts import PlanFacts, TargetFact
 from pipelines.gather.submissions.read import (
     DATA_SHEET,
+    TARGETS_SHEET,
     TEMPLATE_MARKER,
     TEMPLATE_SHEET,
 )
@@ -32,6 +34,22 @@ COLUMNS = ("id_action", "titre_action", "date_rapport", "statut", "avancement_pc
 WIDTHS = {"id_action": 12, "titre_action": 60, "date_rapport": 14, "statut": 24,
           "avancement_pct": 16, "commentaire": 60, "preuve_url": 45}
 TITLE_COLUMN = "Titre de l'action"
+# The « Cibles » sheet: the target as the plan states it (locked, not read back), then what
+# the body fills. The shown titles are the validator's informational columns.
+TARGET_SHOWN = ("Citation du plan", "Valeur visée", "Unité", "Échéance")
+TARGET_FILLED = ("date_rapport", "valeur_atteinte", "commentaire", "preuve_url")
+TARGET_WIDTHS = (15, 70, 12, 30, 12, 14, 16, 50, 40)
+TARGET_FREE_ROWS = 30  # for a second report date on a target
+
+
+def _number_fr(value: float | None) -> str:
+    if value is None:
+        return ""
+    return f"{value:,.0f}".replace(",", "\u202f") if float(value).is_integer() else str(value).replace(".", ",")
+
+
+def _deadline_fr(deadline: str | None) -> str:
+    return dt.date.fromisoformat(deadline).strftime("%d/%m/%Y") if deadline else ""
 
 
 def headers(schema: TableSchema) -> list[str]:
@@ -47,6 +65,28 @@ class TemplateAction:
 
     id_action: str
     title: str
+
+
+def _target_instructions(targets_schema: TableSchema) -> list[list[str]]:
+    """The instructions of the « Cibles » sheet: what a target is, what to fill."""
+    fields = {f["name"]: f for f in targets_schema["fields"]}
+    lines = [
+        [],
+        ["L'onglet « Cibles »"],
+        ["Il liste les cibles chiffrées ou datées que le plan fixe aux actions de votre organisme, avec les "
+         "mots du plan qui les énoncent, la valeur visée et l'échéance (cellules grisées, verrouillées). "
+         "Indiquez pour chaque cible la valeur atteinte à la date du rapport ; laissez vide la ligne d'une "
+         "cible sur laquelle vous ne rendez pas compte."],
+        ["Un jalon (une livraison à une date, sans chiffre) vaut 1 quand il est franchi, 0 sinon."],
+        ["Pour une autre date, utilisez une ligne libre sous les cibles et choisissez la cible dans la liste."],
+    ]
+    for column in TARGET_FILLED:
+        field = fields[column]
+        required = "obligatoire" if field.get("constraints", {}).get("required") else "facultatif"
+        lines.append([field.get("title", column), f"{required.capitalize()}. {field['description']}"])
+    lines.append(["Règle vérifiée à la réception",
+                  "Une valeur atteinte qui baisse par rapport au rapport précédent est expliquée dans le commentaire."])
+    return lines
 
 
 def _instructions(organisation: str, name: str, plan_start: dt.date, schema: TableSchema) -> list[list[str]]:
@@ -97,8 +137,10 @@ def _instructions(organisation: str, name: str, plan_start: dt.date, schema: Tab
 def write_template_xlsx(
     path: Path, organisation: str, name: str, actions: list[TemplateAction],
     plan_start: dt.date, schema: TableSchema,
+    targets: list[TargetFact] | None = None, targets_schema: TableSchema | None = None,
 ) -> None:
-    """Writes the spreadsheet template of one body."""
+    """Writes the spreadsheet template of one body; with ``targets`` (and their format), a
+    « Cibles » sheet to report the values reached of its actions' targets."""
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font, PatternFill, Protection
     from openpyxl.worksheet.datavalidation import DataValidation
@@ -106,7 +148,10 @@ def write_template_xlsx(
     workbook = Workbook()
     instructions = workbook.active
     instructions.title = "Instructions"
-    for line in _instructions(organisation, name, plan_start, schema):
+    lines = _instructions(organisation, name, plan_start, schema)
+    if targets and targets_schema is not None:
+        lines += _target_instructions(targets_schema)
+    for line in lines:
         instructions.append(line)
     instructions["A1"].font = Font(bold=True, size=14)
     instructions.column_dimensions["A"].width = 18
@@ -183,6 +228,9 @@ def write_template_xlsx(
     sheet.protection.formatColumns = False
     sheet.protection.formatRows = False
 
+    if targets and targets_schema is not None:
+        _write_targets_sheet(workbook, targets, targets_schema, plan_start)
+
     marker = workbook.create_sheet(TEMPLATE_SHEET)
     marker.append([TEMPLATE_MARKER, organisation, TEMPLATE_VERSION])
     marker.sheet_state = "veryHidden"
@@ -190,6 +238,72 @@ def write_template_xlsx(
     workbook.active = 0
     path.parent.mkdir(parents=True, exist_ok=True)
     workbook.save(path)
+
+
+def _write_targets_sheet(workbook: Any, targets: list[TargetFact], schema: TableSchema, plan_start: dt.date) -> None:
+    """The « Cibles » sheet: one locked row per target (identifier and the plan's words),
+    cells to fill with input checks, and free rows for another date."""
+    from openpyxl.styles import Alignment, Font, PatternFill, Protection
+    from openpyxl.worksheet.datavalidation import DataValidation
+
+    titles = {f["name"]: f.get("title", f["name"]) for f in schema["fields"]}
+    sheet = workbook.create_sheet(TARGETS_SHEET)
+    sheet.append([titles["id_cible"], *TARGET_SHOWN, *(titles[c] for c in TARGET_FILLED)])
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+        cell.fill = PatternFill("solid", fgColor="DDDDDD")
+    for target in targets:
+        value = "jalon" if target.nature == "jalon" else _number_fr(target.value)
+        sheet.append([target.id_cible, target.citation, value, target.unit or "",
+                      _deadline_fr(target.deadline)])
+    shown = 1 + len(TARGET_SHOWN)
+    last = len(targets) + 1 + TARGET_FREE_ROWS
+    locked_fill = PatternFill("solid", fgColor="EEEEEE")
+    for row in sheet.iter_rows(min_row=2, max_row=last, max_col=shown + len(TARGET_FILLED)):
+        for cell in row:
+            prefilled = cell.row <= len(targets) + 1 and cell.column <= shown
+            cell.protection = Protection(locked=prefilled or (cell.column <= shown and cell.column > 1))
+            if prefilled:
+                cell.fill = locked_fill
+            if cell.column == 2 or cell.column == shown + 3:
+                cell.alignment = Alignment(wrap_text=True, vertical="top")
+            if cell.column == shown + 1:
+                cell.number_format = "DD/MM/YYYY"
+    for index, width in enumerate(TARGET_WIDTHS, start=1):
+        sheet.column_dimensions[sheet.cell(1, index).column_letter].width = width
+    sheet.freeze_panes = sheet.cell(2, shown + 1).coordinate
+
+    def letter(column: int) -> str:
+        return str(sheet.cell(1, column).column_letter)
+
+    date_col, value_col, proof_col = letter(shown + 1), letter(shown + 2), letter(shown + 4)
+    checks = [
+        (f"{date_col}2:{date_col}{last}", DataValidation(
+            type="date", operator="between",
+            formula1=f"DATE({plan_start.year},{plan_start.month},{plan_start.day})", formula2="TODAY()",
+            allow_blank=True, errorTitle="Date du rapport",
+            error=f"Une date entre le {plan_start.strftime('%d/%m/%Y')} et aujourd'hui, au format JJ/MM/AAAA.",
+            promptTitle="Date du rapport", prompt="La date à laquelle la valeur est constatée, au format JJ/MM/AAAA.")),
+        (f"{value_col}2:{value_col}{last}", DataValidation(
+            type="decimal", operator="greaterThanOrEqual", formula1="0", allow_blank=True,
+            errorTitle="Valeur atteinte", error="Un nombre positif ou nul, sans unité.",
+            promptTitle="Valeur atteinte",
+            prompt="Un nombre dans l'unité de la cible ; pour un jalon, 1 s'il est franchi, 0 sinon.")),
+        (f"{proof_col}2:{proof_col}{last}", DataValidation(
+            type="textLength", operator="lessThanOrEqual", formula1="2000", allow_blank=True,
+            promptTitle="Preuve", prompt="Adresse complète, commençant par https://")),
+        (f"A{len(targets) + 2}:A{last}", DataValidation(
+            type="list", formula1='"' + ",".join(t.id_cible for t in targets) + '"', allow_blank=True,
+            errorTitle="Cible", error="Choisissez l'une de vos cibles.", promptTitle="Cible",
+            prompt="Pour une autre date : choisissez la cible dans la liste.")),
+    ]
+    for cells, check in checks:
+        check.showErrorMessage = check.showInputMessage = True
+        check.add(cells)
+        sheet.add_data_validation(check)
+    sheet.protection.sheet = True
+    sheet.protection.formatColumns = False
+    sheet.protection.formatRows = False
 
 
 def template_csv_bytes(actions: list[TemplateAction], schema: TableSchema) -> bytes:
@@ -202,7 +316,8 @@ def template_csv_bytes(actions: list[TemplateAction], schema: TableSchema) -> by
     return b"\xef\xbb\xbf" + buffer.getvalue().encode("utf-8")
 
 
-def write_template(path: Path, org: str, plan: PlanFacts, schema: TableSchema) -> list[TemplateAction]:
+def write_template(path: Path, org: str, plan: PlanFacts, schema: TableSchema,
+                   targets_schema: TableSchema | None = None) -> list[TemplateAction]:
     """Writes the template of body ``org`` at ``path`` (.xlsx, recommended, or .csv): one
     prefilled row per action it may report on. Returns those actions.
 
@@ -216,7 +331,8 @@ def write_template(path: Path, org: str, plan: PlanFacts, schema: TableSchema) -
         raise ConfigError(f"{org} n'est responsable d'aucune action du plan.")
     suffix = path.suffix.lower()
     if suffix == ".xlsx":
-        write_template_xlsx(path, org, plan.organisation_names.get(org, org), actions, plan.start, schema)
+        write_template_xlsx(path, org, plan.organisation_names.get(org, org), actions, plan.start, schema,
+                            plan.targets_of(org), targets_schema)
     elif suffix == ".csv":
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(template_csv_bytes(actions, schema))

@@ -48,7 +48,7 @@ class Pipeline:
         self.out = tmp_path / "site"
         self.settings = Settings(state_dir=tmp_path / "var", submissions_inbox=self.inbox).check()
         self.config = config.for_run(self.settings)
-        self.schemas = {"suivi": load_schema(self.settings.schemas_dir, "suivi")}
+        self.schemas = {t: load_schema(self.settings.schemas_dir, t) for t in self.config.tables}
         self.archive = SubmissionArchive(self.settings.state_dir / PROGRESS_SLUG)
 
     def drop(self, relative: str, content: bytes | str) -> None:

@@ -70,10 +70,12 @@ def test_ogp_validate_prints_every_error_and_exits_1_when_rejected(tmp_path) -> 
 
 def test_ogp_validate_exits_0_on_the_bundled_samples(tmp_path) -> None:  # noqa: ANN001
     samples = sorted((ROOT / "datasets" / PROGRESS_SLUG / "soumissions-exemple").rglob("*.*"))
-    assert len(samples) == 3
+    assert len(samples) == 4
     result = CliRunner().invoke(app, ["validate", *map(str, samples)], env={"OGP_STATE_DIR": str(tmp_path / "var")})
     assert result.exit_code == 0, result.output
-    assert result.output.count("ACCEPTÉ") == 3
+    assert result.output.count("ACCEPTÉ") == 4
+    # MEAE's filled « Cibles » sheet: three values reached, its « Suivi » sheet left unfilled.
+    assert "cibles-meae-2022-06.xlsx : ACCEPTÉ : 3 valeurs de cible" in result.output
 
 
 def test_ogp_validate_refuses_a_huge_file_without_reading_it(tmp_path) -> None:  # noqa: ANN001
