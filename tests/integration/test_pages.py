@@ -68,7 +68,8 @@ def open_page(browser, url: str, javascript: bool = True):  # noqa: ANN001, ANN2
 
 
 @pytest.mark.parametrize("path", ["index.html", "organismes.html", f"datasets/{PLAN_SLUG}/index.html",
-                                  f"datasets/{PROGRESS_SLUG}/index.html", "schemas/suivi.html"])
+                                  f"datasets/{PROGRESS_SLUG}/index.html", "schemas/suivi.html",
+                                  "schemas/suivi_cibles.html", "schemas/cibles.html"])
 def test_pages_load_nothing_from_the_network_and_every_local_link_resolves(browser, site: str, path: str) -> None:  # noqa: ANN001
     page, requested = open_page(browser, site + path)
     assert requested and all(url.startswith(site) for url in requested), requested
@@ -114,6 +115,52 @@ def test_dashboard_numbers_equal_the_published_data(browser, site: str) -> None:
     assert {s: n for s, n in last if n} == dict(totals)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "accueil.png"), full_page=True)
+    page.context.close()
+
+
+def test_targets_on_the_dashboard_equal_the_published_data_without_javascript(browser, site: str) -> None:  # noqa: ANN001
+    targets = published(site, PLAN_SLUG, "cibles")
+    values = published(site, PROGRESS_SLUG, "suivi_cibles")
+    log = requests.get(f"{site}datasets/{PROGRESS_SLUG}/versions.json", timeout=10).json()
+    as_of = next(v["date"] for v in log["versions"] if v["version"] == log["latest"])[:10]
+    latest = {}
+    for row in sorted(values, key=lambda r: (r["id_cible"], r["date_rapport"])):
+        latest[row["id_cible"]] = row["valeur_atteinte"]
+    assert len(targets) == 26 and latest  # the samples report on some targets
+    expected = {}
+    for t in targets:
+        value = latest.get(t["id_cible"])
+        if value is None:
+            share = None
+        elif t["nature"] == "jalon":
+            share = 100 if value >= 1 else 0
+        else:
+            start = t["valeur_initiale"] or 0
+            share = int((value - start) / (t["valeur"] - start) * 100 + 0.5)
+        late = bool(t["echeance"]) and t["echeance"] < as_of
+        state = ("atteinte" if share is not None and share >= 100 else "echeance_depassee" if late
+                 else "en_cours" if value is not None else "sans_rapport")
+        expected[t["id_cible"]] = (state, "—" if share is None else f"{share}\u00a0%")
+    page, _ = open_page(browser, site + "index.html", javascript=False)
+    shown = page.eval_on_selector_all(
+        "#table-cibles tbody tr", "rows => rows.map(r => [r.dataset.cible, r.dataset.etat, r.cells[6].textContent])")
+    assert {c: (state, share) for c, state, share in shown} == expected
+    overdue = page.eval_on_selector_all("#table-cibles-en-retard tbody tr", "rows => rows.map(r => r.dataset.cible)")
+    assert sorted(overdue) == sorted(c for c, (state, _) in expected.items() if state == "echeance_depassee")
+    assert page.inner_text("#cibles-en-retard") == str(len(overdue))
+    assert page.inner_text("#total-cibles") == "26"
+    by_engagement = page.eval_on_selector_all(
+        "#table-cibles-engagements tbody tr",
+        "rows => rows.map(r => [r.dataset.groupe, Array.from(r.querySelectorAll('td[data-etat]')).map(td => [td.dataset.etat, Number(td.textContent)])])")
+    counts: dict[str, Counter] = {}
+    for t in targets:
+        counts.setdefault(t["id_cible"].split("-")[0], Counter())[expected[t["id_cible"]][0]] += 1
+    assert {g: {s: n for s, n in cells if n} for g, cells in by_engagement} == {g: dict(c) for g, c in counts.items()}
+    # The chart repeats the table: one bar segment per non-zero count, with a title.
+    segments = page.eval_on_selector_all("#graphique-cibles-titre ~ rect", "rs => rs.length")
+    assert segments == sum(1 for c in counts.values() for n in c.values() if n)
+    page.locator("#cibles").scroll_into_view_if_needed()
+    page.screenshot(path=str(SCREENSHOTS / "cibles.png"), full_page=True)
     page.context.close()
 
 

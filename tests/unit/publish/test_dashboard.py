@@ -7,7 +7,7 @@ import pytest
 from pipelines.core.config import Settings
 from pipelines.core.schema import load_schema
 from pipelines.core.vocabulary import labels, spellings
-from publish.site.dashboard import COLOURS, build_dashboard, latest_reports, status_scale
+from publish.site.dashboard import COLOURS, TARGET_SCALE, build_dashboard, latest_reports, share_reached, status_scale
 
 SCALE = status_scale(labels(load_schema(Settings().schemas_dir, "suivi"), "statut"))
 
@@ -55,7 +55,7 @@ def _luminance(colour: str) -> float:
 
 
 def test_status_colours_contrast_with_the_white_page() -> None:
-    for code, colour in COLOURS.items():
+    for code, colour in [*COLOURS.items(), *((c, colour) for c, _, colour in TARGET_SCALE)]:
         ratio = (1.05) / (_luminance(colour) + 0.05)
         assert ratio >= 3.0, (code, colour, ratio)  # WCAG 1.4.11, graphical objects
 
@@ -71,3 +71,52 @@ def test_the_labels_come_from_the_schema_in_the_page_order_and_are_the_normalise
             "complet", "non_commence", "limite"}
     with pytest.raises(ValueError, match="sans place"):
         status_scale({"en_pause": "En pause"})
+
+
+TARGETS = [  # a count with a baseline, a share, a milestone, a number without a deadline
+    {"id_cible": "E1-A1-01-C1", "id_action": "E1-A1-01", "citation": "40 données au lieu des 23", "nature": "volume",
+     "valeur": 40, "unite": "données", "valeur_initiale": 23, "echeance": "2022-12-31", "echeance_texte": "fin 2022"},
+    {"id_cible": "E1-A1-02-C1", "id_action": "E1-A1-02", "citation": "80 % d'ici fin 2022", "nature": "part",
+     "valeur": 80, "unite": "%", "valeur_initiale": None, "echeance": "2022-12-31", "echeance_texte": "fin 2022"},
+    {"id_cible": "E2-A1-01-C1", "id_action": "E2-A1-01", "citation": "en janvier 2022", "nature": "jalon",
+     "valeur": None, "unite": None, "valeur_initiale": None, "echeance": "2022-01-31", "echeance_texte": "janvier 2022"},
+    {"id_cible": "E2-A1-01-C2", "id_action": "E2-A1-01", "citation": "4 000 conseillers", "nature": "effectif",
+     "valeur": 4000, "unite": "conseillers", "valeur_initiale": None, "echeance": None, "echeance_texte": None},
+]
+TARGET_VALUES = [
+    {"id_cible": "E1-A1-01-C1", "date_rapport": "2022-06-30", "valeur_atteinte": 30, "id_organisation": "ditp"},
+    {"id_cible": "E1-A1-01-C1", "date_rapport": "2023-03-31", "valeur_atteinte": 42, "id_organisation": "ditp"},
+    {"id_cible": "E1-A1-02-C1", "date_rapport": "2023-06-30", "valeur_atteinte": 60, "id_organisation": "ditp"},
+    {"id_cible": "E2-A1-01-C2", "date_rapport": "2022-12-31", "valeur_atteinte": 2500, "id_organisation": "meae"},
+]
+
+
+def test_targets_latest_value_share_reached_and_deadline() -> None:
+    dashboard = build_dashboard({**PLAN, "cibles": TARGETS}, SUIVI, SCALE, TARGET_VALUES, as_of="2023-11-14")
+    lines = {t.id_cible: (t.value, t.date, t.share, t.deadline_passed, t.state) for t in dashboard.targets}
+    assert lines == {
+        # (42 − 23) / (40 − 23): past the target, reached after its deadline.
+        "E1-A1-01-C1": (42.0, "2023-03-31", 19 / 17, True, "atteinte"),
+        "E1-A1-02-C1": (60.0, "2023-06-30", 0.75, True, "echeance_depassee"),
+        "E2-A1-01-C1": (None, None, None, True, "echeance_depassee"),
+        "E2-A1-01-C2": (2500.0, "2022-12-31", 0.625, False, "en_cours"),
+    }
+    assert [t.id_cible for t in dashboard.overdue] == ["E2-A1-01-C1", "E1-A1-02-C1"]  # by deadline
+    assert dashboard.targets_by_engagement == [
+        ("E1", {"atteinte": 1, "en_cours": 0, "echeance_depassee": 1, "sans_rapport": 0}),
+        ("E2", {"atteinte": 0, "en_cours": 1, "echeance_depassee": 1, "sans_rapport": 0})]
+    # Before the deadlines, nothing is overdue; a milestone reported passed is reached.
+    early = build_dashboard({**PLAN, "cibles": TARGETS}, SUIVI, SCALE, [
+        {"id_cible": "E2-A1-01-C1", "date_rapport": "2022-01-15", "valeur_atteinte": 1}], as_of="2022-01-20")
+    assert {t.id_cible: t.state for t in early.targets} == {
+        "E1-A1-01-C1": "sans_rapport", "E1-A1-02-C1": "sans_rapport", "E2-A1-01-C1": "atteinte",
+        "E2-A1-01-C2": "sans_rapport"}
+    assert early.overdue == []
+
+
+def test_share_reached_from_the_baseline_and_for_milestones() -> None:
+    assert share_reached("volume", 40, 23, 23) == 0 and share_reached("volume", 40, 23, 40) == 1
+    assert share_reached("part", 80, None, 20) == 0.25
+    assert share_reached("jalon", None, None, 0) == 0 and share_reached("jalon", None, None, 1) == 1
+    assert share_reached("effectif", None, None, 5) is None  # no number to reach
+    assert share_reached("effectif", 10, None, None) is None  # no value yet
