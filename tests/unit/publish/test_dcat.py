@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from rdflib import Graph, URIRef
+from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCAT, DCTERMS, RDF
 
 from pipelines.core.config import CatalogConfig, DatasetConfig, load_catalog_config
@@ -56,18 +56,19 @@ def graph(request: pytest.FixtureRequest, catalog_config: CatalogConfig,
 
 
 def test_france_is_one_location_with_one_wkt_geometry_and_no_bbox(graph: Graph) -> None:
-    datasets = sorted(graph.subjects(RDF.type, DCAT.Dataset))
+    datasets = sorted(str(d) for d in graph.subjects(RDF.type, DCAT.Dataset))
     assert len(datasets) == 2
     catalog = URIRef(f"{BASE}catalog")
-    assert all(list(graph.objects(node, DCTERMS.spatial)) == [FRANCE] for node in [catalog, *datasets])
+    assert all(list(graph.objects(URIRef(node), DCTERMS.spatial)) == [FRANCE]
+               for node in [catalog, *datasets])
     assert (FRANCE, RDF.type, DCTERMS.Location) in graph
     (geometry,) = graph.objects(FRANCE, LOCN.geometry)
-    assert geometry.datatype == GSP.wktLiteral
+    assert isinstance(geometry, Literal) and geometry.datatype == GSP.wktLiteral
     assert str(geometry) == wkt_multipolygon(FRANCE_BOXES)
     # udata merges every WKT literal of the node: a bbox beside the geometry would be a polygon more.
     assert list(graph.objects(FRANCE, DCAT.bbox)) == []
-    assert [o for o in graph.objects(FRANCE, None) if getattr(o, "datatype", None) == GSP.wktLiteral] \
-        == [geometry]
+    assert [o for o in graph.objects(FRANCE, None)
+            if isinstance(o, Literal) and o.datatype == GSP.wktLiteral] == [geometry]
 
 
 def test_the_geometry_is_one_closed_counter_clockwise_lon_lat_ring_per_part_of_france() -> None:
@@ -104,4 +105,5 @@ def test_the_geometry_survives_each_serialisation_with_its_datatype(graph: Graph
     parsed = Graph().parse(data=serialise(graph, extension),
                            format={"ttl": "turtle", "jsonld": "json-ld", "rdf": "xml"}[extension])
     (geometry,) = parsed.objects(FRANCE, LOCN.geometry)
-    assert geometry.datatype == GSP.wktLiteral and str(geometry) == wkt_multipolygon(FRANCE_BOXES)
+    assert isinstance(geometry, Literal) and geometry.datatype == GSP.wktLiteral
+    assert str(geometry) == wkt_multipolygon(FRANCE_BOXES)
