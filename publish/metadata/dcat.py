@@ -55,27 +55,28 @@ LICENCE_URIS = {"etalab-2.0": "https://www.etalab.gouv.fr/licence-ouverte-open-l
 FILE_TYPES = {"csv": "CSV", "parquet": "PARQUET", "json": "JSON"}
 COUNTRIES = {"France": "FRA"}
 
-# France as a geometry: one bounding box, in WGS84 longitude and latitude (west, south,
-# east, north, outward to 0.1°), per part of the Republic where people live and the plan's
-# public services apply: metropolitan France with Corsica, the five overseas departments
-# and regions, the overseas collectivities and New Caledonia. Boxes, not outlines: the
-# coverage is the whole country, not a survey, and udata's ``country:fr`` zone holds the
-# outlines. Left out: the French Southern and Antarctic Lands and Clipperton, which have
-# no permanent population (and Adélie Land is an Antarctic claim). One single box around
-# them all would span most of the globe, so there is no ``dcat:bbox``: udata merges every
-# WKT literal of the node into one multipolygon, and a world-sized box would swamp the rest.
+# France as a geometry. The plan is the national one, so its coverage is the whole
+# Republic: one bounding box per inhabited part of it, in WGS84 longitude and latitude
+# (west, south, east, north; the extreme points rounded outward to 0.1°): metropolitan
+# France with Corsica, the five overseas departments and regions, the overseas
+# collectivities and New Caledonia. Boxes, not outlines: a few hundred bytes of fixed text
+# that only say where the country is (the API channel names udata's ``country:fr`` zone
+# instead). Left out: the French Southern and Antarctic Lands and Clipperton, which have
+# no permanent population (Adélie Land is an Antarctic claim). One box around them all
+# would span most of the globe, so there is no ``dcat:bbox``: udata merges every WKT
+# literal of the node into one multipolygon, where a world-sized box would swamp the rest.
 FRANCE_BOXES: tuple[tuple[str, float, float, float, float], ...] = (
     ("France métropolitaine", -5.2, 41.3, 9.6, 51.1),
     ("Guadeloupe", -61.9, 15.8, -60.9, 16.6),
     ("Martinique", -61.3, 14.3, -60.8, 14.9),
-    ("Guyane", -54.7, 2.1, -51.6, 5.8),
+    ("Guyane", -54.7, 2.1, -51.5, 5.8),
     ("La Réunion", 55.2, -21.4, 55.9, -20.8),
     ("Mayotte", 44.9, -13.1, 45.4, -12.6),
     ("Saint-Pierre-et-Miquelon", -56.5, 46.7, -56.1, 47.2),
     ("Saint-Martin et Saint-Barthélemy", -63.2, 17.8, -62.7, 18.2),
     ("Wallis-et-Futuna", -178.2, -14.4, -176.1, -13.2),
-    ("Polynésie française", -154.8, -28.0, -134.4, -7.8),
-    ("Nouvelle-Calédonie", 158.1, -22.9, 169.0, -17.9),
+    ("Polynésie française", -154.8, -28.0, -134.4, -7.7),
+    ("Nouvelle-Calédonie", 157.9, -23.0, 169.0, -17.8),
 )
 
 
