@@ -12,6 +12,11 @@ harvesters depend on:
   new version updates each resource in place.
 - Every node has a URI (hash URIs under the dataset's) except the temporal coverage, a
   blank node with a fixed label: the same inputs serialise to the same bytes.
+- France, the spatial coverage, is the EU country term with a geometry on it
+  (``locn:geometry``, a ``gsp:wktLiteral``; see :data:`FRANCE_BOXES`): udata takes a
+  dataset's spatial coverage from a geometry only, never from the term's URI.
+- The Table Schemas are ``dct:conformsTo`` of the distributions only: each describes one
+  table's files, and no dataset as a whole conforms to one of them.
 - Two profiles differ in the checksum only. ``dcat-ap`` types ``spdx:checksumValue`` as
   ``xsd:hexBinary`` and names the algorithm under ``https://spdx.org/rdf/terms``, as the
   DCAT-AP 3.0.1 shapes require; ``datagouv`` leaves the value a plain literal and uses
@@ -36,6 +41,8 @@ from publish import versioning as v
 from publish.metadata.datapackage import table_of
 
 ADMS = Namespace("http://www.w3.org/ns/adms#")
+GSP = Namespace("http://www.opengis.net/ont/geosparql#")
+LOCN = Namespace("http://www.w3.org/ns/locn#")
 DCATAP = Namespace("http://data.europa.eu/r5r/")
 DCAT_VERSION = URIRef(f"{DCAT}version")  # DCAT 3; rdflib's closed DCAT namespace predates it
 SPDX = Namespace("http://spdx.org/rdf/terms#")
@@ -47,6 +54,45 @@ IANA = "https://www.iana.org/assignments/media-types/"
 LICENCE_URIS = {"etalab-2.0": "https://www.etalab.gouv.fr/licence-ouverte-open-licence"}
 FILE_TYPES = {"csv": "CSV", "parquet": "PARQUET", "json": "JSON"}
 COUNTRIES = {"France": "FRA"}
+
+# France as a geometry. The plan is the national one, so its coverage is the whole
+# Republic: one bounding box per inhabited part of it, in WGS84 longitude and latitude
+# (west, south, east, north; the extreme points rounded outward to 0.1°): metropolitan
+# France with Corsica, the five overseas departments and regions, the overseas
+# collectivities and New Caledonia. Boxes, not outlines: a few hundred bytes of fixed text
+# that only say where the country is (the API channel names udata's ``country:fr`` zone
+# instead). Left out: the French Southern and Antarctic Lands and Clipperton, which have
+# no permanent population (Adélie Land is an Antarctic claim). One box around them all
+# would span most of the globe, so there is no ``dcat:bbox``: udata merges every WKT
+# literal of the node into one multipolygon, where a world-sized box would swamp the rest.
+FRANCE_BOXES: tuple[tuple[str, float, float, float, float], ...] = (
+    ("France métropolitaine", -5.2, 41.3, 9.6, 51.1),
+    ("Guadeloupe", -61.9, 15.8, -60.9, 16.6),
+    ("Martinique", -61.3, 14.3, -60.8, 14.9),
+    ("Guyane", -54.7, 2.1, -51.5, 5.8),
+    ("La Réunion", 55.2, -21.4, 55.9, -20.8),
+    ("Mayotte", 44.9, -13.1, 45.4, -12.6),
+    ("Saint-Pierre-et-Miquelon", -56.5, 46.7, -56.1, 47.2),
+    ("Saint-Martin et Saint-Barthélemy", -63.2, 17.8, -62.7, 18.2),
+    ("Wallis-et-Futuna", -178.2, -14.4, -176.1, -13.2),
+    ("Polynésie française", -154.8, -28.0, -134.4, -7.7),
+    ("Nouvelle-Calédonie", 157.9, -23.0, 169.0, -17.8),
+)
+
+
+def wkt_multipolygon(boxes: tuple[tuple[str, float, float, float, float], ...]) -> str:
+    """A WKT ``MULTIPOLYGON`` of one rectangle per box, each ring counter-clockwise from its
+    south-west corner (as GeoJSON wants exterior rings), in the boxes' order: the same
+    boxes always give the same text."""
+    rings = []
+    for _, west, south, east, north in boxes:
+        corners = ((west, south), (east, south), (east, north), (west, north), (west, south))
+        rings.append("((" + ", ".join(f"{x} {y}" for x, y in corners) + "))")
+    return "MULTIPOLYGON (" + ", ".join(rings) + ")"
+
+
+# A geometry per country of COUNTRIES, in WKT (GeoSPARQL's default CRS: WGS84 lon/lat).
+GEOMETRIES = {"FRA": wkt_multipolygon(FRANCE_BOXES)}
 FORMAT_LABELS = {"csv": "CSV", "parquet": "Parquet", "json": "JSON"}
 
 Profile = Literal["dcat-ap", "datagouv"]
@@ -162,6 +208,18 @@ def _concept(graph: Graph, uri: str, scheme: str, kind: URIRef | None = None) ->
     return node
 
 
+def _place(graph: Graph, country: str) -> URIRef:
+    """The EU country term as a ``dct:Location`` with its geometry (``locn:geometry``, a
+    ``gsp:wktLiteral``), the one node both the catalogue and its datasets point at.
+
+    udata (``spatial_from_rdf``) reads any WKT or GeoJSON literal of the ``dct:spatial``
+    node and ckanext-dcat reads ``locn:geometry`` of a ``dct:Location``; without a geometry
+    both keep only the URI, and udata no spatial coverage at all."""
+    place = _concept(graph, f"{EU}country/{country}", f"{EU}country", DCTERMS.Location)
+    graph.add((place, LOCN.geometry, RdfLiteral(GEOMETRIES[country], datatype=GSP.wktLiteral)))
+    return place
+
+
 def _agent(graph: Graph, node: URIRef, name: str) -> URIRef:
     graph.add((node, RDF.type, FOAF.Organization))
     graph.add((node, RDF.type, FOAF.Agent))
@@ -187,7 +245,10 @@ def add_dataset(graph: Graph, catalog: URIRef, published: PublishedDataset, base
                 profile: Profile) -> URIRef:
     """Adds one served dataset to ``catalog`` in ``graph``, with a distribution per file; returns its node.
 
-    Described from the served version (its log entry and descriptor), not from the newest one."""
+    Described from the served version (its log entry and descriptor), not from the newest one.
+    Each table's schema is the ``dct:conformsTo`` of that table's distributions and never of
+    the dataset: udata keeps one dataset-level ``conformsTo`` only (whichever rdflib yields
+    first), which would label a dataset of seven tables with one table's schema."""
     config, log, descriptor = published.config, published.log, published.descriptor
     node = dataset_uri(base_url, config.slug)
     page = f"{base_url}datasets/{config.slug}/"
@@ -214,9 +275,7 @@ def add_dataset(graph: Graph, catalog: URIRef, published: PublishedDataset, base
         if config.contact.email:
             graph.add((contact, VCARD.hasEmail, URIRef(f"mailto:{config.contact.email}")))
     if config.spatial_coverage in COUNTRIES:
-        place = _concept(graph, f"{EU}country/{COUNTRIES[config.spatial_coverage]}",
-                         f"{EU}country", DCTERMS.Location)
-        graph.add((node, DCTERMS.spatial, place))
+        graph.add((node, DCTERMS.spatial, _place(graph, COUNTRIES[config.spatial_coverage])))
     if config.temporal_coverage is not None:
         # A blank node: udata dereferences a period given as a URI (and fails offline).
         # Its label is fixed so that serialisations stay byte-identical.
@@ -243,7 +302,6 @@ def add_dataset(graph: Graph, catalog: URIRef, published: PublishedDataset, base
         table = table_of(resource)
         standard = URIRef(schema_url(base_url, table))
         graph.add((standard, RDF.type, DCTERMS.Standard))
-        graph.add((node, DCTERMS.conformsTo, standard))
         _add_distribution(graph, node, page, resource, table, standard, licence, served, profile)
     return node
 
@@ -296,7 +354,7 @@ def build_catalog(catalog_config: CatalogConfig, datasets: list[PublishedDataset
     graph = Graph(bind_namespaces="core")
     for prefix, namespace in (("dcat", DCAT), ("dct", DCTERMS), ("foaf", FOAF), ("skos", SKOS),
                               ("adms", ADMS), ("spdx", SPDX), ("vcard", VCARD), ("xsd", XSD),
-                              ("dcatap", DCATAP)):
+                              ("dcatap", DCATAP), ("gsp", GSP), ("locn", LOCN)):
         graph.bind(prefix, namespace)
     catalog = URIRef(f"{base_url}catalog")
     graph.add((catalog, RDF.type, DCAT.Catalog))
@@ -317,8 +375,7 @@ def build_catalog(catalog_config: CatalogConfig, datasets: list[PublishedDataset
     graph.add((catalog, DCAT.themeTaxonomy, URIRef(f"{EU}data-theme")))
     places = {d.config.spatial_coverage for d in datasets} & COUNTRIES.keys()
     for place in sorted(places):
-        graph.add((catalog, DCTERMS.spatial, _concept(graph, f"{EU}country/{COUNTRIES[place]}",
-                                                      f"{EU}country", DCTERMS.Location)))
+        graph.add((catalog, DCTERMS.spatial, _place(graph, COUNTRIES[place])))
     for published in sorted(datasets, key=lambda d: d.config.slug):
         add_dataset(graph, catalog, published, base_url, profile)
     return graph
@@ -380,7 +437,7 @@ def serialise(graph: Graph, extension: str) -> bytes:
         # An inline context: a remote one would make harvesters fetch it (udata fails offline).
         context = {prefix: str(ns) for prefix, ns in graph.namespaces()
                    if prefix in ("dcat", "dct", "foaf", "skos", "adms", "spdx", "vcard", "xsd",
-                                 "dcatap")}
+                                 "dcatap", "gsp", "locn")}
         document = json.loads(graph.serialize(format="json-ld", context=context))
         return (json.dumps(_sorted_json(document), ensure_ascii=False, indent=2, sort_keys=True)
                 + "\n").encode("utf-8")

@@ -18,6 +18,7 @@ from rdflib import Graph, Namespace, URIRef
 from rdflib.compare import isomorphic
 from rdflib.namespace import DCAT, DCTERMS, RDF
 
+from publish.metadata.dcat import FRANCE_BOXES
 from publish.serve import make_server
 from tests.conftest import PLAN_SLUG, PROGRESS_SLUG, ROOT
 
@@ -61,7 +62,7 @@ def test_zero_violations_under_the_dcat_ap_3_shapes(site: Path, extension: str) 
     violations = [r for r, s in zip(report.objects(None, SH.result), severities, strict=True)
                   if s == SH.Violation]
     assert violations == []
-    assert len(severities) <= 6  # warnings only: EU corporate body, bbox/centroid, licence type
+    assert len(severities) <= 6  # warnings only: EU corporate body, France's bbox/centroid, licence type
 
 
 def test_the_three_serialisations_are_one_graph_and_profiles_differ_only_in_checksums(site: Path) -> None:
@@ -109,6 +110,12 @@ def test_turtle_is_served_with_its_charset(site: Path) -> None:
     assert "données" in served.text  # decoded as UTF-8 by requests, as udata would
 
 
+def france_geojson() -> dict:
+    """France's geometry as udata and CKAN store it: a GeoJSON MultiPolygon of the boxes."""
+    return {"type": "MultiPolygon", "coordinates": [
+        [[[w, s], [e, s], [e, n], [w, n], [w, s]]] for _, w, s, e, n in FRANCE_BOXES]}
+
+
 def _tool(script: str, venv: str, *args: str) -> dict:
     """Runs a harvest_check tool in its venv, which ``make setup`` installs (tests never do)."""
     python = ROOT / ".venv-tools" / venv / "bin" / "python"
@@ -124,7 +131,8 @@ def _tool(script: str, venv: str, *args: str) -> dict:
 
 
 @pytest.mark.parametrize("extension", ["ttl", "jsonld"])
-def test_udata_imports_every_dataset_with_licence_checksums_and_schemas(site: Path, extension: str) -> None:
+def test_udata_imports_every_dataset_at_9_of_9_with_spatial_licence_checksums_and_schemas(
+        site: Path, extension: str) -> None:
     report = _tool("harvest_check.py", "udata", str(site / f"catalog-datagouv.{extension}"),
                    "--content-type", {"ttl": "text/turtle; charset=utf-8",
                                       "jsonld": "application/ld+json; charset=utf-8"}[extension])
@@ -141,8 +149,15 @@ def test_udata_imports_every_dataset_with_licence_checksums_and_schemas(site: Pa
         got = {r["url"]: r["checksum"] for r in dataset["resources"]}
         assert got.keys() == expected.keys()
         assert all(got[url] == {"type": "sha256", "value": digest} for url, digest in expected.items())
-        assert all(r["schema"]["url"].startswith(f"{BASE}schemas/") for r in dataset["resources"])
-        assert (site / "schemas" / Path(dataset["resources"][0]["schema"]["url"]).name).is_file()
+        # Each resource keeps its own table's schema; the dataset none (udata would keep one of them).
+        assert all(r["schema"]["url"] == f"{BASE}schemas/{Path(r['url']).stem}.json"
+                   for r in dataset["resources"])
+        assert all((site / "schemas" / Path(r["schema"]["url"]).name).is_file() for r in dataset["resources"])
+        assert dataset["schema"] is None
+        # Spatial coverage kept (udata reads it from the WKT geometry only), hence 9/9.
+        assert dataset["spatial"] == france_geojson()
+        assert dataset["quality"]["spatial"] is True
+        assert dataset["quality"]["score"] == 1.0  # 9/9: udata's score is normalised by 9
 
 
 def test_ckan_dcat_parses_the_dcat_ap_catalogue(site: Path) -> None:
@@ -154,6 +169,12 @@ def test_ckan_dcat_parses_the_dcat_ap_catalogue(site: Path) -> None:
     for dataset in report["datasets"]:
         assert dataset["license_id"] == "lov2"
         assert dataset["version"] == "1.0.0"
+        extras = dataset["extras"]
+        assert extras["spatial_uri"] == "http://publications.europa.eu/resource/authority/country/FRA"
+        assert extras["spatial_text"] == "France"
+        assert extras["spatial"] == france_geojson()  # locn:geometry, WKT turned into GeoJSON
+        assert "spatial_bbox" not in extras and "conforms_to" not in extras
+        assert all(r["schema"] == [f"{BASE}schemas/{Path(r['url']).stem}.json"] for r in dataset["resources"])
 
 
 def test_a_new_version_keeps_every_identifier_and_lists_each_dataset_once(site: Path, tmp_path: Path) -> None:
