@@ -54,14 +54,22 @@ def submission_schema(settings: Settings) -> TableSchema:
 
 
 @pytest.fixture(scope="session")
-def check(submission_schema: TableSchema, plan: PlanFacts) -> Callable[..., ValidatedSubmission]:
-    """Validates bytes as a submission named ``name`` from body ``org`` (default ditp)."""
+def targets_submission_schema(settings: Settings) -> TableSchema:
+    return load_schema(settings.schemas_dir, "soumission-cibles")
+
+
+@pytest.fixture(scope="session")
+def check(submission_schema: TableSchema, targets_submission_schema: TableSchema,
+          plan: PlanFacts) -> Callable[..., ValidatedSubmission]:
+    """Validates bytes as a submission named ``name`` from body ``org`` (default ditp), with
+    both formats (progress and targets) as ``ogp run`` does."""
 
     def run(content: bytes | str, name: str = "rapport.csv", org: str | None = "ditp",
             history: tuple[tuple[str, str, int | None], ...] = ()) -> ValidatedSubmission:
         data = content.encode("utf-8") if isinstance(content, str) else content
         received = Received(name, data, f"test:{name}", "2026-11-28T00:00:00Z", org)
-        return validate_submission(received, submission_schema, plan, today=TODAY, history=history)
+        return validate_submission(received, submission_schema, plan, today=TODAY, history=history,
+                                   targets_schema=targets_submission_schema)
 
     return run
 

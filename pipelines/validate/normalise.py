@@ -11,6 +11,7 @@ frictionless's to check, afterwards, on the canonical cells.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -217,6 +218,14 @@ def _normalise_number(value: str) -> tuple[str, str | None]:
     return text, code
 
 
+def _finite(text: str) -> bool:
+    """Whether a number's text is a finite number (or not a number at all: the type check's to say)."""
+    try:
+        return math.isfinite(float(text))
+    except ValueError:
+        return True
+
+
 def normalise_submission(sheet: SheetTable, schema: TableSchema,
                          informational_columns: frozenset[str] = INFORMATIONAL_COLUMNS) -> NormalisedSubmission:
     """Canonical cells for every filled row; header errors leave no rows to check.
@@ -316,6 +325,12 @@ def normalise_submission(sheet: SheetTable, schema: TableSchema,
                     result.reported.add((number, name))
             elif kinds[name] == "number":
                 row[name], code = _normalise_number(value)
+                if not _finite(row[name]):  # frictionless reads « inf » and 1e400 as numbers
+                    result.findings.append(error(
+                        "type-error", f"« {value} » n'est pas un nombre fini.",
+                        "Écrivez la valeur constatée, un nombre seul (par exemple 2500 ou 12,5).",
+                        row=number, field=name, value=shown(value)))
+                    result.reported.add((number, name))
             elif name == "statut":
                 canonical = statuses.get(match_key(value))
                 if canonical and canonical != value:

@@ -36,3 +36,24 @@ def test_any_bytes_give_a_report(check: Callable, content: bytes, name: str) -> 
     assert validated.report.verdict
     if not validated.report.accepted:
         assert validated.rows == []
+
+
+TARGET_HEADER = "id_cible,date_rapport,valeur_atteinte,commentaire,preuve_url"
+target_cells = st.one_of(
+    st.sampled_from(["E6-A1-01-C1", "E6-A1-01-C2", "E3-A1-01-C1", "E9-A9-99-C9", "30/06/2022", "2022-06-30",
+                     "4 000", "12,5", "-3", "1", "2", "1e400", "inf", "nan", "=A1", "", '"', "é"]),
+    st.text(max_size=12),
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=st.lists(st.lists(target_cells, max_size=6), max_size=6), delimiter=st.sampled_from([",", ";"]))
+def test_any_table_of_targets_gives_a_report(check: Callable, rows: list[list[str]], delimiter: str) -> None:
+    text = "\n".join([TARGET_HEADER.replace(",", delimiter), *(delimiter.join(r) for r in rows)])
+    validated = check(text.encode("utf-8"), name="cibles.csv", org="meae")
+    assert validated.report.verdict
+    # A targets file has no progress rows; accepted means values to publish, rejected none.
+    assert validated.rows == []
+    assert bool(validated.target_rows) == validated.report.accepted
+    for row in validated.target_rows:
+        assert 0 <= float(row["valeur_atteinte"]) < float("inf")

@@ -152,6 +152,9 @@ def test_a_csv_of_the_targets_format_is_read_as_targets(check: Check) -> None:
     duplicate = check("id_cible;date_rapport;valeur_atteinte;commentaire;preuve_url\r\n"
                       "E6-A1-01-C1;30/06/2022;12,5;;\r\nE6-A1-01-C1;2022-06-30;13;;\r\n")
     assert found(duplicate) == [(None, 3, "id_cible, date_rapport", "primary-key")]
+    # Numbers frictionless reads but nobody reached: infinite ones.
+    infinite = check(TARGET_HEADER + "E6-A1-01-C1,2022-06-30,inf,,\nE6-A1-01-C2,2022-06-30,1e400,,\n")
+    assert found(infinite) == [(None, 2, "valeur_atteinte", "type-error"), (None, 3, "valeur_atteinte", "type-error")]
 
 
 def test_a_value_going_down_is_explained_in_the_comment(check: Check) -> None:
