@@ -37,6 +37,10 @@ columns = {
     "ok": (pa.bool_(), st.one_of(st.none(), st.booleans())),
     "mesure": (pa.float64(), st.one_of(st.none(), st.floats(allow_nan=False, allow_infinity=False))),
     "alias": (pa.list_(pa.string()), st.one_of(st.none(), st.lists(text.filter(lambda t: t is not None), max_size=3))),
+    # Table Schema datetime: whole seconds in UTC; years 1-9999 (Arrow's text path covers 1000-9999).
+    "recu": (pa.timestamp("s", tz="UTC"), st.one_of(st.none(), st.datetimes(
+        dt.datetime(1, 1, 2), dt.datetime(9999, 12, 30), timezones=st.just(dt.UTC)).map(
+        lambda d: d.replace(microsecond=0)))),
 }
 
 
