@@ -202,7 +202,7 @@ def render_site(out: Path, catalog: CatalogConfig, datasets: list[PublishedDatas
     if dashboard is not None:
         pages["organismes.html"] = environment.get_template("organismes.html").render(
             root="", catalog=catalog, dashboard=dashboard, sample=sample, licence=licence,
-            labels=dashboard.labels).encode("utf-8")
+            labels=dashboard.labels, target_scale=TARGET_SCALE).encode("utf-8")
     schemas: dict[str, dict[str, Any]] = {}
     for d in datasets:
         tables = []

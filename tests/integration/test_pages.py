@@ -187,6 +187,19 @@ def test_the_per_body_view_equals_the_published_data_without_javascript(browser,
     assert all(caption.endswith(f"dont {without[body]} sans rapport") for body, caption in captions)
     authors = {w for actions in expected.values() for _, w in actions.values() if w}
     assert authors and authors <= {r["id_organisation"] for r in responsables}  # every author a body of the plan
+    # Each body's targets: those of its actions, each with the state of the home page.
+    targets = published(site, PLAN_SLUG, "cibles")
+    own = {body: sorted(t["id_cible"] for t in targets if t["id_action"] in actions)
+           for body, actions in expected.items()}
+    listed = page.eval_on_selector_all(
+        "table.cibles-organisme",
+        "ts => ts.map(t => [t.dataset.organisme, Array.from(t.querySelectorAll('tbody tr')).map(r => r.dataset.cible)])")
+    assert {body: sorted(ids) for body, ids in listed} == {body: ids for body, ids in own.items() if ids}
+    home, _ = open_page(browser, site + "index.html", javascript=False)
+    state = dict(home.eval_on_selector_all("#table-cibles tbody tr", "rows => rows.map(r => [r.dataset.cible, r.dataset.etat])"))
+    home.context.close()
+    states = page.eval_on_selector_all("table.cibles-organisme tbody tr", "rows => rows.map(r => [r.dataset.cible, r.dataset.etat])")
+    assert states and all(state[target] == shown_state for target, shown_state in states)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "organismes.png"), full_page=False)
     page.context.close()
