@@ -24,8 +24,9 @@ What it guarantees:
 * When ready it prints one JSON line on stdout: ``{"port", "base", "key", "other_key",
   "organization", "user"}``, then serves until SIGTERM or SIGINT.
 * Test controls (never logged), for what the API cannot be asked to do:
-  ``POST /_test/faults`` with ``{"method", "path", "status", "after"}`` queues one fault for
-  the next matching request: with ``after`` true the request is processed by udata first and
+  ``POST /_test/reset`` deletes every dataset and uploaded file (a fresh portal for the next test);
+  ``POST /_test/faults`` with ``{"method", "path" or "suffix", "status", "after"}`` queues one
+  fault for the next matching request (its path equal to ``path`` or ending with ``suffix``): with ``after`` true the request is processed by udata first and
   its answer replaced (a gateway timing out after the work was done), otherwise it is answered
   without reaching udata. ``--max-request-bytes`` makes requests above it answer 413, as the
   portal's front server does for an upload too large for one request.
@@ -39,6 +40,7 @@ import io
 import json
 import os
 import pathlib
+import shutil
 import signal
 import sys
 import tempfile
@@ -137,9 +139,11 @@ def seed(app: Any) -> dict[str, str]:
 class Recorder:
     """WSGI middleware: logs each API request once answered, and plays the queued faults."""
 
-    def __init__(self, app: Callable[[Environ, StartResponse], Iterable[bytes]], log: pathlib.Path) -> None:
+    def __init__(self, app: Callable[[Environ, StartResponse], Iterable[bytes]], log: pathlib.Path,
+                 reset: Callable[[], None]) -> None:
         self.app = app
         self.log = log
+        self.reset = reset
         self.faults: list[dict[str, Any]] = []
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
@@ -149,7 +153,13 @@ class Recorder:
             self.faults.append(json.loads(environ["wsgi.input"].read(size) or b"{}"))
             start_response("204 No Content", [])
             return [b""]
-        fault = next((f for f in self.faults if f["method"] == method and f["path"] == path), None)
+        if path == "/_test/reset" and method == "POST":
+            self.faults.clear()
+            self.reset()
+            start_response("204 No Content", [])
+            return [b""]
+        fault = next((f for f in self.faults if f["method"] == method and (
+            f.get("path") == path or (f.get("suffix") and path.endswith(f["suffix"])))), None)
         if fault is not None:
             self.faults.remove(fault)
             if fault.get("after"):
@@ -194,6 +204,7 @@ def main(argv: list[str] | None = None) -> int:
     # A udata.cfg in the working directory must not leak into the portal.
     os.environ["UDATA_SETTINGS"] = os.devnull + ".udata-portal-no-settings"
     fs_root = args.fs_root or tempfile.mkdtemp(prefix="udata-fs-")
+    os.makedirs(fs_root, exist_ok=True)
 
     from udata.app import create_app, standalone
     from werkzeug.serving import WSGIRequestHandler, make_server
@@ -201,7 +212,17 @@ def main(argv: list[str] | None = None) -> int:
     with contextlib.redirect_stdout(io.StringIO()):
         app = standalone(create_app(override=make_config(fs_root, args.max_request_bytes)))
     seeded = seed(app)
-    recorder = Recorder(app.wsgi_app, pathlib.Path(args.log))
+    def reset() -> None:
+        from udata.core.dataset.models import Dataset
+
+        with app.app_context():
+            Dataset.objects.delete()
+        # Files are stored under the dataset's slug and the second of the upload: a slug used
+        # again within the same second would clash with the deleted dataset's file.
+        for child in pathlib.Path(fs_root).iterdir():
+            shutil.rmtree(child) if child.is_dir() else child.unlink()
+
+    recorder = Recorder(app.wsgi_app, pathlib.Path(args.log), reset)
     app.wsgi_app = recorder
 
     class QuietHandler(WSGIRequestHandler):
