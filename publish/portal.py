@@ -37,6 +37,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import urlsplit
@@ -57,6 +58,7 @@ HOSTED_FIELDS = ("title", "description", "type", "schema")
 # Files above this go in parts (udata's chunked upload): below what a portal's front server
 # takes in one request, the size data.gouv.fr's own upload form sends.
 CHUNK_SIZE = 2_000_000
+READ_BLOCK = 1 << 20
 URL_SCHEMES = ("http", "https", "ftp", "ftps")
 PRIVATE_SUFFIXES = (".local", ".localdomain", ".internal", ".lan", ".home.arpa", ".intranet")
 
@@ -221,41 +223,39 @@ class PortalClient:
         """The portal's dataset as it is now."""
         return dict(self.call("GET", f"/datasets/{dataset_id}/"))
 
-    def upload(self, dataset_id: str, filename: str, content: bytes, rid: str | None = None) -> dict[str, Any]:
-        """Uploads ``content`` as a new resource (``rid`` None) or as the file of resource ``rid``;
-        returns the resource as the portal holds it. Above ``chunk_size`` the file goes in parts, then
-        a last request assembles them (udata's chunked upload). A retried last request first looks
-        for a resource already holding this file (same title and sha1)."""
+    def upload(self, dataset_id: str, file: LocalFile, rid: str | None = None) -> dict[str, Any]:
+        """Uploads ``file`` as a new resource (``rid`` None) or as the file of resource ``rid``;
+        returns the resource as the portal holds it. Above ``chunk_size`` the file goes in parts,
+        read one at a time, then a last request assembles them (udata's chunked upload). A retried
+        last request first looks for a resource already holding this file (same title and sha1)."""
+        assert file.path is not None
         path = f"/datasets/{dataset_id}/upload/" if rid is None else f"/datasets/{dataset_id}/resources/{rid}/upload/"
-        checksum = sha1(content)
+        filename, size = file.filename, file.path.stat().st_size
 
         def already_there() -> dict[str, Any] | None:
             for resource in self.dataset(dataset_id).get("resources", []):
                 if (resource["id"] == rid or (rid is None and resource["title"] == filename)) and \
-                        (resource.get("checksum") or {}).get("value") == checksum:
+                        (resource.get("checksum") or {}).get("value") == file.sha1:
                     return dict(resource)
             return None
 
-        if len(content) <= self.chunk_size:
-            return dict(self.call("POST", path, files={"file": (filename, content)}, lookup=already_there))
-        parts = math.ceil(len(content) / self.chunk_size)
+        if size <= self.chunk_size:
+            return dict(self.call("POST", path, files={"file": (filename, file.path.read_bytes())},
+                                  lookup=already_there))
+        parts = math.ceil(size / self.chunk_size)
         upload_id = str(uuid.uuid4())
-        for index in range(parts):
-            part = content[index * self.chunk_size:(index + 1) * self.chunk_size]
-            answer = self.call("POST", path, files={"file": (filename, part)},
-                               data={"uuid": upload_id, "filename": filename, "partindex": index,
-                                     "totalparts": parts, "chunksize": len(part)})
-            if not (answer or {}).get("success"):
-                raise PortalError(f"Le portail refuse la partie {index + 1}/{parts} de {filename} : "
-                                  f"{(answer or {}).get('error') or 'sans raison donnée'}.",
-                                  code="refus-portail", reason=str((answer or {}).get("error") or ""))
+        with file.path.open("rb") as stream:
+            for index in range(parts):
+                part = stream.read(self.chunk_size)
+                answer = self.call("POST", path, files={"file": (filename, part)},
+                                   data={"uuid": upload_id, "filename": filename, "partindex": index,
+                                         "totalparts": parts, "chunksize": len(part)})
+                if not (answer or {}).get("success"):
+                    error = str((answer or {}).get("error") or "")
+                    raise PortalError(f"Le portail refuse la partie {index + 1}/{parts} de {filename} : "
+                                      f"{error or 'sans raison donnée'}.", code="refus-portail", reason=error)
         return dict(self.call("POST", path, data={"uuid": upload_id, "filename": filename, "totalparts": parts},
                               lookup=already_there))
-
-
-def sha1(content: bytes) -> str:
-    """Hex sha1 of ``content``, the checksum udata computes for an uploaded file (not a security use)."""
-    return hashlib.sha1(content, usedforsecurity=False).hexdigest()
 
 
 def url_problem(url: str) -> str | None:
@@ -302,26 +302,38 @@ def refused_urls(payload: Any) -> list[tuple[str, str]]:
 
 @dataclass(frozen=True)
 class LocalFile:
-    """A resource of the payload and, if the portal will hold a copy, its bytes."""
+    """A resource of the payload and, if the portal will hold a copy, the file to send (``path``).
+
+    The file is read in blocks, for its checksum and for each part sent: a file of a million
+    rows is never held in memory whole."""
 
     resource: dict[str, Any]
-    content: bytes | None
+    path: Path | None
 
     @property
     def filename(self) -> str:
         """The resource URL's last path segment: the file's name in the version folder and on upload."""
         return PurePosixPath(urlsplit(self.resource["url"]).path).name
 
+    @cached_property
+    def sha1(self) -> str:
+        """The file's sha1, as udata computes it for an uploaded file."""
+        assert self.path is not None
+        digest = hashlib.sha1(usedforsecurity=False)
+        with self.path.open("rb") as stream:
+            while block := stream.read(READ_BLOCK):
+                digest.update(block)
+        return digest.hexdigest()
+
 
 def local_files(version_dir: Path, payload: dict[str, Any]) -> list[LocalFile]:
-    """The payload's resources as files to send: main resources' bytes read from ``version_dir``.
+    """The payload's resources as files to send: main resources' files in ``version_dir``.
 
-    Other resources, and main ones whose file is absent, carry no content (remote resources)."""
+    Other resources, and main ones whose file is absent, have no file (remote resources)."""
     files = []
     for resource in payload["resources"]:
         path = version_dir / PurePosixPath(urlsplit(resource["url"]).path).name
-        content = path.read_bytes() if resource["type"] == "main" and path.is_file() else None
-        files.append(LocalFile(resource, content))
+        files.append(LocalFile(resource, path if resource["type"] == "main" and path.is_file() else None))
     return files
 
 
@@ -378,17 +390,17 @@ def plan_portal_update(
         resource, title = file.resource, file.resource["title"]
         extension = PurePosixPath(file.filename).suffix.lstrip(".").lower()
         current = held.get(title)
-        if file.content is not None and extension in allowed and (current is None or current.get("filetype") == "file"):
+        if file.path is not None and extension in allowed and (current is None or current.get("filetype") == "file"):
             if current is None:
                 actions.append(Action("upload", slug, title))
-            elif (current.get("checksum") or {}).get("value") != sha1(file.content):
+            elif (current.get("checksum") or {}).get("value") != file.sha1:
                 actions.append(Action("reupload", slug, title, "contenu modifié"))
             elif changed := _differences(resource, current, HOSTED_FIELDS):
                 actions.append(Action("update-resource", slug, title, ", ".join(changed)))
             else:
                 actions.append(Action("unchanged", slug, title))
             continue
-        detail = f"extension {extension} refusée par le portail" if file.content is not None and \
+        detail = f"extension {extension} refusée par le portail" if file.path is not None and \
             extension not in allowed else ""
         if current is None:
             actions.append(Action("remote", slug, title, detail))
@@ -443,9 +455,8 @@ def apply_actions(client: PortalClient, payload: dict[str, Any], files: list[Loc
         file = by_title[action.title]
         resource = file.resource
         if action.kind in ("upload", "reupload"):
-            assert file.content is not None
             rid = held[action.title]["id"] if action.kind == "reupload" else None
-            uploaded = client.upload(dataset_id, file.filename, file.content, rid)
+            uploaded = client.upload(dataset_id, file, rid)
             if _differences(resource, uploaded, HOSTED_FIELDS):
                 client.call("PUT", f"/datasets/{dataset_id}/resources/{uploaded['id']}/",
                             json=_resource_metadata(resource, hosted=True))
@@ -562,8 +573,6 @@ def publish_to_portal(out: Path, slugs: list[str], client: PortalClient, *, dry_
         if slug in orgs:
             payload["organization"] = orgs[slug]
         existing = find_dataset(candidates, payload["extras"]["ogp:identifiant"])
-        if existing is not None and not existing.get("deleted"):
-            existing = client.dataset(existing["id"])
         prepared.append(Prepared(slug, payload, local_files(version_dir, payload), existing, sample))
     done: list[Action] = []
     for item in prepared:
