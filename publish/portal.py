@@ -261,10 +261,13 @@ class PortalClient:
 def url_problem(url: str) -> str | None:
     """Why udata's production URL rules (``URLS_ALLOW_LOCAL``/``URLS_ALLOW_PRIVATE`` off) refuse
     ``url``, in French; None if they accept it. Hostnames are not resolved."""
-    parts = urlsplit(url.strip())
+    try:
+        parts = urlsplit(url.strip())
+        host = (parts.hostname or "").lower()
+    except ValueError:
+        return "URL mal formée"
     if parts.scheme.lower() not in URL_SCHEMES:
         return f"schéma « {parts.scheme} » refusé"
-    host = (parts.hostname or "").lower()
     if not host:
         return "sans nom d'hôte"
     try:

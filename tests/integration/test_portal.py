@@ -147,6 +147,19 @@ def test_a_foreign_extra_survives_a_republish_and_a_new_version_updating_in_plac
     assert len(by_identifier(portal)) == 2
 
 
+def test_a_dataset_published_on_the_personal_account_is_moved_to_the_organisation_not_duplicated(
+    site: Path, portal: UdataPortal
+) -> None:
+    publish_to_portal(site, SLUGS, client(portal))
+    assert {d["owner"]["id"] if d["owner"] else None for d in by_identifier(portal).values()} != {None}
+    assert all(d["organization"] is None for d in by_identifier(portal).values())
+    actions = publish_to_portal(site, SLUGS, client(portal), organisations=dict.fromkeys(SLUGS, portal.organization))
+    assert [a.detail for a in actions if a.kind == "update-dataset"] == ["organization"] * 2
+    moved = by_identifier(portal)
+    assert len(portal.datasets()) == 2
+    assert {d["organization"]["id"] for d in moved.values()} == {portal.organization}
+
+
 def test_a_deleted_dataset_is_skipped_with_a_message_and_never_recreated(site: Path, portal: UdataPortal) -> None:
     assert ogp_publish(portal, site).returncode == 0
     plan = by_identifier(portal)[f"{BASE_URL}datasets/{PLAN_SLUG}"]
