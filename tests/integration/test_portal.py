@@ -160,6 +160,24 @@ def test_a_dataset_published_on_the_personal_account_is_moved_to_the_organisatio
     assert {d["organization"]["id"] for d in moved.values()} == {portal.organization}
 
 
+def test_the_organisation_may_come_from_dataset_yaml(
+    site: Path, portal: UdataPortal, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    datasets = tmp_path / "datasets"
+    shutil.copytree(ROOT / "datasets", datasets)
+    definition = datasets / PLAN_SLUG / "dataset.yaml"
+    definition.write_text(definition.read_text(encoding="utf-8") + f"portal_organisation: {portal.organization}\n",
+                          encoding="utf-8")
+    monkeypatch.setenv("OGP_PORTAL_API_KEY", portal.key)
+    monkeypatch.delenv("OGP_PORTAL_ORGANISATION", raising=False)
+    result = CliRunner().invoke(app, ["publish", "--portal", portal.base, "--out", str(site),
+                                      "--datasets-dir", str(datasets)])
+    assert result.exit_code == 0, result.output
+    datasets_found = by_identifier(portal)
+    assert datasets_found[f"{BASE_URL}datasets/{PLAN_SLUG}"]["organization"]["id"] == portal.organization
+    assert datasets_found[f"{BASE_URL}datasets/{PROGRESS_SLUG}"]["organization"] is None
+
+
 def test_a_deleted_dataset_is_skipped_with_a_message_and_never_recreated(site: Path, portal: UdataPortal) -> None:
     assert ogp_publish(portal, site).returncode == 0
     plan = by_identifier(portal)[f"{BASE_URL}datasets/{PLAN_SLUG}"]
