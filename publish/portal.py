@@ -22,7 +22,9 @@ checks everything it can before the first write, then carries the plan out throu
 - A create that met a network fault is retried only after looking the portal up again, so a
   request processed before a timeout or a 504 does not make a duplicate. A dataset created
   by a run that then fails is withdrawn (its identifier removed, then deleted).
-- Files above ``PortalClient.chunk_size`` go through udata's chunked upload.
+- Files above ``PortalClient.chunk_size`` go through udata's chunked upload; a part is never
+  sent twice under one upload id (udata refuses a part it stored): after a fault the file is
+  sent again under a new one.
 - Errors are :class:`PortalError` with a stable ``code``, the HTTP status and udata's own
   reason (``message``, ``error`` or the field ``errors``); never the API key.
 """
@@ -171,17 +173,20 @@ class PortalClient:
     sleep: Callable[[float], None] = time.sleep
     session: requests.Session = field(default_factory=requests.Session, repr=False)
 
-    def call(self, method: str, path: str, *, lookup: Callable[[], Any] | None = None, **kwargs: Any) -> Any:
+    def call(self, method: str, path: str, *, lookup: Callable[[], Any] | None = None, attempts: int | None = None,
+             **kwargs: Any) -> Any:
         """Sends one API call with the key; returns the decoded JSON body, or None if the body is empty.
 
         Connection faults, timeouts, 429 and 5xx are retried with doubling delays; before each retry,
         ``lookup`` (given for a POST that creates something) looks for what the lost attempt may have
         created, and its answer, if not None, is returned instead of sending again. Any other HTTP
-        error, or a fault that outlasts the attempts, raises ``PortalError`` (never showing the key)."""
+        error, or a fault that outlasts the attempts (``attempts``, default the client's), raises
+        ``PortalError`` (never showing the key)."""
         url = self.base_url.rstrip("/") + API + path
         headers = {"X-API-KEY": self.api_key, "User-Agent": "ogp-pipeline/0.1", "Accept": "application/json"}
         delay, cause = self.backoff, ""
-        for attempt in range(1, self.attempts + 1):
+        attempts = attempts or self.attempts
+        for attempt in range(1, attempts + 1):
             if attempt > 1 and lookup is not None and (found := lookup()) is not None:
                 return found
             try:
@@ -194,11 +199,11 @@ class PortalClient:
                         raise _refusal(method, path, response)
                     return response.json() if response.content else None
                 cause = f"HTTP {response.status_code}"
-            if attempt < self.attempts:
+            if attempt < attempts:
                 self.sleep(delay)
                 delay *= 2
         raise PortalError(
-            f"Le portail n'a pas répondu à {method} {path} après {self.attempts} tentatives ({cause}).",
+            f"Le portail n'a pas répondu à {method} {path} après {attempts} tentative(s) ({cause}).",
             code="portail-injoignable",
             hint="Relancez plus tard : ce qui a déjà été envoyé reste en place et ne sera pas renvoyé.",
         )
@@ -226,8 +231,9 @@ class PortalClient:
     def upload(self, dataset_id: str, file: LocalFile, rid: str | None = None) -> dict[str, Any]:
         """Uploads ``file`` as a new resource (``rid`` None) or as the file of resource ``rid``;
         returns the resource as the portal holds it. Above ``chunk_size`` the file goes in parts,
-        read one at a time, then a last request assembles them (udata's chunked upload). A retried
-        last request first looks for a resource already holding this file (same title and sha1)."""
+        read one at a time, then a last request assembles them (udata's chunked upload); a fault on
+        a part sends the file again under a new upload id. A retried single or last request first
+        looks for a resource already holding this file (same title and sha1)."""
         assert file.path is not None
         path = f"/datasets/{dataset_id}/upload/" if rid is None else f"/datasets/{dataset_id}/resources/{rid}/upload/"
         filename, size = file.filename, file.path.stat().st_size
@@ -243,19 +249,35 @@ class PortalClient:
             return dict(self.call("POST", path, files={"file": (filename, file.path.read_bytes())},
                                   lookup=already_there))
         parts = math.ceil(size / self.chunk_size)
-        upload_id = str(uuid.uuid4())
+        delay = self.backoff
+        for attempt in range(1, self.attempts + 1):
+            upload_id = str(uuid.uuid4())
+            try:
+                self._send_parts(path, file, upload_id, parts)
+                break
+            except PortalError as exc:
+                # udata refuses a part it already stored (FileExists, a 500 at every retry): after a
+                # fault, the whole file is sent again under a new upload id, never a part twice.
+                if exc.code != "portail-injoignable" or attempt == self.attempts:
+                    raise
+                self.sleep(delay)
+                delay *= 2
+        return dict(self.call("POST", path, data={"uuid": upload_id, "filename": filename, "totalparts": parts},
+                              lookup=already_there))
+
+    def _send_parts(self, path: str, file: LocalFile, upload_id: str, parts: int) -> None:
+        """Sends each part of ``file`` once under ``upload_id``, read one at a time from disk."""
+        assert file.path is not None
         with file.path.open("rb") as stream:
             for index in range(parts):
                 part = stream.read(self.chunk_size)
-                answer = self.call("POST", path, files={"file": (filename, part)},
-                                   data={"uuid": upload_id, "filename": filename, "partindex": index,
+                answer = self.call("POST", path, files={"file": (file.filename, part)}, attempts=1,
+                                   data={"uuid": upload_id, "filename": file.filename, "partindex": index,
                                          "totalparts": parts, "chunksize": len(part)})
                 if not (answer or {}).get("success"):
                     error = str((answer or {}).get("error") or "")
-                    raise PortalError(f"Le portail refuse la partie {index + 1}/{parts} de {filename} : "
+                    raise PortalError(f"Le portail refuse la partie {index + 1}/{parts} de {file.filename} : "
                                       f"{error or 'sans raison donnée'}.", code="refus-portail", reason=error)
-        return dict(self.call("POST", path, data={"uuid": upload_id, "filename": filename, "totalparts": parts},
-                              lookup=already_there))
 
 
 def url_problem(url: str) -> str | None:
