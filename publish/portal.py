@@ -210,7 +210,14 @@ class PortalClient:
 
     def me(self) -> dict[str, Any]:
         """The key owner's account with their organisations; a refused key raises ``cle-refusee``."""
-        return dict(self.call("GET", "/me/"))
+        try:
+            return dict(self.call("GET", "/me/"))
+        except PortalError as exc:
+            if exc.code != "cle-refusee":
+                raise
+            raise PortalError(f"Le portail {self.base_url} refuse la clé d'API (HTTP {exc.status} : "
+                              f"{exc.reason or 'sans raison donnée'}) ; rien n'a été envoyé.",
+                              code=exc.code, status=exc.status, reason=exc.reason) from None
 
     def allowed_extensions(self) -> set[str]:
         """Lower-cased file extensions the portal accepts; files of other types become remote resources."""

@@ -197,7 +197,7 @@ def test_a_wrong_key_or_organisation_is_said_before_any_write(site: Path, portal
     wrong = "udata_pas-la-bonne-cle-0123456789"
     result = ogp_publish(portal, site, key=wrong)
     assert result.returncode == 2
-    assert "HTTP 401" in result.stderr and "Invalid API token" in result.stderr
+    assert "refuse la clé d'API (HTTP 401 : Invalid API token)" in result.stderr
     assert "OGP_PORTAL_API_KEY" in result.stderr
     assert wrong not in result.stdout + result.stderr and portal.key not in result.stdout + result.stderr
     # The other seeded user is no member of the organisation.
