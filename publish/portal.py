@@ -629,7 +629,9 @@ def _carry_out(client: PortalClient, item: Prepared, actions: list[Action]) -> N
     except PortalError as exc:
         if created and _withdraw(client, created[0]):
             exc.message += f" Le jeu de données {item.slug} créé par cette exécution a été retiré du portail."
-            exc.hint = "Corrigez la cause, puis relancez ogp publish : le jeu de données sera créé à nouveau."
+            # The usual hints say that what was sent stays: not so here.
+            kept = exc.hint if exc.code not in ("portail-injoignable", "refus-portail") else "Corrigez la cause."
+            exc.hint = f"{kept} Au prochain ogp publish, le jeu de données sera créé à nouveau."
         raise
 
 

@@ -274,7 +274,7 @@ def test_files_over_the_request_limit_go_in_parts_and_a_failed_publish_is_withdr
         mark = small.mark()
         whole = ogp_publish(small, site, OGP_PORTAL_CHUNK_SIZE="100000000")
         assert whole.returncode == 2 and "HTTP 413" in whole.stderr
-        assert "retiré du portail" in whole.stderr
+        assert "retiré du portail" in whole.stderr and "OGP_PORTAL_CHUNK_SIZE" in whole.stderr
         assert not by_identifier(small) and small.writes(mark)
         assert all(not d["extras"] for d in small.datasets())  # withdrawn: no identifier left to find
 
