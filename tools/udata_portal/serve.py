@@ -165,6 +165,9 @@ class Recorder:
             if fault.get("after"):
                 for _ in self._through(environ, lambda status, headers, exc=None: None):
                     pass  # udata does the work; its answer is lost, as behind a gateway that timed out
+            else:
+                # Read, not processed: an unread body would be taken for the next request.
+                environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
             self._write(method, path, int(fault["status"]), fault=True)
             start_response(f"{fault['status']} Fault", [("Content-Type", "text/html")])
             return [b"<html><body><h1>Gateway Time-out</h1></body></html>"]
