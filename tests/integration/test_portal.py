@@ -233,12 +233,13 @@ def test_sample_data_is_never_made_public(site: Path, portal: UdataPortal) -> No
 
 def test_a_create_or_upload_processed_before_a_timeout_is_not_made_twice(site: Path, portal: UdataPortal) -> None:
     portal.fault("POST", path="/api/1/datasets/", status=504, after=True)
+    portal.fault("POST", path="/api/1/datasets/", reset=True, after=True)  # the second create: a reset
     portal.fault("POST", suffix="/upload/", status=504, after=True)
     portal.fault("POST", suffix="/resources/", status=502, after=True)
     portal.fault("PUT", suffix="/", status=503, after=False)  # the first PUT, not processed
     publish_to_portal(site, SLUGS, client(portal))
     faults = [r for r in portal.requests() if r.get("fault")]
-    assert len(faults) == 4
+    assert len(faults) == 5
     datasets = by_identifier(portal)
     assert len(portal.datasets()) == 2
     assert len(datasets[f"{BASE_URL}datasets/{PLAN_SLUG}"]["resources"]) == 22

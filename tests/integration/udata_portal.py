@@ -62,12 +62,14 @@ class UdataPortal:
         """The user's and organisation's datasets as udata lists them (deleted ones included)."""
         return list(self.api("GET", "/me/org_datasets/"))
 
-    def fault(self, method: str, *, status: int, after: bool, path: str | None = None,
-              suffix: str | None = None) -> None:
+    def fault(self, method: str, *, status: int = 0, after: bool, path: str | None = None,
+              suffix: str | None = None, reset: bool = False) -> None:
         """Queues one fault for the next request matching ``method`` and ``path`` (or ``suffix``):
-        answered ``status`` without reaching udata, or (``after``) once udata has processed it."""
+        answered ``status`` (or, ``reset``, the connection closed unanswered) without reaching
+        udata, or (``after``) once udata has processed it."""
         requests.post(f"{self.base}/_test/faults", timeout=10, json={
-            "method": method, "path": path, "suffix": suffix, "status": status, "after": after})
+            "method": method, "path": path, "suffix": suffix, "status": status, "after": after,
+            "reset": reset}).raise_for_status()
 
     def reset(self) -> None:
         """Deletes every dataset and queued fault: the portal as seeded."""

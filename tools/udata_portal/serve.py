@@ -25,8 +25,9 @@ What it guarantees:
   "organization", "user"}``, then serves until SIGTERM or SIGINT.
 * Test controls (never logged), for what the API cannot be asked to do:
   ``POST /_test/reset`` deletes every dataset and uploaded file (a fresh portal for the next test);
-  ``POST /_test/faults`` with ``{"method", "path" or "suffix", "status", "after"}`` queues one
-  fault for the next matching request (its path equal to ``path`` or ending with ``suffix``): with ``after`` true the request is processed by udata first and
+  ``POST /_test/faults`` with ``{"method", "path" or "suffix", "status", "after", "reset"}``
+  queues one fault for the next matching request (its path equal to ``path`` or ending with
+  ``suffix``), answered ``status`` or, with ``reset``, by closing the connection unanswered: with ``after`` true the request is processed by udata first and
   its answer replaced (a gateway timing out after the work was done), otherwise it is answered
   without reaching udata. ``--max-request-bytes`` makes requests above it answer 413, as the
   portal's front server does for an upload too large for one request.
@@ -42,6 +43,7 @@ import os
 import pathlib
 import shutil
 import signal
+import socket
 import sys
 import tempfile
 from collections.abc import Callable, Iterable
@@ -168,7 +170,12 @@ class Recorder:
             else:
                 # Read, not processed: an unread body would be taken for the next request.
                 environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
-            self._write(method, path, int(fault["status"]), fault=True)
+            self._write(method, path, int(fault.get("status") or 0), fault=True)
+            if fault.get("reset"):
+                # The connection drops with no answer at all (a reset by a proxy).
+                environ["werkzeug.socket"].shutdown(socket.SHUT_RDWR)
+                start_response("500 Reset", [])
+                return [b""]
             start_response(f"{fault['status']} Fault", [("Content-Type", "text/html")])
             return [b"<html><body><h1>Gateway Time-out</h1></body></html>"]
         seen: list[int] = []
