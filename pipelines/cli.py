@@ -376,22 +376,38 @@ def publish(
     out: Annotated[Path, typer.Option(help="Dossier de publication.")] = Path("site"),
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Affiche ce qui serait fait, sans rien envoyer.")] = False,
     datasets_dir: Annotated[Path | None, typer.Option(help="Dossier des définitions de jeux de données.")] = None,
+    organisation: Annotated[str | None, typer.Option(
+        help="Organisation du portail (identifiant ou slug) sous laquelle créer les jeux de données ; à défaut "
+        "OGP_PORTAL_ORGANISATION, puis portal_organisation de dataset.yaml, sinon le compte de la clé.")] = None,
+    private: Annotated[bool | None, typer.Option(
+        "--private/--public", help="Tout publier en privé, ou tout en public (refusé pour des données "
+        "d'exemple) ; par défaut les données d'exemple sont privées, les autres publiques.")] = None,
 ) -> None:
     """Crée ou met à jour sur un portail udata (data.gouv.fr) les jeux de données publiés (clé : OGP_PORTAL_API_KEY)."""
     from pipelines.core.config import Settings, load_catalog
-    from publish.portal import PortalClient, publish_to_portal
+    from publish.portal import PortalClient, PortalError, publish_to_portal
 
     settings = Settings(**({"datasets_dir": datasets_dir} if datasets_dir else {})).check()
     if settings.portal_api_key is None or not settings.portal_api_key.get_secret_value():
         raise ConfigError("La clé d'API du portail manque.",
                           hint="Exportez OGP_PORTAL_API_KEY (profil du compte sur le portail) ; elle "
                           "n'est jamais écrite ni affichée.")
-    slugs = [c.slug for c in load_catalog(settings.datasets_dir)]
-    actions = publish_to_portal(out, slugs, PortalClient(portal, settings.portal_api_key.get_secret_value()),
-                                dry_run=dry_run)
+    configs = load_catalog(settings.datasets_dir)
+    organisations = {c.slug: organisation or settings.portal_organisation or c.portal_organisation for c in configs}
+    client = PortalClient(portal, settings.portal_api_key.get_secret_value(), chunk_size=settings.portal_chunk_size)
+    actions = publish_to_portal(out, [c.slug for c in configs], client, dry_run=dry_run,
+                                organisations=organisations, private=private)
     title = "Ce qui serait fait (--dry-run)" if dry_run else "Publication sur le portail"
     _show(console, f"{title} : {portal}", ("Jeu de données", "Action", "Ressource", "Détail"),
           [(a.dataset, a.kind, a.title, a.detail) for a in actions])
+    if not any(organisations.values()):
+        console.print("Aucune organisation donnée (--organisation, OGP_PORTAL_ORGANISATION) : un jeu de données "
+                      "créé l'est sous le compte de la clé.", highlight=False)
+    deleted = [a for a in actions if a.kind == "deleted"]
+    if deleted:
+        raise PortalError("Supprimé sur le portail, donc ni mis à jour ni recréé : "
+                          + " ; ".join(f"{a.dataset} ({a.detail})" for a in deleted) + ". Les autres jeux de "
+                          "données sont publiés.", code="jeu-supprime")
 
 
 @command()

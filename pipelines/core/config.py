@@ -147,6 +147,8 @@ class DatasetConfig(BaseModel, frozen=True):
     source: SourceSnapshot | SubmissionsSource | TableFileSource = Field(discriminator="kind")
     reference: PlanReference | None = None
     tables: tuple[str, ...]
+    # The udata organisation (id or slug) ``ogp publish`` creates the dataset under.
+    portal_organisation: str | None = None
     directory: Path = Field(exclude=True)
 
     def resolve(self, relative: Path) -> Path:
@@ -241,6 +243,11 @@ class Settings(BaseSettings):
     # The udata portal's API key (OGP_PORTAL_API_KEY): a secret, never printed, logged or
     # written (repr and str of a SecretStr hide it).
     portal_api_key: SecretStr | None = None
+    # The portal organisation (id or slug) datasets are created under (OGP_PORTAL_ORGANISATION);
+    # over a dataset's own ``portal_organisation``. None: the key owner's account.
+    portal_organisation: str | None = None
+    # Files above this many bytes are uploaded to the portal in parts (udata's chunked upload).
+    portal_chunk_size: int = Field(default=2_000_000, gt=0)
     # Where the output folder is served: every absolute URL of the metadata starts here.
     base_url: str = Field(default="http://127.0.0.1:8000/", pattern=r"^https?://.+/$")
 
