@@ -100,30 +100,28 @@ def _frame(submission: NormalisedSubmission, context: RuleContext) -> pd.DataFra
         "commentaire": [r["commentaire"] or None for r in rows],
         "preuve_url": [r["preuve_url"] or None for r in rows],
     })
-    frame["avancement_precedent"] = _previous_progress(frame, context.history)
+    frame["avancement_precedent"] = _previous(frame, context.history, "id_action", "avancement_pct")
     return frame
 
 
-def _previous_progress(frame: pd.DataFrame, history: Iterable[tuple[str, str, int | None]]) -> pd.Series:
-    """For each row, the latest earlier percentage reported for the same action, if any.
+def _previous(frame: pd.DataFrame, history: Iterable[tuple[str, str, float | None]],
+              key: str, value: str) -> pd.Series:
+    """For each row, the latest earlier ``value`` reported for the same ``key`` (an action's
+    percentage, a target's value), if any: the history's and the file's own earlier dates.
 
-    Earlier reports of the same action and date are being replaced, so they do not count.
+    Earlier reports of the same key and date are being replaced, so they do not count.
     """
     import pandas as pd  # imported by the runs that check submissions only
-    current = frame[["id_action", "date_rapport", "avancement_pct"]].assign(courant=True,
-                                                                           position=range(len(frame)))
-    past = pd.DataFrame(list(history), columns=["id_action", "date_rapport", "avancement_pct"])
-    past = past.assign(
-        date_rapport=pd.to_datetime(past["date_rapport"], format="%Y-%m-%d", errors="coerce"),
-        avancement_pct=pd.to_numeric(past["avancement_pct"], errors="coerce").astype("Float64"),
-        courant=False, position=-1,
-    )
-    replaced = past.set_index(["id_action", "date_rapport"]).index.isin(
-        current.set_index(["id_action", "date_rapport"]).index)
+    current = frame[[key, "date_rapport", value]].assign(courant=True, position=range(len(frame)))
+    past = pd.DataFrame(list(history), columns=[key, "date_rapport", value])
+    past = past.assign(**{
+        "date_rapport": pd.to_datetime(past["date_rapport"], format="%Y-%m-%d", errors="coerce"),
+        value: pd.to_numeric(past[value], errors="coerce").astype("Float64"),
+        "courant": False, "position": -1})
+    replaced = past.set_index([key, "date_rapport"]).index.isin(current.set_index([key, "date_rapport"]).index)
     combined = pd.concat([past[~replaced], current], ignore_index=True)
-    combined = combined.sort_values(["id_action", "date_rapport", "courant"], kind="stable")
-    combined["precedent"] = combined.groupby("id_action", dropna=False)["avancement_pct"].transform(
-        lambda s: s.shift().ffill())
+    combined = combined.sort_values([key, "date_rapport", "courant"], kind="stable")
+    combined["precedent"] = combined.groupby(key, dropna=False)[value].transform(lambda s: s.shift().ffill())
     mine = combined[combined["courant"]].sort_values("position")
     return pd.Series(mine["precedent"].to_numpy(), index=frame.index, dtype="Float64")
 
@@ -278,28 +276,8 @@ def _target_frame(submission: NormalisedSubmission, context: TargetRuleContext) 
                                          errors="coerce").astype("Float64"),
         "commentaire": [r.get("commentaire") or None for r in rows],
     })
-    frame["valeur_precedente"] = _previous_value(frame, context.history)
+    frame["valeur_precedente"] = _previous(frame, context.history, "id_cible", "valeur_atteinte")
     return frame
-
-
-def _previous_value(frame: pd.DataFrame, history: Iterable[tuple[str, str, float | None]]) -> pd.Series:
-    """For each row, the value of the latest earlier report of the same target, if any
-    (earlier reports of the same target and date are being replaced: they do not count)."""
-    import pandas as pd  # imported by the runs that check submissions only
-    current = frame[["id_cible", "date_rapport", "valeur_atteinte"]].assign(courant=True, position=range(len(frame)))
-    past = pd.DataFrame(list(history), columns=["id_cible", "date_rapport", "valeur_atteinte"])
-    past = past.assign(
-        date_rapport=pd.to_datetime(past["date_rapport"], format="%Y-%m-%d", errors="coerce"),
-        valeur_atteinte=pd.to_numeric(past["valeur_atteinte"], errors="coerce").astype("Float64"),
-        courant=False, position=-1)
-    replaced = past.set_index(["id_cible", "date_rapport"]).index.isin(
-        current.set_index(["id_cible", "date_rapport"]).index)
-    combined = pd.concat([past[~replaced], current], ignore_index=True)
-    combined = combined.sort_values(["id_cible", "date_rapport", "courant"], kind="stable")
-    combined["precedent"] = combined.groupby("id_cible", dropna=False)["valeur_atteinte"].transform(
-        lambda values: values.shift().ffill())
-    mine = combined[combined["courant"]].sort_values("position")
-    return pd.Series(mine["precedent"].to_numpy(), index=frame.index, dtype="Float64")
 
 
 def target_rules(context: TargetRuleContext) -> list[Rule]:

@@ -22,6 +22,7 @@ import pytest
 from openpyxl import Workbook
 
 from tests.conftest import PLAN_SLUG, PROGRESS_SLUG
+from tests.integration.inbox import drop
 
 pytestmark = pytest.mark.slow
 
@@ -79,11 +80,7 @@ class Campaign:
         self.withdrawn: set[str] = set()
 
     def send(self, sent: Sent) -> Sent:
-        path = self.inbox / sent.relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(sent.content)
-        stamp = dt.datetime.fromisoformat(f"{sent.arrived}T09:00:00+00:00").timestamp()
-        os.utime(path, (stamp, stamp))
+        drop(self.inbox, sent.relative, sent.content, sent.arrived)
         self.sent.append(sent)
         return sent
 

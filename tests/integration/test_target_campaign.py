@@ -25,6 +25,7 @@ import pytest
 from openpyxl import load_workbook
 
 from tests.conftest import PLAN_SLUG, PROGRESS_SLUG
+from tests.integration.inbox import drop
 
 pytestmark = pytest.mark.slow
 
@@ -73,11 +74,7 @@ class Campaign:
         return result
 
     def send(self, sent: Sent) -> None:
-        path = self.inbox / sent.relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(sent.content)
-        stamp = dt.datetime.fromisoformat(f"{sent.arrived}T09:00:00+00:00").timestamp()
-        os.utime(path, (stamp, stamp))
+        drop(self.inbox, sent.relative, sent.content, sent.arrived)
         self.sent.append(sent)
 
     def expected(self) -> dict[tuple[str, str], tuple[float, str, str, str]]:
