@@ -51,6 +51,10 @@ from publish import versioning as v
 
 API = "/api/1"
 RETRY_STATUSES = {429, 500, 502, 503, 504}
+# udata stores an upload as <dataset slug>/<YYYYMMDD-HHMMSS>/<file name> and never overwrites
+# (core/dataset/api.py, UploadMixin): the same file uploaded to the same dataset twice in one
+# second answers 500 (FileExists). A retried upload waits for the next second at least.
+UPLOAD_RETRY_DELAY = 1.0
 # Dataset fields of the payload compared with the portal's and sent on a create or update.
 DATASET_FIELDS = ("title", "description", "acronym", "license", "frequency", "tags", "temporal_coverage",
                   "spatial", "extras", "private", "organization")
@@ -174,14 +178,14 @@ class PortalClient:
     session: requests.Session = field(default_factory=requests.Session, repr=False)
 
     def call(self, method: str, path: str, *, lookup: Callable[[], Any] | None = None, attempts: int | None = None,
-             **kwargs: Any) -> Any:
+             min_delay: float = 0.0, **kwargs: Any) -> Any:
         """Sends one API call with the key; returns the decoded JSON body, or None if the body is empty.
 
         Connection faults, timeouts, 429 and 5xx are retried with doubling delays; before each retry,
         ``lookup`` (given for a POST that creates something) looks for what the lost attempt may have
         created, and its answer, if not None, is returned instead of sending again. Any other HTTP
         error, or a fault that outlasts the attempts (``attempts``, default the client's), raises
-        ``PortalError`` (never showing the key)."""
+        ``PortalError`` (never showing the key). ``min_delay``: the shortest wait before a retry."""
         url = self.base_url.rstrip("/") + API + path
         headers = {"X-API-KEY": self.api_key, "User-Agent": "ogp-pipeline/0.1", "Accept": "application/json"}
         delay, cause = self.backoff, ""
@@ -200,7 +204,7 @@ class PortalClient:
                     return response.json() if response.content else None
                 cause = f"HTTP {response.status_code}"
             if attempt < attempts:
-                self.sleep(delay)
+                self.sleep(max(delay, min_delay))
                 delay *= 2
         raise PortalError(
             f"Le portail n'a pas répondu à {method} {path} après {attempts} tentative(s) ({cause}).",
@@ -254,7 +258,7 @@ class PortalClient:
 
         if size <= self.chunk_size:
             return dict(self.call("POST", path, files={"file": (filename, file.path.read_bytes())},
-                                  lookup=already_there))
+                                  lookup=already_there, min_delay=UPLOAD_RETRY_DELAY))
         parts = math.ceil(size / self.chunk_size)
         delay = self.backoff
         for attempt in range(1, self.attempts + 1):
@@ -270,7 +274,7 @@ class PortalClient:
                 self.sleep(delay)
                 delay *= 2
         return dict(self.call("POST", path, data={"uuid": upload_id, "filename": filename, "totalparts": parts},
-                              lookup=already_there))
+                              lookup=already_there, min_delay=UPLOAD_RETRY_DELAY))
 
     def _send_parts(self, path: str, file: LocalFile, upload_id: str, parts: int) -> None:
         """Sends each part of ``file`` once under ``upload_id``, read one at a time from disk."""

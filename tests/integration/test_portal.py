@@ -12,6 +12,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,7 +20,7 @@ import pytest
 from typer.testing import CliRunner
 
 from pipelines.cli import app
-from publish.portal import PortalClient, PortalError, publish_to_portal
+from publish.portal import LocalFile, PortalClient, PortalError, publish_to_portal
 from tests.conftest import PLAN_SLUG, PROGRESS_SLUG, ROOT
 from tests.integration.publish_once import publish_plan
 from tests.integration.udata_portal import UdataPortal, start_udata
@@ -66,7 +67,9 @@ def ogp_publish(portal: UdataPortal, site: Path, *args: str, key: str | None = N
 
 
 def client(portal: UdataPortal, **options: object) -> PortalClient:
-    return PortalClient(portal.base, portal.key, backoff=0.01, sleep=lambda s: None, **options)  # type: ignore[arg-type]
+    """A client with short back-offs; its sleeps are real, so a wait udata needs (a retried upload
+    waits for the next second) happens as it would on a portal."""
+    return PortalClient(portal.base, portal.key, backoff=0.01, sleep=time.sleep, **options)  # type: ignore[arg-type]
 
 
 def by_identifier(portal: UdataPortal) -> dict[str, dict]:
@@ -245,6 +248,29 @@ def test_a_create_or_upload_processed_before_a_timeout_is_not_made_twice(site: P
     assert len(datasets[f"{BASE_URL}datasets/{PLAN_SLUG}"]["resources"]) == 22
     assert len(datasets[f"{BASE_URL}datasets/{PROGRESS_SLUG}"]["resources"]) == 7
     assert {a.kind for a in publish_to_portal(site, SLUGS, client(portal))} == {"unchanged"}
+
+
+def test_a_file_uploaded_again_within_the_same_second_is_retried_in_the_next(
+        site: Path, portal: UdataPortal, tmp_path: Path) -> None:
+    # udata stores an upload as <slug>/<YYYYMMDD-HHMMSS>/<name> and never overwrites: the same
+    # file name uploaded to one dataset twice in one second answers 500 (FileExists).
+    publish_to_portal(site, [PLAN_SLUG], client(portal), organisations={PLAN_SLUG: portal.organization})
+    dataset = by_identifier(portal)[f"{BASE_URL}datasets/{PLAN_SLUG}"]
+    resource = next(r for r in dataset["resources"] if r["title"] == "organisations.csv")
+    files = []
+    for number in (1, 2):
+        path = tmp_path / str(number) / "organisations.csv"
+        path.parent.mkdir()
+        path.write_text(f"id_organisation\nversion-{number}\n", encoding="utf-8")
+        files.append(LocalFile({"url": f"{BASE_URL}datasets/{PLAN_SLUG}/latest/organisations.csv"}, path))
+    time.sleep(1 - time.time() % 1)  # at the start of a second: both uploads begin within it
+    mark = portal.mark()
+    first = client(portal).upload(dataset["id"], files[0], resource["id"])
+    held = client(portal).upload(dataset["id"], files[1], resource["id"])
+    assert first["checksum"]["value"] == files[0].sha1 and held["checksum"]["value"] == files[1].sha1
+    assert [status for _, _, status in portal.writes(mark)] == [200, 500, 200]
+    now = portal.api("GET", f"/datasets/{dataset['id']}/")
+    assert next(r for r in now["resources"] if r["id"] == resource["id"])["checksum"]["value"] == files[1].sha1
 
 
 def test_udata_error_bodies_are_read(portal: UdataPortal) -> None:
