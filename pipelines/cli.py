@@ -326,7 +326,7 @@ def status(
     state_dir: Annotated[Path | None, typer.Option(help="Dossier d'état (défaut ./var).")] = None,
     datasets_dir: Annotated[Path | None, typer.Option(help="Dossier des définitions de jeux de données.")] = None,
 ) -> None:
-    """Montre l'état de la collecte : par organisme, ses actions, son dernier rapport, ce qui manque et ce qui a été rejeté."""
+    """Montre l'état de la collecte : par organisme, ses actions, son dernier rapport, les cibles sans valeur, ce qui manque et ce qui a été rejeté."""
     from pipelines.core.config import Settings, load_dataset
     from pipelines.intake.status import campaign_status, reminders_csv, to_remind
 
@@ -354,9 +354,10 @@ def status(
              + "; ".join(m["message"] for m in pending.premiers_messages[:1]) + f" — {pending.rapport}")
             if pending else "—",
             str(sum(len(n.premiers_messages) for n in body.avertissements)) if body.avertissements else "—",
+            ", ".join(body.cibles_sans_valeur) or "—",
         ))
     _show(console, f"État de la collecte : {dataset}", ("Organisme", "Actions", "Dernier rapport reçu",
-          "Actions sans rapport", "Fichier rejeté à remplacer", "Avertissements"), rows)
+          "Actions sans rapport", "Fichier rejeté à remplacer", "Avertissements", "Cibles sans valeur"), rows)
     for action_body in state.organismes:
         for action in action_body.actions:
             if action.dernier_rapport_autre:
@@ -450,15 +451,20 @@ def template(
     org: Annotated[str, typer.Option(help="Identifiant de l'organisme (table organisations du plan), par exemple ditp.")],
     out: Annotated[Path, typer.Option(help="Fichier à écrire : .xlsx (recommandé) ou .csv.")],
     datasets_dir: Annotated[Path | None, typer.Option(help="Dossier des définitions de jeux de données.")] = None,
+    targets_only: Annotated[bool, typer.Option("--cibles", help="Écrit en .csv le modèle des cibles de l'organisme (un CSV ne contient qu'une table ; le .xlsx a déjà l'onglet Cibles).")] = False,
 ) -> None:
     """Écrit le modèle de rapport d'avancement d'un organisme (une ligne par action dont il est responsable, et en .xlsx un onglet de ses cibles)."""
     from pipelines.gather.submissions.template import write_template
 
     context = _progress_context(datasets_dir)
-    actions = write_template(out, org, context.plan, context.schema, context.targets_schema)
-    targets = len(context.plan.targets_of(org)) if out.suffix.lower() == ".xlsx" else 0
+    actions = write_template(out, org, context.plan, context.schema, context.targets_schema, targets_only=targets_only)
+    targets = len(context.plan.targets_of(org))
+    if targets_only:
+        console.print(f"Modèle des cibles de {org} écrit dans {out} : {targets} cible(s).", highlight=False)
+        return
     console.print(f"Modèle de {org} écrit dans {out} : {len(actions)} action(s)"
-                  + (f", {targets} cible(s) dans l'onglet Cibles." if targets else "."), highlight=False)
+                  + (f", {targets} cible(s) dans l'onglet Cibles." if targets and out.suffix.lower() == ".xlsx"
+                     else "."), highlight=False)
 
 
 @command()

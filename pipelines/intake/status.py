@@ -2,7 +2,8 @@
 
 What a steward chasing reports needs, body by body: the actions it answers for (with the
 bodies it shares them with), its last accepted report on each, the actions it never
-reported on, its rejected files that no accepted file followed (with the first errors and
+reported on, the targets of its actions with the last value reached it sent (and those it
+never sent a value for), its rejected files that no accepted file followed (with the first errors and
 the real path of the report), and the warnings of its last accepted file. Files nobody
 could attribute are listed apart. Reads only: the journal, the reports and the rows.
 """
@@ -46,6 +47,22 @@ class ActionStatus:
 
 
 @dataclass(frozen=True)
+class LastValue:
+    date_rapport: str
+    valeur_atteinte: str
+    fichier: str
+    arrivee: str
+
+
+@dataclass(frozen=True)
+class TargetStatus:
+    id_cible: str
+    id_action: str
+    echeance: str | None
+    derniere_valeur: LastValue | None  # the latest value reached any body sent for the target
+
+
+@dataclass(frozen=True)
 class FileNote:
     """A received file as the status shows it: where it is, what was wrong or worth a look."""
 
@@ -64,10 +81,16 @@ class BodyStatus:
     actions: list[ActionStatus] = field(default_factory=list)
     rejets_en_attente: list[FileNote] = field(default_factory=list)
     avertissements: list[FileNote] = field(default_factory=list)
+    cibles: list[TargetStatus] = field(default_factory=list)
 
     @property
     def sans_rapport(self) -> list[str]:
         return [a.id_action for a in self.actions if a.dernier_rapport is None]
+
+    @property
+    def cibles_sans_valeur(self) -> list[str]:
+        """The targets of the body's actions that no accepted file has given a value for."""
+        return [t.id_cible for t in self.cibles if t.derniere_valeur is None]
 
     @property
     def dernier_rapport(self) -> str | None:
@@ -85,8 +108,8 @@ class CampaignStatus:
         """The JSON form (French keys), with each body's derived lists spelled out."""
         return {
             "jeu_de_donnees": self.dataset,
-            "organismes": [{**asdict(b), "sans_rapport": b.sans_rapport, "dernier_rapport": b.dernier_rapport}
-                           for b in self.organismes],
+            "organismes": [{**asdict(b), "sans_rapport": b.sans_rapport, "dernier_rapport": b.dernier_rapport,
+                            "cibles_sans_valeur": b.cibles_sans_valeur} for b in self.organismes],
             "non_attribues": [asdict(n) for n in self.non_attribues],
         }
 
@@ -114,7 +137,14 @@ def campaign_status(config: DatasetConfig, settings: Settings, plan: PlanFacts |
                          and e["sha256"] not in withdrawn), key=lambda e: (arrival(e), e["origine"], e["n"]))
     own: dict[tuple[str, str], LastReport] = {}  # (body, action) → its latest report
     latest: dict[str, tuple[str, LastReport]] = {}  # action → (body, latest report by anyone)
+    values: dict[str, LastValue] = {}  # target → its latest value, by report date then arrival
     for submission in archive.accepted(source.sample):
+        for row in submission.target_rows:
+            value = LastValue(row["date_rapport"], row["valeur_atteinte"], submission.file_name, submission.arrived_at)
+            known_value = values.get(row["id_cible"])
+            if known_value is None or (value.date_rapport, value.arrivee) >= (known_value.date_rapport,
+                                                                              known_value.arrivee):
+                values[row["id_cible"]] = value
         for row in submission.rows:
             report = LastReport(row["date_rapport"], row["statut"], row["avancement_pct"], submission.file_name,
                                 submission.arrived_at, submission.sha256)
@@ -135,6 +165,8 @@ def campaign_status(config: DatasetConfig, settings: Settings, plan: PlanFacts |
             status.actions.append(ActionStatus(
                 action, plan.action_titles.get(action, ""), [b for b in plan.responsible_for(action) if b != body], mine,
                 {"organisme": other[0], "date_rapport": other[1].date_rapport} if later and other else None))
+        status.cibles = [TargetStatus(t.id_cible, t.id_action, t.deadline, values.get(t.id_cible))
+                         for t in plan.targets_of(body)]
         mine_received = [e for e in receptions if e.get("organisme") == body]
         last_accepted = max((arrival(e) for e in mine_received if e["verdict"] == "accepte"), default="")
         status.rejets_en_attente = [_note(archive, e, "erreurs") for e in mine_received
@@ -150,8 +182,10 @@ def campaign_status(config: DatasetConfig, settings: Settings, plan: PlanFacts |
 
 
 def to_remind(status: CampaignStatus) -> list[BodyStatus]:
-    """The bodies to chase: an action without a report, or a rejected file not yet replaced."""
-    return [body for body in status.organismes if body.sans_rapport or body.rejets_en_attente]
+    """The bodies to chase: an action without a report, a target without a value, or a
+    rejected file not yet replaced."""
+    return [body for body in status.organismes
+            if body.sans_rapport or body.cibles_sans_valeur or body.rejets_en_attente]
 
 
 def reminders_csv(status: CampaignStatus) -> bytes:
@@ -159,12 +193,13 @@ def reminders_csv(status: CampaignStatus) -> bytes:
     line per body with something to chase."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
-    writer.writerow(["organisme", "nom", "actions_sans_rapport", "dernier_fichier_rejete", "motif_du_rejet"])
+    writer.writerow(["organisme", "nom", "actions_sans_rapport", "dernier_fichier_rejete", "motif_du_rejet",
+                     "cibles_sans_valeur"])
     for body in to_remind(status):
         rejected = body.rejets_en_attente[-1] if body.rejets_en_attente else None
         reason = "; ".join(m["message"] for m in rejected.premiers_messages) if rejected else ""
         writer.writerow([body.id_organisation, body.nom, ", ".join(body.sans_rapport),
-                         rejected.fichier if rejected else "", reason])
+                         rejected.fichier if rejected else "", reason, ", ".join(body.cibles_sans_valeur)])
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
 
@@ -185,6 +220,16 @@ def status_html(status: CampaignStatus) -> str:
             parts.append(f"<tr><th scope=\"row\">{e(action.id_action)}</th><td>{e(', '.join(action.coresponsables))}</td>"
                          f"<td>{e(text)}</td></tr>")
         parts.append("</tbody></table>")
+        if body.cibles:
+            parts.append("<table><thead><tr><th scope=\"col\">Cible</th><th scope=\"col\">Échéance</th>"
+                         "<th scope=\"col\">Dernière valeur atteinte</th></tr></thead><tbody>")
+            for target in body.cibles:
+                value = target.derniere_valeur
+                text = (f"{value.valeur_atteinte} au {value.date_rapport} ({value.fichier}, reçu le {value.arrivee[:10]})"
+                        if value else "aucune valeur")
+                parts.append(f"<tr><th scope=\"row\">{e(target.id_cible)}</th><td>{e(target.echeance or '—')}</td>"
+                             f"<td>{e(text)}</td></tr>")
+            parts.append("</tbody></table>")
         for note in body.rejets_en_attente:
             parts.append(f"<p>Fichier rejeté, pas encore remplacé : {e(note.fichier)} ({e(note.arrivee[:10])}) — "
                          f"{e(note.verdict)} <a href=\"file://{e(note.rapport)}\">rapport</a></p>")

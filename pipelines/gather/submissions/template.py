@@ -316,10 +316,25 @@ def template_csv_bytes(actions: list[TemplateAction], schema: TableSchema) -> by
     return b"\xef\xbb\xbf" + buffer.getvalue().encode("utf-8")
 
 
+def template_targets_csv_bytes(targets: list[TargetFact], schema: TableSchema) -> bytes:
+    """The CSV template of a body's targets: the « Cibles » sheet's columns and prefilled cells,
+    UTF-8 with BOM and semicolons (a CSV holds one table: this one is read as targets)."""
+    titles = {f["name"]: f.get("title", f["name"]) for f in schema["fields"]}
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
+    writer.writerow([titles["id_cible"], *TARGET_SHOWN, *(titles[c] for c in TARGET_FILLED)])
+    for target in targets:
+        value = "jalon" if target.nature == "jalon" else _number_fr(target.value)
+        writer.writerow([target.id_cible, target.citation, value, target.unit or "", _deadline_fr(target.deadline),
+                         *([""] * len(TARGET_FILLED))])
+    return b"\xef\xbb\xbf" + buffer.getvalue().encode("utf-8")
+
+
 def write_template(path: Path, org: str, plan: PlanFacts, schema: TableSchema,
-                   targets_schema: TableSchema | None = None) -> list[TemplateAction]:
+                   targets_schema: TableSchema | None = None, *, targets_only: bool = False) -> list[TemplateAction]:
     """Writes the template of body ``org`` at ``path`` (.xlsx, recommended, or .csv): one
-    prefilled row per action it may report on. Returns those actions.
+    prefilled row per action it may report on. Returns those actions. ``targets_only``: the CSV
+    template of the body's targets instead (the xlsx already has them in its « Cibles » sheet).
 
     An unknown body, a body without actions or another suffix is a :class:`ConfigError`
     that lists what is possible; nothing is written then."""
@@ -330,6 +345,16 @@ def write_template(path: Path, org: str, plan: PlanFacts, schema: TableSchema,
     if not actions:
         raise ConfigError(f"{org} n'est responsable d'aucune action du plan.")
     suffix = path.suffix.lower()
+    if targets_only:
+        targets = plan.targets_of(org)
+        if suffix != ".csv" or targets_schema is None:
+            raise ConfigError("Le modèle des cibles seul s'écrit en .csv : le modèle .xlsx contient déjà "
+                              "l'onglet Cibles.", hint="Donnez à --out un nom qui finit par .csv, ou retirez --cibles.")
+        if not targets:
+            raise ConfigError(f"Le plan ne fixe aucune cible chiffrée ou datée aux actions de {org}.")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(template_targets_csv_bytes(targets, targets_schema))
+        return actions
     if suffix == ".xlsx":
         write_template_xlsx(path, org, plan.organisation_names.get(org, org), actions, plan.start, schema,
                             plan.targets_of(org), targets_schema)

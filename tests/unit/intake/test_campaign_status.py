@@ -31,6 +31,9 @@ def campaign(tmp_path: Path, progress_config: DatasetConfig) -> Pipeline:
     drop(pipeline, "dinum/corrige.csv", HEADER + "E1-A1-02,2023-09-30,substantiel,60,,\n", "2023-10-02")
     # meae's only file is rejected and never resubmitted.
     drop(pipeline, "meae/rapport.csv", HEADER + "E6-A1-01,2023-06-30,complet,100,,\n", "2023-07-03")
+    # mtfp reports a value for one of its two targets, in a CSV of the targets format.
+    drop(pipeline, "mtfp/cibles.csv", "id_cible;date_rapport;valeur_atteinte;commentaire;preuve_url\n"
+         "E3-A1-01-C1;30/06/2023;45;;\n", "2023-07-05")
     # A file nobody can attribute.
     drop(pipeline, "orphelin.csv", HEADER + "E6-A1-01,2023-06-30,limite,10,,\n", "2023-07-04")
     pipeline.collect()
@@ -52,6 +55,14 @@ def test_the_status_says_who_reported_who_never_did_and_what_is_pending(campaign
     assert Path(pending.rapport).is_file() and Path(pending.rapport).is_absolute()
     assert meae.sans_rapport == sorted(plan.actions_of("meae")) and meae.dernier_rapport is None
     assert mss.sans_rapport == sorted(plan.actions_of("mss")) and mss.rejets_en_attente == []
+    # Targets: meae's file was rejected, so none of its four has a value; mtfp gave one of two.
+    assert meae.cibles_sans_valeur == ["E6-A1-01-C1", "E6-A1-01-C2", "E6-A1-01-C3", "E6-A2-01-C1"]
+    mtfp = bodies["mtfp"]
+    assert [(t.id_cible, t.echeance) for t in mtfp.cibles] == [("E3-A1-01-C1", "2022-12-31"), ("E3-A2-03-C1", None)]
+    reached = mtfp.cibles[0].derniere_valeur
+    assert reached is not None and (reached.valeur_atteinte, reached.date_rapport, reached.fichier) == (
+        "45", "2023-06-30", "cibles.csv")
+    assert mtfp.cibles_sans_valeur == ["E3-A2-03-C1"] and ditp.cibles == []
     (orphan,) = status.non_attribues
     assert orphan.origine == "depot:orphelin.csv" and orphan.premiers_messages[0]["code"] == "organisme-non-identifie"
     document = status.to_dict()
@@ -64,11 +75,13 @@ def test_the_reminders_csv_opens_as_columns_in_a_french_spreadsheet(campaign: Pi
     content = reminders_csv(campaign_status(campaign.config, campaign.settings))
     assert content.startswith("\ufeff".encode())  # Excel reads UTF-8 only with its BOM
     rows = list(csv.reader(io.StringIO(content.decode("utf-8-sig")), delimiter=";"))
-    assert rows[0] == ["organisme", "nom", "actions_sans_rapport", "dernier_fichier_rejete", "motif_du_rejet"]
+    assert rows[0] == ["organisme", "nom", "actions_sans_rapport", "dernier_fichier_rejete", "motif_du_rejet",
+                       "cibles_sans_valeur"]
     by_body = {r[0]: r for r in rows[1:]}
     assert by_body["meae"][3] == "rapport.csv" and "preuve" in by_body["meae"][4]
     assert "dinum" in by_body and by_body["dinum"][3] == ""  # actions without report, nothing rejected pending
-    assert all(len(r) == 5 for r in rows)
+    assert by_body["mtfp"][5] == "E3-A2-03-C1" and by_body["ditp"][5] == ""
+    assert all(len(r) == 6 for r in rows)
 
 
 def test_ogp_status_prints_the_table_the_json_and_writes_the_reminders(campaign: Pipeline, tmp_path: Path) -> None:
@@ -77,6 +90,7 @@ def test_ogp_status_prints_the_table_the_json_and_writes_the_reminders(campaign:
     shown = CliRunner().invoke(app, ["status", PROGRESS_SLUG, *state], env=env)
     assert shown.exit_code == 0, shown.output
     assert "meae" in shown.output and "rapport.csv" in shown.output and "sans rapport" in shown.output
+    assert "Cibles sans valeur : E3-A2-03-C1" in shown.output  # off a terminal: one record per line
     as_json = CliRunner().invoke(app, ["status", PROGRESS_SLUG, "--json", *state], env=env)
     document = json.loads(as_json.output)
     assert {b["id_organisation"] for b in document["organismes"]} >= {"ditp", "dinum", "meae"}
@@ -91,6 +105,8 @@ def test_the_collection_writes_the_status_beside_the_archive(campaign: Pipeline)
     page = (campaign.archive.root / "etat-collecte.html").read_text(encoding="utf-8")
     assert "Fichiers non attribués" in page and "<script" not in page
     assert "Fichier rejeté, pas encore remplacé : rapport.csv" in page
+    assert "<th scope=\"row\">E3-A2-03-C1</th><td>—</td><td>aucune valeur</td>" in page
+    assert "45 au 2023-06-30 (cibles.csv, reçu le 2023-07-05)" in page
 
 
 def test_ogp_validate_reads_the_archive_and_warns_as_ogp_run_will(campaign: Pipeline, tmp_path: Path) -> None:

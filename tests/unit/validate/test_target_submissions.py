@@ -168,3 +168,20 @@ def test_a_value_going_down_is_explained_in_the_comment(check: Check) -> None:
     # A report of the same date replaces the earlier one: it is not a value going down.
     replaced = check(TARGET_HEADER + "E6-A1-01-C1,2022-06-30,10,,\n", history=history)
     assert found(replaced, Severity.WARNING) == []
+
+
+def test_the_csv_template_of_targets_filled_in_a_spreadsheet_is_read_as_targets(
+        tmp_path: Path, check: Check, plan: PlanFacts, submission_schema: TableSchema,
+        targets_schema: TableSchema) -> None:
+    path = tmp_path / "cibles-meae.csv"
+    write_template(path, "meae", plan, submission_schema, targets_schema, targets_only=True)
+    lines = path.read_bytes().decode("utf-8-sig").split("\r\n")
+    assert lines[0].split(";")[:2] == ["Cible", "Citation du plan"] and len(lines) == 4 + 2  # header, 4, end
+    # The person types a date, a value with a decimal comma and a comment on the first target.
+    cells = lines[1].split(";")
+    cells[5:8] = ["30/06/2022", "12,5", "Douze débats et demi"]
+    lines[1] = ";".join(cells)
+    validated = check("\ufeff" + "\r\n".join(lines), name="cibles-meae.csv")
+    assert validated.report.accepted, render_text(validated.report)
+    assert [(r["id_cible"], r["date_rapport"], r["valeur_atteinte"], r["commentaire"]) for r in validated.target_rows] == [
+        ("E6-A1-01-C1", "2022-06-30", "12.5", "Douze débats et demi")]
