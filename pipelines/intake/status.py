@@ -123,6 +123,12 @@ def _note(archive: SubmissionArchive, entry: dict[str, Any], severity_key: str) 
                     messages, str((folder / "rapport.html").resolve()))
 
 
+def _supersedes(found: LastReport | LastValue, known: LastReport | LastValue | None) -> bool:
+    """Whether ``found`` is the one to show over ``known``: a later report date, or the same
+    date arrived later or at once (the archive yields files in arrival order)."""
+    return known is None or (found.date_rapport, found.arrivee) >= (known.date_rapport, known.arrivee)
+
+
 def campaign_status(config: DatasetConfig, settings: Settings, plan: PlanFacts | None = None,
                     archive: SubmissionArchive | None = None) -> CampaignStatus:
     """The campaign of a progress dataset, body by body (bodies in identifier order).
@@ -141,18 +147,16 @@ def campaign_status(config: DatasetConfig, settings: Settings, plan: PlanFacts |
     for submission in archive.accepted(source.sample):
         for row in submission.target_rows:
             value = LastValue(row["date_rapport"], row["valeur_atteinte"], submission.file_name, submission.arrived_at)
-            known_value = values.get(row["id_cible"])
-            if known_value is None or (value.date_rapport, value.arrivee) >= (known_value.date_rapport,
-                                                                              known_value.arrivee):
+            if _supersedes(value, values.get(row["id_cible"])):
                 values[row["id_cible"]] = value
         for row in submission.rows:
             report = LastReport(row["date_rapport"], row["statut"], row["avancement_pct"], submission.file_name,
                                 submission.arrived_at, submission.sha256)
             key = (str(submission.organisation), row["id_action"])
-            if key not in own or (report.date_rapport, report.arrivee) >= (own[key].date_rapport, own[key].arrivee):
+            if _supersedes(report, own.get(key)):
                 own[key] = report
             known = latest.get(row["id_action"])
-            if known is None or (report.date_rapport, report.arrivee) >= (known[1].date_rapport, known[1].arrivee):
+            if _supersedes(report, known[1] if known else None):
                 latest[row["id_action"]] = (str(submission.organisation), report)
     bodies: list[BodyStatus] = []
     for body in sorted(o for o in plan.organisations if plan.actions_of(o)):
@@ -203,6 +207,15 @@ def reminders_csv(status: CampaignStatus) -> bytes:
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
 
+def _html_table(headings: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
+    """A table of text cells, escaped, the first cell of each row its header."""
+    e = html.escape
+    head = "".join(f"<th scope=\"col\">{e(h)}</th>" for h in headings)
+    body = "".join(f"<tr><th scope=\"row\">{e(first)}</th>" + "".join(f"<td>{e(c)}</td>" for c in rest) + "</tr>"
+                   for first, *rest in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
 def status_html(status: CampaignStatus) -> str:
     """The same state as a page a steward opens from the state folder (no script)."""
     e = html.escape
@@ -211,25 +224,18 @@ def status_html(status: CampaignStatus) -> str:
              f"<h1>État de la collecte : {e(status.dataset)}</h1>"]
     for body in status.organismes:
         parts.append(f"<h2 id=\"{e(body.id_organisation)}\">{e(body.nom)} ({e(body.id_organisation)})</h2>")
-        parts.append("<table><thead><tr><th scope=\"col\">Action</th><th scope=\"col\">Coresponsables</th>"
-                     "<th scope=\"col\">Dernier rapport</th></tr></thead><tbody>")
-        for action in body.actions:
-            last = action.dernier_rapport
-            text = (f"{last.date_rapport} : {last.statut} ({last.fichier}, reçu le {last.arrivee[:10]})"
-                    if last else "sans rapport")
-            parts.append(f"<tr><th scope=\"row\">{e(action.id_action)}</th><td>{e(', '.join(action.coresponsables))}</td>"
-                         f"<td>{e(text)}</td></tr>")
-        parts.append("</tbody></table>")
+        parts.append(_html_table(("Action", "Coresponsables", "Dernier rapport"), [
+            (a.id_action, ", ".join(a.coresponsables),
+             f"{a.dernier_rapport.date_rapport} : {a.dernier_rapport.statut} ({a.dernier_rapport.fichier}, "
+             f"reçu le {a.dernier_rapport.arrivee[:10]})" if a.dernier_rapport else "sans rapport")
+            for a in body.actions]))
         if body.cibles:
-            parts.append("<table><thead><tr><th scope=\"col\">Cible</th><th scope=\"col\">Échéance</th>"
-                         "<th scope=\"col\">Dernière valeur atteinte</th></tr></thead><tbody>")
-            for target in body.cibles:
-                value = target.derniere_valeur
-                text = (f"{value.valeur_atteinte} au {value.date_rapport} ({value.fichier}, reçu le {value.arrivee[:10]})"
-                        if value else "aucune valeur")
-                parts.append(f"<tr><th scope=\"row\">{e(target.id_cible)}</th><td>{e(target.echeance or '—')}</td>"
-                             f"<td>{e(text)}</td></tr>")
-            parts.append("</tbody></table>")
+            parts.append(_html_table(("Cible", "Échéance", "Dernière valeur atteinte"), [
+                (t.id_cible, t.echeance or "—",
+                 f"{t.derniere_valeur.valeur_atteinte} au {t.derniere_valeur.date_rapport} "
+                 f"({t.derniere_valeur.fichier}, reçu le {t.derniere_valeur.arrivee[:10]})"
+                 if t.derniere_valeur else "aucune valeur")
+                for t in body.cibles]))
         for note in body.rejets_en_attente:
             parts.append(f"<p>Fichier rejeté, pas encore remplacé : {e(note.fichier)} ({e(note.arrivee[:10])}) — "
                          f"{e(note.verdict)} <a href=\"file://{e(note.rapport)}\">rapport</a></p>")

@@ -126,9 +126,25 @@ def _previous(frame: pd.DataFrame, history: Iterable[tuple[str, str, float | Non
     return pd.Series(mine["precedent"].to_numpy(), index=frame.index, dtype="Float64")
 
 
+def _date_rules(plan_start: dt.date, today: dt.date, observed: str) -> list[Rule]:
+    """The report date within the plan and not in the future, for any sheet of reports;
+    ``observed`` says what the date is the date of (« l'avancement a été constaté »)."""
+    import pandas as pd  # imported by the runs that check submissions only
+    _, gxe = _gx()
+    return [
+        Rule("date-avant-plan", Severity.ERROR, "date_rapport",
+             f"La date du rapport ne peut pas précéder le début du plan ({plan_start.strftime('%d/%m/%Y')}).",
+             "Vérifiez l'année de la date (format JJ/MM/AAAA ou AAAA-MM-JJ).",
+             gxe.ExpectColumnValuesToBeBetween(column="date_rapport", min_value=pd.Timestamp(plan_start))),
+        Rule("date-future", Severity.ERROR, "date_rapport",
+             f"La date du rapport ne peut pas être dans le futur (après le {today.strftime('%d/%m/%Y')}).",
+             f"Indiquez la date à laquelle {observed}, au plus tard aujourd'hui.",
+             gxe.ExpectColumnValuesToBeBetween(column="date_rapport", max_value=pd.Timestamp(today))),
+    ]
+
+
 def business_rules(context: RuleContext) -> list[Rule]:
     """The rules for one submission; the responsibility rule is an error only for a template."""
-    import pandas as pd  # imported by the runs that check submissions only
     _, gxe = _gx()
     complet = _column("statut") == "complet"
     not_started = _column("statut") == "non_commence"
@@ -165,18 +181,7 @@ def business_rules(context: RuleContext) -> list[Rule]:
              "Mettez 0 ou videz avancement_pct, ou choisissez le statut limite.",
              gxe.ExpectColumnValuesToBeBetween(column="avancement_pct", min_value=0, max_value=0,
                                                row_condition=not_started)),
-        Rule("date-avant-plan", Severity.ERROR, "date_rapport",
-             f"La date du rapport ne peut pas précéder le début du plan "
-             f"({context.plan_start.strftime('%d/%m/%Y')}).",
-             "Vérifiez l'année de la date (format JJ/MM/AAAA ou AAAA-MM-JJ).",
-             gxe.ExpectColumnValuesToBeBetween(column="date_rapport",
-                                               min_value=pd.Timestamp(context.plan_start))),
-        Rule("date-future", Severity.ERROR, "date_rapport",
-             f"La date du rapport ne peut pas être dans le futur (après le "
-             f"{context.today.strftime('%d/%m/%Y')}).",
-             "Indiquez la date à laquelle l'avancement a été constaté, au plus tard aujourd'hui.",
-             gxe.ExpectColumnValuesToBeBetween(column="date_rapport",
-                                               max_value=pd.Timestamp(context.today))),
+        *_date_rules(context.plan_start, context.today, "l'avancement a été constaté"),
         Rule("recul-sans-commentaire", Severity.WARNING, "avancement_pct",
              "L'avancement d'une action recule par rapport à son rapport précédent sans "
              "commentaire qui l'explique.",
@@ -283,17 +288,9 @@ def _target_frame(submission: NormalisedSubmission, context: TargetRuleContext) 
 def target_rules(context: TargetRuleContext) -> list[Rule]:
     """The rules of a targets sheet: dates within the plan, a milestone is 0 or 1, a value
     going down is explained, and a body reports on its own actions' targets only."""
-    import pandas as pd  # imported by the runs that check submissions only
     _, gxe = _gx()
     rules = [
-        Rule("date-avant-plan", Severity.ERROR, "date_rapport",
-             f"La date du rapport ne peut pas précéder le début du plan ({context.plan_start.strftime('%d/%m/%Y')}).",
-             "Vérifiez l'année de la date (format JJ/MM/AAAA ou AAAA-MM-JJ).",
-             gxe.ExpectColumnValuesToBeBetween(column="date_rapport", min_value=pd.Timestamp(context.plan_start))),
-        Rule("date-future", Severity.ERROR, "date_rapport",
-             f"La date du rapport ne peut pas être dans le futur (après le {context.today.strftime('%d/%m/%Y')}).",
-             "Indiquez la date à laquelle la valeur a été constatée, au plus tard aujourd'hui.",
-             gxe.ExpectColumnValuesToBeBetween(column="date_rapport", max_value=pd.Timestamp(context.today))),
+        *_date_rules(context.plan_start, context.today, "la valeur a été constatée"),
         Rule("jalon-ni-0-ni-1", Severity.ERROR, "valeur_atteinte",
              "Cette cible est un jalon (une livraison à une date, sans chiffre) : sa valeur atteinte est 1 "
              "quand il est franchi, 0 sinon.",

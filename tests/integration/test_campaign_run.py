@@ -9,20 +9,18 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import hashlib
 import io
 import json
 import os
 import subprocess
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from openpyxl import Workbook
 
 from tests.conftest import PLAN_SLUG, PROGRESS_SLUG
-from tests.integration.inbox import drop
+from tests.integration.inbox import Sent, drop
 
 pytestmark = pytest.mark.slow
 
@@ -32,22 +30,6 @@ ENV = {**os.environ, "SOURCE_DATE_EPOCH": "1700000000", "PREFECT_SERVER_ANALYTIC
        "OGP_TASK_RETRIES": "0"}
 ENV.pop("OGP_SUBMISSIONS_INBOX", None)
 SAMPLE_LABEL = "DONNÉES D'EXEMPLE"
-
-
-@dataclass
-class Sent:
-    """A file the test put in the inbox, and what it expects of it."""
-
-    relative: str
-    content: bytes
-    arrived: str  # YYYY-MM-DD, at 09:00 UTC
-    body: str
-    rows: list[list[str]]
-    accepted: bool
-
-    @property
-    def sha256(self) -> str:
-        return hashlib.sha256(self.content).hexdigest()
 
 
 def csv_bytes(rows: list[list[str]]) -> bytes:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import hashlib
 import html
 import io
 import json
@@ -18,14 +17,13 @@ import os
 import re
 import subprocess
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
 
 from tests.conftest import PLAN_SLUG, PROGRESS_SLUG
-from tests.integration.inbox import drop
+from tests.integration.inbox import Sent, drop
 
 pytestmark = pytest.mark.slow
 
@@ -39,20 +37,6 @@ TARGETS = {  # id_cible: (nature, valeur visée, valeur initiale, échéance)
     "E6-A1-01-C2": ("jalon", None, None, "2022-06-30"),  # « comité de suivi citoyen … lors de la PFUE »
     "E3-A1-01-C1": ("part", 80, None, "2022-12-31"),  # « 80% des 250 démarches … d'ici fin 2022 »
 }
-
-
-@dataclass
-class Sent:
-    relative: str
-    content: bytes
-    arrived: str  # YYYY-MM-DD, at 09:00 UTC
-    body: str
-    rows: list[tuple[str, str, float]]  # (id_cible, date_rapport, valeur_atteinte)
-    accepted: bool
-
-    @property
-    def sha256(self) -> str:
-        return hashlib.sha256(self.content).hexdigest()
 
 
 class Campaign:
