@@ -194,15 +194,11 @@ def run(
         raise typer.Exit(code=EXIT_SUBMISSIONS_REJECTED)
 
 
-def _where(problem: Any) -> str:
-    return ", ".join(p for p in (f"ligne {problem.row}" if problem.row else "",
-                                 f"colonne {problem.field}" if problem.field else "") if p) or "fichier"
-
-
 def _show_received(collections: list[Any]) -> None:
     """What the steward must act on: each rejected file (where it is, its first errors, the
     path of its report), then the warnings of the accepted ones, counted, the first shown."""
     from pipelines.core.problems import Severity
+    from pipelines.validate.report import where_of
 
     rejected = [(c, r) for c in collections for r in c.rejected]
     if rejected or any(c.refused for c in collections):
@@ -212,7 +208,7 @@ def _show_received(collections: list[Any]) -> None:
         errors.print(f"  - {collection.where(report)} : {report.verdict}", highlight=False, markup=False)
         found = report.of(Severity.ERROR)
         for problem in found[:MAX_PROBLEMS_PER_FILE]:
-            errors.print(f"      {_where(problem)} : {problem.message}", highlight=False, markup=False)
+            errors.print(f"      {where_of(problem)} : {problem.message}", highlight=False, markup=False)
         if len(found) > MAX_PROBLEMS_PER_FILE:
             errors.print(f"      … et {len(found) - MAX_PROBLEMS_PER_FILE} autre(s) erreur(s).", highlight=False)
         errors.print(f"      rapport : {collection.report_path(report)}", highlight=False, markup=False)
@@ -224,7 +220,7 @@ def _show_received(collections: list[Any]) -> None:
         errors.print(f"[bold]Avertissements[/] ({len(warned)}, dans des fichiers acceptés : à vérifier) :",
                      highlight=False)
         for collection, report, problem in warned[:MAX_PROBLEMS_SHOWN]:
-            errors.print(f"  - {collection.where(report)}, {_where(problem)} : {problem.message}",
+            errors.print(f"  - {collection.where(report)}, {where_of(problem)} : {problem.message}",
                          highlight=False, markup=False)
         if len(warned) > MAX_PROBLEMS_SHOWN:
             errors.print(f"  … et {len(warned) - MAX_PROBLEMS_SHOWN} autre(s) ; voir ogp status.", highlight=False)

@@ -468,7 +468,8 @@ def find_dataset(candidates: list[dict[str, Any]], identifier: str) -> dict[str,
 
 def apply_actions(client: PortalClient, payload: dict[str, Any], files: list[LocalFile],
                   existing: dict[str, Any] | None, actions: list[Action]) -> dict[str, Any]:
-    """Carries out a plan; returns the portal's dataset as it ends up (``existing`` if nothing was sent)."""
+    """Carries out a plan; returns the portal's dataset as the plan started from it: ``existing``,
+    or udata's answer to its creation (its id; no GET is spent on re-reading it)."""
     if not any(a.writes for a in actions):
         assert existing is not None
         return existing
@@ -504,7 +505,8 @@ def apply_actions(client: PortalClient, payload: dict[str, Any], files: list[Loc
             hosted = current.get("filetype") == "file"
             client.call("PUT", f"/datasets/{dataset_id}/resources/{current['id']}/",
                         json=_resource_metadata(resource, hosted) if hosted else resource)
-    return client.dataset(dataset_id)
+    assert dataset is not None
+    return dataset
 
 
 def _titled(client: PortalClient, dataset_id: str, title: str) -> Callable[[], dict[str, Any] | None]:
@@ -539,7 +541,6 @@ class Prepared:
     payload: dict[str, Any]
     files: list[LocalFile]
     existing: dict[str, Any] | None
-    sample: bool
 
 
 def _organisation(me: dict[str, Any], wanted: str) -> dict[str, Any]:
@@ -571,7 +572,7 @@ def publish_to_portal(out: Path, slugs: list[str], client: PortalClient, *, dry_
         log = v.read_log(dataset_dir)
         if log.served is None:
             continue
-        entry = next((e for e in log.versions if e["version"] == log.served), {"version": log.served})
+        entry = log.entry(log.served) or {"version": log.served}
         version_dir = dataset_dir / log.served
         served.append((slug, version_dir, _read_json(version_dir / "udata.json"),
                        v.version_is_sample(dataset_dir, entry)))
@@ -609,7 +610,7 @@ def publish_to_portal(out: Path, slugs: list[str], client: PortalClient, *, dry_
         if slug in orgs:
             payload["organization"] = orgs[slug]
         existing = find_dataset(candidates, payload["extras"]["ogp:identifiant"])
-        prepared.append(Prepared(slug, payload, local_files(version_dir, payload), existing, sample))
+        prepared.append(Prepared(slug, payload, local_files(version_dir, payload), existing))
     done: list[Action] = []
     for item in prepared:
         actions = plan_portal_update(item.payload, item.files, item.existing, allowed, item.slug)

@@ -81,11 +81,12 @@ def _schema_bytes(schema: TableSchema) -> bytes:
     return json.dumps(schema, ensure_ascii=False, sort_keys=True).encode("utf-8")
 
 
-def _report(tables: dict[str, Table], issues: list[Problem]) -> bytes:
-    """The version's validation report, written from the check's outcome once it has run."""
+def _report(tables: dict[str, Table]) -> bytes:
+    """The version's validation report: a version is published only valid (one with errors
+    raises, and its staging folder is removed)."""
     document = {
-        "valide": not issues,
-        "erreurs": [issue.to_dict() for issue in issues],
+        "valide": True,
+        "erreurs": [],
         "tables": {name: {"lignes": table.num_rows} for name, table in sorted(tables.items())},
     }
     return (json.dumps(document, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
@@ -181,11 +182,11 @@ def release_dataset(
             descriptor = build_datapackage(config, version, schemas, facts)
             v.stage_files(staging, {
                 "datapackage.json": datapackage_bytes(descriptor),
+                "report.json": _report(tables),
                 "udata.json": udata_bytes(build_udata_payload(config, version, descriptor, base_url)),
             }, fresh=False)
             issues = validate(staging / "datapackage.json")
             failpoints.reached("validated")
-            v.stage_files(staging, {"report.json": _report(tables, issues)}, fresh=False)
             if issues:
                 raise ValidationFailed(
                     f"Le jeu de données {config.slug} contient {len(issues)} erreur(s) : "
@@ -291,8 +292,9 @@ def withdrawal_reasons(config: DatasetConfig, settings: Any) -> Callable[[Path],
         published: set[str] = set()
         for table in config.tables:
             path = served_dir / f"{table}.parquet"
-            if path.exists() and "id_soumission" in pq.read_schema(path).names:
-                column = pq.read_table(path, columns=["id_soumission"]).column(0)
+            parquet = pq.ParquetFile(path) if path.exists() else None
+            if parquet is not None and "id_soumission" in parquet.schema_arrow.names:
+                column = parquet.read(columns=["id_soumission"]).column(0)
                 published |= {x for x in column.unique().to_pylist() if x}
         return withdrawal_notes(config, settings, published)
 

@@ -84,8 +84,8 @@ def _utc_seconds_text(column: pa.ChunkedArray) -> pa.ChunkedArray | None:
     if not (pa.types.is_timestamp(kind) and kind.unit == "s" and kind.tz in ("UTC", "+00:00")):
         return None
     if column.null_count < len(column):
-        bounds = pc.min_max(pc.year(column))
-        if bounds["min"].as_py() < 1000 or bounds["max"].as_py() > 9999:
+        bounds = pc.min_max(column)  # on the timestamps themselves: no array of years is made
+        if bounds["min"].as_py().year < 1000 or bounds["max"].as_py().year > 9999:
             return None
     return pc.cast(pc.strftime(column, format=_ISO_SECONDS), pa.large_string())
 

@@ -158,6 +158,9 @@ def campaign_status(config: DatasetConfig, settings: Settings, plan: PlanFacts |
             known = latest.get(row["id_action"])
             if _supersedes(report, known[1] if known else None):
                 latest[row["id_action"]] = (str(submission.organisation), report)
+    by_body: dict[str, list[dict[str, Any]]] = {}
+    for entry in receptions:
+        by_body.setdefault(str(entry.get("organisme")), []).append(entry)
     bodies: list[BodyStatus] = []
     for body in sorted(o for o in plan.organisations if plan.actions_of(o)):
         status = BodyStatus(body, plan.organisation_names.get(body, body))
@@ -171,11 +174,11 @@ def campaign_status(config: DatasetConfig, settings: Settings, plan: PlanFacts |
                 {"organisme": other[0], "date_rapport": other[1].date_rapport} if later and other else None))
         status.cibles = [TargetStatus(t.id_cible, t.id_action, t.deadline, values.get(t.id_cible))
                          for t in plan.targets_of(body)]
-        mine_received = [e for e in receptions if e.get("organisme") == body]
-        last_accepted = max((arrival(e) for e in mine_received if e["verdict"] == "accepte"), default="")
+        mine_received = by_body.get(body, [])  # in arrival order
+        accepted = [e for e in mine_received if e["verdict"] == "accepte"]
+        last_accepted = arrival(accepted[-1]) if accepted else ""
         status.rejets_en_attente = [_note(archive, e, "erreurs") for e in mine_received
                                     if e["verdict"] == "rejete" and arrival(e) > last_accepted]
-        accepted = [e for e in mine_received if e["verdict"] == "accepte"]
         if accepted:
             note = _note(archive, accepted[-1], "avertissements")
             if note.premiers_messages:

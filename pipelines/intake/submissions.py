@@ -97,14 +97,21 @@ class ProgressContext:
         received = receive_file(path, f"fichier:{path}", _now(), organisation,
                                 source_of(self.config).limits.max_bytes)
         return validate_submission(received, self.schema, self.plan, today=dt.date.today(),
-                                   history=tuple(self.history.progress), targets_schema=self.targets_schema,
-                                   target_history=tuple(self.history.targets)).report
+                                   limits=limits_of(source_of(self.config)),
+                                   history=self.history.progress, targets_schema=self.targets_schema,
+                                   target_history=self.history.targets).report
 
     @functools.cached_property
     def history(self) -> History:
         """The archive's accepted reports, read once and only read (no lock, nothing
         written): the history ``ogp run`` compares a file with, so the verdicts agree."""
         return archive_history(self.archive, source_of(self.config).sample)
+
+
+def limits_of(source: SubmissionsSource) -> Limits:
+    """What one file of this source may weigh (``dataset.yaml``'s ``limits``), the same for
+    ``ogp validate`` and ``ogp run``."""
+    return Limits(max_bytes=source.limits.max_bytes, max_rows=source.limits.max_rows)
 
 
 def _now() -> str:
@@ -144,11 +151,11 @@ def _receive(
         summary.unchanged += 1
         return
     archive.store(received)
-    limits = Limits(max_bytes=source.limits.max_bytes, max_rows=source.limits.max_rows)
+    limits = limits_of(source)
     schema, targets_schema = schemas
     validated = validate_submission(received, schema, plan, today=today,
-                                    history=tuple(history.progress), limits=limits,
-                                    targets_schema=targets_schema, target_history=tuple(history.targets))
+                                    history=history.progress, limits=limits,
+                                    targets_schema=targets_schema, target_history=history.targets)
     report = validated.report
     archive.save(received, {"md": render_markdown(report).encode("utf-8"),
                             "html": render_html(report).encode("utf-8"),
@@ -175,22 +182,22 @@ def collect_submissions(
         # Under the lock: the journal is read (and cached by the archive) only once it
         # can no longer change under this run.
         refuse_samples_over_real(config, archive)
-        summary = _collect(config, settings, archive, today, policy)
+        plan = with_reporters(plan_facts(config), source_of(config))
+        summary = _collect(config, settings, archive, plan, today, policy)
         summary.archive = archive.root
         summary.inbox = config.resolve(source_of(config).inbox)
         # The steward's view of the campaign, beside the archive (see ogp status).
-        write_status(config, settings, campaign_status(config, settings, archive=archive))
+        write_status(config, settings, campaign_status(config, settings, plan, archive=archive))
         return summary
 
 
 def _collect(
-    config: DatasetConfig, settings: Settings, archive: SubmissionArchive,
+    config: DatasetConfig, settings: Settings, archive: SubmissionArchive, plan: PlanFacts,
     today: dt.date | None, policy: HttpPolicy | None,
 ) -> CollectionSummary:
     source = source_of(config)
     schemas = (load_schema(settings.schemas_dir, SUBMISSION_SCHEMA),
                load_schema(settings.schemas_dir, TARGETS_SUBMISSION_SCHEMA))
-    plan = with_reporters(plan_facts(config), source)
     today = today or dt.date.today()
     summary = CollectionSummary()
     # Read once: the archive's accepted rows, extended as this collection accepts files.

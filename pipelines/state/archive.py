@@ -87,6 +87,8 @@ class SubmissionArchive:
     def __init__(self, root: Path) -> None:
         self.root = root
         self._journal: list[dict[str, Any]] | None = None
+        # An accepted file's rows (progress, targets), read once: a file is named by its hash.
+        self._rows: dict[str, tuple[list[dict[str, str]], tuple[dict[str, str], ...]]] = {}
 
     def folder(self, sha256: str) -> Path:
         return self.root / SUBMISSIONS / sha256
@@ -223,8 +225,6 @@ class SubmissionArchive:
         entries = [e for e in self.receptions() if e.get("exemple", False) == sample
                    and e["verdict"] == "accepte" and e["sha256"] not in withdrawn]
         entries.sort(key=lambda e: (arrival(e), e["origine"], e["n"]))
-        rows_of: dict[str, list[dict[str, str]]] = {}
-        targets_of: dict[str, tuple[dict[str, str], ...]] = {}
         for entry in entries:
             sha = entry["sha256"]
             folder = self.folder(sha)
@@ -232,12 +232,13 @@ class SubmissionArchive:
                 (folder / REPORT).read_text(encoding="utf-8")).get("organisme")
             if not organisation:
                 continue
-            if sha not in rows_of:
-                rows_of[sha] = json.loads((folder / ROWS).read_text(encoding="utf-8"))
+            if sha not in self._rows:
                 targets = folder / TARGET_ROWS
-                targets_of[sha] = tuple(json.loads(targets.read_text(encoding="utf-8"))) if targets.exists() else ()
-            yield AcceptedSubmission(sha, organisation, rows_of[sha], entry["fichier"],
-                                     entry["origine"], arrival(entry), targets_of[sha])
+                self._rows[sha] = (json.loads((folder / ROWS).read_text(encoding="utf-8")),
+                                   tuple(json.loads(targets.read_text(encoding="utf-8"))) if targets.exists() else ())
+            rows, target_rows = self._rows[sha]
+            yield AcceptedSubmission(sha, organisation, rows, entry["fichier"], entry["origine"], arrival(entry),
+                                     target_rows)
 
     def http_validators(self) -> dict[str, dict[str, str]]:
         path = self.root / HTTP_STATE

@@ -91,6 +91,14 @@ def render_json(report: SubmissionReport) -> str:
     return json.dumps(report_dict(report), ensure_ascii=False, indent=2, sort_keys=True) + "\n"
 
 
+def where_of(finding: Problem) -> str:
+    """Where a finding is, in words: « feuille Cibles, ligne 4, colonne valeur_atteinte », or
+    « fichier » for the whole file."""
+    return ", ".join(p for p in (f"feuille {finding.table}" if finding.table else "",
+                                 f"ligne {finding.row}" if finding.row else "",
+                                 f"colonne {finding.field}" if finding.field else "") if p) or "fichier"
+
+
 def line_of(finding: Problem) -> str:
     """Where a finding is, as the person finds it: the row, and the sheet when it is not the
     progress sheet (« Cibles, ligne 4 »)."""
@@ -219,11 +227,8 @@ def render_text(report: SubmissionReport) -> str:
               Severity.CORRECTION: "CORRECTION"}
     for severity, _ in _SECTIONS:
         for f in report.of(severity):
-            where = ", ".join(p for p in (
-                f"feuille {f.table}" if f.table else "", f"ligne {f.row}" if f.row else "",
-                f"colonne {f.field}" if f.field else "") if p)
             value = f" ; valeur « {f.value} »" if f.value is not None else ""
-            lines.append(f"  {labels[severity]} ({code_info(f.code).title}) {where or 'fichier'}{value}")
+            lines.append(f"  {labels[severity]} ({code_info(f.code).title}) {where_of(f)}{value}")
             lines.append(f"    Règle : {f.message}")
             if f.fix:
                 lines.append(f"    Que faire : {f.fix}")

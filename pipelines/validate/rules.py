@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from typing import TYPE_CHECKING, Any
@@ -20,6 +20,8 @@ from pipelines.core.problems import Problem, Severity, shown
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from pipelines.gather.submissions.plan_facts import TargetFact
 from pipelines.validate.normalise import NormalisedSubmission
 
 LINE = "ligne"
@@ -35,7 +37,7 @@ class RuleContext:
     template_used: bool
     responsible_actions: frozenset[str]
     # Earlier accepted reports: (id_action, date_rapport ISO, avancement_pct or None).
-    history: tuple[tuple[str, str, int | None], ...] = ()
+    history: Sequence[tuple[str, str, int | None]] = ()
     # The bodies responsible for an action, named when a body reports on another's action.
     responsible_bodies: Callable[[str], list[str]] | None = None
     # The schema fields the file's header has (None: all of them).
@@ -260,10 +262,10 @@ class TargetRuleContext:
     today: dt.date
     organisation: str | None
     responsible_actions: frozenset[str]
-    # id_cible → (id_action, nature) of every target of the plan.
-    targets: Mapping[str, tuple[str, str]]
+    # Every target of the plan, by id_cible (its action and nature decide two rules).
+    targets: Mapping[str, TargetFact]
     # Earlier accepted reports: (id_cible, date_rapport ISO, valeur_atteinte).
-    history: tuple[tuple[str, str, float | None], ...] = ()
+    history: Sequence[tuple[str, str, float | None]] = ()
     responsible_bodies: Callable[[str], list[str]] | None = None
 
 
@@ -271,11 +273,12 @@ def _target_frame(submission: NormalisedSubmission, context: TargetRuleContext) 
     """Typed columns, each row with its target's action and nature and the previous value."""
     import pandas as pd  # imported by the runs that check submissions only
     rows = submission.rows
+    targets = [context.targets.get(r["id_cible"]) for r in rows]  # None: not a target of the plan
     frame = pd.DataFrame({
         LINE: submission.sheet_rows,
         "id_cible": [r["id_cible"] or None for r in rows],
-        "id_action": [context.targets.get(r["id_cible"], ("", ""))[0] or None for r in rows],
-        "nature": [context.targets.get(r["id_cible"], ("", ""))[1] or None for r in rows],
+        "id_action": [t.id_action if t else None for t in targets],
+        "nature": [t.nature if t else None for t in targets],
         "date_rapport": pd.to_datetime([r["date_rapport"] for r in rows], format="%Y-%m-%d", errors="coerce"),
         "valeur_atteinte": pd.to_numeric(pd.Series([r["valeur_atteinte"] for r in rows], dtype="string"),
                                          errors="coerce").astype("Float64"),

@@ -9,7 +9,7 @@ the spreadsheet's row numbers and a fix for each field.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import frictionless
@@ -94,25 +94,24 @@ def _constraint_finding(field: dict[str, Any], constraint: str, value: str, row:
 
 
 def check_submission_schema(
-    submission: NormalisedSubmission, schema: TableSchema, references: Mapping[str, Sequence[str]]
+    submission: NormalisedSubmission, schema: TableSchema, references: Sequence[str]
 ) -> list[Problem]:
     """Frictionless errors as findings; cells reported by normalisation are not reported twice.
 
-    ``references`` are the values of each table the schema's foreign keys point at, by
-    table name (``{"actions": [...]}``, ``{"cibles": [...]}``)."""
+    ``references`` are the values of the plan's table the schema's foreign key points at
+    (its ``actions``' identifiers, or its ``cibles``')."""
     if not submission.rows:
         return []
     fields = {f["name"]: f for f in schema["fields"]}
     names = submission.fields
     data = [names, *([row[n] for n in names] for row in submission.rows)]
     descriptor = {k: v for k, v in schema.items() if k != "$schema"}
-    referenced = {fk["reference"]["resource"]: fk["reference"]["fields"][0]
-                  for fk in schema.get("foreignKeys", [])}
+    (foreign_key,) = schema["foreignKeys"]  # a submission refers to one table of the plan
+    table, column = foreign_key["reference"]["resource"], foreign_key["reference"]["fields"][0]
     package = frictionless.Package(resources=[
         frictionless.Resource(name=SUBMISSION_RESOURCE, data=data,
                               schema=frictionless.Schema.from_descriptor(descriptor)),
-        *(frictionless.Resource(name=table, data=[[column], *([value] for value in references[table])])
-          for table, column in referenced.items()),
+        frictionless.Resource(name=table, data=[[column], *([value] for value in references)]),
     ])
     key, date = schema["primaryKey"]
     subject, noun, example = _SUBJECT[key]
@@ -163,7 +162,6 @@ def check_submission_schema(
                 ))
             elif err.type == "foreign-key":
                 value = submission.rows[number - 2][key]
-                table = next(iter(referenced), "actions")
                 findings.append(error(
                     "foreign-key",
                     f"{subject} « {value} » n'existe pas dans le plan d'action 2021-2023 (table {table}).",

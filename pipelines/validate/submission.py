@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import difflib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from pipelines.core.problems import Problem, Severity, error, shown, warning
@@ -29,9 +30,9 @@ from pipelines.gather.submissions.read import (
     Limits,
     SheetTable,
     parse_submission_file,
-    parse_target_sheet,
     too_large,
 )
+from pipelines.gather.submissions.template import TARGET_SHOWN
 from pipelines.state.received import Received
 from pipelines.validate.normalise import INFORMATIONAL_COLUMNS, NormalisedSubmission, normalise_submission
 from pipelines.validate.report import SubmissionReport
@@ -39,9 +40,9 @@ from pipelines.validate.rules import RuleContext, TargetRuleContext, check_busin
 from pipelines.validate.schema_check import check_submission_schema
 
 # The targets sheet's columns shown to help the person (the target as the plan states it).
-TARGET_INFORMATIONAL_COLUMNS = frozenset({"Citation du plan", "Unité", "Valeur visée", "Échéance"})
+TARGET_INFORMATIONAL_COLUMNS = frozenset(TARGET_SHOWN)
 
-TargetHistory = tuple[tuple[str, str, float | None], ...]
+TargetHistory = Sequence[tuple[str, str, float | None]]
 
 
 @dataclass
@@ -70,22 +71,32 @@ def _is_targets_table(sheet: SheetTable, targets_schema: TableSchema) -> bool:
     return bool(keys & names) and not keys & {"id_action", "action"}
 
 
+def _schema_checked(sheet: SheetTable, schema: TableSchema, informational: frozenset[str],
+                    references: list[str]) -> tuple[NormalisedSubmission, list[Problem]]:
+    """A sheet normalised and checked by frictionless against its schema (``references``: the
+    values of the plan's table its foreign key points at), with every finding so far."""
+    normalised = normalise_submission(sheet, schema, informational)
+    # The reader names a cell's column by its header label; reports name the field.
+    findings = [dataclasses.replace(f, field=normalised.names.get(f.field, f.field)) if f.field else f
+                for f in sheet.findings]
+    findings += normalised.findings
+    schema_findings = check_submission_schema(normalised, schema, references)
+    normalised.reported |= {(f.row, f.field) for f in schema_findings if f.row and f.field}
+    return normalised, findings + schema_findings
+
+
 def _validate_targets(sheet: SheetTable, schema: TableSchema, plan: PlanFacts, org: str | None, *,
-                      today: dt.date, history: TargetHistory, in_sheet: bool) -> NormalisedSubmission:
+                      today: dt.date, history: TargetHistory) -> NormalisedSubmission:
     """The targets table of a file, normalised and checked (schema, then rules); findings on
     the workbook's « Cibles » sheet say so."""
-    normalised = normalise_submission(sheet, schema, TARGET_INFORMATIONAL_COLUMNS)
-    findings = [*sheet.findings, *normalised.findings]
-    schema_findings = check_submission_schema(normalised, schema, {"cibles": sorted(plan.targets)})
-    normalised.reported |= {(f.row, f.field) for f in schema_findings if f.row and f.field}
-    findings += schema_findings
+    normalised, findings = _schema_checked(sheet, schema, TARGET_INFORMATIONAL_COLUMNS, sorted(plan.targets))
     context = TargetRuleContext(
         plan_start=plan.start, today=today, organisation=org,
         responsible_actions=plan.actions_of(org) if org else frozenset(),
-        targets={t.id_cible: (t.id_action, t.nature) for t in plan.targets.values()},
+        targets=plan.targets,
         history=history, responsible_bodies=plan.responsible_for)
     findings += check_target_rules(normalised, context)
-    if in_sheet:
+    if sheet.sheet == TARGETS_SHEET:
         findings = [dataclasses.replace(f, table=TARGETS_SHEET) for f in findings]
     normalised.findings = findings
     return normalised
@@ -148,7 +159,7 @@ def validate_submission(
     plan: PlanFacts,
     *,
     today: dt.date,
-    history: tuple[tuple[str, str, int | None], ...] = (),
+    history: Sequence[tuple[str, str, int | None]] = (),
     limits: Limits = DEFAULT_LIMITS,
     targets_schema: TableSchema | None = None,
     target_history: TargetHistory = (),
@@ -166,35 +177,23 @@ def validate_submission(
     known = _known_columns(schema)
     if targets_schema is not None:
         known |= _known_columns(targets_schema, TARGET_INFORMATIONAL_COLUMNS)
-    sheet, unreadable = parse_submission_file(received.name, received.content, known, limits)
-    target_sheet: SheetTable | None = None
-    in_targets_sheet = False  # read from the workbook's « Cibles » sheet: findings name it
-    if targets_schema is not None:
-        target_sheet, target_unreadable = parse_target_sheet(received.content, known, limits)
-        unreadable += target_unreadable
-        in_targets_sheet = target_sheet is not None
-        if sheet is not None and target_sheet is None and _is_targets_table(sheet, targets_schema):
-            sheet, target_sheet = None, sheet  # a CSV (or a lone sheet) of targets
-    if (sheet is None and target_sheet is None) or unreadable:
-        report.findings = unreadable or [error(
-            "aucune-ligne", "Le classeur ne contient ni feuille « Suivi » ni feuille « Cibles ».",
-            "Renvoyez le modèle rempli, sans renommer ses onglets.")]
+    read, unreadable = parse_submission_file(received.name, received.content, known, limits)
+    if read is None:
+        report.findings = unreadable
         return ValidatedSubmission(report, [])
-    template_org = next(t.template_org for t in (sheet, target_sheet) if t is not None)
+    sheet: SheetTable | None = read
+    target_sheet = read.targets if targets_schema is not None else None
+    if targets_schema is not None and _is_targets_table(read, targets_schema):
+        sheet, target_sheet = None, read  # a CSV, or a workbook, of targets only
+    template_org = read.template_org
     org, org_findings = _organisation(received, template_org, plan)
     report.organisation = org
     report.template_used = template_org is not None and template_org == org
     findings = list(org_findings)
     rows: list[dict[str, str]] = []
     if sheet is not None:
-        normalised = normalise_submission(sheet, schema)
-        # The reader names a cell's column by its header label; reports name the field.
-        findings += [dataclasses.replace(f, field=normalised.names.get(f.field, f.field)) if f.field else f
-                     for f in sheet.findings]
-        findings += normalised.findings
-        schema_findings = check_submission_schema(normalised, schema, {"actions": list(plan.action_ids)})
-        normalised.reported |= {(f.row, f.field) for f in schema_findings if f.row and f.field}
-        findings += schema_findings
+        normalised, checked = _schema_checked(sheet, schema, INFORMATIONAL_COLUMNS, list(plan.action_ids))
+        findings += checked
         if normalised.rows:
             context = RuleContext(
                 plan_start=plan.start, today=today, organisation=org,
@@ -208,7 +207,7 @@ def validate_submission(
     target_rows: list[dict[str, str]] = []
     if target_sheet is not None and targets_schema is not None:
         targets = _validate_targets(target_sheet, targets_schema, plan, org, today=today,
-                                    history=target_history, in_sheet=in_targets_sheet)
+                                    history=target_history)
         findings += targets.findings
         target_rows = targets.rows
     if not rows and not target_rows and not any(f.severity == Severity.ERROR for f in findings):

@@ -113,12 +113,13 @@ class Dashboard:
         return {code: label for code, label, _ in self.scale}
 
 
-def latest_reports(suivi: list[Row], as_of: str | None = None) -> dict[str, Row]:
-    """The latest report of each action (dated ``as_of`` or before, if given)."""
+def latest_reports(rows: list[Row], as_of: str | None = None, key: str = "id_action") -> dict[str, Row]:
+    """The latest report of each action (or of each target, ``key="id_cible"``), dated
+    ``as_of`` or before if given."""
     latest: dict[str, Row] = {}
-    for row in sorted(suivi, key=lambda r: (r["id_action"], r["date_rapport"])):
+    for row in sorted(rows, key=lambda r: (r[key], r["date_rapport"])):
         if as_of is None or row["date_rapport"] <= as_of:
-            latest[row["id_action"]] = row
+            latest[row[key]] = row
     return latest
 
 
@@ -233,9 +234,7 @@ def share_reached(nature: str, target: float | None, baseline: float | None, val
 
 def build_targets(plan: dict[str, list[Row]], suivi_cibles: list[Row], as_of: str) -> list[TargetLine]:
     """Every target of the plan in identifier order, with its latest reported value."""
-    latest: dict[str, Row] = {}
-    for row in sorted(suivi_cibles, key=lambda r: (r["id_cible"], r["date_rapport"])):
-        latest[row["id_cible"]] = row
+    latest = latest_reports(suivi_cibles, key="id_cible")
     engagement_of = {a["id_action"]: a["id_engagement"] for a in plan["actions"]}
     lines = []
     for target in sorted(plan.get("cibles", []), key=lambda t: t["id_cible"]):

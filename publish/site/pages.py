@@ -19,6 +19,7 @@ from typing import Any
 import jinja2
 
 from pipelines.core.config import CatalogConfig, SubmissionsSource
+from pipelines.core.schema import primary_key
 from pipelines.core.vocabulary import labels
 from publish import versioning as v
 from publish.metadata.dcat import PublishedDataset, dataset_uri, schema_url
@@ -29,7 +30,6 @@ from publish.site.dashboard import (
     stacked_bars_svg,
     status_scale,
 )
-from publish.versioning import primary_key
 
 MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre",
           "octobre", "novembre", "décembre")

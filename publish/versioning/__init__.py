@@ -29,7 +29,6 @@ from publish.versioning.rule import (
     classify_change,
     diff_table,
     fingerprint,
-    primary_key,
     row_key,
     version_tuple,
 )
@@ -37,6 +36,6 @@ from publish.versioning.rule import (
 __all__ = [
     "CHANGELOG_FILE", "LATEST", "STAGING_DIR", "VERSIONS_FILE", "VERSION_PATTERN", "Change", "Level",
     "TableChanges", "TableDiff", "VersionLog", "bump", "classify_change", "commit_version", "diff_table",
-    "fingerprint", "point_latest", "primary_key", "read_log", "read_schemas", "read_version", "read_versions", "recover", "render_changelog",
+    "fingerprint", "point_latest", "read_log", "read_schemas", "read_version", "read_versions", "recover", "render_changelog",
     "render_versions", "row_key", "stage_files", "version_is_sample", "version_tuple", "write_log",
 ]

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.core.errors import PublishError
+from pipelines.core.schema import primary_key
 from publish import versioning as v
 
 
@@ -43,7 +44,7 @@ def diff_versions(dataset_dir: Path, old: str, new: str) -> VersionDiff:
     change = v.classify_change(old_rows, new_rows, old_schemas, new_schemas)
     tables = {}
     for table in sorted(old_schemas.keys() | new_schemas.keys()):
-        key = v.primary_key(new_schemas.get(table) or old_schemas[table])
+        key = primary_key(new_schemas.get(table) or old_schemas[table])
         tables[table] = v.diff_table(old_rows.get(table, []), new_rows.get(table, []), key)
     return VersionDiff(old, new, change.reasons, tables)
 

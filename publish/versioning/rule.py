@@ -12,6 +12,7 @@ from enum import IntEnum
 from typing import Any
 
 from pipelines.core.errors import PublishError
+from pipelines.core.schema import primary_key
 
 VERSION_PATTERN = re.compile(r"^(\d+)\.(\d+)\.(\d+)$")
 
@@ -69,12 +70,6 @@ def bump(version: str | None, level: Level) -> str:
     if level == Level.MINOR:
         return f"{major}.{minor + 1}.0"
     return f"{major}.{minor}.{patch + 1}"
-
-
-def primary_key(schema: dict[str, Any]) -> list[str]:
-    """The fields rows are matched by: the primary key, or every field if there is none."""
-    key = schema.get("primaryKey") or [f["name"] for f in schema["fields"]]
-    return [key] if isinstance(key, str) else list(key)
 
 
 def _compare_schema(table: str, old: dict[str, Any], new: dict[str, Any], change: Change) -> None:

@@ -31,7 +31,6 @@ class TargetFact:
     nature: str
     value: float | None = None
     unit: str | None = None
-    baseline: float | None = None
     deadline: str | None = None  # ISO date
 
 
@@ -125,7 +124,7 @@ def _plan_facts_of(directory: Path, stamps: tuple[tuple[str, int, int], ...]) ->
         organisation_names={r["id_organisation"]: r["nom"] for r in records["organisations"]},
         targets={r["id_cible"]: TargetFact(
             r["id_cible"], r["id_action"], r["citation"], r["nature"], r["valeur"], r["unite"],
-            r["valeur_initiale"], r["echeance"].isoformat() if r["echeance"] else None)
+            r["echeance"].isoformat() if r["echeance"] else None)
             for r in records.get("cibles", [])},
     )
 

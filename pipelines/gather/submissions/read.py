@@ -54,6 +54,9 @@ class SheetTable:
     rows: list[tuple[int, list[str]]]
     template_org: str | None = None
     findings: list[Problem] = field(default_factory=list)
+    sheet: str | None = None  # the workbook sheet it was read from (None for a CSV)
+    # The workbook's « Cibles » sheet (values reached of targets), read in the same pass.
+    targets: SheetTable | None = None
 
 
 def _megabytes(size: int) -> str:
@@ -202,29 +205,35 @@ class SheetLayout:
     merged: tuple[str, ...] = ()
 
 
-def _sheet_layout(content: bytes, title: str) -> SheetLayout:
+def _sheet_layouts(content: bytes, titles: list[str]) -> dict[str, SheetLayout]:
+    """The layout of each of those sheets (one opening of the archive), after the archive
+    passed its size checks."""
+    with zipfile.ZipFile(io.BytesIO(content)) as archive:
+        return {title: _sheet_layout(archive, title) for title in titles}
+
+
+def _sheet_layout(archive: zipfile.ZipFile, title: str) -> SheetLayout:
     """The layout of that sheet, read in one streamed pass over its XML (``<row hidden>``,
-    ``<col hidden>``, ``<mergeCell ref>``), after the archive passed its size checks."""
+    ``<col hidden>``, ``<mergeCell ref>``)."""
     from defusedxml import ElementTree
 
     rows: set[int] = set()
     columns: set[int] = set()
     merged: list[str] = []
-    with zipfile.ZipFile(io.BytesIO(content)) as archive:
-        part = _sheet_part(archive, title)
-        if part is None or part not in archive.namelist():
-            return SheetLayout()
-        with archive.open(part) as stream:
-            for _, element in ElementTree.iterparse(stream):
-                if element.tag == f"{_MAIN}row":
-                    if element.get("hidden") in ("1", "true") and element.get("r"):
-                        rows.add(int(element.get("r")))
-                    element.clear()  # rows are many: keep memory flat
-                elif element.tag == f"{_MAIN}col" and element.get("hidden") in ("1", "true"):
-                    first, last = int(element.get("min", "1")), int(element.get("max", "1"))
-                    columns.update(range(first - 1, min(last, first + 16384)))
-                elif element.tag == f"{_MAIN}mergeCell" and element.get("ref"):
-                    merged.append(str(element.get("ref")))
+    part = _sheet_part(archive, title)
+    if part is None or part not in archive.namelist():
+        return SheetLayout()
+    with archive.open(part) as stream:
+        for _, element in ElementTree.iterparse(stream):
+            if element.tag == f"{_MAIN}row":
+                if element.get("hidden") in ("1", "true") and element.get("r"):
+                    rows.add(int(element.get("r")))
+                element.clear()  # rows are many: keep memory flat
+            elif element.tag == f"{_MAIN}col" and element.get("hidden") in ("1", "true"):
+                first, last = int(element.get("min", "1")), int(element.get("max", "1"))
+                columns.update(range(first - 1, min(last, first + 16384)))
+            elif element.tag == f"{_MAIN}mergeCell" and element.get("ref"):
+                merged.append(str(element.get("ref")))
     return SheetLayout(frozenset(rows), frozenset(columns), tuple(merged))
 
 
@@ -330,23 +339,48 @@ def _merge_problems(ranges: tuple[str, ...], table: SheetTable) -> list[Problem]
     return found
 
 
-def parse_target_sheet(content: bytes, known_columns: Collection[str],
-                       limits: Limits = DEFAULT_LIMITS) -> tuple[SheetTable | None, list[Problem]]:
-    """The workbook's « Cibles » sheet (the values reached of the body's targets), or
-    ``None`` and no finding when the file is not a workbook or has no such sheet.
+def _sheet_rows(sheet: Any, limits: Limits, findings: list[Problem]) -> list[tuple[int, list[str]]] | None:
+    """The sheet's rows holding data, as text with their spreadsheet numbers (``None``: over
+    the row limit); the cells' own notes go to ``findings``, named by column index."""
+    raw: list[tuple[int, list[str]]] = []
+    for number, cells in enumerate(sheet.iter_rows(min_row=1), start=1):
+        texts = []
+        for index, cell in enumerate(cells[: limits.max_columns + 1]):
+            text, note = _xlsx_text(cell)
+            texts.append(text)
+            if note:  # its column is named once the header is known
+                findings.append(dataclasses.replace(note, row=number, field=f"#{index}", value=text))
+        if any(t.strip() for t in texts):  # rows only formatted are not rows of data
+            raw.append((number, texts))
+            if len(raw) > limits.max_rows + 1:
+                return None
+    return raw
 
-    Read with the same care as the progress sheet: hidden rows or columns holding data and
-    merged cells spanning rows reject it, with findings that name the sheet's rows."""
-    if not content.startswith(b"PK\x03\x04") or _check_zip(content, limits):
-        return None, []  # the progress sheet's reading has said what is wrong with the file
-    return _parse_xlsx(content, ".xlsx", limits, known_columns, sheet_title=TARGETS_SHEET)
+
+def _sheet_table(title: str, raw: list[tuple[int, list[str]]], layout: SheetLayout, template_org: str | None,
+                 findings: list[Problem], limits: Limits,
+                 known_columns: Collection[str]) -> tuple[SheetTable | None, list[Problem]]:
+    """One sheet's table, or the causes that reject it alone: data in hidden rows or columns,
+    merged cells spanning rows (the cells' own notes would point at unseen or empty cells)."""
+    hidden = _hidden_data(raw, layout.hidden_rows, layout.hidden_columns)
+    if hidden:
+        return None, [*_without_cell_notes(findings), *hidden]
+    table, problems = _with_header("xlsx", raw, template_org, findings, limits, known_columns)
+    if table is not None:
+        table.sheet = title
+        spanning = _merge_problems(layout.merged, table)
+        if spanning:
+            return None, [*_without_cell_notes(table.findings), *spanning]
+    return table, problems
 
 
 def _parse_xlsx(content: bytes, suffix: str, limits: Limits,
-                known_columns: Collection[str] = (), *,
-                sheet_title: str | None = None) -> tuple[SheetTable | None, list[Problem]]:
-    """The report sheet of a workbook; with ``sheet_title``, that sheet only (``None`` and no
-    finding when the workbook has none of that name)."""
+                known_columns: Collection[str] = ()) -> tuple[SheetTable | None, list[Problem]]:
+    """The report sheet of a workbook, with its « Cibles » sheet (``targets``) when it has one,
+    both read from one opening of the workbook and of its archive.
+
+    A workbook of targets only gives its « Cibles » sheet as its table. A problem that rejects
+    the « Cibles » sheet rejects the file, and names the sheet."""
     problem = _check_zip(content, limits)
     if problem:
         return None, [problem]
@@ -358,24 +392,19 @@ def _parse_xlsx(content: bytes, suffix: str, limits: Limits,
             "extension-xlsx", f"Le fichier porte l'extension « {suffix or '(aucune)'} » mais "
             "c'est un classeur .xlsx : il est lu comme tel.",
         ))
+    target_findings: list[Problem] = []
     try:
         workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=False)
         sheets = [s for s in workbook.worksheets if s.sheet_state == "visible"
                   and s.title not in (TEMPLATE_SHEET, TARGETS_SHEET)]
-        if sheet_title is not None:
-            if sheet_title not in workbook.sheetnames:
-                workbook.close()
-                return None, []
-            sheet = workbook[sheet_title]
-        else:
-            sheet = workbook[DATA_SHEET] if DATA_SHEET in workbook.sheetnames else _report_sheet(sheets, known_columns)
-        if sheet is None and TARGETS_SHEET in workbook.sheetnames:
-            workbook.close()
-            return None, []  # a workbook of targets only: no progress sheet, nothing wrong
+        sheet = workbook[DATA_SHEET] if DATA_SHEET in workbook.sheetnames else _report_sheet(sheets, known_columns)
+        targets = workbook[TARGETS_SHEET] if TARGETS_SHEET in workbook.sheetnames else None
+        if sheet is None:  # a workbook of targets only: that sheet is its table
+            sheet, targets = targets, None
         if sheet is None:
             return None, [error("xlsx-sans-feuille", "Le classeur ne contient aucune feuille visible.",
                                 "Renvoyez le modèle rempli.")]
-        if sheet_title is None and len(sheets) > 1 and sheet.title != DATA_SHEET:
+        if len(sheets) > 1 and sheet.title != DATA_SHEET:
             findings.append(warning(
                 "plusieurs-feuilles",
                 f"Le classeur a {len(sheets)} feuilles ; le rapport est lu dans la feuille « {sheet.title} », "
@@ -383,34 +412,27 @@ def _parse_xlsx(content: bytes, suffix: str, limits: Limits,
                 "Vérifiez qu'aucune autre feuille ne contient de rapport ; le plus sûr est d'utiliser le modèle.",
             ))
         template_org = _template_org(workbook)
-        raw: list[tuple[int, list[str]]] = []
-        for number, cells in enumerate(sheet.iter_rows(min_row=1), start=1):
-            texts = []
-            for index, cell in enumerate(cells[: limits.max_columns + 1]):
-                text, note = _xlsx_text(cell)
-                texts.append(text)
-                if note:  # its column is named once the header is known
-                    findings.append(dataclasses.replace(note, row=number, field=f"#{index}", value=text))
-            if any(t.strip() for t in texts):  # rows only formatted are not rows of data
-                raw.append((number, texts))
-                if len(raw) > limits.max_rows + 1:
-                    return None, [_too_many_rows(limits)]
+        raw = _sheet_rows(sheet, limits, findings)
+        target_raw = _sheet_rows(targets, limits, target_findings) if targets is not None else []
         workbook.close()
-        layout = _sheet_layout(content, sheet.title)
-        hidden = _hidden_data(raw, layout.hidden_rows, layout.hidden_columns)
-        if hidden:  # the cause alone: the cells' own notes would point at unseen rows
-            return None, [*_without_cell_notes(findings), *hidden]
+        if raw is None or target_raw is None:
+            return None, [_too_many_rows(limits)]
+        layouts = _sheet_layouts(content, [sheet.title, *([TARGETS_SHEET] if targets is not None else [])])
     except Exception as exc:  # noqa: BLE001 - untrusted bytes: any failure is a finding
         return None, [error(
             "xlsx-illisible",
             f"Le classeur n'a pas pu être lu ({type(exc).__name__}).",
             "Ouvrez-le dans votre tableur, enregistrez-le à nouveau au format .xlsx et renvoyez-le.",
         )]
-    table, problems = _with_header("xlsx", raw, template_org, findings, limits, known_columns)
-    if table is not None and layout.merged:
-        spanning = _merge_problems(layout.merged, table)
-        if spanning:  # the cause alone, as for hidden rows
-            return None, [*_without_cell_notes(table.findings), *spanning]
+    table, problems = _sheet_table(sheet.title, raw, layouts[sheet.title], template_org, findings, limits,
+                                   known_columns)
+    if targets is None or table is None:
+        return table, problems
+    target_table, target_problems = _sheet_table(TARGETS_SHEET, target_raw, layouts[TARGETS_SHEET], template_org,
+                                                 target_findings, limits, known_columns)
+    if target_table is None:
+        return None, [*problems, *(dataclasses.replace(f, table=TARGETS_SHEET) for f in target_problems)]
+    table.targets = target_table
     return table, problems
 
 

@@ -52,6 +52,18 @@ def _deadline_fr(deadline: str | None) -> str:
     return dt.date.fromisoformat(deadline).strftime("%d/%m/%Y") if deadline else ""
 
 
+def _target_header(schema: TableSchema) -> list[str]:
+    """The « Cibles » sheet's header: the target's identifier, the plan's words, then what to fill."""
+    titles = {f["name"]: f.get("title", f["name"]) for f in schema["fields"]}
+    return [titles["id_cible"], *TARGET_SHOWN, *(titles[c] for c in TARGET_FILLED)]
+
+
+def _target_shown(target: TargetFact) -> list[str]:
+    """A target's prefilled cells: its identifier and the plan's words (quote, value, unit, deadline)."""
+    value = "jalon" if target.nature == "jalon" else _number_fr(target.value)
+    return [target.id_cible, target.citation, value, target.unit or "", _deadline_fr(target.deadline)]
+
+
 def headers(schema: TableSchema) -> list[str]:
     """The template's header: the French title of each column (the reader maps titles back
     to the format's names), so that the people who fill it read words, not codes."""
@@ -246,16 +258,13 @@ def _write_targets_sheet(workbook: Any, targets: list[TargetFact], schema: Table
     from openpyxl.styles import Alignment, Font, PatternFill, Protection
     from openpyxl.worksheet.datavalidation import DataValidation
 
-    titles = {f["name"]: f.get("title", f["name"]) for f in schema["fields"]}
     sheet = workbook.create_sheet(TARGETS_SHEET)
-    sheet.append([titles["id_cible"], *TARGET_SHOWN, *(titles[c] for c in TARGET_FILLED)])
+    sheet.append(_target_header(schema))
     for cell in sheet[1]:
         cell.font = Font(bold=True)
         cell.fill = PatternFill("solid", fgColor="DDDDDD")
     for target in targets:
-        value = "jalon" if target.nature == "jalon" else _number_fr(target.value)
-        sheet.append([target.id_cible, target.citation, value, target.unit or "",
-                      _deadline_fr(target.deadline)])
+        sheet.append(_target_shown(target))
     shown = 1 + len(TARGET_SHOWN)
     last = len(targets) + 1 + TARGET_FREE_ROWS
     locked_fill = PatternFill("solid", fgColor="EEEEEE")
@@ -319,14 +328,11 @@ def template_csv_bytes(actions: list[TemplateAction], schema: TableSchema) -> by
 def template_targets_csv_bytes(targets: list[TargetFact], schema: TableSchema) -> bytes:
     """The CSV template of a body's targets: the « Cibles » sheet's columns and prefilled cells,
     UTF-8 with BOM and semicolons (a CSV holds one table: this one is read as targets)."""
-    titles = {f["name"]: f.get("title", f["name"]) for f in schema["fields"]}
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
-    writer.writerow([titles["id_cible"], *TARGET_SHOWN, *(titles[c] for c in TARGET_FILLED)])
+    writer.writerow(_target_header(schema))
     for target in targets:
-        value = "jalon" if target.nature == "jalon" else _number_fr(target.value)
-        writer.writerow([target.id_cible, target.citation, value, target.unit or "", _deadline_fr(target.deadline),
-                         *([""] * len(TARGET_FILLED))])
+        writer.writerow([*_target_shown(target), *([""] * len(TARGET_FILLED))])
     return b"\xef\xbb\xbf" + buffer.getvalue().encode("utf-8")
 
 
