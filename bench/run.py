@@ -74,19 +74,31 @@ def write_submission(out: str) -> None:
     from pipelines.gather.plan.records import gather_plan_records
 
     settings = Settings()
-    actions = [a["id_action"] for a in gather_plan_records(
-        load_dataset(settings.datasets_dir / "plan-action-pgo-2021-2023"))["actions"]]
+    actions = [
+        a["id_action"]
+        for a in gather_plan_records(load_dataset(settings.datasets_dir / "plan-action-pgo-2021-2023"))[
+            "actions"
+        ]
+    ]
     rng = random.Random(7)
     start = dt.date(2022, 1, 1)
     with open(Path(out) / SUBMISSION, "w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["id_action", "date_rapport", "statut", "avancement_pct", "commentaire", "preuve_url"])
+        writer.writerow(
+            ["id_action", "date_rapport", "statut", "avancement_pct", "commentaire", "preuve_url"]
+        )
         for i in range(SUBMISSION_ROWS):
             status = rng.choice(["limite", "substantiel", "non_evalue", "abandonne"])
-            writer.writerow([actions[i % len(actions)], (start + dt.timedelta(days=i // len(actions))).isoformat(),
-                             status, rng.randint(1, 99) if status != "non_evalue" else "",
-                             "Réunion « d'étape », compte rendu publié, suite prévue",
-                             "https://www.modernisation.gouv.fr/rapport"])
+            writer.writerow(
+                [
+                    actions[i % len(actions)],
+                    (start + dt.timedelta(days=i // len(actions))).isoformat(),
+                    status,
+                    rng.randint(1, 99) if status != "non_evalue" else "",
+                    "Réunion « d'étape », compte rendu publié, suite prévue",
+                    "https://www.modernisation.gouv.fr/rapport",
+                ]
+            )
 
 
 def case_validate_submission(out: str) -> int:
@@ -107,9 +119,12 @@ def case_validate_submission(out: str) -> int:
     # all of them (a file without a body, or about others' actions, is rejected).
     plan = plan_facts(config)
     plan = dataclasses.replace(plan, reporters={"ditp": frozenset(plan.action_ids)})
-    validated = validate_submission(Received(SUBMISSION, content, "bench", "t", "ditp"),
-                                    load_schema(settings.schemas_dir, "soumission"),
-                                    plan, today=dt.date(2026, 11, 28))
+    validated = validate_submission(
+        Received(SUBMISSION, content, "bench", "t", "ditp"),
+        load_schema(settings.schemas_dir, "soumission"),
+        plan,
+        today=dt.date(2026, 11, 28),
+    )
     if not validated.report.accepted:
         raise SystemExit(validated.report.verdict)
     return len(validated.rows)
@@ -125,20 +140,25 @@ def case_frictionless_submission(out: str) -> int:
 
     schema = load_schema(Settings().schemas_dir, "soumission")
     report = frictionless.Resource(SUBMISSION, basepath=out, schema=standalone_schema(schema)).validate(
-        limit_errors=10**9)
+        limit_errors=10**9
+    )
     if not report.valid:
         raise SystemExit(str(report.flatten(["rowNumber", "fieldName", "type", "note"])[:5]))
     return int(report.tasks[0].stats["rows"])
 
 
-CASES = {f.__name__: f for f in (case_publish_plan, case_validate_plan, case_validate_submission,
-                                 case_frictionless_submission)}
+CASES = {
+    f.__name__: f
+    for f in (case_publish_plan, case_validate_plan, case_validate_submission, case_frictionless_submission)
+}
 
 
 def _measure(case: str, out: str) -> tuple[float, int, float]:
     """(seconds, rows, peak MiB) of one run of ``case`` in a fresh process."""
     start = time.perf_counter()
-    process = subprocess.Popen([sys.executable, "-m", "bench.run", case, out], cwd=ROOT, stdout=subprocess.PIPE)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bench.run", case, out], cwd=ROOT, stdout=subprocess.PIPE
+    )
     _, status, usage = os.wait4(process.pid, 0)
     elapsed = time.perf_counter() - start
     assert process.stdout is not None
@@ -151,15 +171,23 @@ def _measure(case: str, out: str) -> tuple[float, int, float]:
 def _run(command: list[str], cwd: Path, env: dict[str, str] | None = None) -> tuple[float, float, int]:
     """(seconds, peak MiB, exit status) of one whole process."""
     start = time.perf_counter()
-    process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                               env={**os.environ, **(env or {})})
+    process = subprocess.Popen(
+        command,
+        cwd=cwd,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, **(env or {})},
+    )
     _, status, usage = os.wait4(process.pid, 0)
     return time.perf_counter() - start, usage.ru_maxrss / 1024, os.waitstatus_to_exitcode(status)
 
 
 def _median(runs: list[tuple[float, float, int]]) -> dict[str, float]:
-    return {"seconds": statistics.median(r[0] for r in runs), "peak_mib": max(r[1] for r in runs),
-            "status": runs[0][2]}
+    return {
+        "seconds": statistics.median(r[0] for r in runs),
+        "peak_mib": max(r[1] for r in runs),
+        "status": runs[0][2],
+    }
 
 
 def _free_port() -> int:
@@ -175,16 +203,24 @@ def _prefect_server(home: Path) -> tuple[subprocess.Popen, dict[str, str]]:
     import urllib.request
 
     port = _free_port()
-    env = {**os.environ, "PREFECT_HOME": str(home), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-           "PREFECT_API_URL": f"http://127.0.0.1:{port}/api"}
-    server = subprocess.Popen([str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1",
-                               "--port", str(port)], env=env, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)
+    env = {
+        **os.environ,
+        "PREFECT_HOME": str(home),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_API_URL": f"http://127.0.0.1:{port}/api",
+    }
+    server = subprocess.Popen(
+        [str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     for _ in range(240):
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health", timeout=1):
-                return server, {k: env[k] for k in ("PREFECT_HOME", "PREFECT_API_URL",
-                                                    "PREFECT_SERVER_ANALYTICS_ENABLED")}
+                return server, {
+                    k: env[k] for k in ("PREFECT_HOME", "PREFECT_API_URL", "PREFECT_SERVER_ANALYTICS_ENABLED")
+                }
         except OSError:
             time.sleep(0.5)
     server.terminate()
@@ -215,23 +251,45 @@ def scale_bench(work: Path, prefect_env: dict[str, str]) -> list[dict[str, Any]]
             cases: dict[str, list[tuple[float, float, int]]] = {}
             if size <= FRICTIONLESS_MAX_ROWS:
                 cases["(a) frictionless validate"] = [
-                    _run([str(BIN / "frictionless"), "validate", "datapackage.json",
-                          "--limit-errors", "1000000000"], package.parent) for _ in range(RUNS)]
-            cases["(b) ogp check"] = [_run([str(BIN / "ogp"), "check", "datapackage.json"], package.parent)
-                                      for _ in range(RUNS)]
+                    _run(
+                        [
+                            str(BIN / "frictionless"),
+                            "validate",
+                            "datapackage.json",
+                            "--limit-errors",
+                            "1000000000",
+                        ],
+                        package.parent,
+                    )
+                    for _ in range(RUNS)
+                ]
+            cases["(b) ogp check"] = [
+                _run([str(BIN / "ogp"), "check", "datapackage.json"], package.parent) for _ in range(RUNS)
+            ]
             runs, reruns = [], []
             for attempt in range(RUNS):
                 out, state = folder / f"site-{attempt}", folder / f"var-{attempt}"
-                command = [str(BIN / "ogp"), "run", "--datasets-dir", str(datasets), "--out", str(out),
-                           "--state-dir", str(state)]
+                command = [
+                    str(BIN / "ogp"),
+                    "run",
+                    "--datasets-dir",
+                    str(datasets),
+                    "--out",
+                    str(out),
+                    "--state-dir",
+                    str(state),
+                ]
                 runs.append(_run(command, ROOT, prefect_env))
                 reruns.append(_run(command, ROOT, prefect_env))
                 shutil.rmtree(out, ignore_errors=True)
                 shutil.rmtree(state, ignore_errors=True)
             cases["(c) ogp run, pipeline entier"] = runs
             cases["(c') ogp run, entrées inchangées"] = reruns
-            baseline = statistics.median(r[0] for r in cases["(a) frictionless validate"]) \
-                if "(a) frictionless validate" in cases else None
+            baseline = (
+                statistics.median(r[0] for r in cases["(a) frictionless validate"])
+                if "(a) frictionless validate" in cases
+                else None
+            )
             for name, measured in cases.items():
                 row = {"taille": size, "variante": variant, "cas": name, "mo": megabytes, **_median(measured)}
                 row["rows_per_s"] = size / row["seconds"]
@@ -247,23 +305,35 @@ def main() -> None:
     results: dict[str, dict[str, float]] = {}
     with tempfile.TemporaryDirectory() as plan_out, tempfile.TemporaryDirectory() as synth_out:
         write_submission(synth_out)
-        for case, out in [("case_publish_plan", plan_out), ("case_validate_plan", plan_out),
-                          ("case_validate_submission", synth_out),
-                          ("case_frictionless_submission", synth_out)]:
+        for case, out in [
+            ("case_publish_plan", plan_out),
+            ("case_validate_plan", plan_out),
+            ("case_validate_submission", synth_out),
+            ("case_frictionless_submission", synth_out),
+        ]:
             runs = [_measure(case, out) for _ in range(RUNS)]
             seconds = statistics.median(r[0] for r in runs)
             rows = runs[0][1]
-            results[case] = {"seconds": seconds, "rows": rows, "rows_per_s": rows / seconds,
-                             "peak_mib": max(r[2] for r in runs)}
+            results[case] = {
+                "seconds": seconds,
+                "rows": rows,
+                "rows_per_s": rows / seconds,
+                "peak_mib": max(r[2] for r in runs),
+            }
     print(f"{'case':28} {'rows':>9} {'median s':>9} {'rows/s':>10} {'peak MiB':>9}")
     for case, r in results.items():
-        print(f"{case:28} {r['rows']:>9.0f} {r['seconds']:>9.2f} {r['rows_per_s']:>10.0f} {r['peak_mib']:>9.0f}")
+        print(
+            f"{case:28} {r['rows']:>9.0f} {r['seconds']:>9.2f} {r['rows_per_s']:>10.0f} {r['peak_mib']:>9.0f}"
+        )
     plan = results["case_publish_plan"]["seconds"] / results["case_validate_plan"]["seconds"]
     print(f"ratio whole plan publication / frictionless validate alone: {plan:.2f}")
-    submission = (results["case_validate_submission"]["seconds"]
-                  / results["case_frictionless_submission"]["seconds"])
-    print(f"ratio submission validation (read, normalise, frictionless, great-expectations) / "
-          f"frictionless validate alone, {SUBMISSION_ROWS} rows: {submission:.2f}")
+    submission = (
+        results["case_validate_submission"]["seconds"] / results["case_frictionless_submission"]["seconds"]
+    )
+    print(
+        f"ratio submission validation (read, normalise, frictionless, great-expectations) / "
+        f"frictionless validate alone, {SUBMISSION_ROWS} rows: {submission:.2f}"
+    )
 
     with tempfile.TemporaryDirectory() as work, tempfile.TemporaryDirectory() as home:
         server, prefect_env = _prefect_server(Path(home))
@@ -273,13 +343,17 @@ def main() -> None:
             server.terminate()
             server.wait(timeout=30)
     print()
-    print(f"{'rows':>9} {'variant':14} {'case':34} {'MB':>6} {'median s':>9} {'rows/s':>10} "
-          f"{'MB/s':>7} {'peak MiB':>9} {'peak/CSV':>8} {'speed-up vs (a)':>15} exit")
+    print(
+        f"{'rows':>9} {'variant':14} {'case':34} {'MB':>6} {'median s':>9} {'rows/s':>10} "
+        f"{'MB/s':>7} {'peak MiB':>9} {'peak/CSV':>8} {'speed-up vs (a)':>15} exit"
+    )
     for r in scale:
         speedup = f"{r['speedup_vs_a']:.1f}x" if r["speedup_vs_a"] else "-"
-        print(f"{r['taille']:>9} {r['variante']:14} {r['cas']:34} {r['mo']:>6.0f} {r['seconds']:>9.2f} "
-              f"{r['rows_per_s']:>10.0f} {r['mb_per_s']:>7.1f} {r['peak_mib']:>9.0f} "
-              f"{r['peak_vs_csv']:>8.2f} {speedup:>15} {r['status']:>4}")
+        print(
+            f"{r['taille']:>9} {r['variante']:14} {r['cas']:34} {r['mo']:>6.0f} {r['seconds']:>9.2f} "
+            f"{r['rows_per_s']:>10.0f} {r['mb_per_s']:>7.1f} {r['peak_mib']:>9.0f} "
+            f"{r['peak_vs_csv']:>8.2f} {speedup:>15} {r['status']:>4}"
+        )
     print(json.dumps({"small": results, "scale": scale}))
 
 

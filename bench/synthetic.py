@@ -17,23 +17,76 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-FIELDS = ["id_action", "date_rapport", "statut", "avancement_pct", "commentaire", "preuve_url",
-          "id_organisation", "id_soumission", "date_reception"]
+FIELDS = [
+    "id_action",
+    "date_rapport",
+    "statut",
+    "avancement_pct",
+    "commentaire",
+    "preuve_url",
+    "id_organisation",
+    "id_soumission",
+    "date_reception",
+]
 # Rows come in lots of this many, each as from one received file (its sha256, its arrival):
 # a consolidated export has few distinct provenance values.
 LOT_ROWS = 1000
 STATUSES = ["non_commence", "limite", "substantiel", "complet", "abandonne", "non_evalue"]
-WORDS = ["consultation", "publique", "ouverte", "en", "juin", ";", "synthèse", "rédigée", "par",
-         "l'équipe", "du", "ministère", "données", "« ouvertes »", "élaboration,", "concertée",
-         'dite "agile"', "État", "collectivités", "à", "déployer", "d'ici", "décembre", "réunion",
-         "trimestrielle", "comité", "de", "suivi", "hébergé", "sur", "data.gouv.fr"]
+WORDS = [
+    "consultation",
+    "publique",
+    "ouverte",
+    "en",
+    "juin",
+    ";",
+    "synthèse",
+    "rédigée",
+    "par",
+    "l'équipe",
+    "du",
+    "ministère",
+    "données",
+    "« ouvertes »",
+    "élaboration,",
+    "concertée",
+    'dite "agile"',
+    "État",
+    "collectivités",
+    "à",
+    "déployer",
+    "d'ici",
+    "décembre",
+    "réunion",
+    "trimestrielle",
+    "comité",
+    "de",
+    "suivi",
+    "hébergé",
+    "sur",
+    "data.gouv.fr",
+]
 
 # Each invalid row carries one error kind (the cell values are what a steward might type).
 ERROR_KINDS = [
-    "date-format", "date-impossible", "pct-text", "pct-range", "pct-negative", "statut-enum",
-    "action-pattern", "action-missing", "statut-missing", "url-format", "url-pattern",
-    "org-pattern", "comment-too-long", "duplicate-key", "unknown-action", "unknown-org",
-    "blank-row", "missing-cell", "extra-cell",
+    "date-format",
+    "date-impossible",
+    "pct-text",
+    "pct-range",
+    "pct-negative",
+    "statut-enum",
+    "action-pattern",
+    "action-missing",
+    "statut-missing",
+    "url-format",
+    "url-pattern",
+    "org-pattern",
+    "comment-too-long",
+    "duplicate-key",
+    "unknown-action",
+    "unknown-org",
+    "blank-row",
+    "missing-cell",
+    "extra-cell",
 ]
 
 
@@ -65,8 +118,17 @@ def _rows(count: int, invalid: bool, actions: list[str], organisations: list[str
         url = f"https://www.exemple.gouv.fr/pgo/{action.lower()}/rapport-{i}.pdf"
         lot = i // LOT_ROWS
         arrival = (datetime(2021, 1, 1, 9) + timedelta(hours=lot)).strftime("%Y-%m-%dT%H:%M:%SZ")
-        row = [action, day.isoformat(), statut, str(pct), _comment(rng), url, rng.choice(organisations),
-               hashlib.sha256(f"lot-{lot}".encode()).hexdigest(), arrival]
+        row = [
+            action,
+            day.isoformat(),
+            statut,
+            str(pct),
+            _comment(rng),
+            url,
+            rng.choice(organisations),
+            hashlib.sha256(f"lot-{lot}".encode()).hexdigest(),
+            arrival,
+        ]
         if invalid and i % 100 == 57:
             yield from _spoil(row, next(kinds), i, actions)
             continue
@@ -75,12 +137,20 @@ def _rows(count: int, invalid: bool, actions: list[str], organisations: list[str
 
 def _spoil(row: list[str], kind: str, i: int, actions: list[str]) -> Iterator[list[str]]:
     changes = {
-        "date-format": (1, "31/12/2022"), "date-impossible": (1, "2022-02-30"),
-        "pct-text": (3, "60 %"), "pct-range": (3, "150"), "pct-negative": (3, "-5"),
-        "statut-enum": (2, "terminé"), "action-pattern": (0, "e1-a1-01"), "action-missing": (0, ""),
-        "statut-missing": (2, ""), "url-format": (5, "www.exemple.gouv.fr/rapport"),
-        "url-pattern": (5, "ftp://ftp.exemple.gouv.fr/rapport.pdf"), "org-pattern": (6, "DITP"),
-        "comment-too-long": (4, "é" * 5001), "unknown-action": (0, "E9-A9-99"),
+        "date-format": (1, "31/12/2022"),
+        "date-impossible": (1, "2022-02-30"),
+        "pct-text": (3, "60 %"),
+        "pct-range": (3, "150"),
+        "pct-negative": (3, "-5"),
+        "statut-enum": (2, "terminé"),
+        "action-pattern": (0, "e1-a1-01"),
+        "action-missing": (0, ""),
+        "statut-missing": (2, ""),
+        "url-format": (5, "www.exemple.gouv.fr/rapport"),
+        "url-pattern": (5, "ftp://ftp.exemple.gouv.fr/rapport.pdf"),
+        "org-pattern": (6, "DITP"),
+        "comment-too-long": (4, "é" * 5001),
+        "unknown-action": (0, "E9-A9-99"),
         "unknown-org": (6, "organisme-inconnu"),
     }
     if kind in changes:
@@ -98,8 +168,9 @@ def _spoil(row: list[str], kind: str, i: int, actions: list[str]) -> Iterator[li
         yield [*row, "cellule en trop"]
 
 
-def write_progress_csv(path: Path, count: int, *, invalid: bool = False,
-                       keys: tuple[list[str], list[str]] | None = None) -> int:
+def write_progress_csv(
+    path: Path, count: int, *, invalid: bool = False, keys: tuple[list[str], list[str]] | None = None
+) -> int:
     """Writes ``count`` rows (plus the header); returns the file's size in bytes."""
     actions, organisations = keys or reference_keys()
     with path.open("w", encoding="utf-8", newline="") as stream:
@@ -109,8 +180,9 @@ def write_progress_csv(path: Path, count: int, *, invalid: bool = False,
     return path.stat().st_size
 
 
-def write_package(folder: Path, count: int, *, invalid: bool = False,
-                  keys: tuple[list[str], list[str]] | None = None) -> Path:
+def write_package(
+    folder: Path, count: int, *, invalid: bool = False, keys: tuple[list[str], list[str]] | None = None
+) -> Path:
     """``suivi.csv`` and the two key tables it refers to, as one Data Package."""
     actions, organisations = keys or reference_keys()
     folder.mkdir(parents=True, exist_ok=True)
@@ -129,8 +201,7 @@ def write_package(folder: Path, count: int, *, invalid: bool = False,
         "resources": [
             {"name": "suivi", "path": "suivi.csv", "schema": schema},
             {"name": "actions", "path": "actions.csv", "schema": key_schema("id_action")},
-            {"name": "organisations", "path": "organisations.csv",
-             "schema": key_schema("id_organisation")},
+            {"name": "organisations", "path": "organisations.csv", "schema": key_schema("id_organisation")},
         ],
     }
     path = folder / "datapackage.json"
@@ -142,8 +213,9 @@ DATASET_SLUG = "suivi-consolide-synthetique"
 PLAN_SLUG = "plan-action-pgo-2021-2023"
 
 
-def write_datasets_dir(folder: Path, count: int, *, invalid: bool = False,
-                       keys: tuple[list[str], list[str]] | None = None) -> Path:
+def write_datasets_dir(
+    folder: Path, count: int, *, invalid: bool = False, keys: tuple[list[str], list[str]] | None = None
+) -> Path:
     """A catalogue of the real plan and one ``table_file`` dataset of ``count`` rows."""
     import shutil
 
@@ -155,7 +227,8 @@ def write_datasets_dir(folder: Path, count: int, *, invalid: bool = False,
     dataset = folder / DATASET_SLUG
     dataset.mkdir(exist_ok=True)
     write_progress_csv(dataset / "suivi.csv", count, invalid=invalid, keys=keys)
-    (dataset / "dataset.yaml").write_text(f"""\
+    (dataset / "dataset.yaml").write_text(
+        f"""\
 slug: {DATASET_SLUG}
 title: "[Données synthétiques] Suivi consolidé de l'avancement des actions du plan PGO"
 description: >-
@@ -179,5 +252,7 @@ source:
   title: "Export consolidé synthétique"
   publisher: "Banc d'essai du pipeline"
 tables: [suivi]
-""", encoding="utf-8")
+""",
+        encoding="utf-8",
+    )
     return folder

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 # isort: off
 from pipelines import french_cli  # before typer, which reads its texts at import
+
 # isort: on
 import typer
 from rich.console import Console
@@ -87,9 +88,15 @@ def command(**options: Any) -> Callable[[Callable[..., None]], Callable[..., Non
 def _fail(exc: PipelineError) -> None:
     errors.print(f"[bold red]Erreur :[/] {exc.message}", highlight=False)
     if isinstance(exc, ValidationFailed):
-        _show(errors, "Erreurs de validation", ("Table", "Ligne", "Champ", "Code", "Message"),
-              [(issue.table, str(issue.row or ""), issue.field or "", issue.code, issue.message)
-               for issue in exc.issues[:MAX_ISSUES_SHOWN]])
+        _show(
+            errors,
+            "Erreurs de validation",
+            ("Table", "Ligne", "Champ", "Code", "Message"),
+            [
+                (issue.table, str(issue.row or ""), issue.field or "", issue.code, issue.message)
+                for issue in exc.issues[:MAX_ISSUES_SHOWN]
+            ],
+        )
         if len(exc.issues) > MAX_ISSUES_SHOWN:
             errors.print(f"… et {len(exc.issues) - MAX_ISSUES_SHOWN} autres erreurs.")
     if exc.hint:
@@ -104,8 +111,14 @@ def _task_runner(dask: str | None) -> Any:
     from prefect_dask import DaskTaskRunner
 
     if dask == "local":
-        return DaskTaskRunner(cluster_kwargs={"n_workers": 2, "threads_per_worker": 1,
-                                              "processes": True, "dashboard_address": None})
+        return DaskTaskRunner(
+            cluster_kwargs={
+                "n_workers": 2,
+                "threads_per_worker": 1,
+                "processes": True,
+                "dashboard_address": None,
+            }
+        )
     return DaskTaskRunner(address=dask)
 
 
@@ -117,9 +130,14 @@ class _ProgressDisplay:
     def __init__(self) -> None:
         from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-        self.progress = Progress(TextColumn("{task.description}"), BarColumn(),
-                                 TextColumn("{task.fields[step]}"), TimeElapsedColumn(),
-                                 console=Console(stderr=True), transient=False)
+        self.progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TextColumn("{task.fields[step]}"),
+            TimeElapsedColumn(),
+            console=Console(stderr=True),
+            transient=False,
+        )
         self.tasks: dict[str, Any] = {}
 
     def __call__(self, dataset: str, step: str) -> None:
@@ -136,10 +154,14 @@ def run(
         Path | None, typer.Option(help="Dossier des définitions de jeux de données.")
     ] = None,
     state_dir: Annotated[
-        Path | None, typer.Option(help="Dossier d'état : soumissions reçues et leurs rapports (défaut ./var).")
+        Path | None,
+        typer.Option(help="Dossier d'état : soumissions reçues et leurs rapports (défaut ./var)."),
     ] = None,
     dask: Annotated[
-        str | None, typer.Option(help="Exécuter les tâches sur un cluster Dask : « local » (2 processus) ou l'adresse d'un ordonnanceur (tcp://hôte:8786).")
+        str | None,
+        typer.Option(
+            help="Exécuter les tâches sur un cluster Dask : « local » (2 processus) ou l'adresse d'un ordonnanceur (tcp://hôte:8786)."
+        ),
     ] = None,
     verbose: Annotated[
         bool, typer.Option("--verbose", help="Affiche aussi le journal détaillé de Prefect (niveau INFO).")
@@ -183,12 +205,22 @@ def run(
         received = "—"
         if outcome.collection is not None:
             c = outcome.collection
-            received = (f"{len(c.accepted)} / {len(c.rejected) + len(c.refused)} "
-                        f"({c.unchanged} déjà reçue(s))")
+            received = f"{len(c.accepted)} / {len(c.rejected) + len(c.refused)} ({c.unchanged} déjà reçue(s))"
             collections.append(c)
         rows.append((result.slug, result.version, state, received, counts, f"{outcome.seconds:.1f} s"))
-    _show(console, f"Publication dans {out}", ("Jeu de données", "Version", "Publication",
-          "Soumissions acceptées / rejetées", "Lignes par table", "Durée"), rows)
+    _show(
+        console,
+        f"Publication dans {out}",
+        (
+            "Jeu de données",
+            "Version",
+            "Publication",
+            "Soumissions acceptées / rejetées",
+            "Lignes par table",
+            "Durée",
+        ),
+        rows,
+    )
     _show_received(collections)
     if any(c.rejected or c.refused for c in collections):
         raise typer.Exit(code=EXIT_SUBMISSIONS_REJECTED)
@@ -202,28 +234,39 @@ def _show_received(collections: list[Any]) -> None:
 
     rejected = [(c, r) for c in collections for r in c.rejected]
     if rejected or any(c.refused for c in collections):
-        errors.print(f"[bold]Soumissions rejetées[/] ({len(rejected) + sum(len(c.refused) for c in collections)}) :",
-                     highlight=False)
+        errors.print(
+            f"[bold]Soumissions rejetées[/] ({len(rejected) + sum(len(c.refused) for c in collections)}) :",
+            highlight=False,
+        )
     for collection, report in rejected:
         errors.print(f"  - {collection.where(report)} : {report.verdict}", highlight=False, markup=False)
         found = report.of(Severity.ERROR)
         for problem in found[:MAX_PROBLEMS_PER_FILE]:
             errors.print(f"      {where_of(problem)} : {problem.message}", highlight=False, markup=False)
         if len(found) > MAX_PROBLEMS_PER_FILE:
-            errors.print(f"      … et {len(found) - MAX_PROBLEMS_PER_FILE} autre(s) erreur(s).", highlight=False)
+            errors.print(
+                f"      … et {len(found) - MAX_PROBLEMS_PER_FILE} autre(s) erreur(s).", highlight=False
+            )
         errors.print(f"      rapport : {collection.report_path(report)}", highlight=False, markup=False)
     for collection in collections:
         for line in collection.refused:
             errors.print(f"  - {line}", highlight=False, markup=False)
     warned = [(c, r, w) for c in collections for r in c.accepted for w in r.of(Severity.WARNING)]
     if warned:
-        errors.print(f"[bold]Avertissements[/] ({len(warned)}, dans des fichiers acceptés : à vérifier) :",
-                     highlight=False)
+        errors.print(
+            f"[bold]Avertissements[/] ({len(warned)}, dans des fichiers acceptés : à vérifier) :",
+            highlight=False,
+        )
         for collection, report, problem in warned[:MAX_PROBLEMS_SHOWN]:
-            errors.print(f"  - {collection.where(report)}, {where_of(problem)} : {problem.message}",
-                         highlight=False, markup=False)
+            errors.print(
+                f"  - {collection.where(report)}, {where_of(problem)} : {problem.message}",
+                highlight=False,
+                markup=False,
+            )
         if len(warned) > MAX_PROBLEMS_SHOWN:
-            errors.print(f"  … et {len(warned) - MAX_PROBLEMS_SHOWN} autre(s) ; voir ogp status.", highlight=False)
+            errors.print(
+                f"  … et {len(warned) - MAX_PROBLEMS_SHOWN} autre(s) ; voir ogp status.", highlight=False
+            )
 
 
 @command()
@@ -241,17 +284,35 @@ def versions(
     withdrawn = {e["version"] for e in log.withdrawn()}
     rows = []
     for entry in log.versions:
-        counts = ", ".join(f"{t} +{c['added']}/~{c['changed']}/-{c['removed']}"
-                           for t, c in entry["tables"].items())
-        state = ("servie" if entry["version"] == log.served
-                 else "retirée" if entry["version"] in withdrawn else "")
-        rows.append((entry["version"], entry["date"], LEVELS_FR.get(entry["level"], entry["level"]), counts,
-                     "; ".join(entry["reasons"]), entry["fingerprint"][:12], state))
-    _show(console, f"Versions de {dataset}", ("Version", "Date", "Niveau", "Lignes (+/~/-)", "Motifs",
-                                              "Empreinte", "État"), rows)
+        counts = ", ".join(
+            f"{t} +{c['added']}/~{c['changed']}/-{c['removed']}" for t, c in entry["tables"].items()
+        )
+        state = (
+            "servie" if entry["version"] == log.served else "retirée" if entry["version"] in withdrawn else ""
+        )
+        rows.append(
+            (
+                entry["version"],
+                entry["date"],
+                LEVELS_FR.get(entry["level"], entry["level"]),
+                counts,
+                "; ".join(entry["reasons"]),
+                entry["fingerprint"][:12],
+                state,
+            )
+        )
+    _show(
+        console,
+        f"Versions de {dataset}",
+        ("Version", "Date", "Niveau", "Lignes (+/~/-)", "Motifs", "Empreinte", "État"),
+        rows,
+    )
     for event in log.rollbacks:
-        console.print(f"Retour arrière le {event['date']} : {event['from']} → {event['to']}"
-                      + (f" ({event['reason']})" if event.get("reason") else ""), highlight=False)
+        console.print(
+            f"Retour arrière le {event['date']} : {event['from']} → {event['to']}"
+            + (f" ({event['reason']})" if event.get("reason") else ""),
+            highlight=False,
+        )
 
 
 @command()
@@ -283,17 +344,32 @@ def rollback(
     if previous == version:
         console.print(f"{dataset} sert déjà la version {version} : rien à faire.", highlight=False)
     else:
-        console.print(f"{dataset} : latest pointe de nouveau sur {version} (au lieu de {previous}) ; "
-                      "aucune version n'a été supprimée.", highlight=False)
+        console.print(
+            f"{dataset} : latest pointe de nouveau sur {version} (au lieu de {previous}) ; "
+            "aucune version n'a été supprimée.",
+            highlight=False,
+        )
 
 
 @command()
 def withdraw(
-    dataset: Annotated[str, typer.Argument(help="Slug du jeu de données, par exemple suivi-plan-action-pgo-2021-2023.")],
-    submission: Annotated[str, typer.Argument(help="Empreinte sha256 du fichier archivé, ou ses premiers caractères (au moins 4).")],
-    reason: Annotated[str, typer.Option("--reason", help="Motif du retrait, inscrit dans le journal et dans l'historique des versions.")],
+    dataset: Annotated[
+        str, typer.Argument(help="Slug du jeu de données, par exemple suivi-plan-action-pgo-2021-2023.")
+    ],
+    submission: Annotated[
+        str,
+        typer.Argument(help="Empreinte sha256 du fichier archivé, ou ses premiers caractères (au moins 4)."),
+    ],
+    reason: Annotated[
+        str,
+        typer.Option(
+            "--reason", help="Motif du retrait, inscrit dans le journal et dans l'historique des versions."
+        ),
+    ],
     state_dir: Annotated[Path | None, typer.Option(help="Dossier d'état (défaut ./var).")] = None,
-    datasets_dir: Annotated[Path | None, typer.Option(help="Dossier des définitions de jeux de données.")] = None,
+    datasets_dir: Annotated[
+        Path | None, typer.Option(help="Dossier des définitions de jeux de données.")
+    ] = None,
 ) -> None:
     """Retire une soumission reçue par erreur : rien n'est supprimé, la prochaine publication l'écarte."""
     from pipelines.core.config import Settings, load_dataset
@@ -303,24 +379,40 @@ def withdraw(
     settings = Settings(**overrides).check()
     config = load_dataset(settings.datasets_dir / dataset).for_run(settings)
     done = withdraw_submission(config, settings, submission, reason)
-    console.print(f"Soumission {done.sha256} ({done.file_name}) retirée le {done.date} : {done.reason}.",
-                  highlight=False)
+    console.print(
+        f"Soumission {done.sha256} ({done.file_name}) retirée le {done.date} : {done.reason}.",
+        highlight=False,
+    )
     if done.accepted:
-        console.print("Ses lignes ne seront plus publiées : la prochaine exécution d'ogp run publie "
-                      "une version corrective qui les écarte. Le fichier et son rapport restent archivés.",
-                      highlight=False)
+        console.print(
+            "Ses lignes ne seront plus publiées : la prochaine exécution d'ogp run publie "
+            "une version corrective qui les écarte. Le fichier et son rapport restent archivés.",
+            highlight=False,
+        )
     else:
-        console.print("Elle avait été rejetée : rien de publié ne change. Le fichier et son rapport "
-                      "restent archivés.", highlight=False)
+        console.print(
+            "Elle avait été rejetée : rien de publié ne change. Le fichier et son rapport restent archivés.",
+            highlight=False,
+        )
 
 
 @command()
 def status(
-    dataset: Annotated[str, typer.Argument(help="Slug du jeu de données de suivi, par exemple suivi-plan-action-pgo-2021-2023.")],
-    as_json: Annotated[bool, typer.Option("--json", help="Écrit l'état en JSON (pour un programme) au lieu du tableau.")] = False,
-    reminders: Annotated[Path | None, typer.Option("--relances", help="Écrit un CSV pour un publipostage : les organismes à relancer.")] = None,
+    dataset: Annotated[
+        str,
+        typer.Argument(help="Slug du jeu de données de suivi, par exemple suivi-plan-action-pgo-2021-2023."),
+    ],
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Écrit l'état en JSON (pour un programme) au lieu du tableau.")
+    ] = False,
+    reminders: Annotated[
+        Path | None,
+        typer.Option("--relances", help="Écrit un CSV pour un publipostage : les organismes à relancer."),
+    ] = None,
     state_dir: Annotated[Path | None, typer.Option(help="Dossier d'état (défaut ./var).")] = None,
-    datasets_dir: Annotated[Path | None, typer.Option(help="Dossier des définitions de jeux de données.")] = None,
+    datasets_dir: Annotated[
+        Path | None, typer.Option(help="Dossier des définitions de jeux de données.")
+    ] = None,
 ) -> None:
     """Montre l'état de la collecte : par organisme, ses actions, son dernier rapport, les cibles sans valeur, ce qui manque et ce qui a été rejeté."""
     from pipelines.core.config import Settings, load_dataset
@@ -335,50 +427,95 @@ def status(
     if reminders is not None:
         reminders.parent.mkdir(parents=True, exist_ok=True)
         reminders.write_bytes(reminders_csv(state))
-        console.print(f"Relances écrites dans {reminders} : {len(to_remind(state))} organisme(s) à relancer.",
-                      highlight=False)
+        console.print(
+            f"Relances écrites dans {reminders} : {len(to_remind(state))} organisme(s) à relancer.",
+            highlight=False,
+        )
         return
     rows = []
     for body in state.organismes:
         pending = body.rejets_en_attente[-1] if body.rejets_en_attente else None
-        rows.append((
-            f"{body.id_organisation} ({body.nom})",
-            str(len(body.actions)),
-            body.dernier_rapport[:10] if body.dernier_rapport else "jamais",
-            ", ".join(body.sans_rapport) or "—",
-            (f"{pending.fichier} ({pending.arrivee[:10]}) : "
-             + "; ".join(m["message"] for m in pending.premiers_messages[:1]) + f" — {pending.rapport}")
-            if pending else "—",
-            str(sum(len(n.premiers_messages) for n in body.avertissements)) if body.avertissements else "—",
-            ", ".join(body.cibles_sans_valeur) or "—",
-        ))
-    _show(console, f"État de la collecte : {dataset}", ("Organisme", "Actions", "Dernier rapport reçu",
-          "Actions sans rapport", "Fichier rejeté à remplacer", "Avertissements", "Cibles sans valeur"), rows)
+        rows.append(
+            (
+                f"{body.id_organisation} ({body.nom})",
+                str(len(body.actions)),
+                body.dernier_rapport[:10] if body.dernier_rapport else "jamais",
+                ", ".join(body.sans_rapport) or "—",
+                (
+                    f"{pending.fichier} ({pending.arrivee[:10]}) : "
+                    + "; ".join(m["message"] for m in pending.premiers_messages[:1])
+                    + f" — {pending.rapport}"
+                )
+                if pending
+                else "—",
+                str(sum(len(n.premiers_messages) for n in body.avertissements))
+                if body.avertissements
+                else "—",
+                ", ".join(body.cibles_sans_valeur) or "—",
+            )
+        )
+    _show(
+        console,
+        f"État de la collecte : {dataset}",
+        (
+            "Organisme",
+            "Actions",
+            "Dernier rapport reçu",
+            "Actions sans rapport",
+            "Fichier rejeté à remplacer",
+            "Avertissements",
+            "Cibles sans valeur",
+        ),
+        rows,
+    )
     for action_body in state.organismes:
         for action in action_body.actions:
             if action.dernier_rapport_autre:
                 other = action.dernier_rapport_autre
-                console.print(f"{action.id_action} (partagée) : dernier rapport par {other['organisme']} au "
-                              f"{other['date_rapport']}, pas par {action_body.id_organisation}.", highlight=False)
+                console.print(
+                    f"{action.id_action} (partagée) : dernier rapport par {other['organisme']} au "
+                    f"{other['date_rapport']}, pas par {action_body.id_organisation}.",
+                    highlight=False,
+                )
     if state.non_attribues:
-        console.print(f"Fichiers non attribués ({len(state.non_attribues)}) : rien n'en est publié.", highlight=False)
+        console.print(
+            f"Fichiers non attribués ({len(state.non_attribues)}) : rien n'en est publié.", highlight=False
+        )
         for note in state.non_attribues:
-            console.print(f"  - {note.origine} ({note.arrivee[:10]}) : {note.verdict} — {note.rapport}",
-                          highlight=False, markup=False)
+            console.print(
+                f"  - {note.origine} ({note.arrivee[:10]}) : {note.verdict} — {note.rapport}",
+                highlight=False,
+                markup=False,
+            )
 
 
 @command()
 def publish(
-    portal: Annotated[str, typer.Option(help="Adresse du portail udata, par exemple https://www.data.gouv.fr.")],
+    portal: Annotated[
+        str, typer.Option(help="Adresse du portail udata, par exemple https://www.data.gouv.fr.")
+    ],
     out: Annotated[Path, typer.Option(help="Dossier de publication.")] = Path("site"),
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Affiche ce qui serait fait, sans rien envoyer.")] = False,
-    datasets_dir: Annotated[Path | None, typer.Option(help="Dossier des définitions de jeux de données.")] = None,
-    organisation: Annotated[str | None, typer.Option(
-        help="Organisation du portail (identifiant ou slug) sous laquelle créer les jeux de données ; à défaut "
-        "OGP_PORTAL_ORGANISATION, puis portal_organisation de dataset.yaml, sinon le compte de la clé.")] = None,
-    private: Annotated[bool | None, typer.Option(
-        "--private/--public", help="Tout publier en privé, ou tout en public (refusé pour des données "
-        "d'exemple) ; par défaut les données d'exemple sont privées, les autres publiques.")] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Affiche ce qui serait fait, sans rien envoyer.")
+    ] = False,
+    datasets_dir: Annotated[
+        Path | None, typer.Option(help="Dossier des définitions de jeux de données.")
+    ] = None,
+    organisation: Annotated[
+        str | None,
+        typer.Option(
+            help="Organisation du portail (identifiant ou slug) sous laquelle créer les jeux de données ; à défaut "
+            "OGP_PORTAL_ORGANISATION, puis portal_organisation de dataset.yaml, sinon le compte de la clé."
+        ),
+    ] = None,
+    private: Annotated[
+        bool | None,
+        typer.Option(
+            "--private/--public",
+            help="Tout publier en privé, ou tout en public (refusé pour des données "
+            "d'exemple) ; par défaut les données d'exemple sont privées, les autres publiques.",
+        ),
+    ] = None,
 ) -> None:
     """Crée ou met à jour sur un portail udata (data.gouv.fr) les jeux de données publiés (clé : OGP_PORTAL_API_KEY)."""
     from pipelines.core.config import Settings, load_catalog
@@ -386,32 +523,52 @@ def publish(
 
     settings = Settings(**({"datasets_dir": datasets_dir} if datasets_dir else {})).check()
     if settings.portal_api_key is None or not settings.portal_api_key.get_secret_value():
-        raise ConfigError("La clé d'API du portail manque.",
-                          hint="Exportez OGP_PORTAL_API_KEY (profil du compte sur le portail) ; elle "
-                          "n'est jamais écrite ni affichée.")
+        raise ConfigError(
+            "La clé d'API du portail manque.",
+            hint="Exportez OGP_PORTAL_API_KEY (profil du compte sur le portail) ; elle "
+            "n'est jamais écrite ni affichée.",
+        )
     configs = load_catalog(settings.datasets_dir)
-    organisations = {c.slug: organisation or settings.portal_organisation or c.portal_organisation for c in configs}
-    client = PortalClient(portal, settings.portal_api_key.get_secret_value(), chunk_size=settings.portal_chunk_size)
-    actions = publish_to_portal(out, [c.slug for c in configs], client, dry_run=dry_run,
-                                organisations=organisations, private=private)
+    organisations = {
+        c.slug: organisation or settings.portal_organisation or c.portal_organisation for c in configs
+    }
+    client = PortalClient(
+        portal, settings.portal_api_key.get_secret_value(), chunk_size=settings.portal_chunk_size
+    )
+    actions = publish_to_portal(
+        out, [c.slug for c in configs], client, dry_run=dry_run, organisations=organisations, private=private
+    )
     title = "Ce qui serait fait (--dry-run)" if dry_run else "Publication sur le portail"
-    _show(console, f"{title} : {portal}", ("Jeu de données", "Action", "Ressource", "Détail"),
-          [(a.dataset, a.kind, a.title, a.detail) for a in actions])
+    _show(
+        console,
+        f"{title} : {portal}",
+        ("Jeu de données", "Action", "Ressource", "Détail"),
+        [(a.dataset, a.kind, a.title, a.detail) for a in actions],
+    )
     if not any(organisations.values()):
-        console.print("Aucune organisation donnée (--organisation, OGP_PORTAL_ORGANISATION) : un jeu de données "
-                      "créé l'est sous le compte de la clé.", highlight=False)
+        console.print(
+            "Aucune organisation donnée (--organisation, OGP_PORTAL_ORGANISATION) : un jeu de données "
+            "créé l'est sous le compte de la clé.",
+            highlight=False,
+        )
     deleted = [a for a in actions if a.kind == "deleted"]
     if deleted:
-        raise PortalError("Supprimé sur le portail, donc ni mis à jour ni recréé : "
-                          + " ; ".join(f"{a.dataset} ({a.detail})" for a in deleted) + ". Les autres jeux de "
-                          "données sont publiés.", code="jeu-supprime")
+        raise PortalError(
+            "Supprimé sur le portail, donc ni mis à jour ni recréé : "
+            + " ; ".join(f"{a.dataset} ({a.detail})" for a in deleted)
+            + ". Les autres jeux de "
+            "données sont publiés.",
+            code="jeu-supprime",
+        )
 
 
 @command()
 def serve(
     out: Annotated[Path, typer.Option(help="Dossier de publication à servir.")] = Path("site"),
     port: Annotated[int, typer.Option(help="Port d'écoute.")] = 8000,
-    host: Annotated[str, typer.Option(help="Adresse d'écoute (127.0.0.1 : cette machine seulement).")] = "127.0.0.1",
+    host: Annotated[
+        str, typer.Option(help="Adresse d'écoute (127.0.0.1 : cette machine seulement).")
+    ] = "127.0.0.1",
 ) -> None:
     """Sert le dossier de publication en HTTP (aperçu local, types de contenu corrects)."""
     from publish.serve import make_server
@@ -422,11 +579,13 @@ def serve(
     try:
         server = make_server(out, host, port)
     except OSError as exc:
-        errors.print(f"[bold red]Erreur :[/] impossible d'écouter sur {host}:{port} ({exc.strerror}).",
-                     highlight=False)
+        errors.print(
+            f"[bold red]Erreur :[/] impossible d'écouter sur {host}:{port} ({exc.strerror}).", highlight=False
+        )
         raise typer.Exit(code=2) from None
-    console.print(f"{out} servi sur http://{host}:{server.server_address[1]}/ (Ctrl+C pour arrêter)",
-                  highlight=False)
+    console.print(
+        f"{out} servi sur http://{host}:{server.server_address[1]}/ (Ctrl+C pour arrêter)", highlight=False
+    )
     try:
         server.serve_forever()
     except KeyboardInterrupt:
@@ -444,31 +603,55 @@ def _progress_context(datasets_dir: Path | None):  # noqa: ANN202 - lazy imports
 
 @command()
 def template(
-    org: Annotated[str, typer.Option(help="Identifiant de l'organisme (table organisations du plan), par exemple ditp.")],
+    org: Annotated[
+        str, typer.Option(help="Identifiant de l'organisme (table organisations du plan), par exemple ditp.")
+    ],
     out: Annotated[Path, typer.Option(help="Fichier à écrire : .xlsx (recommandé) ou .csv.")],
-    datasets_dir: Annotated[Path | None, typer.Option(help="Dossier des définitions de jeux de données.")] = None,
-    targets_only: Annotated[bool, typer.Option("--cibles", help="Écrit en .csv le modèle des cibles de l'organisme (un CSV ne contient qu'une table ; le .xlsx a déjà l'onglet Cibles).")] = False,
+    datasets_dir: Annotated[
+        Path | None, typer.Option(help="Dossier des définitions de jeux de données.")
+    ] = None,
+    targets_only: Annotated[
+        bool,
+        typer.Option(
+            "--cibles",
+            help="Écrit en .csv le modèle des cibles de l'organisme (un CSV ne contient qu'une table ; le .xlsx a déjà l'onglet Cibles).",
+        ),
+    ] = False,
 ) -> None:
     """Écrit le modèle de rapport d'avancement d'un organisme (une ligne par action dont il est responsable, et en .xlsx un onglet de ses cibles)."""
     from pipelines.gather.submissions.template import write_template
 
     context = _progress_context(datasets_dir)
-    actions = write_template(out, org, context.plan, context.schema, context.targets_schema, targets_only=targets_only)
+    actions = write_template(
+        out, org, context.plan, context.schema, context.targets_schema, targets_only=targets_only
+    )
     targets = len(context.plan.targets_of(org))
     if targets_only:
         console.print(f"Modèle des cibles de {org} écrit dans {out} : {targets} cible(s).", highlight=False)
         return
-    console.print(f"Modèle de {org} écrit dans {out} : {len(actions)} action(s)"
-                  + (f", {targets} cible(s) dans l'onglet Cibles." if targets and out.suffix.lower() == ".xlsx"
-                     else "."), highlight=False)
+    console.print(
+        f"Modèle de {org} écrit dans {out} : {len(actions)} action(s)"
+        + (
+            f", {targets} cible(s) dans l'onglet Cibles."
+            if targets and out.suffix.lower() == ".xlsx"
+            else "."
+        ),
+        highlight=False,
+    )
 
 
 @command()
 def validate(
     files: Annotated[list[Path], typer.Argument(help="Fichiers de suivi à valider (.xlsx ou .csv).")],
-    org: Annotated[str | None, typer.Option(help="Organisme qui rend compte, si le fichier ne vient pas du modèle.")] = None,
-    report_dir: Annotated[Path | None, typer.Option(help="Dossier où écrire les rapports JSON, HTML et Markdown.")] = None,
-    datasets_dir: Annotated[Path | None, typer.Option(help="Dossier des définitions de jeux de données.")] = None,
+    org: Annotated[
+        str | None, typer.Option(help="Organisme qui rend compte, si le fichier ne vient pas du modèle.")
+    ] = None,
+    report_dir: Annotated[
+        Path | None, typer.Option(help="Dossier où écrire les rapports JSON, HTML et Markdown.")
+    ] = None,
+    datasets_dir: Annotated[
+        Path | None, typer.Option(help="Dossier des définitions de jeux de données.")
+    ] = None,
 ) -> None:
     """Valide des fichiers de suivi sans rien publier ni archiver ; code de sortie 1 si l'un est rejeté."""
     from pipelines.validate.report import (
@@ -499,7 +682,9 @@ def validate(
 @command()
 def check(
     path: Annotated[Path, typer.Argument(help="Data Package (datapackage.json) ou fichier CSV à contrôler.")],
-    schema: Annotated[Path | None, typer.Option(help="Schéma de table (Table Schema JSON) d'un fichier CSV.")] = None,
+    schema: Annotated[
+        Path | None, typer.Option(help="Schéma de table (Table Schema JSON) d'un fichier CSV.")
+    ] = None,
     shown: Annotated[int, typer.Option("--afficher", help="Nombre d'erreurs détaillées affichées.")] = 20,
 ) -> None:
     """Contrôle une table, même de millions de lignes, selon les règles de frictionless.
@@ -530,8 +715,7 @@ def check(
     except (frictionless.FrictionlessException, json.JSONDecodeError, OSError) as exc:
         errors.print(f"[bold red]Erreur :[/] descripteur ou schéma illisible : {exc}", highlight=False)
         raise typer.Exit(code=2) from None
-    moteur = ("lecture par colonnes (Arrow)" if result.engine == "arrow"
-              else f"frictionless ({result.reason})")
+    moteur = "lecture par colonnes (Arrow)" if result.engine == "arrow" else f"frictionless ({result.reason})"
     typer.echo(f"Contrôle selon frictionless : {moteur}")
     for table, count in sorted(result.rows.items()):
         typer.echo(f"  {table} : {count} ligne(s)")
@@ -541,8 +725,10 @@ def check(
     by_code: dict[str, int] = {}
     for issue in result.issues:
         by_code[issue.code] = by_code.get(issue.code, 0) + 1
-    typer.echo(f"Invalide : {len(result.issues)} erreur(s) — "
-               + ", ".join(f"{code} {n}" for code, n in sorted(by_code.items())))
+    typer.echo(
+        f"Invalide : {len(result.issues)} erreur(s) — "
+        + ", ".join(f"{code} {n}" for code, n in sorted(by_code.items()))
+    )
     for issue in result.issues[:shown]:
         where = f"ligne {issue.row}" if issue.row else "fichier"
         typer.echo(f"  {issue.table}, {where}, champ {issue.field or '—'} : {issue.message}")

@@ -142,10 +142,17 @@ def release_task(
     files = sorted(f"{t}.{fmt}" for t in config.tables for fmt in ("csv", "parquet", "json"))
     create_table_artifact(
         key=f"publication-{config.slug}",
-        table=[{"jeu_de_donnees": config.slug, "version": result.version,
+        table=[
+            {
+                "jeu_de_donnees": config.slug,
+                "version": result.version,
                 "publication": "nouvelle version" if result.published else "inchangé",
-                "table": table, "lignes": rows, "fichiers": ", ".join(f for f in files if f.startswith(f"{table}."))}
-               for table, rows in result.rows.items()],
+                "table": table,
+                "lignes": rows,
+                "fichiers": ", ".join(f for f in files if f.startswith(f"{table}.")),
+            }
+            for table, rows in result.rows.items()
+        ],
         description=f"{config.slug} {result.version}" + (f" ({result.note})" if result.note else ""),
     )
     return result
@@ -165,13 +172,12 @@ def _publish(configs: list[DatasetConfig], settings: Settings, out: Path) -> lis
     """Collect, gather and build every dataset concurrently, then release them in order."""
     for config in configs:  # before anything is written, for every dataset of the run
         refuse_samples_over_real_data(out, config, settings.state_dir)
-    retried = collect_task.with_options(retries=settings.task_retries,
-                                        retry_delay_seconds=settings.task_retry_delay)
+    retried = collect_task.with_options(
+        retries=settings.task_retries, retry_delay_seconds=settings.task_retry_delay
+    )
     started = {c.slug: time.monotonic() for c in configs}
-    schemas = {c.slug: {name: load_schema(settings.schemas_dir, name) for name in c.tables}
-               for c in configs}
-    collections = {c.slug: retried.submit(c, settings) for c in configs
-                   if c.source.kind == "submissions"}
+    schemas = {c.slug: {name: load_schema(settings.schemas_dir, name) for name in c.tables} for c in configs}
+    collections = {c.slug: retried.submit(c, settings) for c in configs if c.source.kind == "submissions"}
     plans = {c.slug: plan_release(out, c, settings) for c in configs}
     gathered, built = {}, {}
     for config in configs:
@@ -186,7 +192,9 @@ def _publish(configs: list[DatasetConfig], settings: Settings, out: Path) -> lis
         plan = plans[config.slug]
         if plan.unchanged is not None:
             progress.done(config.slug)
-            outcomes.append(DatasetOutcome(plan.unchanged, None, round(time.monotonic() - started[config.slug], 1)))
+            outcomes.append(
+                DatasetOutcome(plan.unchanged, None, round(time.monotonic() - started[config.slug], 1))
+            )
             continue
         # Results in dependency order, so that the error raised is the first one's own
         # (a changed source, an unreadable inbox), not "an upstream task failed".
@@ -196,14 +204,18 @@ def _publish(configs: list[DatasetConfig], settings: Settings, out: Path) -> lis
         progress.step(config.slug, "publication")
         release = release_task(out, config, schemas[config.slug], tables, settings, plan.inputs)
         progress.done(config.slug)
-        outcomes.append(DatasetOutcome(release, collection,
-                                       round(time.monotonic() - started[config.slug], 1)))
+        outcomes.append(
+            DatasetOutcome(release, collection, round(time.monotonic() - started[config.slug], 1))
+        )
     return outcomes
 
 
 def _partially_accepted(rejected: list[str], data: Any) -> State:
-    return Completed(name="Partiellement accepté", data=data,
-                     message=f"{len(rejected)} soumission(s) rejetée(s) : " + " ; ".join(rejected))
+    return Completed(
+        name="Partiellement accepté",
+        data=data,
+        message=f"{len(rejected)} soumission(s) rejetée(s) : " + " ; ".join(rejected),
+    )
 
 
 def _final_state(outcomes: list[DatasetOutcome]) -> State:
@@ -211,8 +223,10 @@ def _final_state(outcomes: list[DatasetOutcome]) -> State:
     if rejected:
         return _partially_accepted(rejected, outcomes)
     published = [f"{o.release.slug} {o.release.version}" for o in outcomes if o.release.published]
-    return Completed(data=outcomes, message="Publié : " + ", ".join(published) if published
-                     else "Rien de nouveau à publier.")
+    return Completed(
+        data=outcomes,
+        message="Publié : " + ", ".join(published) if published else "Rien de nouveau à publier.",
+    )
 
 
 @flow(name="publier-jeu-de-donnees", flow_run_name="publier-{slug}")
@@ -259,9 +273,9 @@ def collect_submissions_flow(datasets_dir: str | None = None, state_dir: str | N
     for config in load_catalog(settings.datasets_dir):
         if config.source.kind != "submissions":
             continue
-        summary = collect_task.with_options(retries=settings.task_retries,
-                                            retry_delay_seconds=settings.task_retry_delay)(
-            config.for_run(settings), settings)
+        summary = collect_task.with_options(
+            retries=settings.task_retries, retry_delay_seconds=settings.task_retry_delay
+        )(config.for_run(settings), settings)
         received += len(summary.accepted) + len(summary.rejected)
         rejected += summary.rejected_lines()
     if rejected:
@@ -277,8 +291,11 @@ def validate_submission_flow(path: str, org: str | None = None, datasets_dir: st
     if not file.is_file():
         return Failed(message=f"Fichier introuvable : {path}")
     report = ProgressContext(_settings(datasets_dir, None)).validate_file(file, org)
-    create_markdown_artifact(key=f"rapport-{report.sha256[:16]}", markdown=render_markdown(report),
-                             description=f"{report.file_name} : {report.verdict}")
+    create_markdown_artifact(
+        key=f"rapport-{report.sha256[:16]}",
+        markdown=render_markdown(report),
+        description=f"{report.file_name} : {report.verdict}",
+    )
     if not report.accepted:
         return Failed(message=f"{report.file_name} : {report.verdict}")
     return Completed(message=f"{report.file_name} : {report.verdict}", data=report.verdict)

@@ -46,7 +46,9 @@ def french_message(error: Any) -> str:
     param = getattr(error, "param", None)
     name = getattr(param, "human_readable_name", None) or getattr(param, "name", None)
     if kind == "MissingParameter" and name:
-        what = {"argument": "l'argument", "option": "l'option"}.get(getattr(param, "param_type_name", ""), "le paramètre")
+        what = {"argument": "l'argument", "option": "l'option"}.get(
+            getattr(param, "param_type_name", ""), "le paramètre"
+        )
         return f"Il manque {what} {name}."
     if kind == "BadParameter" and name:
         return f"Valeur invalide pour {name} : {error.message}"
@@ -67,8 +69,9 @@ def _print_usage_error(error: Any) -> None:
     if context is not None:
         console.print(context.get_usage(), highlight=False, markup=False)
         console.print(f"Pour l'aide : '{context.command_path} --help'.", highlight=False, markup=False)
-    console.print(Panel(french_message(error), title="Erreur", title_align="left", border_style="red"),
-                  highlight=False)
+    console.print(
+        Panel(french_message(error), title="Erreur", title_align="left", border_style="red"), highlight=False
+    )
 
 
 class _French:
@@ -81,8 +84,11 @@ class _French:
         return option
 
     def format_usage(self, ctx: Any, formatter: Any) -> None:
-        formatter.write_usage(ctx.command_path, " ".join(self.collect_usage_pieces(ctx)),  # type: ignore[attr-defined]
-                              prefix=USAGE_PREFIX)
+        formatter.write_usage(
+            ctx.command_path,
+            " ".join(self.collect_usage_pieces(ctx)),  # type: ignore[attr-defined]
+            prefix=USAGE_PREFIX,
+        )
 
     def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
         if not standalone_mode:

@@ -45,14 +45,22 @@ def publish_catalog(
     written: list[str] = []
     with exclusive(out, timeout=lock_timeout, what="Publication du catalogue"):
         datasets = [d for d in (PublishedDataset.read(out, c) for c in configs) if d is not None]
-        files: dict[str, bytes] = {f"{SCHEMAS_DIR}/{name}.json": content
-                                   for name, content in sorted(schemas.items())}
+        files: dict[str, bytes] = {
+            f"{SCHEMAS_DIR}/{name}.json": content for name, content in sorted(schemas.items())
+        }
         for prefix, profile in PROFILES.items():
             graph = build_catalog(catalog_config, datasets, base_url, profile)  # type: ignore[arg-type]
             for extension in EXTENSIONS:
                 files[f"{prefix}.{extension}"] = serialise(graph, extension)
-        files.update(render_site(out, catalog_config, datasets, base_url,
-                                 {name: json.loads(content) for name, content in schemas.items()}))
+        files.update(
+            render_site(
+                out,
+                catalog_config,
+                datasets,
+                base_url,
+                {name: json.loads(content) for name, content in schemas.items()},
+            )
+        )
         for name, content in files.items():
             path = out / name
             if path.exists() and path.read_bytes() == content:
@@ -73,12 +81,18 @@ def schema_files(schemas_dir: Path, configs: list[DatasetConfig], base_url: str)
     for config in configs:
         for table in config.tables:
             schema = json.loads((schemas_dir / f"{table}.json").read_text(encoding="utf-8"))
-            schema.update({
-                "path": f"{base_url}{SCHEMAS_DIR}/{table}.json",
-                "homepage": f"{base_url}datasets/{config.slug}/",
-                "resources": [{"title": f"Exemple valide : la table {table} publiée",
-                               "path": f"{base_url}datasets/{config.slug}/latest/{table}.csv"}],
-            })
+            schema.update(
+                {
+                    "path": f"{base_url}{SCHEMAS_DIR}/{table}.json",
+                    "homepage": f"{base_url}datasets/{config.slug}/",
+                    "resources": [
+                        {
+                            "title": f"Exemple valide : la table {table} publiée",
+                            "path": f"{base_url}datasets/{config.slug}/latest/{table}.csv",
+                        }
+                    ],
+                }
+            )
             files[table] = (json.dumps(schema, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
     return files
 
@@ -86,6 +100,11 @@ def schema_files(schemas_dir: Path, configs: list[DatasetConfig], base_url: str)
 def refresh_catalog(out: Path, settings: Settings) -> list[str]:
     """The catalogue of ``out`` rewritten from the dataset definitions and what is served."""
     configs = [c.for_run(settings) for c in load_catalog(settings.datasets_dir)]
-    return publish_catalog(out, load_catalog_config(settings.datasets_dir), configs,
-                           schema_files(settings.schemas_dir, configs, settings.base_url),
-                           settings.base_url, lock_timeout=settings.lock_timeout)
+    return publish_catalog(
+        out,
+        load_catalog_config(settings.datasets_dir),
+        configs,
+        schema_files(settings.schemas_dir, configs, settings.base_url),
+        settings.base_url,
+        lock_timeout=settings.lock_timeout,
+    )

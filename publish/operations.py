@@ -55,8 +55,9 @@ def plan_release(out: Path, config: DatasetConfig, settings: Settings) -> Releas
         return ReleasePlan(config)
     served = served_entry(out, config.slug)
     if served is not None and served.get("inputs") == inputs:
-        return ReleasePlan(config, inputs, ReleaseResult(config.slug, served["version"], False, {},
-                                                         note=UNCHANGED_INPUTS))
+        return ReleasePlan(
+            config, inputs, ReleaseResult(config.slug, served["version"], False, {}, note=UNCHANGED_INPUTS)
+        )
     return ReleasePlan(config, inputs)
 
 
@@ -67,19 +68,34 @@ def validator_for(config: DatasetConfig, schemas: Mapping[str, TableSchema]) -> 
     if config.source.kind != "submissions" and not getattr(config.source, "plan", None):
         return validate_datapackage
     prechecked = [config.source.table] if isinstance(config.source, TableFileSource) else []
-    return partial(validate_datapackage, schemas=dict(schemas), references=plan_references(config),
-                   prechecked=prechecked)
+    return partial(
+        validate_datapackage, schemas=dict(schemas), references=plan_references(config), prechecked=prechecked
+    )
 
 
-def release_built(out: Path, config: DatasetConfig, schemas: Mapping[str, TableSchema],
-                  tables: Mapping[str, Table], settings: Settings, inputs: str | None = None) -> ReleaseResult:
+def release_built(
+    out: Path,
+    config: DatasetConfig,
+    schemas: Mapping[str, TableSchema],
+    tables: Mapping[str, Table],
+    settings: Settings,
+    inputs: str | None = None,
+) -> ReleaseResult:
     """Releases built tables with the dataset's validator and reasons; the tables spilled to
     disk are discarded afterwards, published or not."""
     notes = withdrawal_reasons(config, settings) if config.source.kind == "submissions" else None
     try:
-        return release_dataset(out, config, dict(schemas), dict(tables), validator_for(config, schemas),
-                               lock_timeout=settings.lock_timeout, base_url=settings.base_url,
-                               inputs=inputs, notes=notes)
+        return release_dataset(
+            out,
+            config,
+            dict(schemas),
+            dict(tables),
+            validator_for(config, schemas),
+            lock_timeout=settings.lock_timeout,
+            base_url=settings.base_url,
+            inputs=inputs,
+            notes=notes,
+        )
     finally:
         for table in tables.values():
             if isinstance(table, SpilledTable):
@@ -98,7 +114,8 @@ def roll_back(out: Path, settings: Settings, slug: str, version: str, reason: st
     """Serves ``version`` of ``slug`` again (see ``rollback_dataset``), then rewrites the
     catalogue and the pages so that they announce what is served. Returns the version the
     rollback replaced."""
-    previous = rollback_dataset(out, slug, dataset_title(settings, slug), version, reason,
-                                lock_timeout=settings.lock_timeout)
+    previous = rollback_dataset(
+        out, slug, dataset_title(settings, slug), version, reason, lock_timeout=settings.lock_timeout
+    )
     refresh_catalog(out, settings)
     return previous

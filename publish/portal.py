@@ -56,8 +56,19 @@ RETRY_STATUSES = {429, 500, 502, 503, 504}
 # second answers 500 (FileExists). A retried upload waits for the next second at least.
 UPLOAD_RETRY_DELAY = 1.0
 # Dataset fields of the payload compared with the portal's and sent on a create or update.
-DATASET_FIELDS = ("title", "description", "acronym", "license", "frequency", "tags", "temporal_coverage",
-                  "spatial", "extras", "private", "organization")
+DATASET_FIELDS = (
+    "title",
+    "description",
+    "acronym",
+    "license",
+    "frequency",
+    "tags",
+    "temporal_coverage",
+    "spatial",
+    "extras",
+    "private",
+    "organization",
+)
 RESOURCE_FIELDS = ("title", "description", "type", "format", "mime", "schema")
 # What udata computes for a file it hosts and keeps whatever a PUT says (HOSTED_RESOURCE_PROTECTED_FIELDS).
 HOSTED_FIELDS = ("title", "description", "type", "schema")
@@ -70,13 +81,13 @@ PRIVATE_SUFFIXES = (".local", ".localdomain", ".internal", ".lan", ".home.arpa",
 
 HINTS = {
     "cle-refusee": "Vérifiez OGP_PORTAL_API_KEY : une clé d'API du compte sur ce portail (profil → « Clé d'API »). "
-                   "Une clé de demo.data.gouv.fr ne vaut pas sur www.data.gouv.fr.",
+    "Une clé de demo.data.gouv.fr ne vaut pas sur www.data.gouv.fr.",
     "droits-insuffisants": "Le compte de la clé doit être administrateur ou éditeur de l'organisation du jeu de données.",
     "jeu-supprime": "Restaurez le jeu de données sur le portail (administration), ou retirez son extra "
-                    "ogp:identifiant pour qu'un nouveau soit créé.",
+    "ogp:identifiant pour qu'un nouveau soit créé.",
     "fichier-trop-gros": "Abaissez la taille des parties du téléversement (OGP_PORTAL_CHUNK_SIZE).",
     "refus-portail": "Corrigez ce que le portail signale, puis relancez ogp publish : ce qui a déjà été envoyé "
-                     "reste en place et ne sera pas renvoyé.",
+    "reste en place et ne sera pas renvoyé.",
     "introuvable": "Vérifiez l'adresse du portail (--portal) et l'identifiant de l'organisation.",
 }
 
@@ -89,8 +100,9 @@ class PortalError(PublishError):
     ``portail-injoignable``...); ``status`` is the HTTP status when there was one, ``reason``
     what udata said. What was done before stays done, unless the message says it was withdrawn."""
 
-    def __init__(self, message: str, *, code: str, status: int | None = None, reason: str = "",
-                 hint: str = "") -> None:
+    def __init__(
+        self, message: str, *, code: str, status: int | None = None, reason: str = "", hint: str = ""
+    ) -> None:
         super().__init__(message, hint=hint or HINTS.get(code, ""), code=code, status=status)
         self.code = code
         self.status = status
@@ -113,13 +125,21 @@ class Action:
 
     def describe(self) -> str:
         """The action as one line of French for the operator: dataset, what is done, resource, reason."""
-        what = {"create-dataset": "création du jeu de données",
-                "update-dataset": "mise à jour des métadonnées",
-                "upload": "téléversement", "reupload": "remplacement du fichier",
-                "remote": "ressource distante", "update-resource": "mise à jour de la ressource",
-                "unchanged": "inchangé", "deleted": "supprimé sur le portail : rien n'est envoyé"}[self.kind]
-        return f"{self.dataset} : {what}" + (f" — {self.title}" if self.title else "") + (
-            f" ({self.detail})" if self.detail else "")
+        what = {
+            "create-dataset": "création du jeu de données",
+            "update-dataset": "mise à jour des métadonnées",
+            "upload": "téléversement",
+            "reupload": "remplacement du fichier",
+            "remote": "ressource distante",
+            "update-resource": "mise à jour de la ressource",
+            "unchanged": "inchangé",
+            "deleted": "supprimé sur le portail : rien n'est envoyé",
+        }[self.kind]
+        return (
+            f"{self.dataset} : {what}"
+            + (f" — {self.title}" if self.title else "")
+            + (f" ({self.detail})" if self.detail else "")
+        )
 
 
 def udata_reason(response: requests.Response) -> str:
@@ -157,11 +177,20 @@ def _flatten(errors: Any, prefix: str = "") -> Iterator[tuple[str, str]]:
 
 def _refusal(method: str, path: str, response: requests.Response) -> PortalError:
     status = response.status_code
-    code = {401: "cle-refusee", 403: "droits-insuffisants", 404: "introuvable", 410: "jeu-supprime",
-            413: "fichier-trop-gros"}.get(status, "refus-portail")
+    code = {
+        401: "cle-refusee",
+        403: "droits-insuffisants",
+        404: "introuvable",
+        410: "jeu-supprime",
+        413: "fichier-trop-gros",
+    }.get(status, "refus-portail")
     reason = udata_reason(response)
-    return PortalError(f"Le portail refuse {method} {path} (HTTP {status})" + (f" : {reason}" if reason else "."),
-                       code=code, status=status, reason=reason)
+    return PortalError(
+        f"Le portail refuse {method} {path} (HTTP {status})" + (f" : {reason}" if reason else "."),
+        code=code,
+        status=status,
+        reason=reason,
+    )
 
 
 @dataclass
@@ -177,8 +206,16 @@ class PortalClient:
     sleep: Callable[[float], None] = time.sleep
     session: requests.Session = field(default_factory=requests.Session, repr=False)
 
-    def call(self, method: str, path: str, *, lookup: Callable[[], Any] | None = None, attempts: int | None = None,
-             min_delay: float = 0.0, **kwargs: Any) -> Any:
+    def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        lookup: Callable[[], Any] | None = None,
+        attempts: int | None = None,
+        min_delay: float = 0.0,
+        **kwargs: Any,
+    ) -> Any:
         """Sends one API call with the key; returns the decoded JSON body, or None if the body is empty.
 
         Connection faults, timeouts, 429 and 5xx are retried with doubling delays; before each retry,
@@ -219,9 +256,13 @@ class PortalClient:
         except PortalError as exc:
             if exc.code != "cle-refusee":
                 raise
-            raise PortalError(f"Le portail {self.base_url} refuse la clé d'API (HTTP {exc.status} : "
-                              f"{exc.reason or 'sans raison donnée'}) ; rien n'a été envoyé.",
-                              code=exc.code, status=exc.status, reason=exc.reason) from None
+            raise PortalError(
+                f"Le portail {self.base_url} refuse la clé d'API (HTTP {exc.status} : "
+                f"{exc.reason or 'sans raison donnée'}) ; rien n'a été envoyé.",
+                code=exc.code,
+                status=exc.status,
+                reason=exc.reason,
+            ) from None
 
     def allowed_extensions(self) -> set[str]:
         """Lower-cased file extensions the portal accepts; files of other types become remote resources."""
@@ -246,19 +287,31 @@ class PortalClient:
         a part sends the file again under a new upload id. A retried single or last request first
         looks for a resource already holding this file (same title and sha1)."""
         assert file.path is not None
-        path = f"/datasets/{dataset_id}/upload/" if rid is None else f"/datasets/{dataset_id}/resources/{rid}/upload/"
+        path = (
+            f"/datasets/{dataset_id}/upload/"
+            if rid is None
+            else f"/datasets/{dataset_id}/resources/{rid}/upload/"
+        )
         filename, size = file.filename, file.path.stat().st_size
 
         def already_there() -> dict[str, Any] | None:
             for resource in self.dataset(dataset_id).get("resources", []):
-                if (resource["id"] == rid or (rid is None and resource["title"] == filename)) and \
-                        (resource.get("checksum") or {}).get("value") == file.sha1:
+                if (resource["id"] == rid or (rid is None and resource["title"] == filename)) and (
+                    resource.get("checksum") or {}
+                ).get("value") == file.sha1:
                     return dict(resource)
             return None
 
         if size <= self.chunk_size:
-            return dict(self.call("POST", path, files={"file": (filename, file.path.read_bytes())},
-                                  lookup=already_there, min_delay=UPLOAD_RETRY_DELAY))
+            return dict(
+                self.call(
+                    "POST",
+                    path,
+                    files={"file": (filename, file.path.read_bytes())},
+                    lookup=already_there,
+                    min_delay=UPLOAD_RETRY_DELAY,
+                )
+            )
         parts = math.ceil(size / self.chunk_size)
         delay = self.backoff
         for attempt in range(1, self.attempts + 1):
@@ -273,8 +326,15 @@ class PortalClient:
                     raise
                 self.sleep(delay)
                 delay *= 2
-        return dict(self.call("POST", path, data={"uuid": upload_id, "filename": filename, "totalparts": parts},
-                              lookup=already_there, min_delay=UPLOAD_RETRY_DELAY))
+        return dict(
+            self.call(
+                "POST",
+                path,
+                data={"uuid": upload_id, "filename": filename, "totalparts": parts},
+                lookup=already_there,
+                min_delay=UPLOAD_RETRY_DELAY,
+            )
+        )
 
     def _send_parts(self, path: str, file: LocalFile, upload_id: str, parts: int) -> None:
         """Sends each part of ``file`` once under ``upload_id``, read one at a time from disk."""
@@ -282,13 +342,27 @@ class PortalClient:
         with file.path.open("rb") as stream:
             for index in range(parts):
                 part = stream.read(self.chunk_size)
-                answer = self.call("POST", path, files={"file": (file.filename, part)}, attempts=1,
-                                   data={"uuid": upload_id, "filename": file.filename, "partindex": index,
-                                         "totalparts": parts, "chunksize": len(part)})
+                answer = self.call(
+                    "POST",
+                    path,
+                    files={"file": (file.filename, part)},
+                    attempts=1,
+                    data={
+                        "uuid": upload_id,
+                        "filename": file.filename,
+                        "partindex": index,
+                        "totalparts": parts,
+                        "chunksize": len(part),
+                    },
+                )
                 if not (answer or {}).get("success"):
                     error = str((answer or {}).get("error") or "")
-                    raise PortalError(f"Le portail refuse la partie {index + 1}/{parts} de {file.filename} : "
-                                      f"{error or 'sans raison donnée'}.", code="refus-portail", reason=error)
+                    raise PortalError(
+                        f"Le portail refuse la partie {index + 1}/{parts} de {file.filename} : "
+                        f"{error or 'sans raison donnée'}.",
+                        code="refus-portail",
+                        reason=error,
+                    )
 
 
 def url_problem(url: str) -> str | None:
@@ -315,8 +389,13 @@ def url_problem(url: str) -> str | None:
         return None
     if address.is_loopback:
         return "adresse locale"
-    if address.is_private or address.is_link_local or address.is_reserved or address.is_multicast \
-            or address.is_unspecified:
+    if (
+        address.is_private
+        or address.is_link_local
+        or address.is_reserved
+        or address.is_multicast
+        or address.is_unspecified
+    ):
         return "adresse privée"
     return None
 
@@ -377,8 +456,11 @@ def _comparable(key: str, value: Any, ours: Any) -> Any:
     """A field's value in one shape, whether ours or as udata 17.18 returns it."""
     if key == "spatial":
         value = value or {}
-        return {"zones": sorted(value.get("zones") or []), "granularity": value.get("granularity") or "other",
-                "geom": value.get("geom")}
+        return {
+            "zones": sorted(value.get("zones") or []),
+            "granularity": value.get("granularity") or "other",
+            "geom": value.get("geom"),
+        }
     if key == "tags":
         return sorted(value or [])
     if key == "temporal_coverage":
@@ -401,21 +483,33 @@ def _comparable(key: str, value: Any, ours: Any) -> Any:
 def _differences(ours: dict[str, Any], theirs: dict[str, Any], keys: tuple[str, ...]) -> list[str]:
     """Keys whose value differs, comparing only what we send, each in udata's shape (a portal adds
     its own extras, returns ``spatial`` with ``geom``, a schema with ``name``/``version``...)."""
-    return [key for key in keys if key in ours
-            and _comparable(key, ours[key], ours[key]) != _comparable(key, theirs.get(key), ours[key])]
+    return [
+        key
+        for key in keys
+        if key in ours
+        and _comparable(key, ours[key], ours[key]) != _comparable(key, theirs.get(key), ours[key])
+    ]
 
 
 def plan_portal_update(
-    payload: dict[str, Any], files: list[LocalFile], existing: dict[str, Any] | None,
-    allowed: set[str], slug: str,
+    payload: dict[str, Any],
+    files: list[LocalFile],
+    existing: dict[str, Any] | None,
+    allowed: set[str],
+    slug: str,
 ) -> list[Action]:
     """What must change on the portal for it to hold ``payload`` and ``files``.
 
     ``existing`` is the portal's dataset as udata returns it; a deleted one gives a single
     ``deleted`` action (nothing is sent)."""
     if existing is not None and existing.get("deleted"):
-        return [Action("deleted", slug, detail=f"supprimé le {str(existing['deleted'])[:10]}, "
-                                               f"identifiant portail {existing['id']}")]
+        return [
+            Action(
+                "deleted",
+                slug,
+                detail=f"supprimé le {str(existing['deleted'])[:10]}, identifiant portail {existing['id']}",
+            )
+        ]
     actions: list[Action] = []
     if existing is None:
         actions.append(Action("create-dataset", slug))
@@ -426,7 +520,11 @@ def plan_portal_update(
         resource, title = file.resource, file.resource["title"]
         extension = PurePosixPath(file.filename).suffix.lstrip(".").lower()
         current = held.get(title)
-        if file.path is not None and extension in allowed and (current is None or current.get("filetype") == "file"):
+        if (
+            file.path is not None
+            and extension in allowed
+            and (current is None or current.get("filetype") == "file")
+        ):
             if current is None:
                 actions.append(Action("upload", slug, title))
             elif (current.get("checksum") or {}).get("value") != file.sha1:
@@ -436,8 +534,11 @@ def plan_portal_update(
             else:
                 actions.append(Action("unchanged", slug, title))
             continue
-        detail = f"extension {extension} refusée par le portail" if file.path is not None and \
-            extension not in allowed else ""
+        detail = (
+            f"extension {extension} refusée par le portail"
+            if file.path is not None and extension not in allowed
+            else ""
+        )
         if current is None:
             actions.append(Action("remote", slug, title, detail))
         elif changed := _differences(resource, current, (*RESOURCE_FIELDS, "url", "filesize", "checksum")):
@@ -466,8 +567,13 @@ def find_dataset(candidates: list[dict[str, Any]], identifier: str) -> dict[str,
     return next((d for d in matches if not d.get("deleted")), matches[0] if matches else None)
 
 
-def apply_actions(client: PortalClient, payload: dict[str, Any], files: list[LocalFile],
-                  existing: dict[str, Any] | None, actions: list[Action]) -> dict[str, Any]:
+def apply_actions(
+    client: PortalClient,
+    payload: dict[str, Any],
+    files: list[LocalFile],
+    existing: dict[str, Any] | None,
+    actions: list[Action],
+) -> dict[str, Any]:
     """Carries out a plan; returns the portal's dataset as the plan started from it: ``existing``,
     or udata's answer to its creation (its id; no GET is spent on re-reading it)."""
     if not any(a.writes for a in actions):
@@ -478,11 +584,17 @@ def apply_actions(client: PortalClient, payload: dict[str, Any], files: list[Loc
     identifier = payload["extras"]["ogp:identifiant"]
     for action in actions:
         if action.kind == "create-dataset":
-            dataset = client.call("POST", "/datasets/", json=_dataset_metadata(payload, None),
-                                  lookup=lambda: find_live(client, identifier))
+            dataset = client.call(
+                "POST",
+                "/datasets/",
+                json=_dataset_metadata(payload, None),
+                lookup=lambda: find_live(client, identifier),
+            )
         elif action.kind == "update-dataset":
             assert dataset is not None
-            dataset = client.call("PUT", f"/datasets/{dataset['id']}/", json=_dataset_metadata(payload, dataset))
+            dataset = client.call(
+                "PUT", f"/datasets/{dataset['id']}/", json=_dataset_metadata(payload, dataset)
+            )
     assert dataset is not None
     dataset_id = dataset["id"]
     held = {r["title"]: r for r in dataset.get("resources", [])}
@@ -495,24 +607,36 @@ def apply_actions(client: PortalClient, payload: dict[str, Any], files: list[Loc
             rid = held[action.title]["id"] if action.kind == "reupload" else None
             uploaded = client.upload(dataset_id, file, rid)
             if _differences(resource, uploaded, HOSTED_FIELDS):
-                client.call("PUT", f"/datasets/{dataset_id}/resources/{uploaded['id']}/",
-                            json=_resource_metadata(resource, hosted=True))
+                client.call(
+                    "PUT",
+                    f"/datasets/{dataset_id}/resources/{uploaded['id']}/",
+                    json=_resource_metadata(resource, hosted=True),
+                )
         elif action.kind == "remote":
-            client.call("POST", f"/datasets/{dataset_id}/resources/", json=resource,
-                        lookup=_titled(client, dataset_id, resource["title"]))
+            client.call(
+                "POST",
+                f"/datasets/{dataset_id}/resources/",
+                json=resource,
+                lookup=_titled(client, dataset_id, resource["title"]),
+            )
         elif action.kind == "update-resource":
             current = held[action.title]
             hosted = current.get("filetype") == "file"
-            client.call("PUT", f"/datasets/{dataset_id}/resources/{current['id']}/",
-                        json=_resource_metadata(resource, hosted) if hosted else resource)
+            client.call(
+                "PUT",
+                f"/datasets/{dataset_id}/resources/{current['id']}/",
+                json=_resource_metadata(resource, hosted) if hosted else resource,
+            )
     assert dataset is not None
     return dataset
 
 
 def _titled(client: PortalClient, dataset_id: str, title: str) -> Callable[[], dict[str, Any] | None]:
     """A lookup for a lost resource create: the dataset's resource of that title, if it is there."""
+
     def lookup() -> dict[str, Any] | None:
         return next((r for r in client.dataset(dataset_id).get("resources", []) if r["title"] == title), None)
+
     return lookup
 
 
@@ -547,17 +671,26 @@ def _organisation(me: dict[str, Any], wanted: str) -> dict[str, Any]:
     for org in me.get("organizations") or []:
         if wanted in (org.get("id"), org.get("slug")):
             return dict(org)
-    names = ", ".join(f"{o.get('name')} ({o.get('slug')}, {o.get('id')})" for o in me.get("organizations") or [])
+    names = ", ".join(
+        f"{o.get('name')} ({o.get('slug')}, {o.get('id')})" for o in me.get("organizations") or []
+    )
     raise PortalError(
         f"Le compte de la clé d'API n'est membre d'aucune organisation « {wanted} » sur ce portail.",
         code="organisation-inconnue",
         hint="Donnez l'identifiant ou le slug d'une organisation dont le compte est membre "
-             f"(OGP_PORTAL_ORGANISATION ou --organisation) : {names or 'ce compte n’en a aucune'}.")
+        f"(OGP_PORTAL_ORGANISATION ou --organisation) : {names or 'ce compte n’en a aucune'}.",
+    )
 
 
-def publish_to_portal(out: Path, slugs: list[str], client: PortalClient, *, dry_run: bool = False,
-                      organisations: Mapping[str, str | None] | None = None, private: bool | None = None,
-                      ) -> list[Action]:
+def publish_to_portal(
+    out: Path,
+    slugs: list[str],
+    client: PortalClient,
+    *,
+    dry_run: bool = False,
+    organisations: Mapping[str, str | None] | None = None,
+    private: bool | None = None,
+) -> list[Action]:
     """Every served dataset of ``out`` onto the portal (or, dry run, what would be done).
 
     ``organisations`` gives, per slug, the organisation (id or slug) a dataset is created under
@@ -574,35 +707,47 @@ def publish_to_portal(out: Path, slugs: list[str], client: PortalClient, *, dry_
             continue
         entry = log.entry(log.served) or {"version": log.served}
         version_dir = dataset_dir / log.served
-        served.append((slug, version_dir, _read_json(version_dir / "udata.json"),
-                       v.version_is_sample(dataset_dir, entry)))
+        served.append(
+            (
+                slug,
+                version_dir,
+                _read_json(version_dir / "udata.json"),
+                v.version_is_sample(dataset_dir, entry),
+            )
+        )
     refused = [(slug, url, why) for slug, _, payload, _ in served for url, why in refused_urls(payload)]
     if refused:
         slug, url, why = refused[0]
         raise PortalError(
             f"Le portail refuserait {len(refused)} URL des métadonnées publiées, dont {url} ({why}, jeu {slug}) : "
             "rien n'a été envoyé.",
-            code="url-locale", reason=why,
+            code="url-locale",
+            reason=why,
             hint="Ces URL viennent d'OGP_BASE_URL au moment d'ogp run : relancez ogp run avec "
-                 "OGP_BASE_URL=https://votre-domaine/ (l'adresse publique où le dossier de publication est "
-                 "servi), puis ogp publish.")
+            "OGP_BASE_URL=https://votre-domaine/ (l'adresse publique où le dossier de publication est "
+            "servi), puis ogp publish.",
+        )
     samples = [slug for slug, _, _, sample in served if sample]
     if private is False and samples:
         raise PortalError(
             f"Données d'exemple : {', '.join(samples)} ne sera pas rendu public ; rien n'a été envoyé.",
             code="donnees-exemple-publiques",
             hint="Les données d'exemple sont toujours publiées en privé. Publiez de vraies soumissions "
-                 "(OGP_SUBMISSIONS_INBOX, puis ogp run) avant de rendre le jeu public ; pour un essai, "
-                 "utilisez https://demo.data.gouv.fr.")
+            "(OGP_SUBMISSIONS_INBOX, puis ogp run) avant de rendre le jeu public ; pour un essai, "
+            "utilisez https://demo.data.gouv.fr.",
+        )
     me = client.me()
     orgs = {slug: _organisation(me, wanted)["id"] for slug, wanted in organisations.items() if wanted}
     allowed = client.allowed_extensions()
     licences = client.licences()
     unknown = sorted({str(p.get("license")) for _, _, p, _ in served if p.get("license") not in licences})
     if unknown:
-        raise PortalError(f"Licence inconnue du portail : {', '.join(unknown)} ; rien n'a été envoyé.",
-                          code="licence-inconnue", hint="Le portail doit connaître la licence (liste : "
-                          "/api/1/datasets/licenses/) ; vérifiez l'adresse du portail.")
+        raise PortalError(
+            f"Licence inconnue du portail : {', '.join(unknown)} ; rien n'a été envoyé.",
+            code="licence-inconnue",
+            hint="Le portail doit connaître la licence (liste : "
+            "/api/1/datasets/licenses/) ; vérifiez l'adresse du portail.",
+        )
     candidates = client.candidate_datasets()
     prepared = []
     for slug, version_dir, payload, sample in served:
@@ -635,7 +780,9 @@ def _carry_out(client: PortalClient, item: Prepared, actions: list[Action]) -> N
         if created and _withdraw(client, created[0]):
             exc.message += f" Le jeu de données {item.slug} créé par cette exécution a été retiré du portail."
             # The usual hints say that what was sent stays: not so here.
-            kept = exc.hint if exc.code not in ("portail-injoignable", "refus-portail") else "Corrigez la cause."
+            kept = (
+                exc.hint if exc.code not in ("portail-injoignable", "refus-portail") else "Corrigez la cause."
+            )
             exc.hint = f"{kept} Au prochain ogp publish, le jeu de données sera créé à nouveau."
         raise
 
@@ -644,5 +791,6 @@ def _read_json(path: Path) -> dict[str, Any]:
     try:
         return dict(json.loads(path.read_text(encoding="utf-8")))
     except FileNotFoundError as exc:
-        raise PortalError(f"{path.name} manque dans {path.parent} : publiez d'abord avec ogp run.",
-                          code="udata-json-absent") from exc
+        raise PortalError(
+            f"{path.name} manque dans {path.parent} : publiez d'abord avec ogp run.", code="udata-json-absent"
+        ) from exc

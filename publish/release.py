@@ -71,9 +71,7 @@ def served_entry(out: Path, slug: str) -> dict[str, Any] | None:
 def publication_date() -> str:
     """Today (UTC), or the day of ``SOURCE_DATE_EPOCH`` for reproducible rebuilds."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    moment = (
-        dt.datetime.fromtimestamp(int(epoch), tz=dt.UTC) if epoch else dt.datetime.now(dt.UTC)
-    )
+    moment = dt.datetime.fromtimestamp(int(epoch), tz=dt.UTC) if epoch else dt.datetime.now(dt.UTC)
     return moment.date().isoformat()
 
 
@@ -154,13 +152,15 @@ def release_dataset(
         staging = out / v.STAGING_DIR / f"{config.slug}-{os.getpid()}"
         try:
             facts = _stage_data(staging, config, tables)
-            fingerprint = v.fingerprint({
-                **{name: f.sha256 for name, f in facts.items()},
-                **{
-                    f"schemas/{name}.json": FileFacts.of(_schema_bytes(schemas[name])).sha256
-                    for name in config.tables
-                },
-            })
+            fingerprint = v.fingerprint(
+                {
+                    **{name: f.sha256 for name, f in facts.items()},
+                    **{
+                        f"schemas/{name}.json": FileFacts.of(_schema_bytes(schemas[name])).sha256
+                        for name in config.tables
+                    },
+                }
+            )
             served = log.entry(log.served) if log.served else None
             if served is not None and served["fingerprint"] == fingerprint:
                 if inputs and served.get("inputs") != inputs:  # same data from new inputs
@@ -170,7 +170,10 @@ def release_dataset(
             withdrawn = next((e for e in log.withdrawn() if e["fingerprint"] == fingerprint), None)
             if withdrawn is not None:
                 return ReleaseResult(
-                    config.slug, log.served or "", False, rows,
+                    config.slug,
+                    log.served or "",
+                    False,
+                    rows,
                     note=f"identique à la version {withdrawn['version']}, retirée par un retour "
                     "arrière : rien n'est publié",
                 )
@@ -180,11 +183,15 @@ def release_dataset(
                     change.raise_to(v.Level.PATCH, note)
             version = v.bump(log.highest, change.level)
             descriptor = build_datapackage(config, version, schemas, facts)
-            v.stage_files(staging, {
-                "datapackage.json": datapackage_bytes(descriptor),
-                "report.json": _report(tables),
-                "udata.json": udata_bytes(build_udata_payload(config, version, descriptor, base_url)),
-            }, fresh=False)
+            v.stage_files(
+                staging,
+                {
+                    "datapackage.json": datapackage_bytes(descriptor),
+                    "report.json": _report(tables),
+                    "udata.json": udata_bytes(build_udata_payload(config, version, descriptor, base_url)),
+                },
+                fresh=False,
+            )
             issues = validate(staging / "datapackage.json")
             failpoints.reached("validated")
             if issues:
@@ -243,7 +250,11 @@ def _change_against(
         # can be compared so; else as published (JSON values), the old version's form.
         old_parquet = old_dir / f"{table}.parquet"
         old = pq.read_table(old_parquet) if old_parquet.exists() else None
-        new = tables[table] if isinstance(tables[table], pa.Table) else pq.read_table(staging / f"{table}.parquet")
+        new = (
+            tables[table]
+            if isinstance(tables[table], pa.Table)
+            else pq.read_table(staging / f"{table}.parquet")
+        )
         found = arrow_counts(old, new, key)
         if found is not None:
             return found
@@ -262,7 +273,9 @@ def is_sample_run(config: DatasetConfig) -> bool:
     return isinstance(source, SubmissionsSource) and source.sample
 
 
-def refuse_samples_over_real_output(out: Path, config: DatasetConfig, log: v.VersionLog | None = None) -> None:
+def refuse_samples_over_real_output(
+    out: Path, config: DatasetConfig, log: v.VersionLog | None = None
+) -> None:
     """Stops a sample release where a version built from real submissions was published
     (``log``: the dataset's version log when the caller has read it already)."""
     if not is_sample_run(config):
@@ -271,8 +284,11 @@ def refuse_samples_over_real_output(out: Path, config: DatasetConfig, log: v.Ver
     versions = (log or v.read_log(dataset_dir)).versions
     real = [e["version"] for e in versions if not v.version_is_sample(dataset_dir, e)]
     if real:
-        raise samples_refusal(config, f"la publication {out} contient des versions construites à "
-                                      f"partir de soumissions réelles ({', '.join(real)})")
+        raise samples_refusal(
+            config,
+            f"la publication {out} contient des versions construites à "
+            f"partir de soumissions réelles ({', '.join(real)})",
+        )
 
 
 def refuse_samples_over_real_data(out: Path, config: DatasetConfig, state_dir: Path) -> None:
@@ -301,8 +317,9 @@ def withdrawal_reasons(config: DatasetConfig, settings: Any) -> Callable[[Path],
     return notes
 
 
-def rollback_dataset(out: Path, slug: str, title: str, version: str, reason: str = "",
-                     *, lock_timeout: float = 600.0) -> str:
+def rollback_dataset(
+    out: Path, slug: str, title: str, version: str, reason: str = "", *, lock_timeout: float = 600.0
+) -> str:
     """Serves an earlier ``version`` again; deletes nothing. Returns the version it replaced.
 
     The rollback is recorded in ``versions.json`` (which versions are withdrawn) and in the
@@ -323,8 +340,14 @@ def rollback_dataset(out: Path, slug: str, title: str, version: str, reason: str
         previous = log.served or ""
         if previous == version:
             return previous
-        log.rollbacks.append({"date": publication_date(), "from": previous, "to": version,
-                              **({"reason": reason} if reason else {})})
+        log.rollbacks.append(
+            {
+                "date": publication_date(),
+                "from": previous,
+                "to": version,
+                **({"reason": reason} if reason else {}),
+            }
+        )
         log.served = version
         v.write_log(dataset_dir, slug, title, log)
     return previous

@@ -59,8 +59,13 @@ def csv_cell(value: Any) -> str:
 
 # Column types whose Arrow text cast is exactly ``csv_cell``'s text; other columns (numbers:
 # Arrow writes 1.0 as "1"; arrays: compact JSON; timestamps) go through ``csv_cell``.
-_CAST_AS_TEXT = (pa.types.is_string, pa.types.is_large_string, pa.types.is_integer,
-                 pa.types.is_boolean, pa.types.is_date32)
+_CAST_AS_TEXT = (
+    pa.types.is_string,
+    pa.types.is_large_string,
+    pa.types.is_integer,
+    pa.types.is_boolean,
+    pa.types.is_date32,
+)
 _NEEDS_QUOTES = r'[,"\r\n]'
 
 
@@ -114,8 +119,9 @@ def _join(texts: pa.ChunkedArray, separator: str) -> pa.Buffer:
 
     An Arrow buffer, written as it is (no copy into a Python ``bytes``)."""
     values = texts.chunk(0) if texts.num_chunks == 1 else texts.combine_chunks()
-    joined = pc.binary_join(pa.LargeListArray.from_arrays(
-        pa.array([0, len(values)], pa.int64()), values), _text(separator))
+    joined = pc.binary_join(
+        pa.LargeListArray.from_arrays(pa.array([0, len(values)], pa.int64()), values), _text(separator)
+    )
     return joined[0].as_buffer()
 
 
@@ -160,9 +166,15 @@ def write_parquet_to(table: pa.Table, stream: BinaryIO) -> None:
 
 
 # JSON string escapes of json.dumps(ensure_ascii=False): backslash first, then the rest.
-_JSON_ESCAPES = [("\\", "\\\\"), ('"', '\\"'), ("\n", "\\n"), ("\r", "\\r"), ("\t", "\\t"),
-                 ("\b", "\\b"), ("\f", "\\f")] + [
-    (chr(c), f"\\u{c:04x}") for c in range(32) if chr(c) not in "\n\r\t\b\f"]
+_JSON_ESCAPES = [
+    ("\\", "\\\\"),
+    ('"', '\\"'),
+    ("\n", "\\n"),
+    ("\r", "\\r"),
+    ("\t", "\\t"),
+    ("\b", "\\b"),
+    ("\f", "\\f"),
+] + [(chr(c), f"\\u{c:04x}") for c in range(32) if chr(c) not in "\n\r\t\b\f"]
 
 
 def _json_escaped(text: pa.ChunkedArray) -> pa.ChunkedArray:
@@ -185,8 +197,12 @@ def _json_values(column: pa.ChunkedArray) -> tuple[pa.ChunkedArray, bool]:
     into the constant text on either side, which spares a copy of the column)."""
     kind = column.type
     timestamps = _utc_seconds_text(column)
-    text_like = timestamps is not None or pa.types.is_date32(kind) or pa.types.is_string(kind) \
+    text_like = (
+        timestamps is not None
+        or pa.types.is_date32(kind)
+        or pa.types.is_string(kind)
         or pa.types.is_large_string(kind)
+    )
     if text_like:
         text = timestamps if timestamps is not None else pc.cast(column, pa.large_string())
         if timestamps is None and not pa.types.is_date32(kind):  # ISO dates and times: nothing to escape
@@ -198,10 +214,21 @@ def _json_values(column: pa.ChunkedArray) -> tuple[pa.ChunkedArray, bool]:
     elif pa.types.is_integer(kind) or pa.types.is_boolean(kind):
         text = pc.cast(column, pa.large_string())
     else:  # numbers (repr form), arrays (nested indentation), timestamps: as json.dumps does
-        text = pa.chunked_array([pa.array(
-            [None if v is None else json.dumps(python_value(v), ensure_ascii=False, indent=2,
-                                               allow_nan=False).replace("\n", "\n    ")
-             for v in column.to_pylist()], pa.large_string())])
+        text = pa.chunked_array(
+            [
+                pa.array(
+                    [
+                        None
+                        if v is None
+                        else json.dumps(
+                            python_value(v), ensure_ascii=False, indent=2, allow_nan=False
+                        ).replace("\n", "\n    ")
+                        for v in column.to_pylist()
+                    ],
+                    pa.large_string(),
+                )
+            ]
+        )
     return pc.fill_null(text, _text("null")), False
 
 
@@ -260,7 +287,9 @@ def write_formats(schema: pa.Schema, parts: Iterable[pa.Table], streams: Mapping
     texts = [fmt for fmt in ("csv", "json") if fmt in streams]
     if "csv" in streams:
         streams["csv"].write(_csv_header(schema.names))
-    parquet = pq.ParquetWriter(streams["parquet"], schema, **_PARQUET_OPTIONS) if "parquet" in streams else None
+    parquet = (
+        pq.ParquetWriter(streams["parquet"], schema, **_PARQUET_OPTIONS) if "parquet" in streams else None
+    )
     written = 0
     ahead = -(-SLICE_ROWS // TEXT_ROWS) + 1
     # Each format's text is hashed and written on a thread of its own, in order.
@@ -333,4 +362,3 @@ def write_parquet(table: pa.Table) -> bytes:
 def write_json(table: pa.Table) -> bytes:
     """The whole JSON file of ``table`` in memory (``write_json_to``), for small tables and tests."""
     return _bytes_of("json", table)
-

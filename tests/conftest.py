@@ -59,21 +59,34 @@ def targets_submission_schema(settings: Settings) -> TableSchema:
 
 
 @pytest.fixture(scope="session")
-def check(submission_schema: TableSchema, targets_submission_schema: TableSchema,
-          plan: PlanFacts) -> Callable[..., ValidatedSubmission]:
+def check(
+    submission_schema: TableSchema, targets_submission_schema: TableSchema, plan: PlanFacts
+) -> Callable[..., ValidatedSubmission]:
     """Validates bytes as a submission named ``name`` from body ``org`` (default ditp), with
     both formats (progress and targets) as ``ogp run`` does."""
 
-    def run(content: bytes | str, name: str = "rapport.csv", org: str | None = "ditp",
-            history: tuple[tuple[str, str, int | None], ...] = ()) -> ValidatedSubmission:
+    def run(
+        content: bytes | str,
+        name: str = "rapport.csv",
+        org: str | None = "ditp",
+        history: tuple[tuple[str, str, int | None], ...] = (),
+    ) -> ValidatedSubmission:
         data = content.encode("utf-8") if isinstance(content, str) else content
         received = Received(name, data, f"test:{name}", "2026-11-28T00:00:00Z", org)
-        return validate_submission(received, submission_schema, plan, today=TODAY, history=history,
-                                   targets_schema=targets_submission_schema)
+        return validate_submission(
+            received,
+            submission_schema,
+            plan,
+            today=TODAY,
+            history=history,
+            targets_schema=targets_submission_schema,
+        )
 
     return run
 
 
-def codes(validated: ValidatedSubmission, severity: str = "erreur") -> list[tuple[int | None, str | None, str]]:
+def codes(
+    validated: ValidatedSubmission, severity: str = "erreur"
+) -> list[tuple[int | None, str | None, str]]:
     """The ``(row, column, code)`` of a report's findings of one severity, in report order."""
     return [(f.row, f.field, f.code) for f in validated.report.of(Severity(severity))]

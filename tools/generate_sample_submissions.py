@@ -26,21 +26,56 @@ DATASET = ROOT / "datasets" / "suivi-plan-action-pgo-2021-2023"
 INBOX = DATASET / "soumissions-exemple"
 
 DITP = [  # (action, date, statut, pct, commentaire, preuve)
-    ("E1-A1-01", dt.date(2022, 6, 30), "limite", 30, "Premiers ateliers organisés avec les administrations pilotes.", None),
-    ("E1-A1-01", dt.date(2022, 12, 31), "substantiel", 70, "Méthode publiée ; déploiement en cours dans 4 ministères.", "https://www.modernisation.gouv.fr/"),
-    ("E1-A1-02", dt.date(2022, 12, 31), "substantiel", 60, "Accélérateur ouvert, 12 initiatives accompagnées.", None),
-    ("E1-A1-04", dt.date(2022, 12, 31), "complet", 100, "Action achevée : « bilan » publié.", "https://www.modernisation.gouv.fr/"),
+    (
+        "E1-A1-01",
+        dt.date(2022, 6, 30),
+        "limite",
+        30,
+        "Premiers ateliers organisés avec les administrations pilotes.",
+        None,
+    ),
+    (
+        "E1-A1-01",
+        dt.date(2022, 12, 31),
+        "substantiel",
+        70,
+        "Méthode publiée ; déploiement en cours dans 4 ministères.",
+        "https://www.modernisation.gouv.fr/",
+    ),
+    (
+        "E1-A1-02",
+        dt.date(2022, 12, 31),
+        "substantiel",
+        60,
+        "Accélérateur ouvert, 12 initiatives accompagnées.",
+        None,
+    ),
+    (
+        "E1-A1-04",
+        dt.date(2022, 12, 31),
+        "complet",
+        100,
+        "Action achevée : « bilan » publié.",
+        "https://www.modernisation.gouv.fr/",
+    ),
     ("E1-A1-06", dt.date(2022, 12, 31), "non_commence", 0, None, None),
-    ("E2-A1-10", dt.date(2022, 12, 31), "limite", 20, "Cadrage avec le ministère de l'Enseignement supérieur.", None),
+    (
+        "E2-A1-10",
+        dt.date(2022, 12, 31),
+        "limite",
+        20,
+        "Cadrage avec le ministère de l'Enseignement supérieur.",
+        None,
+    ),
     ("E2-A2-03", dt.date(2022, 12, 31), "non_evalue", None, "Pilotage transféré, évaluation à venir.", None),
     ("E3-A2-01", dt.date(2022, 12, 31), "substantiel", 50, None, None),
 ]
 
 DINUM = (
     "id_action,date_rapport,statut,avancement_pct,commentaire,preuve_url\n"
-    "E1-A1-02,2023-03-31,substantiel,75,\"Accélérateur : 20 initiatives, dont 3 \"\"communs\"\" numériques.\",\n"
+    'E1-A1-02,2023-03-31,substantiel,75,"Accélérateur : 20 initiatives, dont 3 ""communs"" numériques.",\n'
     "E2-A1-04,2022-12-31,complet,100,Inventaire des algorithmes et code.gouv.fr en ligne.,https://code.gouv.fr/\n"
-    "E2-A1-06,2022-12-31,limite,25,\"Formation des PRADA : 2 sessions, 40 personnes.\",\n"
+    'E2-A1-06,2022-12-31,limite,25,"Formation des PRADA : 2 sessions, 40 personnes.",\n'
 )
 
 MEAE = (
@@ -86,8 +121,16 @@ def main() -> None:
     targets_schema = json.loads((ROOT / "schemas" / "soumission-cibles.json").read_text(encoding="utf-8"))
     meae = [TemplateAction(a, plan.action_titles[a]) for a in sorted(plan.actions_of("meae"))]
     path = INBOX / "meae" / "cibles-meae-2022-06.xlsx"
-    write_template_xlsx(path, "meae", plan.organisation_names["meae"], meae, plan.start, schema,
-                        plan.targets_of("meae"), targets_schema)
+    write_template_xlsx(
+        path,
+        "meae",
+        plan.organisation_names["meae"],
+        meae,
+        plan.start,
+        schema,
+        plan.targets_of("meae"),
+        targets_schema,
+    )
     workbook = load_workbook(path)
     sheet = workbook["Cibles"]
     for row in range(2, sheet.max_row + 1):

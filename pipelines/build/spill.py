@@ -100,8 +100,9 @@ class SpilledTable:
 
     def read_all(self) -> pa.Table:
         """The whole table in memory (a version diff needs it; small tables only)."""
-        return pa.Table.from_batches([b for part in self.parts() for b in part.to_batches()],
-                                     schema=self.schema)
+        return pa.Table.from_batches(
+            [b for part in self.parts() for b in part.to_batches()], schema=self.schema
+        )
 
     def discard(self) -> None:
         shutil.rmtree(self.folder, ignore_errors=True)
@@ -166,14 +167,14 @@ class Spill:
             start = 0
             with pa.OSFile(str(self._path)) as source:
                 for batch in pa.ipc.open_stream(source):
-                    where = position[start:start + batch.num_rows]
+                    where = position[start : start + batch.num_rows]
                     start += batch.num_rows
                     partition = where // PARTITION_ROWS
                     dealt = np.argsort(partition, kind="stable")
                     bounds = np.searchsorted(partition[dealt], np.arange(count + 1))
                     taken = pa.RecordBatch.from_arrays(
-                        [*batch.take(pa.array(dealt)).columns, pa.array(where[dealt])],
-                        schema=with_position)
+                        [*batch.take(pa.array(dealt)).columns, pa.array(where[dealt])], schema=with_position
+                    )
                     for k in np.flatnonzero(np.diff(bounds)).tolist():
                         writers[k].write_batch(taken.slice(int(bounds[k]), int(bounds[k + 1] - bounds[k])))
         finally:

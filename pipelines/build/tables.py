@@ -31,15 +31,15 @@ def to_arrow(rows: list[dict[str, Any]], schema: TableSchema) -> pa.Table:
         unexpected = set(row) - set(names)
         if unexpected:
             raise ConfigError(
-                f"Ligne {position} de {schema['name']} : colonnes absentes du schéma "
-                f"{sorted(unexpected)}."
+                f"Ligne {position} de {schema['name']} : colonnes absentes du schéma {sorted(unexpected)}."
             )
     key = primary_key(schema)
     table = pa.Table.from_pydict({n: [r.get(n) for r in rows] for n in names}, schema=arrow_schema(schema))
     if any(pa.types.is_list(table.schema.field(k).type) for k in key):
         ordered = sorted(rows, key=lambda r: tuple(_sort_key(r.get(k)) for k in key))
-        return pa.Table.from_pydict({n: [r.get(n) for r in ordered] for n in names},
-                                    schema=arrow_schema(schema))
+        return pa.Table.from_pydict(
+            {n: [r.get(n) for r in ordered] for n in names}, schema=arrow_schema(schema)
+        )
     # Arrow's stable sort, nulls first: the order of Python's sort on the typed values
     # (UTF-8 bytes sort as code points), without a Python comparison per row.
     order = pc.sort_indices(table, sort_keys=[(k, "ascending", "at_start") for k in key])
@@ -82,12 +82,13 @@ def _take_large(table: pa.Table, order: pa.Array, part_bytes: int = 1 << 30) -> 
     """``table.take(order)`` for tables whose text columns exceed 2 GiB (tens of millions
     of rows): Arrow's ``string`` has 32-bit offsets, so the rows are gathered from one
     ``large_string`` copy, a part of under ``part_bytes`` at a time, each its own chunk."""
-    wide_schema = pa.schema([f.with_type(pa.large_string()) if pa.types.is_string(f.type) else f
-                             for f in table.schema], metadata=table.schema.metadata)
+    wide_schema = pa.schema(
+        [f.with_type(pa.large_string()) if pa.types.is_string(f.type) else f for f in table.schema],
+        metadata=table.schema.metadata,
+    )
     wide = table.cast(wide_schema).combine_chunks()
     step = max(1, int(part_bytes * table.num_rows / max(1, table.nbytes)))
-    parts = [wide.take(order.slice(start, step)).cast(table.schema)
-             for start in range(0, len(order), step)]
+    parts = [wide.take(order.slice(start, step)).cast(table.schema) for start in range(0, len(order), step)]
     return pa.concat_tables(parts)
 
 

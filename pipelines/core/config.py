@@ -32,8 +32,9 @@ class Contact(BaseModel, frozen=True):
 
 
 # EU frequency authority table codes (publications.europa.eu/resource/authority/frequency).
-Frequency = Literal["AS_NEEDED", "IRREG", "NEVER", "DAILY", "WEEKLY", "MONTHLY", "QUARTERLY",
-                    "ANNUAL", "CONT", "UNKNOWN"]
+Frequency = Literal[
+    "AS_NEEDED", "IRREG", "NEVER", "DAILY", "WEEKLY", "MONTHLY", "QUARTERLY", "ANNUAL", "CONT", "UNKNOWN"
+]
 
 
 class Licence(BaseModel, frozen=True):
@@ -60,11 +61,15 @@ class SourceSnapshot(BaseModel, frozen=True):
     licence: str
     note: str | None = None
 
-
     def provenance(self) -> dict[str, str]:
         """The source as a Data Package ``sources`` entry."""
-        return {"title": self.title, "publisher": self.publisher, "date": self.date,
-                "licence": self.licence, "sha256": self.sha256}
+        return {
+            "title": self.title,
+            "publisher": self.publisher,
+            "date": self.date,
+            "licence": self.licence,
+            "sha256": self.sha256,
+        }
 
 
 class HttpSubmissionSource(BaseModel, frozen=True):
@@ -165,15 +170,16 @@ class DatasetConfig(BaseModel, frozen=True):
         if not isinstance(source, SubmissionsSource):
             return self
         if settings.submissions_inbox is not None:
-            real = source.model_copy(update={"inbox": settings.submissions_inbox.resolve(),
-                                             "sample": False})
+            real = source.model_copy(update={"inbox": settings.submissions_inbox.resolve(), "sample": False})
             return self.model_copy(update={"source": real})
         if not source.sample:
             return self
-        return self.model_copy(update={
-            "title": f"{SAMPLE_TITLE_PREFIX}{self.title}",
-            "description": f"{source.sample_notice or ''}\n\n{self.description}".strip(),
-        })
+        return self.model_copy(
+            update={
+                "title": f"{SAMPLE_TITLE_PREFIX}{self.title}",
+                "description": f"{source.sample_notice or ''}\n\n{self.description}".strip(),
+            }
+        )
 
 
 def load_dataset(directory: Path) -> DatasetConfig:

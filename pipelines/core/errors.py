@@ -54,7 +54,9 @@ class ParseError(PipelineError):
     ``line`` is the line of the document where the parser stopped (when there is one) and
     ``path`` the file to look at, set by the gatherer that read it."""
 
-    def __init__(self, message: str, *, line: int | None = None, path: Path | None = None, hint: str = "") -> None:
+    def __init__(
+        self, message: str, *, line: int | None = None, path: Path | None = None, hint: str = ""
+    ) -> None:
         super().__init__(message, hint=hint)
         self.line = line
         self.path = path

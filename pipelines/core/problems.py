@@ -56,10 +56,17 @@ class Problem:
     @classmethod
     def from_dict(cls, document: dict[str, Any]) -> Problem:
         """The inverse of :meth:`to_dict`."""
-        return cls(code=document["code"], message=document.get("regle", ""), fix=document.get("que_faire", ""),
-                   severity=Severity(document.get("gravite", Severity.ERROR)), table=document.get("table"),
-                   row=document.get("ligne"), field=document.get("colonne"), value=document.get("valeur"),
-                   constraint=document.get("contrainte"))
+        return cls(
+            code=document["code"],
+            message=document.get("regle", ""),
+            fix=document.get("que_faire", ""),
+            severity=Severity(document.get("gravite", Severity.ERROR)),
+            table=document.get("table"),
+            row=document.get("ligne"),
+            field=document.get("colonne"),
+            value=document.get("valeur"),
+            constraint=document.get("contrainte"),
+        )
 
     @property
     def position(self) -> tuple[str, int, str, str]:
@@ -68,7 +75,9 @@ class Problem:
         return (self.table or "", self.row or 0, self.field or "", self.code)
 
 
-def flatten(problems: Iterable[Problem], spec: tuple[str, ...] = ("row", "field", "code")) -> list[tuple[Any, ...]]:
+def flatten(
+    problems: Iterable[Problem], spec: tuple[str, ...] = ("row", "field", "code")
+) -> list[tuple[Any, ...]]:
     """The chosen attributes of each problem, as frictionless's ``Report.flatten`` does."""
     return [tuple(getattr(p, name) for name in spec) for p in problems]
 
@@ -86,9 +95,16 @@ def correction(code: str, message: str, fix: str = "", **where: Any) -> Problem:
 
 
 # Characters a person cannot see, named in words where a report quotes a cell.
-INVISIBLE = {"\u00a0": "espace insécable", "\u202f": "espace fine insécable", "\u2009": "espace fine",
-             "\t": "tabulation", "\n": "retour à la ligne", "\r": "retour chariot",
-             "\u200b": "espace sans largeur", "\ufeff": "marque d'ordre des octets"}
+INVISIBLE = {
+    "\u00a0": "espace insécable",
+    "\u202f": "espace fine insécable",
+    "\u2009": "espace fine",
+    "\t": "tabulation",
+    "\n": "retour à la ligne",
+    "\r": "retour chariot",
+    "\u200b": "espace sans largeur",
+    "\ufeff": "marque d'ordre des octets",
+}
 
 
 def _visible(character: str) -> str:
@@ -129,5 +145,12 @@ def problem_of(error: Any, table: str | None) -> Problem:
     constraint's name. The one conversion between the two vocabularies."""
     field = getattr(error, "field_name", None) or ",".join(getattr(error, "field_names", None) or ()) or None
     cell = getattr(error, "cell", None)
-    return Problem(code=error.type, message=error.message, table=table, row=getattr(error, "row_number", None),
-                   field=field, value=None if cell is None else shown(cell), constraint=constraint_of(error))
+    return Problem(
+        code=error.type,
+        message=error.message,
+        table=table,
+        row=getattr(error, "row_number", None),
+        field=field,
+        value=None if cell is None else shown(cell),
+        constraint=constraint_of(error),
+    )

@@ -56,20 +56,22 @@ def arrow_type(field: dict[str, Any]) -> pa.DataType:
 
 def arrow_schema(schema: TableSchema) -> pa.Schema:
     """Arrow schema with each field's French title and description as field metadata."""
-    return pa.schema([
-        pa.field(
-            f["name"],
-            arrow_type(f),
-            # Required-ness is the schema's to check (frictionless reports it as
-            # data); a non-nullable Arrow field would turn bad data into a crash.
-            nullable=True,
-            metadata={
-                "title": f.get("title", ""),
-                "description": f.get("description", ""),
-            },
-        )
-        for f in schema["fields"]
-    ])
+    return pa.schema(
+        [
+            pa.field(
+                f["name"],
+                arrow_type(f),
+                # Required-ness is the schema's to check (frictionless reports it as
+                # data); a non-nullable Arrow field would turn bad data into a crash.
+                nullable=True,
+                metadata={
+                    "title": f.get("title", ""),
+                    "description": f.get("description", ""),
+                },
+            )
+            for f in schema["fields"]
+        ]
+    )
 
 
 def python_value(value: Any) -> Any:
@@ -87,5 +89,3 @@ def primary_key(schema: TableSchema) -> list[str]:
     """The fields that order published rows: the primary key, or every field without one."""
     key = schema.get("primaryKey") or [f["name"] for f in schema["fields"]]
     return [key] if isinstance(key, str) else list(key)
-
-

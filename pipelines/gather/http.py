@@ -57,10 +57,13 @@ def redact_url(url: str) -> str:
     netloc = parts.hostname or ""
     if parts.port:
         netloc += f":{parts.port}"
-    query = urlencode([
-        (k, "***" if any(s in k.lower() for s in _SECRET_KEYS) else v)
-        for k, v in parse_qsl(parts.query, keep_blank_values=True)
-    ], safe="*")
+    query = urlencode(
+        [
+            (k, "***" if any(s in k.lower() for s in _SECRET_KEYS) else v)
+            for k, v in parse_qsl(parts.query, keep_blank_values=True)
+        ],
+        safe="*",
+    )
     return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
 
 
@@ -100,7 +103,8 @@ def _read_body(response: requests.Response, max_bytes: int, shown: str) -> bytes
     encoded = response.headers.get("Content-Encoding", "identity") not in ("", "identity")
     if declared and declared.isdigit() and not encoded and len(body) != int(declared):
         raise requests.exceptions.ChunkedEncodingError(
-            f"corps tronqué : {len(body)} octets reçus sur {declared} annoncés")
+            f"corps tronqué : {len(body)} octets reçus sur {declared} annoncés"
+        )
     return body
 
 
@@ -134,8 +138,13 @@ def fetch_url(
     for attempt in range(1, policy.attempts + 1):
         wait = delay
         try:
-            with http.get(url, headers=headers, stream=True, allow_redirects=True,
-                          timeout=(policy.connect_timeout, policy.read_timeout)) as response:
+            with http.get(
+                url,
+                headers=headers,
+                stream=True,
+                allow_redirects=True,
+                timeout=(policy.connect_timeout, policy.read_timeout),
+            ) as response:
                 if response.status_code == 304:
                     return Fetched(None, etag, last_modified, attempt)
                 if response.status_code in RETRY_STATUSES:
@@ -146,12 +155,14 @@ def fetch_url(
                         f"{shown} répond {response.status_code} ({response.reason}).",
                         hint="Vérifiez l'adresse déclarée dans dataset.yaml et, si elle est "
                         "protégée, le jeton d'accès (variable d'environnement token_env).",
-                        url=shown, status=response.status_code,
+                        url=shown,
+                        status=response.status_code,
                     )
                 else:
                     body = _read_body(response, policy.max_bytes, shown)
-                    return Fetched(body, response.headers.get("ETag"),
-                                   response.headers.get("Last-Modified"), attempt)
+                    return Fetched(
+                        body, response.headers.get("ETag"), response.headers.get("Last-Modified"), attempt
+                    )
         except requests.exceptions.Timeout:
             cause = "délai d'attente dépassé"
         except requests.exceptions.ChunkedEncodingError as exc:
@@ -165,5 +176,6 @@ def fetch_url(
         f"{shown} n'a pas pu être lu après {policy.attempts} tentatives : {cause}.",
         hint="Le serveur de l'organisme est peut-être indisponible : relancez plus tard. "
         "Rien n'a été publié pour ce jeu de données.",
-        url=shown, attempts=policy.attempts,
+        url=shown,
+        attempts=policy.attempts,
     )

@@ -108,8 +108,15 @@ class CampaignStatus:
         """The JSON form (French keys), with each body's derived lists spelled out."""
         return {
             "jeu_de_donnees": self.dataset,
-            "organismes": [{**asdict(b), "sans_rapport": b.sans_rapport, "dernier_rapport": b.dernier_rapport,
-                            "cibles_sans_valeur": b.cibles_sans_valeur} for b in self.organismes],
+            "organismes": [
+                {
+                    **asdict(b),
+                    "sans_rapport": b.sans_rapport,
+                    "dernier_rapport": b.dernier_rapport,
+                    "cibles_sans_valeur": b.cibles_sans_valeur,
+                }
+                for b in self.organismes
+            ],
             "non_attribues": [asdict(n) for n in self.non_attribues],
         }
 
@@ -117,10 +124,23 @@ class CampaignStatus:
 def _note(archive: SubmissionArchive, entry: dict[str, Any], severity_key: str) -> FileNote:
     folder = archive.folder(entry["sha256"])
     report = json.loads((folder / REPORT).read_text(encoding="utf-8"))
-    messages = [{"ligne": p.get("ligne"), "colonne": p.get("colonne"), "code": p["code"], "message": p.get("regle", "")}
-                for p in report.get(severity_key, [])[:FIRST_ERRORS]]
-    return FileNote(entry["fichier"], entry["origine"], arrival(entry), report.get("resume", entry["verdict"]),
-                    messages, str((folder / "rapport.html").resolve()))
+    messages = [
+        {
+            "ligne": p.get("ligne"),
+            "colonne": p.get("colonne"),
+            "code": p["code"],
+            "message": p.get("regle", ""),
+        }
+        for p in report.get(severity_key, [])[:FIRST_ERRORS]
+    ]
+    return FileNote(
+        entry["fichier"],
+        entry["origine"],
+        arrival(entry),
+        report.get("resume", entry["verdict"]),
+        messages,
+        str((folder / "rapport.html").resolve()),
+    )
 
 
 def _supersedes(found: LastReport | LastValue, known: LastReport | LastValue | None) -> bool:
@@ -129,8 +149,12 @@ def _supersedes(found: LastReport | LastValue, known: LastReport | LastValue | N
     return known is None or (found.date_rapport, found.arrivee) >= (known.date_rapport, known.arrivee)
 
 
-def campaign_status(config: DatasetConfig, settings: Settings, plan: PlanFacts | None = None,
-                    archive: SubmissionArchive | None = None) -> CampaignStatus:
+def campaign_status(
+    config: DatasetConfig,
+    settings: Settings,
+    plan: PlanFacts | None = None,
+    archive: SubmissionArchive | None = None,
+) -> CampaignStatus:
     """The campaign of a progress dataset, body by body (bodies in identifier order).
 
     ``archive``: the dataset's archive when the caller holds one (a collection, whose
@@ -139,19 +163,33 @@ def campaign_status(config: DatasetConfig, settings: Settings, plan: PlanFacts |
     plan = plan or with_reporters(plan_facts(config), source)
     archive = archive or SubmissionArchive(settings.state_dir / config.slug)
     withdrawn = archive.withdrawals()
-    receptions = sorted((e for e in archive.receptions() if e.get("exemple", False) == source.sample
-                         and e["sha256"] not in withdrawn), key=lambda e: (arrival(e), e["origine"], e["n"]))
+    receptions = sorted(
+        (
+            e
+            for e in archive.receptions()
+            if e.get("exemple", False) == source.sample and e["sha256"] not in withdrawn
+        ),
+        key=lambda e: (arrival(e), e["origine"], e["n"]),
+    )
     own: dict[tuple[str, str], LastReport] = {}  # (body, action) → its latest report
     latest: dict[str, tuple[str, LastReport]] = {}  # action → (body, latest report by anyone)
     values: dict[str, LastValue] = {}  # target → its latest value, by report date then arrival
     for submission in archive.accepted(source.sample):
         for row in submission.target_rows:
-            value = LastValue(row["date_rapport"], row["valeur_atteinte"], submission.file_name, submission.arrived_at)
+            value = LastValue(
+                row["date_rapport"], row["valeur_atteinte"], submission.file_name, submission.arrived_at
+            )
             if _supersedes(value, values.get(row["id_cible"])):
                 values[row["id_cible"]] = value
         for row in submission.rows:
-            report = LastReport(row["date_rapport"], row["statut"], row["avancement_pct"], submission.file_name,
-                                submission.arrived_at, submission.sha256)
+            report = LastReport(
+                row["date_rapport"],
+                row["statut"],
+                row["avancement_pct"],
+                submission.file_name,
+                submission.arrived_at,
+                submission.sha256,
+            )
             key = (str(submission.organisation), row["id_action"])
             if _supersedes(report, own.get(key)):
                 own[key] = report
@@ -167,18 +205,37 @@ def campaign_status(config: DatasetConfig, settings: Settings, plan: PlanFacts |
         for action in sorted(plan.actions_of(body)):
             mine = own.get((body, action))
             other = latest.get(action)
-            later = (other is not None and other[0] != body
-                     and (mine is None or (other[1].date_rapport, other[1].arrivee) > (mine.date_rapport, mine.arrivee)))
-            status.actions.append(ActionStatus(
-                action, plan.action_titles.get(action, ""), [b for b in plan.responsible_for(action) if b != body], mine,
-                {"organisme": other[0], "date_rapport": other[1].date_rapport} if later and other else None))
-        status.cibles = [TargetStatus(t.id_cible, t.id_action, t.deadline, values.get(t.id_cible))
-                         for t in plan.targets_of(body)]
+            later = (
+                other is not None
+                and other[0] != body
+                and (
+                    mine is None
+                    or (other[1].date_rapport, other[1].arrivee) > (mine.date_rapport, mine.arrivee)
+                )
+            )
+            status.actions.append(
+                ActionStatus(
+                    action,
+                    plan.action_titles.get(action, ""),
+                    [b for b in plan.responsible_for(action) if b != body],
+                    mine,
+                    {"organisme": other[0], "date_rapport": other[1].date_rapport}
+                    if later and other
+                    else None,
+                )
+            )
+        status.cibles = [
+            TargetStatus(t.id_cible, t.id_action, t.deadline, values.get(t.id_cible))
+            for t in plan.targets_of(body)
+        ]
         mine_received = by_body.get(body, [])  # in arrival order
         accepted = [e for e in mine_received if e["verdict"] == "accepte"]
         last_accepted = arrival(accepted[-1]) if accepted else ""
-        status.rejets_en_attente = [_note(archive, e, "erreurs") for e in mine_received
-                                    if e["verdict"] == "rejete" and arrival(e) > last_accepted]
+        status.rejets_en_attente = [
+            _note(archive, e, "erreurs")
+            for e in mine_received
+            if e["verdict"] == "rejete" and arrival(e) > last_accepted
+        ]
         if accepted:
             note = _note(archive, accepted[-1], "avertissements")
             if note.premiers_messages:
@@ -191,8 +248,11 @@ def campaign_status(config: DatasetConfig, settings: Settings, plan: PlanFacts |
 def to_remind(status: CampaignStatus) -> list[BodyStatus]:
     """The bodies to chase: an action without a report, a target without a value, or a
     rejected file not yet replaced."""
-    return [body for body in status.organismes
-            if body.sans_rapport or body.cibles_sans_valeur or body.rejets_en_attente]
+    return [
+        body
+        for body in status.organismes
+        if body.sans_rapport or body.cibles_sans_valeur or body.rejets_en_attente
+    ]
 
 
 def reminders_csv(status: CampaignStatus) -> bytes:
@@ -200,51 +260,96 @@ def reminders_csv(status: CampaignStatus) -> bytes:
     line per body with something to chase."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
-    writer.writerow(["organisme", "nom", "actions_sans_rapport", "dernier_fichier_rejete", "motif_du_rejet",
-                     "cibles_sans_valeur"])
+    writer.writerow(
+        [
+            "organisme",
+            "nom",
+            "actions_sans_rapport",
+            "dernier_fichier_rejete",
+            "motif_du_rejet",
+            "cibles_sans_valeur",
+        ]
+    )
     for body in to_remind(status):
         rejected = body.rejets_en_attente[-1] if body.rejets_en_attente else None
         reason = "; ".join(m["message"] for m in rejected.premiers_messages) if rejected else ""
-        writer.writerow([body.id_organisation, body.nom, ", ".join(body.sans_rapport),
-                         rejected.fichier if rejected else "", reason, ", ".join(body.cibles_sans_valeur)])
+        writer.writerow(
+            [
+                body.id_organisation,
+                body.nom,
+                ", ".join(body.sans_rapport),
+                rejected.fichier if rejected else "",
+                reason,
+                ", ".join(body.cibles_sans_valeur),
+            ]
+        )
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
 
 def _html_table(headings: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
     """A table of text cells, escaped, the first cell of each row its header."""
     e = html.escape
-    head = "".join(f"<th scope=\"col\">{e(h)}</th>" for h in headings)
-    body = "".join(f"<tr><th scope=\"row\">{e(first)}</th>" + "".join(f"<td>{e(c)}</td>" for c in rest) + "</tr>"
-                   for first, *rest in rows)
+    head = "".join(f'<th scope="col">{e(h)}</th>' for h in headings)
+    body = "".join(
+        f'<tr><th scope="row">{e(first)}</th>' + "".join(f"<td>{e(c)}</td>" for c in rest) + "</tr>"
+        for first, *rest in rows
+    )
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
 def status_html(status: CampaignStatus) -> str:
     """The same state as a page a steward opens from the state folder (no script)."""
     e = html.escape
-    parts = ["<!doctype html><html lang=\"fr\"><head><meta charset=\"utf-8\">",
-             f"<title>État de la collecte : {e(status.dataset)}</title></head><body>",
-             f"<h1>État de la collecte : {e(status.dataset)}</h1>"]
+    parts = [
+        '<!doctype html><html lang="fr"><head><meta charset="utf-8">',
+        f"<title>État de la collecte : {e(status.dataset)}</title></head><body>",
+        f"<h1>État de la collecte : {e(status.dataset)}</h1>",
+    ]
     for body in status.organismes:
-        parts.append(f"<h2 id=\"{e(body.id_organisation)}\">{e(body.nom)} ({e(body.id_organisation)})</h2>")
-        parts.append(_html_table(("Action", "Coresponsables", "Dernier rapport"), [
-            (a.id_action, ", ".join(a.coresponsables),
-             f"{a.dernier_rapport.date_rapport} : {a.dernier_rapport.statut} ({a.dernier_rapport.fichier}, "
-             f"reçu le {a.dernier_rapport.arrivee[:10]})" if a.dernier_rapport else "sans rapport")
-            for a in body.actions]))
+        parts.append(f'<h2 id="{e(body.id_organisation)}">{e(body.nom)} ({e(body.id_organisation)})</h2>')
+        parts.append(
+            _html_table(
+                ("Action", "Coresponsables", "Dernier rapport"),
+                [
+                    (
+                        a.id_action,
+                        ", ".join(a.coresponsables),
+                        f"{a.dernier_rapport.date_rapport} : {a.dernier_rapport.statut} ({a.dernier_rapport.fichier}, "
+                        f"reçu le {a.dernier_rapport.arrivee[:10]})"
+                        if a.dernier_rapport
+                        else "sans rapport",
+                    )
+                    for a in body.actions
+                ],
+            )
+        )
         if body.cibles:
-            parts.append(_html_table(("Cible", "Échéance", "Dernière valeur atteinte"), [
-                (t.id_cible, t.echeance or "—",
-                 f"{t.derniere_valeur.valeur_atteinte} au {t.derniere_valeur.date_rapport} "
-                 f"({t.derniere_valeur.fichier}, reçu le {t.derniere_valeur.arrivee[:10]})"
-                 if t.derniere_valeur else "aucune valeur")
-                for t in body.cibles]))
+            parts.append(
+                _html_table(
+                    ("Cible", "Échéance", "Dernière valeur atteinte"),
+                    [
+                        (
+                            t.id_cible,
+                            t.echeance or "—",
+                            f"{t.derniere_valeur.valeur_atteinte} au {t.derniere_valeur.date_rapport} "
+                            f"({t.derniere_valeur.fichier}, reçu le {t.derniere_valeur.arrivee[:10]})"
+                            if t.derniere_valeur
+                            else "aucune valeur",
+                        )
+                        for t in body.cibles
+                    ],
+                )
+            )
         for note in body.rejets_en_attente:
-            parts.append(f"<p>Fichier rejeté, pas encore remplacé : {e(note.fichier)} ({e(note.arrivee[:10])}) — "
-                         f"{e(note.verdict)} <a href=\"file://{e(note.rapport)}\">rapport</a></p>")
+            parts.append(
+                f"<p>Fichier rejeté, pas encore remplacé : {e(note.fichier)} ({e(note.arrivee[:10])}) — "
+                f'{e(note.verdict)} <a href="file://{e(note.rapport)}">rapport</a></p>'
+            )
     if status.non_attribues:
         parts.append("<h2>Fichiers non attribués</h2><ul>")
-        parts += [f"<li>{e(n.origine)} ({e(n.arrivee[:10])}) : {e(n.verdict)}</li>" for n in status.non_attribues]
+        parts += [
+            f"<li>{e(n.origine)} ({e(n.arrivee[:10])}) : {e(n.verdict)}</li>" for n in status.non_attribues
+        ]
         parts.append("</ul>")
     parts.append("</body></html>\n")
     return "".join(parts)
@@ -253,7 +358,9 @@ def status_html(status: CampaignStatus) -> str:
 def write_status(config: DatasetConfig, settings: Settings, status: CampaignStatus) -> Path:
     """``<state>/<slug>/etat-collecte.{json,html}``, rewritten after each collection."""
     root = settings.state_dir / config.slug
-    write_atomically(root / f"{STATUS_FILE}.json", (json.dumps(status.to_dict(), ensure_ascii=False, indent=1,
-                                                               sort_keys=True) + "\n").encode("utf-8"))
+    write_atomically(
+        root / f"{STATUS_FILE}.json",
+        (json.dumps(status.to_dict(), ensure_ascii=False, indent=1, sort_keys=True) + "\n").encode("utf-8"),
+    )
     write_atomically(root / f"{STATUS_FILE}.html", status_html(status).encode("utf-8"))
     return root / f"{STATUS_FILE}.json"

@@ -73,7 +73,11 @@ class CollectionSummary:
 
     def report_path(self, report: SubmissionReport) -> Path | None:
         """The absolute path of a file's HTML report in the archive."""
-        return (self.archive / "soumissions" / report.sha256 / "rapport.html").resolve() if self.archive else None
+        return (
+            (self.archive / "soumissions" / report.sha256 / "rapport.html").resolve()
+            if self.archive
+            else None
+        )
 
 
 class ProgressContext:
@@ -94,12 +98,19 @@ class ProgressContext:
         when that folder is named after a body of the plan (as in an inbox)."""
         if organisation is None and path.resolve().parent.name in self.plan.organisations:
             organisation = path.resolve().parent.name
-        received = receive_file(path, f"fichier:{path}", _now(), organisation,
-                                source_of(self.config).limits.max_bytes)
-        return validate_submission(received, self.schema, self.plan, today=dt.date.today(),
-                                   limits=limits_of(source_of(self.config)),
-                                   history=self.history.progress, targets_schema=self.targets_schema,
-                                   target_history=self.history.targets).report
+        received = receive_file(
+            path, f"fichier:{path}", _now(), organisation, source_of(self.config).limits.max_bytes
+        )
+        return validate_submission(
+            received,
+            self.schema,
+            self.plan,
+            today=dt.date.today(),
+            limits=limits_of(source_of(self.config)),
+            history=self.history.progress,
+            targets_schema=self.targets_schema,
+            target_history=self.history.targets,
+        ).report
 
     @functools.cached_property
     def history(self) -> History:
@@ -128,10 +139,22 @@ class History:
 
     def add(self, rows: Iterable[dict[str, str]], target_rows: Iterable[dict[str, str]]) -> None:
         """Extends the history with a file's accepted rows."""
-        self.progress += [(row["id_action"], row["date_rapport"],
-                           int(row["avancement_pct"]) if row["avancement_pct"] else None) for row in rows]
-        self.targets += [(row["id_cible"], row["date_rapport"],
-                          float(row["valeur_atteinte"]) if row["valeur_atteinte"] else None) for row in target_rows]
+        self.progress += [
+            (
+                row["id_action"],
+                row["date_rapport"],
+                int(row["avancement_pct"]) if row["avancement_pct"] else None,
+            )
+            for row in rows
+        ]
+        self.targets += [
+            (
+                row["id_cible"],
+                row["date_rapport"],
+                float(row["valeur_atteinte"]) if row["valeur_atteinte"] else None,
+            )
+            for row in target_rows
+        ]
 
 
 def archive_history(archive: SubmissionArchive, sample: bool) -> History:
@@ -143,8 +166,14 @@ def archive_history(archive: SubmissionArchive, sample: bool) -> History:
 
 
 def _receive(
-    received: Received, archive: SubmissionArchive, schemas: tuple[TableSchema, TableSchema], plan: PlanFacts,
-    source: SubmissionsSource, today: dt.date, summary: CollectionSummary, history: History,
+    received: Received,
+    archive: SubmissionArchive,
+    schemas: tuple[TableSchema, TableSchema],
+    plan: PlanFacts,
+    source: SubmissionsSource,
+    today: dt.date,
+    summary: CollectionSummary,
+    history: History,
 ) -> None:
     """Archives and validates one file; ``history`` grows with the rows it accepts."""
     if archive.is_known(received.origin, received.sha256):
@@ -153,15 +182,30 @@ def _receive(
     archive.store(received)
     limits = limits_of(source)
     schema, targets_schema = schemas
-    validated = validate_submission(received, schema, plan, today=today,
-                                    history=history.progress, limits=limits,
-                                    targets_schema=targets_schema, target_history=history.targets)
+    validated = validate_submission(
+        received,
+        schema,
+        plan,
+        today=today,
+        history=history.progress,
+        limits=limits,
+        targets_schema=targets_schema,
+        target_history=history.targets,
+    )
     report = validated.report
-    archive.save(received, {"md": render_markdown(report).encode("utf-8"),
-                            "html": render_html(report).encode("utf-8"),
-                            "json": render_json(report).encode("utf-8")},
-                 validated.rows, accepted=report.accepted, organisation=report.organisation,
-                 sample=source.sample, target_rows=validated.target_rows)
+    archive.save(
+        received,
+        {
+            "md": render_markdown(report).encode("utf-8"),
+            "html": render_html(report).encode("utf-8"),
+            "json": render_json(report).encode("utf-8"),
+        },
+        validated.rows,
+        accepted=report.accepted,
+        organisation=report.organisation,
+        sample=source.sample,
+        target_rows=validated.target_rows,
+    )
     (summary.accepted if validated.report.accepted else summary.rejected).append(validated.report)
     history.add(validated.rows, validated.target_rows)
 
@@ -192,12 +236,18 @@ def collect_submissions(
 
 
 def _collect(
-    config: DatasetConfig, settings: Settings, archive: SubmissionArchive, plan: PlanFacts,
-    today: dt.date | None, policy: HttpPolicy | None,
+    config: DatasetConfig,
+    settings: Settings,
+    archive: SubmissionArchive,
+    plan: PlanFacts,
+    today: dt.date | None,
+    policy: HttpPolicy | None,
 ) -> CollectionSummary:
     source = source_of(config)
-    schemas = (load_schema(settings.schemas_dir, SUBMISSION_SCHEMA),
-               load_schema(settings.schemas_dir, TARGETS_SUBMISSION_SCHEMA))
+    schemas = (
+        load_schema(settings.schemas_dir, SUBMISSION_SCHEMA),
+        load_schema(settings.schemas_dir, TARGETS_SUBMISSION_SCHEMA),
+    )
     today = today or dt.date.today()
     summary = CollectionSummary()
     # Read once: the archive's accepted rows, extended as this collection accepts files.
@@ -209,8 +259,9 @@ def _collect(
         label = "exemple" if source.sample else "depot"
         for found in inbox_files(inbox, source.sample_arrived_at if source.sample else None):
             origin = f"{label}:{found.path.relative_to(inbox).as_posix()}"
-            received = receive_file(found.path, origin, _now(), found.organisation,
-                                    source.limits.max_bytes, found.arrived_at)
+            received = receive_file(
+                found.path, origin, _now(), found.organisation, source.limits.max_bytes, found.arrived_at
+            )
             _receive(received, archive, schemas, plan, source, today, summary, history)
     policy = policy or HttpPolicy(max_bytes=source.limits.max_bytes)
     validators = archive.http_validators()
@@ -219,8 +270,13 @@ def _collect(
         known = validators.get(shown, {})
         token = os.environ.get(http_source.token_env) if http_source.token_env else None
         try:
-            fetched = fetch_url(http_source.url, policy, etag=known.get("etag"),
-                                last_modified=known.get("last_modified"), token=token)
+            fetched = fetch_url(
+                http_source.url,
+                policy,
+                etag=known.get("etag"),
+                last_modified=known.get("last_modified"),
+                token=token,
+            )
         except ResponseTooLarge as exc:
             summary.refused.append(exc.message)
             continue
@@ -234,8 +290,9 @@ def _collect(
         now = _now()
         received = Received(name, fetched.content, shown, now, http_source.organisation, arrived_at=now)
         _receive(received, archive, schemas, plan, source, today, summary, history)
-        validators[shown] = {k: v for k, v in (("etag", fetched.etag),
-                                               ("last_modified", fetched.last_modified)) if v}
+        validators[shown] = {
+            k: v for k, v in (("etag", fetched.etag), ("last_modified", fetched.last_modified)) if v
+        }
         archive.save_http_validators(validators)
     return summary
 
@@ -254,18 +311,19 @@ class WithdrawnSubmission:
     accepted: bool
 
 
-def withdraw_submission(config: DatasetConfig, settings: Settings, submission: str,
-                        reason: str) -> WithdrawnSubmission:
+def withdraw_submission(
+    config: DatasetConfig, settings: Settings, submission: str, reason: str
+) -> WithdrawnSubmission:
     """Records that a received file is withdrawn (its sha256 or a unique prefix); deletes
     nothing. The next publication leaves its rows out and says so in its changelog."""
     archive = SubmissionArchive(settings.state_dir / config.slug)
     if not (archive.root / "journal.jsonl").exists():
-        raise ConfigError(f"Aucune soumission n'a été reçue dans {archive.root}.",
-                          hint="Vérifiez le dossier d'état (--state-dir) et le jeu de données.")
+        raise ConfigError(
+            f"Aucune soumission n'a été reçue dans {archive.root}.",
+            hint="Vérifiez le dossier d'état (--state-dir) et le jeu de données.",
+        )
     with exclusive(archive.root, timeout=settings.lock_timeout, what="Retrait d'une soumission"):
         sha = archive.find(submission)
         done = archive.withdraw(sha, reason, _now())
         accepted = any(e["sha256"] == sha and e["verdict"] == "accepte" for e in archive.receptions())
     return WithdrawnSubmission(done.sha256, done.file_name, done.reason, done.date, accepted)
-
-

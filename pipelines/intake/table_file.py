@@ -46,8 +46,10 @@ def input_file(config: DatasetConfig) -> Path:
     Raises ``ConfigError`` if no file is there, saying where it is expected."""
     path = config.directory / source_of(config).path
     if not path.is_file():
-        raise ConfigError(f"Fichier de la table {source_of(config).table} introuvable : {path}",
-                          hint="Déposez l'export à cet emplacement ou corrigez « path » dans dataset.yaml.")
+        raise ConfigError(
+            f"Fichier de la table {source_of(config).table} introuvable : {path}",
+            hint="Déposez l'export à cet emplacement ou corrigez « path » dans dataset.yaml.",
+        )
     return path
 
 
@@ -84,15 +86,19 @@ def _frictionless_table(resource: frictionless.Resource, schema: TableSchema) ->
     return pa.Table.from_pylist(rows, schema=arrow_schema(schema))
 
 
-def check_table_file(path: Path, schema: TableSchema, table: str,
-                     references: dict[str, list[dict[str, str]]],
-                     folder: Path) -> tuple[list[Problem], spill.SpilledTable | pa.Table | None]:
+def check_table_file(
+    path: Path, schema: TableSchema, table: str, references: dict[str, list[dict[str, str]]], folder: Path
+) -> tuple[list[Problem], spill.SpilledTable | pa.Table | None]:
     """Every error of the file (frictionless's, with no limit) and, if none, its typed table
     in primary-key order: on disk under ``folder`` (columnar check), or in memory when
     frictionless had to read the file."""
     descriptor = {k: v for k, v in schema.items() if k != "$schema"}
-    resource = frictionless.Resource(path=path.name, basepath=str(path.parent), name=table,
-                                     schema=frictionless.Schema.from_descriptor(descriptor))
+    resource = frictionless.Resource(
+        path=path.name,
+        basepath=str(path.parent),
+        name=table,
+        schema=frictionless.Schema.from_descriptor(descriptor),
+    )
     lookups = {
         name: {(key,): columnar.Lookup.of_rows(rows, (key,)) for key in (rows[0] if rows else {})}
         for name, rows in references.items()
@@ -102,14 +108,23 @@ def check_table_file(path: Path, schema: TableSchema, table: str,
     spilled = spill.Spill(folder, target)
     try:
         try:
-            check = columnar.check_table(resource, lookups=lookups, keep=key,
-                                         sink=lambda columns: spilled.add(partial(_typed_batch, columns, target)))
+            check = columnar.check_table(
+                resource,
+                lookups=lookups,
+                keep=key,
+                sink=lambda columns: spilled.add(partial(_typed_batch, columns, target)),
+            )
         except columnar.Fallback:
             spilled.discard()
-            package = frictionless.Package({"resources": [
-                {"name": table, "path": path.name, "schema": descriptor},
-                *(inline_table(name, rows) for name, rows in references.items() if rows),
-            ]}, basepath=str(path.parent))
+            package = frictionless.Package(
+                {
+                    "resources": [
+                        {"name": table, "path": path.name, "schema": descriptor},
+                        *(inline_table(name, rows) for name, rows in references.items() if rows),
+                    ]
+                },
+                basepath=str(path.parent),
+            )
             report = package.validate(limit_errors=columnar.UNLIMITED_ERRORS)
             issues = [i for i in issues_of(report) if i.table == table or i.table == "datapackage"]
             return issues, None if issues else sorted_by_key(_frictionless_table(resource, schema), schema)
@@ -157,8 +172,13 @@ def gather_table_file(config: DatasetConfig, settings: Settings) -> dict[str, sp
     else:
         spill.sweep(settings.state_dir)
         try:
-            issues, table = check_table_file(original, schema, source.table, _reference_rows(config),
-                                             spill.spill_folder(settings.state_dir, config.slug))
+            issues, table = check_table_file(
+                original,
+                schema,
+                source.table,
+                _reference_rows(config),
+                spill.spill_folder(settings.state_dir, config.slug),
+            )
         except OSError as exc:  # a full disk, a folder not writable: said, not a traceback
             raise PublishError(
                 f"La table de {path.name} n'a pas pu être mise de côté pendant sa vérification "
@@ -168,12 +188,16 @@ def gather_table_file(config: DatasetConfig, settings: Settings) -> dict[str, sp
                 "le temps de la publication.",
             ) from exc
         report = {
-            "fichier": path.name, "sha256": sha256, "empreinte_entrees": fingerprint,
-            "valide": not issues, "erreurs": len(issues),
+            "fichier": path.name,
+            "sha256": sha256,
+            "empreinte_entrees": fingerprint,
+            "valide": not issues,
+            "erreurs": len(issues),
             "details": [i.to_dict() for i in issues],
         }
-        write_atomically(report_path,
-                         (json.dumps(report, ensure_ascii=False, indent=2) + "\n").encode("utf-8"))
+        write_atomically(
+            report_path, (json.dumps(report, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+        )
     if issues:
         raise ValidationFailed(
             f"Le fichier {path.name} de {config.slug} contient {len(issues)} erreur(s) : rien n'a "

@@ -112,13 +112,17 @@ class SubmissionArchive:
 
     def withdrawals(self) -> dict[str, Withdrawal]:
         """Withdrawn submissions by sha256."""
-        return {e["sha256"]: Withdrawal(e["sha256"], e.get("fichier", ""), e.get("motif", ""), e["date"])
-                for e in self.journal() if e.get("evenement") == WITHDRAWAL}
+        return {
+            e["sha256"]: Withdrawal(e["sha256"], e.get("fichier", ""), e.get("motif", ""), e["date"])
+            for e in self.journal()
+            if e.get("evenement") == WITHDRAWAL
+        }
 
     def is_known(self, origin: str, sha256: str) -> bool:
         """This exact file was already received from this origin and has its report."""
         return (self.folder(sha256) / REPORT).exists() and any(
-            e["origine"] == origin and e["sha256"] == sha256 for e in self.receptions())
+            e["origine"] == origin and e["sha256"] == sha256 for e in self.receptions()
+        )
 
     def has_real_submissions(self) -> bool:
         """A real (not sample) file was ever received here, whatever its verdict."""
@@ -132,16 +136,19 @@ class SubmissionArchive:
             raise ConfigError(
                 f"« {prefix} » n'est pas un identifiant de soumission.",
                 hint="Donnez l'empreinte sha256 du fichier archivé (ou ses premiers caractères, "
-                "au moins 4), telle que la donne le rapport ou le journal des réceptions.")
+                "au moins 4), telle que la donne le rapport ou le journal des réceptions.",
+            )
         found = sorted({str(e["sha256"]) for e in self.receptions() if str(e["sha256"]).startswith(wanted)})
         if not found:
             raise ConfigError(
                 f"Aucune soumission reçue dans {self.root} n'a une empreinte commençant par « {prefix} ».",
-                hint="Vérifiez l'identifiant et le dossier d'état (--state-dir).")
+                hint="Vérifiez l'identifiant et le dossier d'état (--state-dir).",
+            )
         if len(found) > 1:
             raise ConfigError(
                 f"« {prefix} » désigne {len(found)} soumissions : " + ", ".join(f[:16] for f in found) + ".",
-                hint="Donnez davantage de caractères de l'empreinte.")
+                hint="Donnez davantage de caractères de l'empreinte.",
+            )
         return found[0]
 
     def withdraw(self, sha256: str, reason: str, date: str) -> Withdrawal:
@@ -150,17 +157,26 @@ class SubmissionArchive:
         The caller holds the state lock. Withdrawing twice is an error that says when the
         first withdrawal was made."""
         if not reason.strip():
-            raise ConfigError("Le motif du retrait est vide.",
-                              hint="Indiquez pourquoi la soumission est retirée : --reason « … ».")
+            raise ConfigError(
+                "Le motif du retrait est vide.",
+                hint="Indiquez pourquoi la soumission est retirée : --reason « … ».",
+            )
         earlier = self.withdrawals().get(sha256)
         if earlier is not None:
             raise ConfigError(
                 f"La soumission {sha256[:16]} ({earlier.file_name}) a déjà été retirée le "
                 f"{earlier.date} (motif : {earlier.reason}).",
-                hint="Rien à faire : ses lignes ne sont plus publiées.")
+                hint="Rien à faire : ses lignes ne sont plus publiées.",
+            )
         name = next(e["fichier"] for e in self.receptions() if e["sha256"] == sha256)
-        entry = {"n": len(self.journal()) + 1, "evenement": WITHDRAWAL, "sha256": sha256,
-                 "fichier": name, "motif": reason.strip(), "date": date}
+        entry = {
+            "n": len(self.journal()) + 1,
+            "evenement": WITHDRAWAL,
+            "sha256": sha256,
+            "fichier": name,
+            "motif": reason.strip(),
+            "date": date,
+        }
         self._append(entry)
         return Withdrawal(sha256, name, reason.strip(), date)
 
@@ -184,9 +200,17 @@ class SubmissionArchive:
             copy_atomically(received.path, path)
         return path
 
-    def save(self, received: Received, reports: Mapping[str, bytes], rows: list[dict[str, str]], *,
-             accepted: bool, organisation: str | None, sample: bool,
-             target_rows: list[dict[str, str]] | None = None) -> None:
+    def save(
+        self,
+        received: Received,
+        reports: Mapping[str, bytes],
+        rows: list[dict[str, str]],
+        *,
+        accepted: bool,
+        organisation: str | None,
+        sample: bool,
+        target_rows: list[dict[str, str]] | None = None,
+    ) -> None:
         """Report and rows of a validated submission, then its line in the journal.
 
         ``reports`` are the rendered report files by suffix (``json``, ``md``, ``html``): the
@@ -194,11 +218,14 @@ class SubmissionArchive:
         last, so that a crash leaves a submission to validate again."""
         folder = self.folder(received.sha256)
         if accepted:
-            write_atomically(folder / ROWS, (json.dumps(rows, ensure_ascii=False, indent=1)
-                                                  + "\n").encode("utf-8"))
+            write_atomically(
+                folder / ROWS, (json.dumps(rows, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
+            )
             if target_rows:
-                write_atomically(folder / TARGET_ROWS, (json.dumps(target_rows, ensure_ascii=False, indent=1)
-                                                        + "\n").encode("utf-8"))
+                write_atomically(
+                    folder / TARGET_ROWS,
+                    (json.dumps(target_rows, ensure_ascii=False, indent=1) + "\n").encode("utf-8"),
+                )
         for suffix in sorted(reports, key=lambda s: s == "json"):
             write_atomically(folder / f"rapport.{suffix}", reports[suffix])
         entry = {
@@ -222,28 +249,41 @@ class SubmissionArchive:
         reception without a body (journals of before attribution was required) is left out:
         no published row is without an author."""
         withdrawn = self.withdrawals()
-        entries = [e for e in self.receptions() if e.get("exemple", False) == sample
-                   and e["verdict"] == "accepte" and e["sha256"] not in withdrawn]
+        entries = [
+            e
+            for e in self.receptions()
+            if e.get("exemple", False) == sample
+            and e["verdict"] == "accepte"
+            and e["sha256"] not in withdrawn
+        ]
         entries.sort(key=lambda e: (arrival(e), e["origine"], e["n"]))
         for entry in entries:
             sha = entry["sha256"]
             folder = self.folder(sha)
-            organisation = entry.get("organisme") if "organisme" in entry else json.loads(
-                (folder / REPORT).read_text(encoding="utf-8")).get("organisme")
+            organisation = (
+                entry.get("organisme")
+                if "organisme" in entry
+                else json.loads((folder / REPORT).read_text(encoding="utf-8")).get("organisme")
+            )
             if not organisation:
                 continue
             if sha not in self._rows:
                 targets = folder / TARGET_ROWS
-                self._rows[sha] = (json.loads((folder / ROWS).read_text(encoding="utf-8")),
-                                   tuple(json.loads(targets.read_text(encoding="utf-8"))) if targets.exists() else ())
+                self._rows[sha] = (
+                    json.loads((folder / ROWS).read_text(encoding="utf-8")),
+                    tuple(json.loads(targets.read_text(encoding="utf-8"))) if targets.exists() else (),
+                )
             rows, target_rows = self._rows[sha]
-            yield AcceptedSubmission(sha, organisation, rows, entry["fichier"], entry["origine"], arrival(entry),
-                                     target_rows)
+            yield AcceptedSubmission(
+                sha, organisation, rows, entry["fichier"], entry["origine"], arrival(entry), target_rows
+            )
 
     def http_validators(self) -> dict[str, dict[str, str]]:
         path = self.root / HTTP_STATE
         return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
 
     def save_http_validators(self, validators: dict[str, dict[str, str]]) -> None:
-        write_atomically(self.root / HTTP_STATE, (json.dumps(
-            validators, ensure_ascii=False, indent=1, sort_keys=True) + "\n").encode("utf-8"))
+        write_atomically(
+            self.root / HTTP_STATE,
+            (json.dumps(validators, ensure_ascii=False, indent=1, sort_keys=True) + "\n").encode("utf-8"),
+        )

@@ -43,8 +43,10 @@ def _source_files(config: DatasetConfig) -> list[Path]:
     assert isinstance(source, SourceSnapshot)
     files = [config.resolve(source.path)]
     if config.reference is not None:
-        files += [config.resolve(config.reference.organisations),
-                  config.resolve(config.reference.ambition_heading_variants)]
+        files += [
+            config.resolve(config.reference.organisations),
+            config.resolve(config.reference.ambition_heading_variants),
+        ]
         if config.reference.targets is not None:
             files.append(config.resolve(config.reference.targets))
     return files

@@ -35,16 +35,32 @@ class Received:
         return self.size if self.size is not None else len(self.content)
 
 
-def receive_file(path: Path, origin: str, received_at: str, organisation: str | None,
-                 max_bytes: int, arrived_at: str | None = None) -> Received:
+def receive_file(
+    path: Path,
+    origin: str,
+    received_at: str,
+    organisation: str | None,
+    max_bytes: int,
+    arrived_at: str | None = None,
+) -> Received:
     """A file of an inbox, read into memory only if it is within the size limit."""
     size = path.stat().st_size
     if size <= max_bytes:
-        return Received(path.name, path.read_bytes(), origin, received_at, organisation,
-                        arrived_at=arrived_at)
+        return Received(
+            path.name, path.read_bytes(), origin, received_at, organisation, arrived_at=arrived_at
+        )
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         for chunk in iter(lambda: handle.read(2**20), b""):
             digest.update(chunk)
-    return Received(path.name, b"", origin, received_at, organisation, path=path,
-                    digest=digest.hexdigest(), size=size, arrived_at=arrived_at)
+    return Received(
+        path.name,
+        b"",
+        origin,
+        received_at,
+        organisation,
+        path=path,
+        digest=digest.hexdigest(),
+        size=size,
+        arrived_at=arrived_at,
+    )

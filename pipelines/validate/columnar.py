@@ -91,10 +91,21 @@ def _np(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
     return values.to_numpy(zero_copy_only=False)
 
 
-_ERROR_CLASSES = {cls.type: cls for cls in (
-    fe.TypeError, fe.ConstraintError, fe.UniqueError, fe.MissingCellError, fe.ExtraCellError,
-    fe.BlankRowError, fe.PrimaryKeyError, fe.ForeignKeyError, fe.HashCountError, fe.ByteCountError,
-)}
+_ERROR_CLASSES = {
+    cls.type: cls
+    for cls in (
+        fe.TypeError,
+        fe.ConstraintError,
+        fe.UniqueError,
+        fe.MissingCellError,
+        fe.ExtraCellError,
+        fe.BlankRowError,
+        fe.PrimaryKeyError,
+        fe.ForeignKeyError,
+        fe.HashCountError,
+        fe.ByteCountError,
+    )
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,8 +127,13 @@ class TableError:
     @property
     def message(self) -> str:
         template = _ERROR_CLASSES[self.type].template
-        return template.format(rowNumber=self.row_number, fieldName=self.field_name,
-                               fieldNumber=self.field_number, cell=self.cell, note=self.note)
+        return template.format(
+            rowNumber=self.row_number,
+            fieldName=self.field_name,
+            fieldNumber=self.field_number,
+            cell=self.cell,
+            note=self.note,
+        )
 
 
 class Fallback(Exception):
@@ -164,13 +180,22 @@ class _Column:
         """Equal values, equal codes; -1 for None (Python equality for Python values)."""
         if self.objects is not None:
             ids: dict[Any, int] = {}
-            return np.array([-1 if v is None else ids.setdefault(v, len(ids)) for v in self.objects],
-                            dtype=np.int64)
+            return np.array(
+                [-1 if v is None else ids.setdefault(v, len(ids)) for v in self.objects], dtype=np.int64
+            )
         if self.values is None or self.values.type == pa.null():
             return np.full(len(self.entries), -1, dtype=np.int64)
-        return _np(pc.fill_null(pc.cast(pc.dictionary_encode(self.values).indices
-                                        if isinstance(self.values, pa.Array)
-                                        else _indices(pc.dictionary_encode(self.values)), pa.int64()), -1))
+        return _np(
+            pc.fill_null(
+                pc.cast(
+                    pc.dictionary_encode(self.values).indices
+                    if isinstance(self.values, pa.Array)
+                    else _indices(pc.dictionary_encode(self.values)),
+                    pa.int64(),
+                ),
+                -1,
+            )
+        )
 
     def codes(self) -> np.ndarray:
         return self.per_row(self.entry_codes(), -1)
@@ -183,8 +208,11 @@ class _Column:
 
 def _indices(encoded: pa.ChunkedArray) -> pa.Array:
     unified = encoded.unify_dictionaries()
-    return pa.concat_arrays([chunk.indices for chunk in unified.chunks]) if unified.num_chunks \
+    return (
+        pa.concat_arrays([chunk.indices for chunk in unified.chunks])
+        if unified.num_chunks
         else pa.array([], pa.int32())
+    )
 
 
 @dataclass
@@ -215,7 +243,9 @@ def _missing_values(field_: frictionless.Field, schema: frictionless.Schema) -> 
     return list(field_.missing_values if field_.has_defined("missing_values") else schema.missing_values)
 
 
-def _fast_values(field_: frictionless.Field, cells: pa.ChunkedArray) -> tuple[pa.ChunkedArray, pa.ChunkedArray] | None:
+def _fast_values(
+    field_: frictionless.Field, cells: pa.ChunkedArray
+) -> tuple[pa.ChunkedArray, pa.ChunkedArray] | None:
     """``(accepted, values)``: cells frictionless certainly reads, and their typed values."""
     kind, fmt = field_.type, field_.format
     if kind == "string" and fmt in ("default", None):
@@ -238,7 +268,10 @@ def _fast_values(field_: frictionless.Field, cells: pa.ChunkedArray) -> tuple[pa
 
 
 def _constraint_failures(
-    field_: frictionless.Field, cells: pa.ChunkedArray, values: pa.ChunkedArray, accepted: np.ndarray,
+    field_: frictionless.Field,
+    cells: pa.ChunkedArray,
+    values: pa.ChunkedArray,
+    accepted: np.ndarray,
     reader_of_values: Any,
 ) -> tuple[np.ndarray, list[tuple[str, np.ndarray]]]:
     """Cells demoted to frictionless's reader (``accepted`` narrowed), and constraint failures.
@@ -285,8 +318,12 @@ def _constraint_failures(
             except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
                 accepted = np.zeros_like(accepted)
                 continue
-            compare = {"minimum": pc.less, "maximum": pc.greater,
-                       "exclusiveMinimum": pc.less_equal, "exclusiveMaximum": pc.greater_equal}[name]
+            compare = {
+                "minimum": pc.less,
+                "maximum": pc.greater,
+                "exclusiveMinimum": pc.less_equal,
+                "exclusiveMaximum": pc.greater_equal,
+            }[name]
             bad = _np(pc.fill_null(compare(values, scalar), False))
             failures.append((name, bad))
         else:  # a constraint this module does not know: frictionless decides every cell
@@ -312,8 +349,13 @@ def _entries(cells: pa.ChunkedArray, plain: bool) -> tuple[pa.Array | pa.Chunked
     return entries, index
 
 
-def _column(field_: frictionless.Field, schema: frictionless.Schema, cells: pa.ChunkedArray,
-            need_values: bool, plain: bool = False) -> _Column:
+def _column(
+    field_: frictionless.Field,
+    schema: frictionless.Schema,
+    cells: pa.ChunkedArray,
+    need_values: bool,
+    plain: bool = False,
+) -> _Column:
     absent = _np(pc.is_null(cells))
     entries, index = _entries(cells, plain)
     n = len(entries)
@@ -327,8 +369,9 @@ def _column(field_: frictionless.Field, schema: frictionless.Schema, cells: pa.C
     values = None if fast is None else fast[1]
     failures: list[tuple[str, np.ndarray]] = []
     if values is not None:
-        accepted, failures = _constraint_failures(field_, entries, values, accepted,
-                                                  field_.create_value_reader())
+        accepted, failures = _constraint_failures(
+            field_, entries, values, accepted, field_.create_value_reader()
+        )
     errors: dict[int, list[tuple[str, str]]] = {}
     for name, bad in failures:
         for entry in np.flatnonzero(bad).tolist():
@@ -348,25 +391,40 @@ def _column(field_: frictionless.Field, schema: frictionless.Schema, cells: pa.C
             residual_values.append(value)
             for key in found or {}:
                 errors.setdefault(entry, []).append(
-                    ("type-error", "") if key == "type" else ("constraint-error", key))
+                    ("type-error", "") if key == "type" else ("constraint-error", key)
+                )
 
     objects: list[Any] | None = None
     typed: pa.Array | pa.ChunkedArray | None = None
     if need_values:
-        typed = values if (values is not None and accepted.all()) else (
-            pc.if_else(pa.array(accepted), values, pa.scalar(None, values.type)) if values is not None
-            else pa.nulls(n))
+        typed = (
+            values
+            if (values is not None and accepted.all())
+            else (
+                pc.if_else(pa.array(accepted), values, pa.scalar(None, values.type))
+                if values is not None
+                else pa.nulls(n)
+            )
+        )
         if residual.any():
             try:
                 kind = values.type if values is not None else pa.array(residual_values).type
-                typed = pc.replace_with_mask(typed.cast(kind), pa.array(residual),
-                                             pa.array(residual_values, type=kind))
+                typed = pc.replace_with_mask(
+                    typed.cast(kind), pa.array(residual), pa.array(residual_values, type=kind)
+                )
             except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, OverflowError):
                 objects = typed.to_pylist()
                 for entry, value in zip(np.flatnonzero(residual).tolist(), residual_values, strict=True):
                     objects[entry] = value
-    return _Column(entries=entries, index=index, absent=absent, missing=missing, values=typed,
-                   objects=objects, errors=errors)
+    return _Column(
+        entries=entries,
+        index=index,
+        absent=absent,
+        missing=missing,
+        values=typed,
+        objects=objects,
+        errors=errors,
+    )
 
 
 # --- reading ---------------------------------------------------------------------------
@@ -417,11 +475,14 @@ def _reading_difference(opened: frictionless.Resource, schema: frictionless.Sche
     dialect = opened.dialect
     control = dialect.get_control("csv") if dialect.has_control("csv") else None
     plain = control is None or (
-        control.delimiter == "," and control.quote_char == '"' and control.double_quote
-        and not control.escape_char and not control.skip_initial_space
+        control.delimiter == ","
+        and control.quote_char == '"'
+        and control.double_quote
+        and not control.escape_char
+        and not control.skip_initial_space
     )
     if not plain:
-        return "dialecte CSV détecté autre que , et \""
+        return 'dialecte CSV détecté autre que , et "'
     if not dialect.header or dialect.header_rows != [1] or dialect.comment_char or dialect.comment_rows:
         return "en-tête ou commentaires non standard"
     if list(opened.labels) != schema.field_names:
@@ -495,12 +556,15 @@ def _batches(path: Path, names: list[str], ragged: list[tuple[int | None, str]])
     try:
         reader = pacsv.open_csv(
             paced,
-            read_options=pacsv.ReadOptions(column_names=names, skip_rows=1, use_threads=False,
-                                           block_size=BLOCK_SIZE),
-            parse_options=pacsv.ParseOptions(newlines_in_values=True, ignore_empty_lines=False,
-                                             invalid_row_handler=keep_aside),
-            convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names},
-                                                 strings_can_be_null=False, null_values=[]),
+            read_options=pacsv.ReadOptions(
+                column_names=names, skip_rows=1, use_threads=False, block_size=BLOCK_SIZE
+            ),
+            parse_options=pacsv.ParseOptions(
+                newlines_in_values=True, ignore_empty_lines=False, invalid_row_handler=keep_aside
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types={n: pa.string() for n in names}, strings_can_be_null=False, null_values=[]
+            ),
         )
     except (pa.ArrowInvalid, OSError) as error:
         paced.close()
@@ -541,14 +605,18 @@ def _batches(path: Path, names: list[str], ragged: list[tuple[int | None, str]])
         paced.close()
 
 
-def _ragged_batch(names: list[str], ragged: list[tuple[int | None, str]]) -> tuple[pa.RecordBatch, dict[int, list[str]]]:
+def _ragged_batch(
+    names: list[str], ragged: list[tuple[int | None, str]]
+) -> tuple[pa.RecordBatch, dict[int, list[str]]]:
     """Rows of the wrong length, parsed as frictionless parses them (Python's csv module)."""
     if any(number is None for number, _ in ragged):
         raise Fallback("ligne de longueur incorrecte sans numéro")
     parsed = [next(csv.reader([text]), []) for _, text in ragged]
-    columns = [pa.array([cells[i] if i < len(cells) else None for cells in parsed], pa.string())
-               for i in range(len(names))]
-    extra = {i: cells[len(names):] for i, cells in enumerate(parsed) if len(cells) > len(names)}
+    columns = [
+        pa.array([cells[i] if i < len(cells) else None for cells in parsed], pa.string())
+        for i in range(len(names))
+    ]
+    extra = {i: cells[len(names) :] for i, cells in enumerate(parsed) if len(cells) > len(names)}
     return pa.RecordBatch.from_arrays(columns, names=names), extra
 
 
@@ -585,12 +653,20 @@ class Lookup:
     def of_rows(cls, rows: list[dict[str, Any]], fields: tuple[str, ...]) -> Lookup:
         """Keys given as Python values (a reference table of another dataset)."""
         n = len(rows)
-        return cls([
-            _Column(entries=pa.nulls(n, pa.string()), index=None, absent=np.zeros(n, dtype=bool),
-                    missing=np.zeros(n, dtype=bool), values=None,
-                    objects=[row.get(f) for row in rows], errors={})
-            for f in fields
-        ])
+        return cls(
+            [
+                _Column(
+                    entries=pa.nulls(n, pa.string()),
+                    index=None,
+                    absent=np.zeros(n, dtype=bool),
+                    missing=np.zeros(n, dtype=bool),
+                    values=None,
+                    objects=[row.get(f) for row in rows],
+                    errors={},
+                )
+                for f in fields
+            ]
+        )
 
     def arrow_values(self) -> pa.Array | None:
         if len(self.columns) != 1:
@@ -625,8 +701,12 @@ def _found(target: list[_Column], lookup: Lookup) -> np.ndarray:
     theirs = lookup.arrow_values()
     if len(target) == 1:
         mine = target[0]
-        if theirs is not None and mine.objects is None and mine.values is not None \
-                and mine.values.type == theirs.type:
+        if (
+            theirs is not None
+            and mine.objects is None
+            and mine.values is not None
+            and mine.values.type == theirs.type
+        ):
             inside = _np(pc.fill_null(pc.is_in(mine.values, value_set=theirs), False))
         else:
             known = lookup.tuples()
@@ -642,9 +722,14 @@ def _found(target: list[_Column], lookup: Lookup) -> np.ndarray:
 _Found = tuple[int, str, str, str | None, str | None, int | None]  # row, type, note, cell, field, position
 
 
-def _decide(schema: frictionless.Schema, batch: pa.RecordBatch, keyed: set[str],
-            pool: ThreadPoolExecutor, extra: Mapping[int, list[str]],
-            plain: dict[str, bool]) -> tuple[list[_Found], dict[str, _Column]]:
+def _decide(
+    schema: frictionless.Schema,
+    batch: pa.RecordBatch,
+    keyed: set[str],
+    pool: ThreadPoolExecutor,
+    extra: Mapping[int, list[str]],
+    plain: dict[str, bool],
+) -> tuple[list[_Found], dict[str, _Column]]:
     """One batch's cell-level errors (a blank row reports only blank-row) and its columns
     (with typed values for the fields in ``keyed``).
 
@@ -675,12 +760,18 @@ def _decide(schema: frictionless.Schema, batch: pa.RecordBatch, keyed: set[str],
                 errors = [("constraint-error", "required")]
             else:
                 entry = column.entry(index)
-                errors = [("constraint-error", "required")] if required and column.missing[entry] \
+                errors = (
+                    [("constraint-error", "required")]
+                    if required and column.missing[entry]
                     else column.errors.get(entry, [])
+                )
             cell = str(column.text(index))
             for code, constraint in errors:
-                note = (f'type is "{field_.type}/{field_.format}"' if code == "type-error"
-                        else f'constraint "{constraint}" is "{field_.constraints[constraint]}"')
+                note = (
+                    f'type is "{field_.type}/{field_.format}"'
+                    if code == "type-error"
+                    else f'constraint "{constraint}" is "{field_.constraints[constraint]}"'
+                )
                 found.append((index, code, note, cell, field_.name, position))
         for index in np.flatnonzero(column.absent & ~blank_row).tolist():
             found.append((index, "missing-cell", "", "", field_.name, position))
@@ -702,8 +793,11 @@ def _joined(parts: list[_Column]) -> _Column:
     """One keyed column, row by row, from its batches."""
     absent = np.concatenate([p.absent for p in parts]) if parts else np.zeros(0, dtype=bool)
     n = len(absent)
-    types = {p.values.type for p in parts
-             if p.objects is None and p.values is not None and p.values.type != pa.null()}
+    types = {
+        p.values.type
+        for p in parts
+        if p.objects is None and p.values is not None and p.values.type != pa.null()
+    }
     values: pa.ChunkedArray | None = None
     objects: list[Any] | None = None
     if all(p.objects is None for p in parts) and len(types) <= 1:
@@ -720,8 +814,15 @@ def _joined(parts: list[_Column]) -> _Column:
         for p in parts:
             entries = p.python_entries()
             objects.extend(None if p.absent[i] else entries[p.entry(i)] for i in range(len(p.absent)))
-    return _Column(entries=pa.nulls(n, pa.string()), index=None, absent=absent,
-                   missing=np.zeros(n, dtype=bool), values=values, objects=objects, errors={})
+    return _Column(
+        entries=pa.nulls(n, pa.string()),
+        index=None,
+        absent=absent,
+        missing=np.zeros(n, dtype=bool),
+        values=values,
+        objects=objects,
+        errors={},
+    )
 
 
 def check_table(
@@ -785,10 +886,12 @@ def check_table(
                 parts[key].append(columns_of_batch[key])
             n += batch.num_rows
     bad_numbers = np.array([number for number, _ in ragged], dtype=np.int64)
-    number_of = np.concatenate([
-        np.setdiff1d(np.arange(2, n + 2, dtype=np.int64), bad_numbers, assume_unique=True)[:good],
-        bad_numbers,
-    ])
+    number_of = np.concatenate(
+        [
+            np.setdiff1d(np.arange(2, n + 2, dtype=np.int64), bad_numbers, assume_unique=True)[:good],
+            bad_numbers,
+        ]
+    )
     order = None if not ragged else np.argsort(number_of, kind="stable")
     columns = {key: _joined(column_parts) for key, column_parts in parts.items()}
 
@@ -798,8 +901,17 @@ def check_table(
         row_errors.setdefault(index, []).append(error)
 
     for index, code, note, cell, field_name, position in found:
-        add(index, TableError(type=code, row_number=int(number_of[index]), note=note, cell=cell,
-                              field_name=field_name, field_number=position))
+        add(
+            index,
+            TableError(
+                type=code,
+                row_number=int(number_of[index]),
+                note=note,
+                cell=cell,
+                field_name=field_name,
+                field_number=position,
+            ),
+        )
 
     # Unique fields, then the primary key, then foreign keys (frictionless's order).
     for position, field_ in enumerate(schema.fields, start=1):
@@ -808,20 +920,38 @@ def check_table(
         column = columns[field_.name]
         codes = column.codes()
         for index in np.flatnonzero(_repeats(codes, codes >= 0, order)).tolist():
-            add(index, TableError(type="unique-error", row_number=int(number_of[index]),
-                                  note="the same as in an earlier row", cell=str(column.value(index)),
-                                  field_name=field_.name, field_number=position))
+            add(
+                index,
+                TableError(
+                    type="unique-error",
+                    row_number=int(number_of[index]),
+                    note="the same as in an earlier row",
+                    cell=str(column.value(index)),
+                    field_name=field_.name,
+                    field_number=position,
+                ),
+            )
     if schema.primary_key:
         per_field = [columns[k].codes() for k in schema.primary_key]
         none = np.ones(n, dtype=bool)
         for codes in per_field:
             none &= codes < 0
         for index in np.flatnonzero(none).tolist():
-            add(index, TableError(type="primary-key", row_number=int(number_of[index]),
-                                  note='cells composing the primary keys are all "None"'))
+            add(
+                index,
+                TableError(
+                    type="primary-key",
+                    row_number=int(number_of[index]),
+                    note='cells composing the primary keys are all "None"',
+                ),
+            )
         for index in np.flatnonzero(_repeats(_tuple_codes(per_field), ~none, order)).tolist():
-            add(index, TableError(type="primary-key", row_number=int(number_of[index]),
-                                  note="the same as in an earlier row"))
+            add(
+                index,
+                TableError(
+                    type="primary-key", row_number=int(number_of[index]), note="the same as in an earlier row"
+                ),
+            )
     for fk in schema.foreign_keys:
         source_name = fk["reference"]["resource"]
         source_key = tuple(fk["reference"]["fields"])
@@ -837,15 +967,19 @@ def check_table(
             all_none &= column.codes() < 0
         for index in np.flatnonzero(~all_none & ~_found(target, lookup)).tolist():
             values = ", ".join(str(c.value(index)) for c in target)
-            add(index, TableError(
-                type="foreign-key", row_number=int(number_of[index]),
-                note=f'for "{", ".join(fk["fields"])}": values "{values}" not found in the lookup '
-                     f'table "{source_name}" as "{", ".join(source_key)}"',
-                field_names=tuple(fk["fields"])))
+            add(
+                index,
+                TableError(
+                    type="foreign-key",
+                    row_number=int(number_of[index]),
+                    note=f'for "{", ".join(fk["fields"])}": values "{values}" not found in the lookup '
+                    f'table "{source_name}" as "{", ".join(source_key)}"',
+                    field_names=tuple(fk["fields"]),
+                ),
+            )
 
     errors = [e for index in sorted(row_errors, key=lambda i: number_of[i]) for e in row_errors[index]]
-    return TableCheck(name=name, errors=errors, rows=n, engine=ARROW,
-                      keys={k: columns[k] for k in keep})
+    return TableCheck(name=name, errors=errors, rows=n, engine=ARROW, keys={k: columns[k] for k in keep})
 
 
 def validate_resource(resource: frictionless.Resource, **options: Any) -> TableCheck:
@@ -856,8 +990,9 @@ def validate_resource(resource: frictionless.Resource, **options: Any) -> TableC
         report = frictionless.validate(resource, limit_errors=UNLIMITED_ERRORS)
         errors = [e for task in report.tasks for e in task.errors] + list(report.errors)
         rows = sum(int(task.stats.get("rows") or 0) for task in report.tasks)
-        return TableCheck(name=resource.name or "", errors=errors, rows=rows, engine=FRICTIONLESS,
-                          reason=str(why))
+        return TableCheck(
+            name=resource.name or "", errors=errors, rows=rows, engine=FRICTIONLESS, reason=str(why)
+        )
 
 
 # frictionless stops at 1 000 errors by default and says so nowhere in its text output:

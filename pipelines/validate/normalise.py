@@ -32,7 +32,6 @@ _DECIMAL = re.compile(r"^([+-]?\d+)[,.](\d+)$")
 _WHITESPACE = "\u00a0\u202f \t\r\n"
 
 
-
 @dataclass
 class NormalisedSubmission:
     """Canonical rows (text, ``""`` for empty) with their spreadsheet row numbers."""
@@ -58,9 +57,12 @@ def _column_key(label: str) -> str:
     return match_key(label).replace(" ", "_")
 
 
-def _map_header(header: list[str], schema: TableSchema, template: bool = False,
-                informational_columns: frozenset[str] = INFORMATIONAL_COLUMNS,
-                ) -> tuple[list[str | None], list[Problem]]:
+def _map_header(
+    header: list[str],
+    schema: TableSchema,
+    template: bool = False,
+    informational_columns: frozenset[str] = INFORMATIONAL_COLUMNS,
+) -> tuple[list[str | None], list[Problem]]:
     """The schema field each header cell names (by name or title), or ``None`` to drop it.
 
     A file made from the template has every column of the format: one missing was deleted,
@@ -83,57 +85,83 @@ def _map_header(header: list[str], schema: TableSchema, template: bool = False,
             if key in informational:
                 continue
             if not label:
-                findings.append(error(
-                    "blank-label", f"La colonne n° {position} n'a pas de nom dans l'en-tête.",
-                    f"Nommez-la (colonnes attendues : {expected}) ou supprimez-la.",
-                    row=None, field=f"n° {position}",
-                ))
+                findings.append(
+                    error(
+                        "blank-label",
+                        f"La colonne n° {position} n'a pas de nom dans l'en-tête.",
+                        f"Nommez-la (colonnes attendues : {expected}) ou supprimez-la.",
+                        row=None,
+                        field=f"n° {position}",
+                    )
+                )
                 continue
-            findings.append(error(
-                "extra-label", f"La colonne « {label} » ne fait pas partie du format de suivi.",
-                f"Renommez-la avec l'un des noms attendus ({expected}) ou supprimez-la.",
-                field=label, value=shown(label),
-            ))
+            findings.append(
+                error(
+                    "extra-label",
+                    f"La colonne « {label} » ne fait pas partie du format de suivi.",
+                    f"Renommez-la avec l'un des noms attendus ({expected}) ou supprimez-la.",
+                    field=label,
+                    value=shown(label),
+                )
+            )
             continue
         if name in mapped:
-            findings.append(error(
-                "duplicate-label", f"La colonne « {name} » apparaît deux fois dans l'en-tête.",
-                "Gardez une seule colonne de ce nom.", field=label, value=shown(label),
-            ))
+            findings.append(
+                error(
+                    "duplicate-label",
+                    f"La colonne « {name} » apparaît deux fois dans l'en-tête.",
+                    "Gardez une seule colonne de ce nom.",
+                    field=label,
+                    value=shown(label),
+                )
+            )
             mapped.append(None)
             continue
         mapped.append(name)
         if label not in (name, titles[name]):  # a field's name or title is the format's own
-            findings.append(correction(
-                "entete-renomme", f"La colonne « {label} » est lue comme « {name} ».", field=name,
-                value=shown(label),
-            ))
+            findings.append(
+                correction(
+                    "entete-renomme",
+                    f"La colonne « {label} » est lue comme « {name} ».",
+                    field=name,
+                    value=shown(label),
+                )
+            )
     for f in schema["fields"]:
         if f["name"] in mapped:
             continue
         title = f.get("title", f["name"])
         if template:
-            findings.append(error(
-                "missing-label",
-                f"La colonne « {f['name']} » ({title}) du modèle a été supprimée : les valeurs "
-                "qu'elle contenait ne sont pas dans le fichier.",
-                f"Rétablissez la colonne « {f['name']} » (annulez la suppression, ou repartez du "
-                "modèle envoyé par l'équipe) et renvoyez le fichier.", field=f["name"],
-            ))
+            findings.append(
+                error(
+                    "missing-label",
+                    f"La colonne « {f['name']} » ({title}) du modèle a été supprimée : les valeurs "
+                    "qu'elle contenait ne sont pas dans le fichier.",
+                    f"Rétablissez la colonne « {f['name']} » (annulez la suppression, ou repartez du "
+                    "modèle envoyé par l'équipe) et renvoyez le fichier.",
+                    field=f["name"],
+                )
+            )
         elif f.get("constraints", {}).get("required"):
-            findings.append(error(
-                "missing-label", f"La colonne obligatoire « {f['name']} » ({title}) "
-                "est absente.",
-                "Ajoutez-la à l'en-tête, ou repartez du modèle envoyé par l'équipe du plan.", field=f["name"],
-            ))
+            findings.append(
+                error(
+                    "missing-label",
+                    f"La colonne obligatoire « {f['name']} » ({title}) est absente.",
+                    "Ajoutez-la à l'en-tête, ou repartez du modèle envoyé par l'équipe du plan.",
+                    field=f["name"],
+                )
+            )
         else:
-            findings.append(warning(
-                "colonne-absente",
-                f"La colonne facultative « {f['name']} » ({title}) est absente : rien de cette "
-                "colonne ne sera publié pour les lignes de ce fichier.",
-                f"Si vous avez des valeurs de « {title} » à transmettre, ajoutez la colonne "
-                f"« {f['name']} » et renvoyez le fichier.", field=f["name"],
-            ))
+            findings.append(
+                warning(
+                    "colonne-absente",
+                    f"La colonne facultative « {f['name']} » ({title}) est absente : rien de cette "
+                    "colonne ne sera publié pour les lignes de ce fichier.",
+                    f"Si vous avez des valeurs de « {title} » à transmettre, ajoutez la colonne "
+                    f"« {f['name']} » et renvoyez le fichier.",
+                    field=f["name"],
+                )
+            )
     return mapped, findings
 
 
@@ -168,7 +196,12 @@ def _shifted_from(row: dict[str, str], statuses: dict[str, str]) -> tuple[str, s
     def is_status(value: str) -> bool:
         return match_key(value) in statuses
 
-    if date and not _ISO_OR_FRENCH_DATE.match(date) and is_status(date) and (not status or _PERCENT.match(status)):
+    if (
+        date
+        and not _ISO_OR_FRENCH_DATE.match(date)
+        and is_status(date)
+        and (not status or _PERCENT.match(status))
+    ):
         return "date_rapport", "statut"
     if _ISO_OR_FRENCH_DATE.match(date) and status and _PERCENT.match(status) and not percent:
         return "statut", "avancement_pct"
@@ -226,18 +259,23 @@ def _finite(text: str) -> bool:
         return True
 
 
-def normalise_submission(sheet: SheetTable, schema: TableSchema,
-                         informational_columns: frozenset[str] = INFORMATIONAL_COLUMNS) -> NormalisedSubmission:
+def normalise_submission(
+    sheet: SheetTable, schema: TableSchema, informational_columns: frozenset[str] = INFORMATIONAL_COLUMNS
+) -> NormalisedSubmission:
     """Canonical cells for every filled row; header errors leave no rows to check.
 
     ``informational_columns`` are the template's columns shown to help the person (an
     action's title, a target's quote), dropped without a finding."""
-    mapped, header_findings = _map_header(sheet.header, schema, sheet.template_org is not None,
-                                          informational_columns)
+    mapped, header_findings = _map_header(
+        sheet.header, schema, sheet.template_org is not None, informational_columns
+    )
     fields = [f["name"] for f in schema["fields"]]
-    result = NormalisedSubmission(fields=fields, findings=list(header_findings),
-                                  present={m for m in mapped if m is not None},
-                                  names={label: m for label, m in zip(sheet.header, mapped, strict=False) if m})
+    result = NormalisedSubmission(
+        fields=fields,
+        findings=list(header_findings),
+        present={m for m in mapped if m is not None},
+        names={label: m for label, m in zip(sheet.header, mapped, strict=False) if m},
+    )
     if any(f.severity == "erreur" for f in header_findings):
         return result
     kinds: dict[str, Any] = {f["name"]: f.get("type", "string") for f in schema["fields"]}
@@ -245,30 +283,41 @@ def normalise_submission(sheet: SheetTable, schema: TableSchema,
     statuses = spellings(schema, "statut") if "statut" in kinds else {}
     # Fields whose values are codes, dates or numbers: a leading apostrophe there is only
     # the spreadsheet's mark for « keep as text » (in a comment it may be meant).
-    typed = {f["name"] for f in schema["fields"] if f.get("type") in ("date", "integer", "number")
-             or {"enum", "pattern"} & set(f.get("constraints", {}))}
+    typed = {
+        f["name"]
+        for f in schema["fields"]
+        if f.get("type") in ("date", "integer", "number")
+        or {"enum", "pattern"} & set(f.get("constraints", {}))
+    }
     key_field = fields[0]
     unfilled: list[int] = []
     for number, cells in sheet.rows:
         if not any(cells):
             continue  # a blank line of the spreadsheet
-        extra = [c for c in cells[len(mapped):] if c]
+        extra = [c for c in cells[len(mapped) :] if c]
         if extra:
-            result.findings.append(error(
-                "extra-cell",
-                f"La ligne a {len(cells)} cellules alors que l'en-tête a {len(mapped)} colonnes.",
-                "Supprimez les cellules à droite de la dernière colonne, ou vérifiez le "
-                "séparateur des colonnes.", row=number, value=shown(extra[0]),
-            ))
+            result.findings.append(
+                error(
+                    "extra-cell",
+                    f"La ligne a {len(cells)} cellules alors que l'en-tête a {len(mapped)} colonnes.",
+                    "Supprimez les cellules à droite de la dernière colonne, ou vérifiez le "
+                    "séparateur des colonnes.",
+                    row=number,
+                    value=shown(extra[0]),
+                )
+            )
             result.reported.add((number, "*"))
             continue
         if sheet.kind == "csv" and len(cells) < len(mapped):
-            result.findings.append(error(
-                "missing-cell",
-                f"La ligne a {len(cells)} cellule(s) alors que l'en-tête a {len(mapped)} colonnes.",
-                "Vérifiez le séparateur des colonnes de cette ligne et ses guillemets.",
-                row=number, value=shown(cells[0] if cells else ""),
-            ))
+            result.findings.append(
+                error(
+                    "missing-cell",
+                    f"La ligne a {len(cells)} cellule(s) alors que l'en-tête a {len(mapped)} colonnes.",
+                    "Vérifiez le séparateur des colonnes de cette ligne et ses guillemets.",
+                    row=number,
+                    value=shown(cells[0] if cells else ""),
+                )
+            )
             result.reported.add((number, "*"))
             continue
         row = {name: "" for name in fields}
@@ -281,14 +330,19 @@ def normalise_submission(sheet: SheetTable, schema: TableSchema,
         shifted = _shifted_from(row, statuses) if statuses else None
         if shifted is not None:
             column, following = shifted
-            result.findings.append(error(
-                "cellules-decalees",
-                f"Les valeurs de la ligne sont décalées d'une colonne vers la gauche à partir de « {column} » : "
-                f"« {row[column]} » est sous {column}" + (f", « {row[following]} » sous {following}." if row[following]
-                                                          else "."),
-                f"Une cellule a sans doute été supprimée en décalant les autres vers la gauche : rétablissez la "
-                f"cellule de la colonne {column} pour que chaque valeur revienne sous sa colonne, puis renvoyez "
-                "le fichier.", row=number, value=shown(row[column])))
+            result.findings.append(
+                error(
+                    "cellules-decalees",
+                    f"Les valeurs de la ligne sont décalées d'une colonne vers la gauche à partir de « {column} » : "
+                    f"« {row[column]} » est sous {column}"
+                    + (f", « {row[following]} » sous {following}." if row[following] else "."),
+                    f"Une cellule a sans doute été supprimée en décalant les autres vers la gauche : rétablissez la "
+                    f"cellule de la colonne {column} pour que chaque valeur revienne sous sa colonne, puis renvoyez "
+                    "le fichier.",
+                    row=number,
+                    value=shown(row[column]),
+                )
+            )
             result.reported.add((number, "*"))
             continue
         for name in fields:
@@ -297,39 +351,64 @@ def normalise_submission(sheet: SheetTable, schema: TableSchema,
                 continue
             if value.startswith("'") and len(value) > 1 and name in typed:
                 result.originals[(number, name)] = value
-                result.findings.append(correction("apostrophe-initiale", _CORRECTIONS["apostrophe-initiale"],
-                                                  row=number, field=name, value=shown(value)))
+                result.findings.append(
+                    correction(
+                        "apostrophe-initiale",
+                        _CORRECTIONS["apostrophe-initiale"],
+                        row=number,
+                        field=name,
+                        value=shown(value),
+                    )
+                )
                 value = row[name] = value[1:].strip(_WHITESPACE)
             if value.startswith("="):
-                result.findings.append(error(
-                    "formule", "La cellule contient une formule ; seules des valeurs sont acceptées.",
-                    "Remplacez la formule par sa valeur (copier, puis collage spécial > valeurs).",
-                    row=number, field=name, value=shown(value),
-                ))
+                result.findings.append(
+                    error(
+                        "formule",
+                        "La cellule contient une formule ; seules des valeurs sont acceptées.",
+                        "Remplacez la formule par sa valeur (copier, puis collage spécial > valeurs).",
+                        row=number,
+                        field=name,
+                        value=shown(value),
+                    )
+                )
                 result.reported.add((number, name))
                 continue
             code = None
             if kinds[name] == "date" and sheet.kind == "xlsx" and _SERIAL_DAY.match(value):
-                row[name], code = (_EXCEL_EPOCH + dt.timedelta(days=int(value))).isoformat(), "date-numero-serie"
+                row[name], code = (
+                    (_EXCEL_EPOCH + dt.timedelta(days=int(value))).isoformat(),
+                    "date-numero-serie",
+                )
             elif kinds[name] == "date":
                 row[name], code = _normalise_date(value)
             elif kinds[name] == "integer":
                 row[name], code, ambiguous = _normalise_integer(value)
                 if ambiguous:
-                    result.findings.append(error(
-                        "nombre-non-entier",
-                        "L'avancement est un pourcentage entier ; la valeur a une partie décimale.",
-                        "Arrondissez à l'entier de votre choix (par exemple 50 pour 50,4).",
-                        row=number, field=name, value=shown(value),
-                    ))
+                    result.findings.append(
+                        error(
+                            "nombre-non-entier",
+                            "L'avancement est un pourcentage entier ; la valeur a une partie décimale.",
+                            "Arrondissez à l'entier de votre choix (par exemple 50 pour 50,4).",
+                            row=number,
+                            field=name,
+                            value=shown(value),
+                        )
+                    )
                     result.reported.add((number, name))
             elif kinds[name] == "number":
                 row[name], code = _normalise_number(value)
                 if not _finite(row[name]):  # frictionless reads « inf » and 1e400 as numbers
-                    result.findings.append(error(
-                        "type-error", f"« {value} » n'est pas un nombre fini.",
-                        "Écrivez la valeur constatée, un nombre seul (par exemple 2500 ou 12,5).",
-                        row=number, field=name, value=shown(value)))
+                    result.findings.append(
+                        error(
+                            "type-error",
+                            f"« {value} » n'est pas un nombre fini.",
+                            "Écrivez la valeur constatée, un nombre seul (par exemple 2500 ou 12,5).",
+                            row=number,
+                            field=name,
+                            value=shown(value),
+                        )
+                    )
                     result.reported.add((number, name))
             elif name == "statut":
                 canonical = statuses.get(match_key(value))
@@ -337,15 +416,18 @@ def normalise_submission(sheet: SheetTable, schema: TableSchema,
                     row[name], code = canonical, "statut-libelle"
             if code:
                 result.originals[(number, name)] = value
-                result.findings.append(correction(
-                    code, _CORRECTIONS[code], row=number, field=name, value=shown(value)))
+                result.findings.append(
+                    correction(code, _CORRECTIONS[code], row=number, field=name, value=shown(value))
+                )
         result.rows.append(row)
         result.sheet_rows.append(number)
     if unfilled:
         shown_rows = ", ".join(str(n) for n in unfilled[:10]) + ("…" if len(unfilled) > 10 else "")
-        result.findings.append(correction(
-            "ligne-non-remplie",
-            f"{len(unfilled)} ligne(s) du modèle sans rapport (seul l'identifiant de l'action "
-            f"ou de la cible est rempli) ignorée(s) : lignes {shown_rows}.",
-        ))
+        result.findings.append(
+            correction(
+                "ligne-non-remplie",
+                f"{len(unfilled)} ligne(s) du modèle sans rapport (seul l'identifiant de l'action "
+                f"ou de la cible est rempli) ignorée(s) : lignes {shown_rows}.",
+            )
+        )
     return result

@@ -93,8 +93,11 @@ class PackageCheck:
     reason: str = ""
 
 
-def check_package(package: frictionless.Package, references: dict[str, list[dict[str, Any]]] | None = None,
-                  prechecked: Collection[str] = ()) -> PackageCheck:
+def check_package(
+    package: frictionless.Package,
+    references: dict[str, list[dict[str, Any]]] | None = None,
+    prechecked: Collection[str] = (),
+) -> PackageCheck:
     """Every error of the package, on Arrow columns, or by frictionless when it must decide.
 
     ``prechecked`` names tables whose rows are exactly the values a check of their
@@ -112,8 +115,11 @@ def check_package(package: frictionless.Package, references: dict[str, list[dict
     except Fallback as why:
         reason = str(why)
     report = package.validate(checklist=frictionless.Checklist(), limit_errors=UNLIMITED_ERRORS)
-    rows = {task.name: int(task.stats.get("rows") or 0) for task in report.tasks
-            if task.name not in (references or {})}
+    rows = {
+        task.name: int(task.stats.get("rows") or 0)
+        for task in report.tasks
+        if task.name not in (references or {})
+    }
     return PackageCheck(issues_of(report, skip=set(references or {})), rows, FRICTIONLESS, reason)
 
 
@@ -125,10 +131,7 @@ def issues_of(report: frictionless.Report, skip: Collection[str] = ()) -> list[P
         if task.name not in skip
         for error in task.errors
     ]
-    issues += [
-        problem_of(error, "datapackage")
-        for error in report.errors
-    ]
+    issues += [problem_of(error, "datapackage") for error in report.errors]
     return issues
 
 
@@ -146,14 +149,20 @@ def _file_errors(resource: frictionless.Resource) -> list[Any]:
         if algorithm not in ("", "sha256"):
             raise Fallback(f"empreinte {algorithm}")
         if expected != digest.hexdigest():
-            found.append(fe.HashCountError(note=f'expected is "{expected}" and actual is "{digest.hexdigest()}"'))
+            found.append(
+                fe.HashCountError(note=f'expected is "{expected}" and actual is "{digest.hexdigest()}"')
+            )
     if resource.bytes and resource.bytes != size:
         found.append(fe.ByteCountError(note=f'expected is "{resource.bytes}" and actual is "{size}"'))
     return found
 
 
-def _columnar_issues(package: frictionless.Package, references: dict[str, list[dict[str, Any]]],
-                     rows: dict[str, int] | None = None, prechecked: Collection[str] = ()) -> list[Problem]:
+def _columnar_issues(
+    package: frictionless.Package,
+    references: dict[str, list[dict[str, Any]]],
+    rows: dict[str, int] | None = None,
+    prechecked: Collection[str] = (),
+) -> list[Problem]:
     """Every error of the package, tables on Arrow columns; :class:`Fallback` if not covered."""
     wanted: dict[str, set[tuple[str, ...]]] = {}
     for resource in package.resources:
@@ -168,9 +177,14 @@ def _columnar_issues(package: frictionless.Package, references: dict[str, list[d
     pending = [r for r in package.resources if r.name not in references]
     checked: dict[str, list[Any]] = {}
     while pending:
-        ready = [r for r in pending if all(
-            fk["reference"]["resource"] in ("", r.name) or fk["reference"]["resource"] in lookups
-            for fk in (r.schema.foreign_keys if r.schema else []))]
+        ready = [
+            r
+            for r in pending
+            if all(
+                fk["reference"]["resource"] in ("", r.name) or fk["reference"]["resource"] in lookups
+                for fk in (r.schema.foreign_keys if r.schema else [])
+            )
+        ]
         if not ready:
             raise Fallback("clés étrangères circulaires")
         for resource in ready:
@@ -192,6 +206,7 @@ def _columnar_issues(package: frictionless.Package, references: dict[str, list[d
             checked[resource.name] = found
     return [
         problem_of(error, resource.name or "?")
-        for resource in package.resources if resource.name in checked
+        for resource in package.resources
+        if resource.name in checked
         for error in checked[resource.name]
     ]

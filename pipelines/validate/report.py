@@ -48,11 +48,16 @@ class SubmissionReport:
         errors, warnings = len(self.of(Severity.ERROR)), len(self.of(Severity.WARNING))
         corrections = len(self.of(Severity.CORRECTION))
         if not self.accepted:
-            return (f"REJETÉ : {_count(errors, 'erreur')} à corriger"
-                    f"{', ' + _count(warnings, 'avertissement') if warnings else ''} ; "
-                    "rien n'est publié depuis ce fichier, renvoyez-le une fois corrigé.")
-        extras = [_count(n, label) for n, label in ((warnings, "avertissement"),
-                                                    (corrections, "correction automatique")) if n]
+            return (
+                f"REJETÉ : {_count(errors, 'erreur')} à corriger"
+                f"{', ' + _count(warnings, 'avertissement') if warnings else ''} ; "
+                "rien n'est publié depuis ce fichier, renvoyez-le une fois corrigé."
+            )
+        extras = [
+            _count(n, label)
+            for n, label in ((warnings, "avertissement"), (corrections, "correction automatique"))
+            if n
+        ]
         parts = [f"{_count(self.rows, 'ligne')} de suivi"] if self.rows or not self.target_rows else []
         if self.target_rows:
             parts.append(f"{_count(self.target_rows, 'valeur')} de cible")
@@ -94,9 +99,18 @@ def render_json(report: SubmissionReport) -> str:
 def where_of(finding: Problem) -> str:
     """Where a finding is, in words: « feuille Cibles, ligne 4, colonne valeur_atteinte », or
     « fichier » for the whole file."""
-    return ", ".join(p for p in (f"feuille {finding.table}" if finding.table else "",
-                                 f"ligne {finding.row}" if finding.row else "",
-                                 f"colonne {finding.field}" if finding.field else "") if p) or "fichier"
+    return (
+        ", ".join(
+            p
+            for p in (
+                f"feuille {finding.table}" if finding.table else "",
+                f"ligne {finding.row}" if finding.row else "",
+                f"colonne {finding.field}" if finding.field else "",
+            )
+            if p
+        )
+        or "fichier"
+    )
 
 
 def line_of(finding: Problem) -> str:
@@ -114,10 +128,25 @@ def _md_cell(value: Any) -> str:
     return text.replace("<", "&lt;").replace(">", "&gt;")
 
 
-_NONE = {Severity.ERROR: "Aucune erreur", Severity.WARNING: "Aucun avertissement",
-         Severity.CORRECTION: "Aucune correction"}
-_MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre",
-           "novembre", "décembre")
+_NONE = {
+    Severity.ERROR: "Aucune erreur",
+    Severity.WARNING: "Aucun avertissement",
+    Severity.CORRECTION: "Aucune correction",
+}
+_MONTHS = (
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+)
 
 
 def received_fr(moment: str) -> str:
@@ -156,8 +185,10 @@ def render_markdown(report: SubmissionReport) -> str:
         if not found:
             lines += [f"{_NONE[severity]}.", ""]
             continue
-        lines += ["| Ligne | Colonne | Valeur trouvée | Règle | Comment corriger | Problème |",
-                  "|---|---|---|---|---|---|"]
+        lines += [
+            "| Ligne | Colonne | Valeur trouvée | Règle | Comment corriger | Problème |",
+            "|---|---|---|---|---|---|",
+        ]
         lines += [
             f"| {_md_cell(line_of(f))} | {_md_cell(f.field)} | {_md_cell(f.value)} | {_md_cell(f.message)} "
             f"| {_md_cell(f.fix)} | {_md_cell(code_info(f.code).title)} |"
@@ -215,16 +246,20 @@ def _html_template() -> jinja2.Template:
 
 
 def render_html(report: SubmissionReport) -> str:
-    return _html_template().render(r=report, sections=_SECTIONS, nothing=_NONE, received_fr=received_fr,
-                                   line_of=line_of,
-                                   title_of=lambda code: code_info(code).title)
+    return _html_template().render(
+        r=report,
+        sections=_SECTIONS,
+        nothing=_NONE,
+        received_fr=received_fr,
+        line_of=line_of,
+        title_of=lambda code: code_info(code).title,
+    )
 
 
 def render_text(report: SubmissionReport) -> str:
     """What ``ogp validate`` prints: the verdict, then one block per finding."""
     lines = [f"{report.file_name} : {report.verdict}"]
-    labels = {Severity.ERROR: "ERREUR", Severity.WARNING: "AVERTISSEMENT",
-              Severity.CORRECTION: "CORRECTION"}
+    labels = {Severity.ERROR: "ERREUR", Severity.WARNING: "AVERTISSEMENT", Severity.CORRECTION: "CORRECTION"}
     for severity, _ in _SECTIONS:
         for f in report.of(severity):
             value = f" ; valeur « {f.value} »" if f.value is not None else ""

@@ -90,37 +90,50 @@ def _batch_definition() -> Any:
 def _frame(submission: NormalisedSubmission, context: RuleContext) -> pd.DataFrame:
     """Typed columns (cells that failed their type are NA: frictionless reported them)."""
     import pandas as pd  # imported by the runs that check submissions only
+
     rows = submission.rows
-    frame = pd.DataFrame({
-        LINE: submission.sheet_rows,
-        "id_action": [r["id_action"] or None for r in rows],
-        "date_rapport": pd.to_datetime([r["date_rapport"] for r in rows], format="%Y-%m-%d",
-                                       errors="coerce"),
-        "statut": [r["statut"] or None for r in rows],
-        "avancement_pct": pd.to_numeric(pd.Series([r["avancement_pct"] for r in rows], dtype="string"),
-                                        errors="coerce").astype("Float64"),
-        "commentaire": [r["commentaire"] or None for r in rows],
-        "preuve_url": [r["preuve_url"] or None for r in rows],
-    })
+    frame = pd.DataFrame(
+        {
+            LINE: submission.sheet_rows,
+            "id_action": [r["id_action"] or None for r in rows],
+            "date_rapport": pd.to_datetime(
+                [r["date_rapport"] for r in rows], format="%Y-%m-%d", errors="coerce"
+            ),
+            "statut": [r["statut"] or None for r in rows],
+            "avancement_pct": pd.to_numeric(
+                pd.Series([r["avancement_pct"] for r in rows], dtype="string"), errors="coerce"
+            ).astype("Float64"),
+            "commentaire": [r["commentaire"] or None for r in rows],
+            "preuve_url": [r["preuve_url"] or None for r in rows],
+        }
+    )
     frame["avancement_precedent"] = _previous(frame, context.history, "id_action", "avancement_pct")
     return frame
 
 
-def _previous(frame: pd.DataFrame, history: Iterable[tuple[str, str, float | None]],
-              key: str, value: str) -> pd.Series:
+def _previous(
+    frame: pd.DataFrame, history: Iterable[tuple[str, str, float | None]], key: str, value: str
+) -> pd.Series:
     """For each row, the latest earlier ``value`` reported for the same ``key`` (an action's
     percentage, a target's value), if any: the history's and the file's own earlier dates.
 
     Earlier reports of the same key and date are being replaced, so they do not count.
     """
     import pandas as pd  # imported by the runs that check submissions only
+
     current = frame[[key, "date_rapport", value]].assign(courant=True, position=range(len(frame)))
     past = pd.DataFrame(list(history), columns=[key, "date_rapport", value])
-    past = past.assign(**{
-        "date_rapport": pd.to_datetime(past["date_rapport"], format="%Y-%m-%d", errors="coerce"),
-        value: pd.to_numeric(past[value], errors="coerce").astype("Float64"),
-        "courant": False, "position": -1})
-    replaced = past.set_index([key, "date_rapport"]).index.isin(current.set_index([key, "date_rapport"]).index)
+    past = past.assign(
+        **{
+            "date_rapport": pd.to_datetime(past["date_rapport"], format="%Y-%m-%d", errors="coerce"),
+            value: pd.to_numeric(past[value], errors="coerce").astype("Float64"),
+            "courant": False,
+            "position": -1,
+        }
+    )
+    replaced = past.set_index([key, "date_rapport"]).index.isin(
+        current.set_index([key, "date_rapport"]).index
+    )
     combined = pd.concat([past[~replaced], current], ignore_index=True)
     combined = combined.sort_values([key, "date_rapport", "courant"], kind="stable")
     combined["precedent"] = combined.groupby(key, dropna=False)[value].transform(lambda s: s.shift().ffill())
@@ -132,16 +145,25 @@ def _date_rules(plan_start: dt.date, today: dt.date, observed: str) -> list[Rule
     """The report date within the plan and not in the future, for any sheet of reports;
     ``observed`` says what the date is the date of (« l'avancement a été constaté »)."""
     import pandas as pd  # imported by the runs that check submissions only
+
     _, gxe = _gx()
     return [
-        Rule("date-avant-plan", Severity.ERROR, "date_rapport",
-             f"La date du rapport ne peut pas précéder le début du plan ({plan_start.strftime('%d/%m/%Y')}).",
-             "Vérifiez l'année de la date (format JJ/MM/AAAA ou AAAA-MM-JJ).",
-             gxe.ExpectColumnValuesToBeBetween(column="date_rapport", min_value=pd.Timestamp(plan_start))),
-        Rule("date-future", Severity.ERROR, "date_rapport",
-             f"La date du rapport ne peut pas être dans le futur (après le {today.strftime('%d/%m/%Y')}).",
-             f"Indiquez la date à laquelle {observed}, au plus tard aujourd'hui.",
-             gxe.ExpectColumnValuesToBeBetween(column="date_rapport", max_value=pd.Timestamp(today))),
+        Rule(
+            "date-avant-plan",
+            Severity.ERROR,
+            "date_rapport",
+            f"La date du rapport ne peut pas précéder le début du plan ({plan_start.strftime('%d/%m/%Y')}).",
+            "Vérifiez l'année de la date (format JJ/MM/AAAA ou AAAA-MM-JJ).",
+            gxe.ExpectColumnValuesToBeBetween(column="date_rapport", min_value=pd.Timestamp(plan_start)),
+        ),
+        Rule(
+            "date-future",
+            Severity.ERROR,
+            "date_rapport",
+            f"La date du rapport ne peut pas être dans le futur (après le {today.strftime('%d/%m/%Y')}).",
+            f"Indiquez la date à laquelle {observed}, au plus tard aujourd'hui.",
+            gxe.ExpectColumnValuesToBeBetween(column="date_rapport", max_value=pd.Timestamp(today)),
+        ),
     ]
 
 
@@ -151,62 +173,97 @@ def business_rules(context: RuleContext) -> list[Rule]:
     complet = _column("statut") == "complet"
     not_started = _column("statut") == "non_commence"
     uncommented = _column("commentaire").is_null()
+
     # A rule about a column the file does not have says so, instead of asking to fill it.
     def absent(column: str, title: str) -> tuple[str, str]:
         """(what to add to the rule's text, what to put before its fix)."""
         if context.has_column(column):
             return "", ""
-        return (f" La colonne {column} ({title}) manque au fichier.",
-                f"Ajoutez la colonne {column} à l'en-tête, puis ")
+        return (
+            f" La colonne {column} ({title}) manque au fichier.",
+            f"Ajoutez la colonne {column} à l'en-tête, puis ",
+        )
 
     pct_said, pct_first = absent("avancement_pct", "Avancement (%)")
     proof_said, proof_first = absent("preuve_url", "Lien vers une preuve")
     rules = [
-        Rule("complet-sans-100", Severity.ERROR, "avancement_pct",
-             "Une action au statut complet est avancée à 100 %.",
-             "Indiquez 100 dans avancement_pct, ou choisissez le statut substantiel ou limite.",
-             gxe.ExpectColumnValuesToBeBetween(column="avancement_pct", min_value=100, max_value=100,
-                                               row_condition=complet)),
-        Rule("complet-sans-100", Severity.ERROR, "avancement_pct",
-             "Une action au statut complet est avancée à 100 % : l'avancement ne peut pas être vide."
-             + pct_said,
-             (pct_first + "i" if pct_first else "I") + "ndiquez 100 dans avancement_pct.",
-             gxe.ExpectColumnValuesToNotBeNull(column="avancement_pct", row_condition=complet)),
-        Rule("statut-sans-preuve", Severity.ERROR, "preuve_url",
-             "Une action au statut complet est attestée par un lien vers une preuve publique."
-             + proof_said,
-             (proof_first + "i" if proof_first else "I") + "ndiquez dans preuve_url l'adresse "
-             "d'un document public qui atteste l'achèvement.",
-             gxe.ExpectColumnValuesToNotBeNull(column="preuve_url", row_condition=complet)),
-        Rule("non-commence-avec-avancement", Severity.ERROR, "avancement_pct",
-             "Une action non commencée a un avancement de 0 % ou vide.",
-             "Mettez 0 ou videz avancement_pct, ou choisissez le statut limite.",
-             gxe.ExpectColumnValuesToBeBetween(column="avancement_pct", min_value=0, max_value=0,
-                                               row_condition=not_started)),
+        Rule(
+            "complet-sans-100",
+            Severity.ERROR,
+            "avancement_pct",
+            "Une action au statut complet est avancée à 100 %.",
+            "Indiquez 100 dans avancement_pct, ou choisissez le statut substantiel ou limite.",
+            gxe.ExpectColumnValuesToBeBetween(
+                column="avancement_pct", min_value=100, max_value=100, row_condition=complet
+            ),
+        ),
+        Rule(
+            "complet-sans-100",
+            Severity.ERROR,
+            "avancement_pct",
+            "Une action au statut complet est avancée à 100 % : l'avancement ne peut pas être vide."
+            + pct_said,
+            (pct_first + "i" if pct_first else "I") + "ndiquez 100 dans avancement_pct.",
+            gxe.ExpectColumnValuesToNotBeNull(column="avancement_pct", row_condition=complet),
+        ),
+        Rule(
+            "statut-sans-preuve",
+            Severity.ERROR,
+            "preuve_url",
+            "Une action au statut complet est attestée par un lien vers une preuve publique." + proof_said,
+            (proof_first + "i" if proof_first else "I") + "ndiquez dans preuve_url l'adresse "
+            "d'un document public qui atteste l'achèvement.",
+            gxe.ExpectColumnValuesToNotBeNull(column="preuve_url", row_condition=complet),
+        ),
+        Rule(
+            "non-commence-avec-avancement",
+            Severity.ERROR,
+            "avancement_pct",
+            "Une action non commencée a un avancement de 0 % ou vide.",
+            "Mettez 0 ou videz avancement_pct, ou choisissez le statut limite.",
+            gxe.ExpectColumnValuesToBeBetween(
+                column="avancement_pct", min_value=0, max_value=0, row_condition=not_started
+            ),
+        ),
         *_date_rules(context.plan_start, context.today, "l'avancement a été constaté"),
-        Rule("recul-sans-commentaire", Severity.WARNING, "avancement_pct",
-             "L'avancement d'une action recule par rapport à son rapport précédent sans "
-             "commentaire qui l'explique.",
-             "Expliquez le recul dans la colonne commentaire, ou corrigez le pourcentage.",
-             gxe.ExpectColumnPairValuesAToBeGreaterThanB(
-                 column_A="avancement_pct", column_B="avancement_precedent", or_equal=True,
-                 ignore_row_if="either_value_is_missing", row_condition=uncommented)),
+        Rule(
+            "recul-sans-commentaire",
+            Severity.WARNING,
+            "avancement_pct",
+            "L'avancement d'une action recule par rapport à son rapport précédent sans "
+            "commentaire qui l'explique.",
+            "Expliquez le recul dans la colonne commentaire, ou corrigez le pourcentage.",
+            gxe.ExpectColumnPairValuesAToBeGreaterThanB(
+                column_A="avancement_pct",
+                column_B="avancement_precedent",
+                or_equal=True,
+                ignore_row_if="either_value_is_missing",
+                row_condition=uncommented,
+            ),
+        ),
     ]
     if context.organisation is not None:
         # An error with or without the template: a row would otherwise replace the report of
         # the body that answers for the action (see the dataset's ``reporters`` to allow it).
-        rules.append(Rule(
-            "action-hors-responsabilite", Severity.ERROR, "id_action",
-            f"L'organisme {context.organisation} ne figure pas parmi les responsables de cette action.",
-            "Retirez la ligne (l'organisme responsable en rendra compte) ou vérifiez "
-            "l'identifiant de l'action.",
-            gxe.ExpectColumnValuesToBeInSet(column="id_action",
-                                            value_set=sorted(context.responsible_actions))))
+        rules.append(
+            Rule(
+                "action-hors-responsabilite",
+                Severity.ERROR,
+                "id_action",
+                f"L'organisme {context.organisation} ne figure pas parmi les responsables de cette action.",
+                "Retirez la ligne (l'organisme responsable en rendra compte) ou vérifiez "
+                "l'identifiant de l'action.",
+                gxe.ExpectColumnValuesToBeInSet(
+                    column="id_action", value_set=sorted(context.responsible_actions)
+                ),
+            )
+        )
     return rules
 
 
-def _run_suite(name: str, rules: list[Rule], frame: pd.DataFrame,
-               submission: NormalisedSubmission) -> Iterator[tuple[Rule, int, dict[str, str], str]]:
+def _run_suite(
+    name: str, rules: list[Rule], frame: pd.DataFrame, submission: NormalisedSubmission
+) -> Iterator[tuple[Rule, int, dict[str, str], str]]:
     """Each (rule, spreadsheet row, cells, value as written) great-expectations finds
     unexpected, for cells no earlier check reported."""
     gx, _ = _gx()
@@ -216,7 +273,8 @@ def _run_suite(name: str, rules: list[Rule], frame: pd.DataFrame,
         rule.expectation.meta = {"regle": position}
         suite.add_expectation(rule.expectation)
     result = batch_definition.get_batch(batch_parameters={"dataframe": frame}).validate(
-        suite, result_format={"result_format": "COMPLETE", "unexpected_index_column_names": [LINE]})
+        suite, result_format={"result_format": "COMPLETE", "unexpected_index_column_names": [LINE]}
+    )
     # Position of each spreadsheet row: a lookup per unexpected cell, not a scan.
     index_of = {row: i for i, row in enumerate(submission.sheet_rows)}
     for outcome in result.results:
@@ -228,7 +286,12 @@ def _run_suite(name: str, rules: list[Rule], frame: pd.DataFrame,
             if (row, rule.column) in submission.reported:
                 continue
             cells = submission.rows[index_of[row]]
-            yield rule, index_of[row], cells, submission.as_written(row, rule.column, cells.get(rule.column, ""))
+            yield (
+                rule,
+                index_of[row],
+                cells,
+                submission.as_written(row, rule.column, cells.get(rule.column, "")),
+            )
 
 
 def check_business_rules(submission: NormalisedSubmission, context: RuleContext) -> list[Problem]:
@@ -246,8 +309,17 @@ def check_business_rules(submission: NormalisedSubmission, context: RuleContext)
             bodies = context.responsible_bodies(str(cells.get("id_action", "")))
             if bodies:
                 text += f" Responsable(s) : {', '.join(bodies)}."
-        findings.append(Problem(rule.code, text, rule.fix, rule.severity, row=submission.sheet_rows[index],
-                                field=rule.column, value=shown(value) if value else None))
+        findings.append(
+            Problem(
+                rule.code,
+                text,
+                rule.fix,
+                rule.severity,
+                row=submission.sheet_rows[index],
+                field=rule.column,
+                value=shown(value) if value else None,
+            )
+        )
     return findings
 
 
@@ -272,18 +344,24 @@ class TargetRuleContext:
 def _target_frame(submission: NormalisedSubmission, context: TargetRuleContext) -> pd.DataFrame:
     """Typed columns, each row with its target's action and nature and the previous value."""
     import pandas as pd  # imported by the runs that check submissions only
+
     rows = submission.rows
     targets = [context.targets.get(r["id_cible"]) for r in rows]  # None: not a target of the plan
-    frame = pd.DataFrame({
-        LINE: submission.sheet_rows,
-        "id_cible": [r["id_cible"] or None for r in rows],
-        "id_action": [t.id_action if t else None for t in targets],
-        "nature": [t.nature if t else None for t in targets],
-        "date_rapport": pd.to_datetime([r["date_rapport"] for r in rows], format="%Y-%m-%d", errors="coerce"),
-        "valeur_atteinte": pd.to_numeric(pd.Series([r["valeur_atteinte"] for r in rows], dtype="string"),
-                                         errors="coerce").astype("Float64"),
-        "commentaire": [r.get("commentaire") or None for r in rows],
-    })
+    frame = pd.DataFrame(
+        {
+            LINE: submission.sheet_rows,
+            "id_cible": [r["id_cible"] or None for r in rows],
+            "id_action": [t.id_action if t else None for t in targets],
+            "nature": [t.nature if t else None for t in targets],
+            "date_rapport": pd.to_datetime(
+                [r["date_rapport"] for r in rows], format="%Y-%m-%d", errors="coerce"
+            ),
+            "valeur_atteinte": pd.to_numeric(
+                pd.Series([r["valeur_atteinte"] for r in rows], dtype="string"), errors="coerce"
+            ).astype("Float64"),
+            "commentaire": [r.get("commentaire") or None for r in rows],
+        }
+    )
     frame["valeur_precedente"] = _previous(frame, context.history, "id_cible", "valeur_atteinte")
     return frame
 
@@ -294,30 +372,51 @@ def target_rules(context: TargetRuleContext) -> list[Rule]:
     _, gxe = _gx()
     rules = [
         *_date_rules(context.plan_start, context.today, "la valeur a été constatée"),
-        Rule("jalon-ni-0-ni-1", Severity.ERROR, "valeur_atteinte",
-             "Cette cible est un jalon (une livraison à une date, sans chiffre) : sa valeur atteinte est 1 "
-             "quand il est franchi, 0 sinon.",
-             "Indiquez 1 si le jalon est franchi à la date du rapport, 0 sinon ; précisez dans le "
-             "commentaire ce qui reste à faire.",
-             gxe.ExpectColumnValuesToBeInSet(column="valeur_atteinte", value_set=[0, 1],
-                                             row_condition=_column("nature") == "jalon")),
-        Rule("baisse-sans-commentaire", Severity.WARNING, "valeur_atteinte",
-             "La valeur atteinte par la cible baisse par rapport à son rapport précédent sans "
-             "commentaire qui l'explique.",
-             "Expliquez la baisse dans la colonne commentaire (changement de mesure, correction), "
-             "ou corrigez la valeur.",
-             gxe.ExpectColumnPairValuesAToBeGreaterThanB(
-                 column_A="valeur_atteinte", column_B="valeur_precedente", or_equal=True,
-                 ignore_row_if="either_value_is_missing", row_condition=_column("commentaire").is_null())),
+        Rule(
+            "jalon-ni-0-ni-1",
+            Severity.ERROR,
+            "valeur_atteinte",
+            "Cette cible est un jalon (une livraison à une date, sans chiffre) : sa valeur atteinte est 1 "
+            "quand il est franchi, 0 sinon.",
+            "Indiquez 1 si le jalon est franchi à la date du rapport, 0 sinon ; précisez dans le "
+            "commentaire ce qui reste à faire.",
+            gxe.ExpectColumnValuesToBeInSet(
+                column="valeur_atteinte", value_set=[0, 1], row_condition=_column("nature") == "jalon"
+            ),
+        ),
+        Rule(
+            "baisse-sans-commentaire",
+            Severity.WARNING,
+            "valeur_atteinte",
+            "La valeur atteinte par la cible baisse par rapport à son rapport précédent sans "
+            "commentaire qui l'explique.",
+            "Expliquez la baisse dans la colonne commentaire (changement de mesure, correction), "
+            "ou corrigez la valeur.",
+            gxe.ExpectColumnPairValuesAToBeGreaterThanB(
+                column_A="valeur_atteinte",
+                column_B="valeur_precedente",
+                or_equal=True,
+                ignore_row_if="either_value_is_missing",
+                row_condition=_column("commentaire").is_null(),
+            ),
+        ),
     ]
     if context.organisation is not None:
-        rules.append(Rule(
-            "cible-hors-responsabilite", Severity.ERROR, "id_cible",
-            f"La cible appartient à une action dont l'organisme {context.organisation} n'est pas responsable.",
-            "Retirez la ligne (l'organisme responsable de l'action en rendra compte) ou vérifiez "
-            "l'identifiant de la cible.",
-            gxe.ExpectColumnValuesToBeInSet(column="id_action", value_set=sorted(context.responsible_actions),
-                                            row_condition=_column("id_action").is_not_null())))
+        rules.append(
+            Rule(
+                "cible-hors-responsabilite",
+                Severity.ERROR,
+                "id_cible",
+                f"La cible appartient à une action dont l'organisme {context.organisation} n'est pas responsable.",
+                "Retirez la ligne (l'organisme responsable de l'action en rendra compte) ou vérifiez "
+                "l'identifiant de la cible.",
+                gxe.ExpectColumnValuesToBeInSet(
+                    column="id_action",
+                    value_set=sorted(context.responsible_actions),
+                    row_condition=_column("id_action").is_not_null(),
+                ),
+            )
+        )
     return rules
 
 
@@ -337,8 +436,17 @@ def check_target_rules(submission: NormalisedSubmission, context: TargetRuleCont
             action = str(frame["id_action"].iloc[index])
             bodies = context.responsible_bodies(action) if context.responsible_bodies else []
             text += f" Action {action}" + (f", responsable(s) : {', '.join(bodies)}." if bodies else ".")
-        findings.append(Problem(rule.code, text, rule.fix, rule.severity, row=submission.sheet_rows[index],
-                                field=rule.column, value=shown(value) if value else None))
+        findings.append(
+            Problem(
+                rule.code,
+                text,
+                rule.fix,
+                rule.severity,
+                row=submission.sheet_rows[index],
+                field=rule.column,
+                value=shown(value) if value else None,
+            )
+        )
     return findings
 
 

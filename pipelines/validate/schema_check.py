@@ -33,26 +33,37 @@ def _type_finding(field: dict[str, Any], value: str, row: int) -> Problem:
     name, kind = field["name"], field.get("type", "string")
     timed = _DATE_WITH_TIME.match(value) if kind == "date" else None
     if timed:
-        rule, fix = (f"La date contient une heure ({timed.group(2)}) : la colonne attend une date seule.",
-                     f"Gardez seulement la date ({timed.group(1)}) : dans le tableur, choisissez le format "
-                     "de cellule Date courte, ou effacez l'heure.")
+        rule, fix = (
+            f"La date contient une heure ({timed.group(2)}) : la colonne attend une date seule.",
+            f"Gardez seulement la date ({timed.group(1)}) : dans le tableur, choisissez le format "
+            "de cellule Date courte, ou effacez l'heure.",
+        )
     elif kind == "date":
-        rule, fix = (f"« {value} » n'est pas une date valide.",
-                     "Écrivez la date au format AAAA-MM-JJ ou JJ/MM/AAAA, par exemple 31/12/2022.")
+        rule, fix = (
+            f"« {value} » n'est pas une date valide.",
+            "Écrivez la date au format AAAA-MM-JJ ou JJ/MM/AAAA, par exemple 31/12/2022.",
+        )
     elif kind == "integer":
-        rule, fix = (f"« {value} » n'est pas un nombre entier.",
-                     "Écrivez un pourcentage entier de 0 à 100, sans décimale ni texte (par exemple 60).")
+        rule, fix = (
+            f"« {value} » n'est pas un nombre entier.",
+            "Écrivez un pourcentage entier de 0 à 100, sans décimale ni texte (par exemple 60).",
+        )
     elif kind == "number":
-        rule, fix = (f"« {value} » n'est pas un nombre.",
-                     "Écrivez un nombre seul, sans unité ni texte, avec une virgule pour les décimales "
-                     "(par exemple 2500 ou 12,5) ; pour un jalon, 1 s'il est franchi, 0 sinon.")
+        rule, fix = (
+            f"« {value} » n'est pas un nombre.",
+            "Écrivez un nombre seul, sans unité ni texte, avec une virgule pour les décimales "
+            "(par exemple 2500 ou 12,5) ; pour un jalon, 1 s'il est franchi, 0 sinon.",
+        )
     elif field.get("format") == "uri":
-        rule, fix = (f"« {value} » n'est pas une adresse web valide.",
-                     "Copiez l'adresse complète depuis la barre d'adresse du navigateur, "
-                     "en commençant par https://.")
+        rule, fix = (
+            f"« {value} » n'est pas une adresse web valide.",
+            "Copiez l'adresse complète depuis la barre d'adresse du navigateur, en commençant par https://.",
+        )
     else:
-        rule, fix = (f"« {value} » n'a pas le type attendu ({kind}).",
-                     "Corrigez la valeur d'après la description de la colonne dans l'onglet Instructions.")
+        rule, fix = (
+            f"« {value} » n'a pas le type attendu ({kind}).",
+            "Corrigez la valeur d'après la description de la colonne dans l'onglet Instructions.",
+        )
     return error("type-error", rule, fix, row=row, field=name, value=shown(value))
 
 
@@ -78,8 +89,10 @@ def _constraint_finding(field: dict[str, Any], constraint: str, value: str, row:
         fix = "Recopiez l'identifiant depuis le modèle : E, le numéro d'engagement, -A, le numéro d'ambition, puis le rang sur deux chiffres."
     elif constraint == "pattern" and name == "id_cible":
         rule = f"« {value} » n'a pas la forme d'un identifiant de cible (E3-A1-01-C1)."
-        fix = ("Recopiez l'identifiant depuis l'onglet Cibles du modèle : l'identifiant de l'action, "
-               "puis -C et le rang de la cible.")
+        fix = (
+            "Recopiez l'identifiant depuis l'onglet Cibles du modèle : l'identifiant de l'action, "
+            "puis -C et le rang de la cible."
+        )
     elif constraint == "pattern" and name == "preuve_url":
         rule = f"« {value} » n'est pas une adresse web commençant par http:// ou https:// (sans espace)."
         fix = "Copiez l'adresse complète depuis la barre d'adresse du navigateur."
@@ -108,11 +121,14 @@ def check_submission_schema(
     descriptor = {k: v for k, v in schema.items() if k != "$schema"}
     (foreign_key,) = schema["foreignKeys"]  # a submission refers to one table of the plan
     table, column = foreign_key["reference"]["resource"], foreign_key["reference"]["fields"][0]
-    package = frictionless.Package(resources=[
-        frictionless.Resource(name=SUBMISSION_RESOURCE, data=data,
-                              schema=frictionless.Schema.from_descriptor(descriptor)),
-        frictionless.Resource(name=table, data=[[column], *([value] for value in references)]),
-    ])
+    package = frictionless.Package(
+        resources=[
+            frictionless.Resource(
+                name=SUBMISSION_RESOURCE, data=data, schema=frictionless.Schema.from_descriptor(descriptor)
+            ),
+            frictionless.Resource(name=table, data=[[column], *([value] for value in references)]),
+        ]
+    )
     key, date = schema["primaryKey"]
     subject, noun, example = _SUBJECT[key]
     report = package.validate(checklist=frictionless.Checklist(), limit_errors=UNLIMITED_ERRORS)
@@ -128,8 +144,13 @@ def check_submission_schema(
         for err in task.errors:
             number = getattr(err, "row_number", None)
             if number is None:
-                findings.append(error(err.type, f"Erreur de structure : {err.message}",
-                                      "Repartez du modèle envoyé par l'équipe du plan, sans en modifier l'en-tête."))
+                findings.append(
+                    error(
+                        err.type,
+                        f"Erreur de structure : {err.message}",
+                        "Repartez du modèle envoyé par l'équipe du plan, sans en modifier l'en-tête.",
+                    )
+                )
                 continue
             row = sheet_row(number)
             name = getattr(err, "field_name", None)
@@ -151,26 +172,40 @@ def check_submission_schema(
                 cells = submission.rows[number - 2]
                 first = _SAME_AS_ROW.search(err.note or "")
                 where = f" (ligne {sheet_row(int(first.group(1)))})" if first else ""
-                findings.append(error(
-                    "primary-key",
-                    f"{subject} {cells[key]} a déjà un rapport daté du "
-                    f"{cells[date]} dans ce fichier{where}.",
-                    f"Gardez une seule ligne par {noun} et par date : supprimez le doublon ou "
-                    "corrigez la date.",
-                    row=row, field=f"{key}, {date}",
-                    value=shown(f"{cells[key]} / {cells[date]}"),
-                ))
+                findings.append(
+                    error(
+                        "primary-key",
+                        f"{subject} {cells[key]} a déjà un rapport daté du "
+                        f"{cells[date]} dans ce fichier{where}.",
+                        f"Gardez une seule ligne par {noun} et par date : supprimez le doublon ou "
+                        "corrigez la date.",
+                        row=row,
+                        field=f"{key}, {date}",
+                        value=shown(f"{cells[key]} / {cells[date]}"),
+                    )
+                )
             elif err.type == "foreign-key":
                 value = submission.rows[number - 2][key]
-                findings.append(error(
-                    "foreign-key",
-                    f"{subject} « {value} » n'existe pas dans le plan d'action 2021-2023 (table {table}).",
-                    "Recopiez l'identifiant depuis le modèle envoyé par l'équipe du plan ou depuis la table "
-                    f"{table} du plan (par exemple {example}).",
-                    row=row, field=key, value=shown(value),
-                ))
+                findings.append(
+                    error(
+                        "foreign-key",
+                        f"{subject} « {value} » n'existe pas dans le plan d'action 2021-2023 (table {table}).",
+                        "Recopiez l'identifiant depuis le modèle envoyé par l'équipe du plan ou depuis la table "
+                        f"{table} du plan (par exemple {example}).",
+                        row=row,
+                        field=key,
+                        value=shown(value),
+                    )
+                )
             else:
-                findings.append(error(err.type, f"Erreur frictionless : {err.message}",
-                                      "Corrigez la cellule indiquée.", row=row, field=name,
-                                      value=shown(value) if value else None))
+                findings.append(
+                    error(
+                        err.type,
+                        f"Erreur frictionless : {err.message}",
+                        "Corrigez la cellule indiquée.",
+                        row=row,
+                        field=name,
+                        value=shown(value) if value else None,
+                    )
+                )
     return findings

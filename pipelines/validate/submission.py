@@ -67,34 +67,51 @@ def _is_targets_table(sheet: SheetTable, targets_schema: TableSchema) -> bool:
     identifier and no action identifier (a CSV holds one table)."""
     keys = {match_key(c).replace(" ", "_") for c in sheet.header}
     target_key = targets_schema["fields"][0]
-    names = {match_key(target_key["name"]).replace(" ", "_"), match_key(target_key.get("title", "")).replace(" ", "_")}
+    names = {
+        match_key(target_key["name"]).replace(" ", "_"),
+        match_key(target_key.get("title", "")).replace(" ", "_"),
+    }
     return bool(keys & names) and not keys & {"id_action", "action"}
 
 
-def _schema_checked(sheet: SheetTable, schema: TableSchema, informational: frozenset[str],
-                    references: list[str]) -> tuple[NormalisedSubmission, list[Problem]]:
+def _schema_checked(
+    sheet: SheetTable, schema: TableSchema, informational: frozenset[str], references: list[str]
+) -> tuple[NormalisedSubmission, list[Problem]]:
     """A sheet normalised and checked by frictionless against its schema (``references``: the
     values of the plan's table its foreign key points at), with every finding so far."""
     normalised = normalise_submission(sheet, schema, informational)
     # The reader names a cell's column by its header label; reports name the field.
-    findings = [dataclasses.replace(f, field=normalised.names.get(f.field, f.field)) if f.field else f
-                for f in sheet.findings]
+    findings = [
+        dataclasses.replace(f, field=normalised.names.get(f.field, f.field)) if f.field else f
+        for f in sheet.findings
+    ]
     findings += normalised.findings
     schema_findings = check_submission_schema(normalised, schema, references)
     normalised.reported |= {(f.row, f.field) for f in schema_findings if f.row and f.field}
     return normalised, findings + schema_findings
 
 
-def _validate_targets(sheet: SheetTable, schema: TableSchema, plan: PlanFacts, org: str | None, *,
-                      today: dt.date, history: TargetHistory) -> NormalisedSubmission:
+def _validate_targets(
+    sheet: SheetTable,
+    schema: TableSchema,
+    plan: PlanFacts,
+    org: str | None,
+    *,
+    today: dt.date,
+    history: TargetHistory,
+) -> NormalisedSubmission:
     """The targets table of a file, normalised and checked (schema, then rules); findings on
     the workbook's « Cibles » sheet say so."""
     normalised, findings = _schema_checked(sheet, schema, TARGET_INFORMATIONAL_COLUMNS, sorted(plan.targets))
     context = TargetRuleContext(
-        plan_start=plan.start, today=today, organisation=org,
+        plan_start=plan.start,
+        today=today,
+        organisation=org,
         responsible_actions=plan.actions_of(org) if org else frozenset(),
         targets=plan.targets,
-        history=history, responsible_bodies=plan.responsible_for)
+        history=history,
+        responsible_bodies=plan.responsible_for,
+    )
     findings += check_target_rules(normalised, context)
     if sheet.sheet == TARGETS_SHEET:
         findings = [dataclasses.replace(f, table=TARGETS_SHEET) for f in findings]
@@ -105,15 +122,19 @@ def _validate_targets(sheet: SheetTable, schema: TableSchema, plan: PlanFacts, o
 def _attribution_fix(received: Received) -> str:
     """How to attribute a file, by where it came from."""
     if received.origin.startswith(("depot:", "exemple:")):
-        return ("Déplacez le fichier dans le dossier de l'organisme qui l'a envoyé, nommé par son "
-                "identifiant dans la table organisations du plan (par exemple ditp/), puis "
-                "relancez la collecte ; ou demandez-lui de remplir son modèle.")
+        return (
+            "Déplacez le fichier dans le dossier de l'organisme qui l'a envoyé, nommé par son "
+            "identifiant dans la table organisations du plan (par exemple ditp/), puis "
+            "relancez la collecte ; ou demandez-lui de remplir son modèle."
+        )
     if received.origin.startswith("fichier:"):
         return "Indiquez l'organisme qui rend compte (--org, par exemple --org ditp)."
     return "Indiquez l'organisme de cette adresse (urls[].organisation dans dataset.yaml)."
 
 
-def _organisation(received: Received, template_org: str | None, plan: PlanFacts) -> tuple[str | None, list[Problem]]:
+def _organisation(
+    received: Received, template_org: str | None, plan: PlanFacts
+) -> tuple[str | None, list[Problem]]:
     """The reporting body: the template's marker first, else what the source says.
 
     A file no body of the plan can be found for is an error: it is archived and reported,
@@ -121,35 +142,52 @@ def _organisation(received: Received, template_org: str | None, plan: PlanFacts)
     findings: list[Problem] = []
     org = template_org or received.organisation
     if template_org and received.organisation and template_org != received.organisation:
-        findings.append(warning(
-            "organisme-different",
-            f"Le modèle a été préparé pour {template_org} mais le fichier vient de la source de "
-            f"{received.organisation} ; c'est le modèle qui fait foi.",
-            "Vérifiez que le bon organisme a rempli ce modèle.",
-        ))
+        findings.append(
+            warning(
+                "organisme-different",
+                f"Le modèle a été préparé pour {template_org} mais le fichier vient de la source de "
+                f"{received.organisation} ; c'est le modèle qui fait foi.",
+                "Vérifiez que le bon organisme a rempli ce modèle.",
+            )
+        )
     if org is not None and org not in plan.organisations:
-        where = (f"Le modèle indique l'organisme « {org} »" if template_org
-                 else f"Le dossier ou la source « {org} » ne désigne")
+        where = (
+            f"Le modèle indique l'organisme « {org} »"
+            if template_org
+            else f"Le dossier ou la source « {org} » ne désigne"
+        )
         close = difflib.get_close_matches(org, sorted(plan.organisations), n=3, cutoff=0.5)
-        by_name = [o for o, name in sorted(plan.organisation_names.items())
-                   if org.replace("-", " ") in match_key(name)]
+        by_name = [
+            o
+            for o, name in sorted(plan.organisation_names.items())
+            if org.replace("-", " ") in match_key(name)
+        ]
         hints = list(dict.fromkeys([*close, *by_name]))[:3]
-        findings.append(error(
-            "organisme-inconnu",
-            (f"{where}, qui n'est pas un organisme du plan" if template_org else
-             f"{where} aucun organisme du plan") + " : on ne sait pas qui rend compte. Le fichier "
-            "est archivé, rien n'en est publié.",
-            _attribution_fix(received) + (f" Identifiants proches : {', '.join(hints)}." if hints else ""),
-            value=shown(org),
-        ))
+        findings.append(
+            error(
+                "organisme-inconnu",
+                (
+                    f"{where}, qui n'est pas un organisme du plan"
+                    if template_org
+                    else f"{where} aucun organisme du plan"
+                )
+                + " : on ne sait pas qui rend compte. Le fichier "
+                "est archivé, rien n'en est publié.",
+                _attribution_fix(received)
+                + (f" Identifiants proches : {', '.join(hints)}." if hints else ""),
+                value=shown(org),
+            )
+        )
         return None, findings
     if org is None:
-        findings.append(error(
-            "organisme-non-identifie",
-            "On ne sait pas quel organisme a envoyé ce fichier (ni modèle d'organisme, ni dossier "
-            "d'organisme, ni source déclarée) : il est archivé, rien n'en est publié.",
-            _attribution_fix(received),
-        ))
+        findings.append(
+            error(
+                "organisme-non-identifie",
+                "On ne sait pas quel organisme a envoyé ce fichier (ni modèle d'organisme, ni dossier "
+                "d'organisme, ni source déclarée) : il est archivé, rien n'en est publié.",
+                _attribution_fix(received),
+            )
+        )
     return org, findings
 
 
@@ -167,9 +205,14 @@ def validate_submission(
     """Every finding about one file; ``rows`` (progress) and ``target_rows`` (values reached
     of targets, when ``targets_schema`` is given) are its canonical rows when it is accepted."""
     report = SubmissionReport(
-        file_name=received.name, sha256=received.sha256, size=received.byte_count,
-        origin=received.origin, received_at=received.received_at,
-        organisation=received.organisation, template_used=False, rows=0,
+        file_name=received.name,
+        sha256=received.sha256,
+        size=received.byte_count,
+        origin=received.origin,
+        received_at=received.received_at,
+        organisation=received.organisation,
+        template_used=False,
+        rows=0,
     )
     if received.path is not None:  # left on disk: over the limit, nothing to parse
         report.findings = [too_large(received.byte_count, limits.max_bytes)]
@@ -196,26 +239,33 @@ def validate_submission(
         findings += checked
         if normalised.rows:
             context = RuleContext(
-                plan_start=plan.start, today=today, organisation=org,
+                plan_start=plan.start,
+                today=today,
+                organisation=org,
                 template_used=report.template_used,
                 responsible_actions=plan.actions_of(org) if org else frozenset(),
-                history=history, responsible_bodies=plan.responsible_for,
+                history=history,
+                responsible_bodies=plan.responsible_for,
                 present_columns=frozenset(normalised.present),
             )
             findings += check_business_rules(normalised, context)
         rows = normalised.rows
     target_rows: list[dict[str, str]] = []
     if target_sheet is not None and targets_schema is not None:
-        targets = _validate_targets(target_sheet, targets_schema, plan, org, today=today,
-                                    history=target_history)
+        targets = _validate_targets(
+            target_sheet, targets_schema, plan, org, today=today, history=target_history
+        )
         findings += targets.findings
         target_rows = targets.rows
     if not rows and not target_rows and not any(f.severity == Severity.ERROR for f in findings):
-        findings.append(error(
-            "aucune-ligne", "Le fichier ne contient aucune ligne de suivi remplie.",
-            "Remplissez au moins la date du rapport et le statut d'une action (ou la date et la valeur "
-            "atteinte d'une cible), puis renvoyez le fichier.",
-        ))
+        findings.append(
+            error(
+                "aucune-ligne",
+                "Le fichier ne contient aucune ligne de suivi remplie.",
+                "Remplissez au moins la date du rapport et le statut d'une action (ou la date et la valeur "
+                "atteinte d'une cible), puis renvoyez le fichier.",
+            )
+        )
     report.findings = findings
     report.rows = len(rows)
     report.target_rows = len(target_rows)

@@ -51,8 +51,7 @@ def published_schema(schema: TableSchema, tables: tuple[str, ...]) -> TableSchem
     """
     kept = {k: v for k, v in schema.items() if k not in _SCHEMA_DOCUMENT_KEYS}
     if "foreignKeys" in kept:
-        local = [fk for fk in kept["foreignKeys"]
-                 if fk["reference"].get("resource", "") in ("", *tables)]
+        local = [fk for fk in kept["foreignKeys"] if fk["reference"].get("resource", "") in ("", *tables)]
         kept["foreignKeys"] = local
         if not local:
             del kept["foreignKeys"]
@@ -66,8 +65,11 @@ def resource_name(table: str, fmt: str) -> str:
 
 def table_of(resource: dict[str, Any]) -> str:
     """The table a resource of a descriptor holds (the inverse of ``resource_name``)."""
-    return resource["name"].removesuffix(f"-{resource['format']}") if resource["format"] != "csv" \
+    return (
+        resource["name"].removesuffix(f"-{resource['format']}")
+        if resource["format"] != "csv"
         else resource["name"]
+    )
 
 
 def build_datapackage(
@@ -97,13 +99,15 @@ def build_datapackage(
                 "hash": f"sha256:{files[path].sha256}",
             }
             if fmt == "csv":
-                resource.update({
-                    "type": "table",
-                    "scheme": "file",
-                    "encoding": "utf-8",
-                    "dialect": {"csv": {"delimiter": ",", "lineTerminator": "\n"}},
-                    "schema": published_schema(schema, config.tables),
-                })
+                resource.update(
+                    {
+                        "type": "table",
+                        "scheme": "file",
+                        "encoding": "utf-8",
+                        "dialect": {"csv": {"delimiter": ",", "lineTerminator": "\n"}},
+                        "schema": published_schema(schema, config.tables),
+                    }
+                )
             else:
                 resource["type"] = "file"
             resources.append(resource)
@@ -114,8 +118,7 @@ def build_datapackage(
         "description": config.description,
         "version": version,
         "keywords": list(config.keywords),
-        "licenses": [{"name": config.licence.id, "title": config.licence.title,
-                      "path": config.licence.url}],
+        "licenses": [{"name": config.licence.id, "title": config.licence.title, "path": config.licence.url}],
         "contributors": [{"title": config.publisher.name, "role": "publisher"}],
         "sources": [config.source.provenance()],
         "resources": resources,

@@ -125,11 +125,14 @@ class PublishedDataset:
             return None
         descriptor = json.loads((dataset_dir / log.served / "datapackage.json").read_text(encoding="utf-8"))
         entry = log.entry(log.served) or {}
-        update: dict[str, Any] = {"title": descriptor.get("title", config.title),
-                                  "description": descriptor.get("description", config.description)}
+        update: dict[str, Any] = {
+            "title": descriptor.get("title", config.title),
+            "description": descriptor.get("description", config.description),
+        }
         if isinstance(config.source, SubmissionsSource):
             update["source"] = config.source.model_copy(
-                update={"sample": v.version_is_sample(dataset_dir, entry)})
+                update={"sample": v.version_is_sample(dataset_dir, entry)}
+            )
         return cls(config.model_copy(update=update), log, descriptor)
 
     def rollback(self) -> dict[str, Any] | None:
@@ -224,9 +227,17 @@ def _agent(graph: Graph, node: URIRef, name: str) -> URIRef:
     graph.add((node, RDF.type, FOAF.Organization))
     graph.add((node, RDF.type, FOAF.Agent))
     graph.add((node, FOAF.name, RdfLiteral(name, lang="fr")))
-    graph.add((node, DCTERMS.type, _concept(
-        graph, "http://purl.org/adms/publishertype/NationalAuthority",
-        "http://purl.org/adms/publishertype/1.0")))
+    graph.add(
+        (
+            node,
+            DCTERMS.type,
+            _concept(
+                graph,
+                "http://purl.org/adms/publishertype/NationalAuthority",
+                "http://purl.org/adms/publishertype/1.0",
+            ),
+        )
+    )
     return node
 
 
@@ -241,8 +252,9 @@ def _date(value: str) -> RdfLiteral:
     return RdfLiteral(value, datatype=XSD.date)
 
 
-def add_dataset(graph: Graph, catalog: URIRef, published: PublishedDataset, base_url: str,
-                profile: Profile) -> URIRef:
+def add_dataset(
+    graph: Graph, catalog: URIRef, published: PublishedDataset, base_url: str, profile: Profile
+) -> URIRef:
     """Adds one served dataset to ``catalog`` in ``graph``, with a distribution per file; returns its node.
 
     Described from the served version (its log entry and descriptor), not from the newest one.
@@ -261,8 +273,13 @@ def add_dataset(graph: Graph, catalog: URIRef, published: PublishedDataset, base
         graph.add((node, DCAT.keyword, RdfLiteral(keyword, lang="fr")))
     for theme in config.themes:
         graph.add((node, DCAT.theme, _concept(graph, f"{EU}data-theme/{theme}", f"{EU}data-theme")))
-    graph.add((node, DCTERMS.language, _concept(graph, f"{EU}language/FRA", f"{EU}language",
-                                                DCTERMS.LinguisticSystem)))
+    graph.add(
+        (
+            node,
+            DCTERMS.language,
+            _concept(graph, f"{EU}language/FRA", f"{EU}language", DCTERMS.LinguisticSystem),
+        )
+    )
     publisher = _agent(graph, URIRef(f"{node}#editeur"), config.publisher.name)
     graph.add((node, DCTERMS.publisher, publisher))
     if config.contact is not None:
@@ -284,15 +301,27 @@ def add_dataset(graph: Graph, catalog: URIRef, published: PublishedDataset, base
         graph.add((period, RDF.type, DCTERMS.PeriodOfTime))
         graph.add((period, DCAT.startDate, _date(config.temporal_coverage.start.isoformat())))
         graph.add((period, DCAT.endDate, _date(config.temporal_coverage.end.isoformat())))
-    graph.add((node, DCTERMS.accrualPeriodicity, _concept(
-        graph, f"{EU}frequency/{config.frequency}", f"{EU}frequency", DCTERMS.Frequency)))
+    graph.add(
+        (
+            node,
+            DCTERMS.accrualPeriodicity,
+            _concept(graph, f"{EU}frequency/{config.frequency}", f"{EU}frequency", DCTERMS.Frequency),
+        )
+    )
     served = published.served
     graph.add((node, DCTERMS.issued, _date(log.versions[0]["date"])))
     graph.add((node, DCTERMS.modified, _date(served["date"])))
     graph.add((node, DCAT_VERSION, RdfLiteral(served["version"])))
-    graph.add((node, ADMS.versionNotes, RdfLiteral(
-        f"Version {served['version']} ({served['level']}) : " + " ; ".join(served["reasons"]) + ".",
-        lang="fr")))
+    graph.add(
+        (
+            node,
+            ADMS.versionNotes,
+            RdfLiteral(
+                f"Version {served['version']} ({served['level']}) : " + " ; ".join(served["reasons"]) + ".",
+                lang="fr",
+            ),
+        )
+    )
     graph.add((node, DCAT.landingPage, _document(graph, page)))
     for name in (v.VERSIONS_FILE, v.CHANGELOG_FILE):
         graph.add((node, FOAF.page, _document(graph, f"{page}{name}")))
@@ -312,21 +341,41 @@ def _document(graph: Graph, url: str) -> URIRef:
     return node
 
 
-def _add_distribution(graph: Graph, dataset: URIRef, page: str, resource: dict[str, Any],
-                      table: str, standard: URIRef, licence: URIRef, served: dict[str, Any],
-                      profile: Profile) -> None:
+def _add_distribution(
+    graph: Graph,
+    dataset: URIRef,
+    page: str,
+    resource: dict[str, Any],
+    table: str,
+    standard: URIRef,
+    licence: URIRef,
+    served: dict[str, Any],
+    profile: Profile,
+) -> None:
     fmt = resource["format"]
     node = URIRef(f"{dataset}/distributions/{table}-{fmt}")
     graph.add((dataset, DCAT.distribution, node))
     graph.add((node, RDF.type, DCAT.Distribution))
     graph.add((node, DCTERMS.identifier, RdfLiteral(f"{table}-{fmt}")))
     graph.add((node, DCTERMS.title, RdfLiteral(f"{table} ({FORMAT_LABELS[fmt]})", lang="fr")))
-    graph.add((node, DCTERMS.description, RdfLiteral(
-        f"{resource['description']} Format {FORMAT_LABELS[fmt]} ; schéma : {standard}", lang="fr")))
+    graph.add(
+        (
+            node,
+            DCTERMS.description,
+            RdfLiteral(
+                f"{resource['description']} Format {FORMAT_LABELS[fmt]} ; schéma : {standard}", lang="fr"
+            ),
+        )
+    )
     graph.add((node, DCAT.downloadURL, URIRef(f"{page}latest/{resource['path']}")))
     graph.add((node, DCAT.accessURL, URIRef(page)))
-    graph.add((node, DCTERMS.format, _concept(graph, f"{EU}file-type/{FILE_TYPES[fmt]}",
-                                              f"{EU}file-type", DCTERMS.MediaTypeOrExtent)))
+    graph.add(
+        (
+            node,
+            DCTERMS.format,
+            _concept(graph, f"{EU}file-type/{FILE_TYPES[fmt]}", f"{EU}file-type", DCTERMS.MediaTypeOrExtent),
+        )
+    )
     media = URIRef(f"{IANA}{resource['mediatype']}")
     graph.add((media, RDF.type, DCTERMS.MediaType))
     graph.add((node, DCAT.mediaType, media))
@@ -338,33 +387,67 @@ def _add_distribution(graph: Graph, dataset: URIRef, page: str, resource: dict[s
     graph.add((checksum, SPDX.algorithm, algorithm))
     graph.add((algorithm, RDF.type, SPDX.ChecksumAlgorithm))
     digest = resource["hash"].removeprefix("sha256:")
-    graph.add((checksum, SPDX.checksumValue,
-               RdfLiteral(digest, datatype=XSD.hexBinary) if profile == "dcat-ap" else RdfLiteral(digest)))
+    graph.add(
+        (
+            checksum,
+            SPDX.checksumValue,
+            RdfLiteral(digest, datatype=XSD.hexBinary) if profile == "dcat-ap" else RdfLiteral(digest),
+        )
+    )
     graph.add((node, DCTERMS.license, licence))
     graph.add((node, DCTERMS.conformsTo, standard))
     graph.add((node, DCTERMS.modified, _date(served["date"])))
     # The latest/ URL stays: what it serves changes with each version, the address does not.
-    graph.add((node, DCATAP.availability, _concept(
-        graph, f"{EU}planned-availability/STABLE", f"{EU}planned-availability")))
+    graph.add(
+        (
+            node,
+            DCATAP.availability,
+            _concept(graph, f"{EU}planned-availability/STABLE", f"{EU}planned-availability"),
+        )
+    )
 
 
-def build_catalog(catalog_config: CatalogConfig, datasets: list[PublishedDataset], base_url: str,
-                  profile: Profile = "dcat-ap") -> Graph:
+def build_catalog(
+    catalog_config: CatalogConfig,
+    datasets: list[PublishedDataset],
+    base_url: str,
+    profile: Profile = "dcat-ap",
+) -> Graph:
     """The catalogue graph: one ``dcat:Dataset`` per served dataset, in slug order."""
     graph = Graph(bind_namespaces="core")
-    for prefix, namespace in (("dcat", DCAT), ("dct", DCTERMS), ("foaf", FOAF), ("skos", SKOS),
-                              ("adms", ADMS), ("spdx", SPDX), ("vcard", VCARD), ("xsd", XSD),
-                              ("dcatap", DCATAP), ("gsp", GSP), ("locn", LOCN)):
+    for prefix, namespace in (
+        ("dcat", DCAT),
+        ("dct", DCTERMS),
+        ("foaf", FOAF),
+        ("skos", SKOS),
+        ("adms", ADMS),
+        ("spdx", SPDX),
+        ("vcard", VCARD),
+        ("xsd", XSD),
+        ("dcatap", DCATAP),
+        ("gsp", GSP),
+        ("locn", LOCN),
+    ):
         graph.bind(prefix, namespace)
     catalog = URIRef(f"{base_url}catalog")
     graph.add((catalog, RDF.type, DCAT.Catalog))
     graph.add((catalog, DCTERMS.title, RdfLiteral(catalog_config.title, lang="fr")))
     graph.add((catalog, DCTERMS.description, RdfLiteral(catalog_config.description, lang="fr")))
-    graph.add((catalog, DCTERMS.publisher, _agent(graph, URIRef(f"{catalog}#editeur"),
-                                                  catalog_config.publisher.name)))
+    graph.add(
+        (
+            catalog,
+            DCTERMS.publisher,
+            _agent(graph, URIRef(f"{catalog}#editeur"), catalog_config.publisher.name),
+        )
+    )
     graph.add((catalog, FOAF.homepage, _document(graph, base_url)))
-    graph.add((catalog, DCTERMS.language, _concept(graph, f"{EU}language/FRA", f"{EU}language",
-                                                   DCTERMS.LinguisticSystem)))
+    graph.add(
+        (
+            catalog,
+            DCTERMS.language,
+            _concept(graph, f"{EU}language/FRA", f"{EU}language", DCTERMS.LinguisticSystem),
+        )
+    )
     licences = {d.config.licence.id: d.config.licence.title for d in datasets}
     if len(licences) == 1:
         ((licence_id, title),) = licences.items()
@@ -406,8 +489,11 @@ def _rdf_xml(graph: Graph) -> bytes:
     used: dict[str, str] = {"rdf": str(RDF)}
     lines: list[str] = []
     for subject in sorted(set(graph.subjects())):
-        about = (f'rdf:nodeID="{_xml_escape(str(subject), True)}"' if isinstance(subject, BNode)
-                 else f'rdf:about="{_xml_escape(str(subject), True)}"')
+        about = (
+            f'rdf:nodeID="{_xml_escape(str(subject), True)}"'
+            if isinstance(subject, BNode)
+            else f'rdf:about="{_xml_escape(str(subject), True)}"'
+        )
         lines.append(f"  <rdf:Description {about}>")
         for predicate, obj in sorted(graph.predicate_objects(subject)):
             prefix, namespace, local = names.compute_qname_strict(predicate)
@@ -435,12 +521,16 @@ def serialise(graph: Graph, extension: str) -> bytes:
     fmt = SERIALISATIONS[extension]
     if fmt == "json-ld":
         # An inline context: a remote one would make harvesters fetch it (udata fails offline).
-        context = {prefix: str(ns) for prefix, ns in graph.namespaces()
-                   if prefix in ("dcat", "dct", "foaf", "skos", "adms", "spdx", "vcard", "xsd",
-                                 "dcatap", "gsp", "locn")}
+        context = {
+            prefix: str(ns)
+            for prefix, ns in graph.namespaces()
+            if prefix
+            in ("dcat", "dct", "foaf", "skos", "adms", "spdx", "vcard", "xsd", "dcatap", "gsp", "locn")
+        }
         document = json.loads(graph.serialize(format="json-ld", context=context))
-        return (json.dumps(_sorted_json(document), ensure_ascii=False, indent=2, sort_keys=True)
-                + "\n").encode("utf-8")
+        return (
+            json.dumps(_sorted_json(document), ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+        ).encode("utf-8")
     if fmt == "xml":
         return _rdf_xml(graph)
     return graph.serialize(format=fmt, encoding="utf-8")

@@ -23,13 +23,20 @@ from publish.metadata.dcat import schema_url
 
 # udata's identifiers (udata/core/dataset/constants.py, the licence list of data.gouv.fr).
 UDATA_LICENCES = {"etalab-2.0": "lov2"}
-UDATA_FREQUENCIES = {"AS_NEEDED": "punctual", "IRREG": "irregular", "NEVER": "never",
-                     "DAILY": "daily", "WEEKLY": "weekly", "MONTHLY": "monthly",
-                     "QUARTERLY": "quarterly", "ANNUAL": "annual", "CONT": "continuous",
-                     "UNKNOWN": "unknown"}
+UDATA_FREQUENCIES = {
+    "AS_NEEDED": "punctual",
+    "IRREG": "irregular",
+    "NEVER": "never",
+    "DAILY": "daily",
+    "WEEKLY": "weekly",
+    "MONTHLY": "monthly",
+    "QUARTERLY": "quarterly",
+    "ANNUAL": "annual",
+    "CONT": "continuous",
+    "UNKNOWN": "unknown",
+}
 # Frequencies whose next update udata cannot compute: "update fulfilled in time" holds.
-FREQUENCIES_WITHOUT_DELTA = {"continuous", "punctual", "irregular", "never", "notPlanned",
-                             "other", "unknown"}
+FREQUENCIES_WITHOUT_DELTA = {"continuous", "punctual", "irregular", "never", "notPlanned", "other", "unknown"}
 UDATA_ZONES = {"France": ("country:fr", "country")}
 CLOSED_FORMATS = ("pdf", "doc", "docx", "word", "xls", "excel", "xlsx")
 QUALITY_DESCRIPTION_LENGTH = 100
@@ -43,8 +50,9 @@ def slugify_tag(keyword: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", ascii_text).strip("-")
 
 
-def build_udata_payload(config: DatasetConfig, version: str, descriptor: dict[str, Any],
-                        base_url: str) -> dict[str, Any]:
+def build_udata_payload(
+    config: DatasetConfig, version: str, descriptor: dict[str, Any], base_url: str
+) -> dict[str, Any]:
     """The udata dataset of one version: its metadata, a resource per data file and the changelog.
 
     Resources point at the stable ``latest/`` URLs; ``extras["ogp:identifiant"]``, the DCAT dataset
@@ -54,28 +62,32 @@ def build_udata_payload(config: DatasetConfig, version: str, descriptor: dict[st
     for resource in descriptor["resources"]:
         fmt = resource["format"]
         table = table_of(resource)
-        resources.append({
-            "title": f"{table}.{fmt}",
-            "description": f"{resource['description']} (format {fmt.upper()})",
-            "type": "main",
+        resources.append(
+            {
+                "title": f"{table}.{fmt}",
+                "description": f"{resource['description']} (format {fmt.upper()})",
+                "type": "main",
+                "filetype": "remote",
+                "url": f"{page}latest/{resource['path']}",
+                "format": fmt,
+                "mime": resource["mediatype"],
+                "filesize": resource["bytes"],
+                "checksum": {"type": "sha256", "value": resource["hash"].removeprefix("sha256:")},
+                "schema": {"url": schema_url(base_url, table)},
+            }
+        )
+    resources.append(
+        {
+            "title": "Historique des versions (CHANGELOG.md)",
+            "description": "Chaque version publiée : date, niveau, motifs et lignes ajoutées, "
+            "modifiées ou supprimées par table.",
+            "type": "documentation",
             "filetype": "remote",
-            "url": f"{page}latest/{resource['path']}",
-            "format": fmt,
-            "mime": resource["mediatype"],
-            "filesize": resource["bytes"],
-            "checksum": {"type": "sha256", "value": resource["hash"].removeprefix("sha256:")},
-            "schema": {"url": schema_url(base_url, table)},
-        })
-    resources.append({
-        "title": "Historique des versions (CHANGELOG.md)",
-        "description": "Chaque version publiée : date, niveau, motifs et lignes ajoutées, "
-        "modifiées ou supprimées par table.",
-        "type": "documentation",
-        "filetype": "remote",
-        "url": f"{page}CHANGELOG.md",
-        "format": "md",
-        "mime": "text/markdown",
-    })
+            "url": f"{page}CHANGELOG.md",
+            "format": "md",
+            "mime": "text/markdown",
+        }
+    )
     payload: dict[str, Any] = {
         "title": config.title,
         "description": config.description,
@@ -87,8 +99,10 @@ def build_udata_payload(config: DatasetConfig, version: str, descriptor: dict[st
         "resources": resources,
     }
     if config.temporal_coverage is not None:
-        payload["temporal_coverage"] = {"start": config.temporal_coverage.start.isoformat(),
-                                        "end": config.temporal_coverage.end.isoformat()}
+        payload["temporal_coverage"] = {
+            "start": config.temporal_coverage.start.isoformat(),
+            "end": config.temporal_coverage.end.isoformat(),
+        }
     if config.spatial_coverage in UDATA_ZONES:
         zone, granularity = UDATA_ZONES[config.spatial_coverage]
         payload["spatial"] = {"zones": [zone], "granularity": granularity}
@@ -121,12 +135,20 @@ def quality_score(payload: dict[str, Any], resources_available: bool = True) -> 
     if resources:
         quality["has_resources"] = True
         quality["has_open_format"] = not all(
-            not r.get("format") or r["format"].lower() in CLOSED_FORMATS for r in resources)
+            not r.get("format") or r["format"].lower() in CLOSED_FORMATS for r in resources
+        )
         quality["all_resources_available"] = resources_available
         quality["resources_documentation"] = any(
-            r.get("type") == "documentation" or r.get("description") for r in resources)
-    counted = ["license", "temporal_coverage", "spatial", "update_frequency",
-               "update_fulfilled_in_time", "dataset_description_quality"]
+            r.get("type") == "documentation" or r.get("description") for r in resources
+        )
+    counted = [
+        "license",
+        "temporal_coverage",
+        "spatial",
+        "update_frequency",
+        "update_fulfilled_in_time",
+        "dataset_description_quality",
+    ]
     if resources:
         counted += ["has_open_format", "all_resources_available", "resources_documentation"]
     score = sum(1 for criterion in counted if quality.get(criterion))

@@ -24,8 +24,15 @@ NO_REPORT_LABEL = "Sans rapport"
 # Presentation only: the order of the OGP IRM completion scale on the page, then the two
 # states outside it, and a colour for each. The labels are the schema's (``categories``).
 ORDER = ("complet", "substantiel", "limite", "non_commence", "abandonne", "non_evalue", NO_REPORT)
-COLOURS = {"complet": "#18753c", "substantiel": "#0063cb", "limite": "#b34000", "non_commence": "#3a3a3a",
-           "abandonne": "#ce0500", "non_evalue": "#6e445a", NO_REPORT: "#929292"}
+COLOURS = {
+    "complet": "#18753c",
+    "substantiel": "#0063cb",
+    "limite": "#b34000",
+    "non_commence": "#3a3a3a",
+    "abandonne": "#ce0500",
+    "non_evalue": "#6e445a",
+    NO_REPORT: "#929292",
+}
 
 Scale = tuple[tuple[str, str, str], ...]  # (value, French label, colour), in page order
 
@@ -104,8 +111,10 @@ class Dashboard:
     @property
     def overdue(self) -> list[TargetLine]:
         """The targets whose deadline has passed without a report showing them reached, by deadline."""
-        return sorted((t for t in self.targets if t.state == "echeance_depassee"),
-                      key=lambda t: (str(t.deadline), t.id_cible))
+        return sorted(
+            (t for t in self.targets if t.state == "echeance_depassee"),
+            key=lambda t: (str(t.deadline), t.id_cible),
+        )
 
     @property
     def labels(self) -> dict[str, str]:
@@ -123,8 +132,13 @@ def latest_reports(rows: list[Row], as_of: str | None = None, key: str = "id_act
     return latest
 
 
-def build_dashboard(plan: dict[str, list[Row]], suivi: list[Row], scale: Scale,
-                    suivi_cibles: list[Row] | None = None, as_of: str = "") -> Dashboard:
+def build_dashboard(
+    plan: dict[str, list[Row]],
+    suivi: list[Row],
+    scale: Scale,
+    suivi_cibles: list[Row] | None = None,
+    as_of: str = "",
+) -> Dashboard:
     """The dashboard's figures from the published plan and progress tables; deadlines are
     compared with ``as_of`` (ISO date)."""
 
@@ -140,7 +154,9 @@ def build_dashboard(plan: dict[str, list[Row]], suivi: list[Row], scale: Scale,
     dashboard = Dashboard(scale=scale)
     for engagement in sorted(plan["engagements"], key=lambda e: e["id_engagement"]):
         ids = [a["id_action"] for a in actions if a["id_engagement"] == engagement["id_engagement"]]
-        dashboard.engagements.append(Group(engagement["id_engagement"], engagement["titre"], _counts(ids, latest)))
+        dashboard.engagements.append(
+            Group(engagement["id_engagement"], engagement["titre"], _counts(ids, latest))
+        )
     for ambition in sorted(plan["ambitions"], key=lambda a: a["id_ambition"]):
         ids = [a["id_action"] for a in actions if a["id_ambition"] == ambition["id_ambition"]]
         dashboard.ambitions.append(Group(ambition["id_ambition"], ambition["titre"], _counts(ids, latest)))
@@ -150,22 +166,28 @@ def build_dashboard(plan: dict[str, list[Row]], suivi: list[Row], scale: Scale,
     dashboard.totals = _counts(all_ids, latest)
     for action in actions:
         report = latest.get(action["id_action"])
-        dashboard.actions.append(ActionLine(
-            action["id_action"], action["titre"], action["id_engagement"], action["id_ambition"],
-            tuple(bodies.get(action["id_action"], ())),
-            report["statut"] if report else NO_REPORT,
-            report.get("avancement_pct") if report else None,
-            report["date_rapport"] if report else None,
-            report.get("commentaire") if report else None,
-            report.get("preuve_url") if report else None,
-            report.get("id_organisation") if report else None,
-        ))
+        dashboard.actions.append(
+            ActionLine(
+                action["id_action"],
+                action["titre"],
+                action["id_engagement"],
+                action["id_ambition"],
+                tuple(bodies.get(action["id_action"], ())),
+                report["statut"] if report else NO_REPORT,
+                report.get("avancement_pct") if report else None,
+                report["date_rapport"] if report else None,
+                report.get("commentaire") if report else None,
+                report.get("preuve_url") if report else None,
+                report.get("id_organisation") if report else None,
+            )
+        )
     names = {o["id_organisation"]: o["nom"] for o in plan["organisations"]}
     used = sorted({b for line in dashboard.actions for b in line.bodies}, key=lambda b: names.get(b, b))
     dashboard.bodies = {b: names.get(b, b) for b in used}
     dashboard.names = names
-    dashboard.by_body = [BodyView(b, names.get(b, b), [a for a in dashboard.actions if b in a.bodies])
-                         for b in used]
+    dashboard.by_body = [
+        BodyView(b, names.get(b, b), [a for a in dashboard.actions if b in a.bodies]) for b in used
+    ]
     dashboard.as_of = as_of
     dashboard.targets = build_targets(plan, suivi_cibles or [], as_of)
     dashboard.targets_by_engagement = target_counts(dashboard.targets, dashboard.engagements)
@@ -173,9 +195,12 @@ def build_dashboard(plan: dict[str, list[Row]], suivi: list[Row], scale: Scale,
 
 
 # The states of a target on the page, in page order, with a colour each (presentation only).
-TARGET_SCALE: Scale = (("atteinte", "Atteinte", "#18753c"), ("en_cours", "En cours", "#0063cb"),
-                       ("echeance_depassee", "Échéance dépassée, non atteinte", "#ce0500"),
-                       ("sans_rapport", "Sans valeur déclarée", "#929292"))
+TARGET_SCALE: Scale = (
+    ("atteinte", "Atteinte", "#18753c"),
+    ("en_cours", "En cours", "#0063cb"),
+    ("echeance_depassee", "Échéance dépassée, non atteinte", "#ce0500"),
+    ("sans_rapport", "Sans valeur déclarée", "#929292"),
+)
 
 
 @dataclass(frozen=True)
@@ -218,7 +243,9 @@ class TargetLine:
         return "en_cours" if self.value is not None else "sans_rapport"
 
 
-def share_reached(nature: str, target: float | None, baseline: float | None, value: float | None) -> float | None:
+def share_reached(
+    nature: str, target: float | None, baseline: float | None, value: float | None
+) -> float | None:
     """The share of the way to the target that ``value`` covers (see :class:`TargetLine`)."""
     if value is None:
         return None
@@ -241,14 +268,26 @@ def build_targets(plan: dict[str, list[Row]], suivi_cibles: list[Row], as_of: st
         report = latest.get(target["id_cible"])
         value = float(report["valeur_atteinte"]) if report else None
         deadline = target.get("echeance")
-        lines.append(TargetLine(
-            target["id_cible"], target["id_action"], engagement_of.get(target["id_action"], ""),
-            target["citation"], target["nature"], target.get("valeur"), target.get("unite"),
-            target.get("valeur_initiale"), deadline, target.get("echeance_texte"),
-            value, report["date_rapport"] if report else None,
-            report.get("id_organisation") if report else None, report.get("preuve_url") if report else None,
-            share_reached(target["nature"], target.get("valeur"), target.get("valeur_initiale"), value),
-            deadline is not None and str(deadline) < as_of))
+        lines.append(
+            TargetLine(
+                target["id_cible"],
+                target["id_action"],
+                engagement_of.get(target["id_action"], ""),
+                target["citation"],
+                target["nature"],
+                target.get("valeur"),
+                target.get("unite"),
+                target.get("valeur_initiale"),
+                deadline,
+                target.get("echeance_texte"),
+                value,
+                report["date_rapport"] if report else None,
+                report.get("id_organisation") if report else None,
+                report.get("preuve_url") if report else None,
+                share_reached(target["nature"], target.get("valeur"), target.get("valeur_initiale"), value),
+                deadline is not None and str(deadline) < as_of,
+            )
+        )
     return lines
 
 
@@ -262,8 +301,9 @@ def target_counts(lines: list[TargetLine], engagements: list[Group]) -> list[tup
     return rows
 
 
-def stacked_bars_svg(rows: list[tuple[str, dict[str, int]]], chart_id: str, title: str, statuses: Scale,
-                     label_width: int = 90) -> str:
+def stacked_bars_svg(
+    rows: list[tuple[str, dict[str, int]]], chart_id: str, title: str, statuses: Scale, label_width: int = 90
+) -> str:
     """Horizontal stacked bars, one per row, as inline SVG with a title and a description.
 
     The numbers themselves are in the table that follows each chart on the page (its
@@ -280,16 +320,22 @@ def stacked_bars_svg(rows: list[tuple[str, dict[str, int]]], chart_id: str, titl
     ]
     for index, (label, counts) in enumerate(rows):
         y = gap + index * (bar + gap)
-        parts.append(f'<text x="0" y="{y + bar * 0.7:.1f}" font-size="13" fill="#161616">{escape(label)}</text>')
+        parts.append(
+            f'<text x="0" y="{y + bar * 0.7:.1f}" font-size="13" fill="#161616">{escape(label)}</text>'
+        )
         x = float(label_width)
         for code, status, colour in statuses:
             n = counts.get(code, 0)
             if n:
-                parts.append(f'<rect x="{x:.1f}" y="{y}" width="{n * scale:.1f}" height="{bar}" '
-                             f'fill="{colour}" data-statut="{code}" data-nombre="{n}">'
-                             f'<title>{escape(label)} : {n} {escape(status.lower())}</title></rect>')
+                parts.append(
+                    f'<rect x="{x:.1f}" y="{y}" width="{n * scale:.1f}" height="{bar}" '
+                    f'fill="{colour}" data-statut="{code}" data-nombre="{n}">'
+                    f"<title>{escape(label)} : {n} {escape(status.lower())}</title></rect>"
+                )
                 x += n * scale
-        parts.append(f'<text x="{x + 6:.1f}" y="{y + bar * 0.7:.1f}" font-size="13" fill="#161616">'
-                     f'{sum(counts.values())}</text>')
+        parts.append(
+            f'<text x="{x + 6:.1f}" y="{y + bar * 0.7:.1f}" font-size="13" fill="#161616">'
+            f"{sum(counts.values())}</text>"
+        )
     parts.append("</svg>")
     return "".join(parts)

@@ -31,8 +31,20 @@ from publish.site.dashboard import (
     status_scale,
 )
 
-MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre",
-          "octobre", "novembre", "décembre")
+MONTHS = (
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+)
 PLAN_TABLES = ("engagements", "ambitions", "actions", "responsables", "organisations")
 VERSION_RULE = (
     "Numérotation des versions : MAJEURE quand un champ est supprimé, renommé ou change de "
@@ -81,8 +93,10 @@ def constraint_fr(name: str, value: Any) -> str:
     if name == "enum":
         return "une valeur parmi : " + ", ".join(map(str, value))
     texts = {
-        "minimum": f"minimum {value}", "maximum": f"maximum {value}",
-        "minLength": f"au moins {value} caractère(s)", "maxLength": f"au plus {value} caractères",
+        "minimum": f"minimum {value}",
+        "maximum": f"maximum {value}",
+        "minLength": f"au moins {value} caractère(s)",
+        "maxLength": f"au plus {value} caractères",
         "pattern": f"motif {value}",
     }
     return texts.get(name, f"{name} : {value}")
@@ -92,7 +106,10 @@ def constraint_fr(name: str, value: Any) -> str:
 def _environment() -> jinja2.Environment:
     environment = jinja2.Environment(
         loader=jinja2.PackageLoader("publish.site", "templates"),
-        autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
         keep_trailing_newline=True,
     )
     environment.filters.update(date_fr=date_fr, size_fr=size_fr, number_fr=number_fr, percent_fr=percent_fr)
@@ -128,22 +145,29 @@ def _schema_org(d: PublishedDataset, base_url: str) -> str:
         "creator": {"@type": "Organization", "name": config.publisher.name},
         "publisher": {"@type": "Organization", "name": config.publisher.name},
         "distribution": [
-            {"@type": "DataDownload", "name": r["path"], "encodingFormat": r["mediatype"],
-             "contentUrl": f"{page}latest/{r['path']}", "contentSize": str(r["bytes"])}
+            {
+                "@type": "DataDownload",
+                "name": r["path"],
+                "encodingFormat": r["mediatype"],
+                "contentUrl": f"{page}latest/{r['path']}",
+                "contentSize": str(r["bytes"]),
+            }
             for r in d.descriptor["resources"]
         ],
     }
     if config.temporal_coverage:
-        document["temporalCoverage"] = (f"{config.temporal_coverage.start.isoformat()}/"
-                                        f"{config.temporal_coverage.end.isoformat()}")
+        document["temporalCoverage"] = (
+            f"{config.temporal_coverage.start.isoformat()}/{config.temporal_coverage.end.isoformat()}"
+        )
     if config.spatial_coverage:
         document["spatialCoverage"] = {"@type": "Place", "name": config.spatial_coverage}
     # "</" cannot close the script element it sits in.
     return json.dumps(document, ensure_ascii=False, indent=1, sort_keys=True).replace("</", "<\\/")
 
 
-def _dashboard(out: Path, datasets: list[PublishedDataset],
-               current: dict[str, dict[str, Any]]) -> tuple[Dashboard | None, str]:
+def _dashboard(
+    out: Path, datasets: list[PublishedDataset], current: dict[str, dict[str, Any]]
+) -> tuple[Dashboard | None, str]:
     progress = next((d for d in datasets if isinstance(d.config.source, SubmissionsSource)), None)
     if progress is None:
         return None, ""
@@ -164,7 +188,9 @@ def _dashboard(out: Path, datasets: list[PublishedDataset],
     # before its schema carried them is shown with the current schema's.
     served = next(r["schema"] for r in progress.descriptor["resources"] if r["name"] == "suivi")
     found = labels(served, "statut") or labels(current.get("suivi", served), "statut")
-    return build_dashboard(plan, suivi, status_scale(found), suivi_cibles, str(progress.served["date"])[:10]), notice
+    return build_dashboard(
+        plan, suivi, status_scale(found), suivi_cibles, str(progress.served["date"])[:10]
+    ), notice
 
 
 def plan_slug_of(datasets: list[PublishedDataset]) -> str:
@@ -173,8 +199,13 @@ def plan_slug_of(datasets: list[PublishedDataset]) -> str:
     return str(source.plan) if isinstance(source, SubmissionsSource) else ""
 
 
-def render_site(out: Path, catalog: CatalogConfig, datasets: list[PublishedDataset],
-                base_url: str, current: dict[str, dict[str, Any]] | None = None) -> dict[str, bytes]:
+def render_site(
+    out: Path,
+    catalog: CatalogConfig,
+    datasets: list[PublishedDataset],
+    base_url: str,
+    current: dict[str, dict[str, Any]] | None = None,
+) -> dict[str, bytes]:
     """Every page, by path relative to ``out``; ``current`` are the Table Schemas of the
     definitions (by table), for what a served version's own schema does not say."""
     environment = _environment()
@@ -184,48 +215,113 @@ def render_site(out: Path, catalog: CatalogConfig, datasets: list[PublishedDatas
     charts = {}
     if dashboard is not None:
         charts = {
-            "engagements": stacked_bars_svg([(g.id, g.counts) for g in dashboard.engagements],
-                                            "graphique-engagements", "Actions par engagement et par statut", dashboard.scale),
-            "ambitions": stacked_bars_svg([(g.id, g.counts) for g in dashboard.ambitions],
-                                          "graphique-ambitions", "Actions par ambition et par statut", dashboard.scale),
-            "over_time": stacked_bars_svg([(date_fr(d), c) for d, c in dashboard.over_time],
-                                          "graphique-evolution", "Statut des actions à chaque date de rapport",
-                                          dashboard.scale, label_width=150),  # « 15 septembre 2023 »
-            "targets": stacked_bars_svg(dashboard.targets_by_engagement, "graphique-cibles",
-                                        "Cibles du plan par engagement et par état", TARGET_SCALE),
+            "engagements": stacked_bars_svg(
+                [(g.id, g.counts) for g in dashboard.engagements],
+                "graphique-engagements",
+                "Actions par engagement et par statut",
+                dashboard.scale,
+            ),
+            "ambitions": stacked_bars_svg(
+                [(g.id, g.counts) for g in dashboard.ambitions],
+                "graphique-ambitions",
+                "Actions par ambition et par statut",
+                dashboard.scale,
+            ),
+            "over_time": stacked_bars_svg(
+                [(date_fr(d), c) for d, c in dashboard.over_time],
+                "graphique-evolution",
+                "Statut des actions à chaque date de rapport",
+                dashboard.scale,
+                label_width=150,
+            ),  # « 15 septembre 2023 »
+            "targets": stacked_bars_svg(
+                dashboard.targets_by_engagement,
+                "graphique-cibles",
+                "Cibles du plan par engagement et par état",
+                TARGET_SCALE,
+            ),
         }
-    pages["index.html"] = environment.get_template("index.html").render(
-        root="", catalog=catalog, datasets=datasets, dashboard=dashboard, charts=charts,
-        sample=sample, licence=licence, statuses=dashboard.scale if dashboard else (),
-        labels=dashboard.labels if dashboard else {}, target_scale=TARGET_SCALE,
-        plan_slug=plan_slug_of(datasets)).encode("utf-8")
+    pages["index.html"] = (
+        environment.get_template("index.html")
+        .render(
+            root="",
+            catalog=catalog,
+            datasets=datasets,
+            dashboard=dashboard,
+            charts=charts,
+            sample=sample,
+            licence=licence,
+            statuses=dashboard.scale if dashboard else (),
+            labels=dashboard.labels if dashboard else {},
+            target_scale=TARGET_SCALE,
+            plan_slug=plan_slug_of(datasets),
+        )
+        .encode("utf-8")
+    )
     if dashboard is not None:
-        pages["organismes.html"] = environment.get_template("organismes.html").render(
-            root="", catalog=catalog, dashboard=dashboard, sample=sample, licence=licence,
-            labels=dashboard.labels, target_scale=TARGET_SCALE).encode("utf-8")
+        pages["organismes.html"] = (
+            environment.get_template("organismes.html")
+            .render(
+                root="",
+                catalog=catalog,
+                dashboard=dashboard,
+                sample=sample,
+                licence=licence,
+                labels=dashboard.labels,
+                target_scale=TARGET_SCALE,
+            )
+            .encode("utf-8")
+        )
     schemas: dict[str, dict[str, Any]] = {}
     for d in datasets:
         tables = []
         for resource in d.descriptor["resources"]:
             if "schema" in resource:
                 schemas[resource["name"]] = resource["schema"]
-                tables.append({"name": resource["name"], "schema": resource["schema"],
-                               "key": _key(resource["schema"])})
+                tables.append(
+                    {"name": resource["name"], "schema": resource["schema"], "key": _key(resource["schema"])}
+                )
         source = d.config.source
         notice = source.sample_notice if isinstance(source, SubmissionsSource) and source.sample else ""
-        pages[f"datasets/{d.config.slug}/index.html"] = environment.get_template("dataset.html").render(
-            root="../../", d=d, tables=tables, rule=VERSION_RULE, licence=d.config.licence.title,
-            description=[p for p in d.config.description.split("\n")
-                         if p.strip() and p.strip() != (notice or "").strip()],
-            withdrawn={e["version"] for e in d.log.withdrawn()}, sample=notice,
-            samples={e["version"] for e in d.log.versions
-                     if isinstance(source, SubmissionsSource)
-                     and v.version_is_sample(out / "datasets" / d.config.slug, e)},
-            rollback=d.rollback(), level_fr=LEVELS_FR,
-            identifier=str(dataset_uri(base_url, d.config.slug)),
-            json_ld=_schema_org(d, base_url)).encode("utf-8")
+        pages[f"datasets/{d.config.slug}/index.html"] = (
+            environment.get_template("dataset.html")
+            .render(
+                root="../../",
+                d=d,
+                tables=tables,
+                rule=VERSION_RULE,
+                licence=d.config.licence.title,
+                description=[
+                    p
+                    for p in d.config.description.split("\n")
+                    if p.strip() and p.strip() != (notice or "").strip()
+                ],
+                withdrawn={e["version"] for e in d.log.withdrawn()},
+                sample=notice,
+                samples={
+                    e["version"]
+                    for e in d.log.versions
+                    if isinstance(source, SubmissionsSource)
+                    and v.version_is_sample(out / "datasets" / d.config.slug, e)
+                },
+                rollback=d.rollback(),
+                level_fr=LEVELS_FR,
+                identifier=str(dataset_uri(base_url, d.config.slug)),
+                json_ld=_schema_org(d, base_url),
+            )
+            .encode("utf-8")
+        )
     for name, schema in sorted(schemas.items()):
-        pages[f"schemas/{name}.html"] = environment.get_template("schema.html").render(
-            root="../", name=name, schema=schema, key=_key(schema), licence=licence,
-            url=schema_url(base_url, name)).encode("utf-8")
+        pages[f"schemas/{name}.html"] = (
+            environment.get_template("schema.html")
+            .render(
+                root="../",
+                name=name,
+                schema=schema,
+                key=_key(schema),
+                licence=licence,
+                url=schema_url(base_url, name),
+            )
+            .encode("utf-8")
+        )
     return pages

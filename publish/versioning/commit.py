@@ -88,8 +88,7 @@ def commit_version(staging: Path, dataset_dir: Path, version: str) -> Path:
     target = dataset_dir / version
     if target.exists():
         raise PublishError(
-            f"La version {version} existe déjà dans {dataset_dir} : une version publiée est "
-            "immuable.",
+            f"La version {version} existe déjà dans {dataset_dir} : une version publiée est immuable.",
             hint="Vérifiez versions.json : il doit lister chaque dossier de version.",
         )
     dataset_dir.mkdir(parents=True, exist_ok=True)

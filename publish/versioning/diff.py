@@ -68,14 +68,17 @@ def render_diff(slug: str, diff: VersionDiff) -> str:
         counts = t.counts
         if not (counts.added or counts.removed or counts.changed):
             continue
-        lines.append(f"\n[{table}] clé {', '.join(t.key)} : {counts.added} ajoutée(s), "
-                     f"{counts.changed} modifiée(s), {counts.removed} supprimée(s)")
+        lines.append(
+            f"\n[{table}] clé {', '.join(t.key)} : {counts.added} ajoutée(s), "
+            f"{counts.changed} modifiée(s), {counts.removed} supprimée(s)"
+        )
         for row in t.added:
             lines.append(f"+ {_key_text(row, t.key)}")
         for row in t.removed:
             lines.append(f"- {_key_text(row, t.key)}")
         for _, new, fields in t.changed:
             lines.append(f"~ {_key_text(new, t.key)}")
-            lines += [f"    {name} : {_value(before)} → {_value(after)}"
-                      for name, (before, after) in fields.items()]
+            lines += [
+                f"    {name} : {_value(before)} → {_value(after)}" for name, (before, after) in fields.items()
+            ]
     return "\n".join(lines) + "\n"

@@ -58,7 +58,8 @@ def version_is_sample(dataset_dir: Path, entry: dict[str, Any]) -> bool:
     if not descriptor.is_file():
         return False
     return str(json.loads(descriptor.read_text(encoding="utf-8")).get("title", "")).startswith(
-        SAMPLE_TITLE_PREFIX)
+        SAMPLE_TITLE_PREFIX
+    )
 
 
 def read_log(dataset_dir: Path) -> VersionLog:
@@ -106,9 +107,12 @@ def render_changelog(title: str, log: VersionLog) -> bytes:
         "",
     ]
     if log.rollbacks:
-        lines += [f"Version servie : {log.served} (retour arrière)." , ""]
-        lines += [f"- {r['date']} : retour arrière de {r['from']} vers {r['to']}"
-                  + (f" — {r['reason']}" if r.get("reason") else "") for r in log.rollbacks]
+        lines += [f"Version servie : {log.served} (retour arrière).", ""]
+        lines += [
+            f"- {r['date']} : retour arrière de {r['from']} vers {r['to']}"
+            + (f" — {r['reason']}" if r.get("reason") else "")
+            for r in log.rollbacks
+        ]
         lines.append("")
     withdrawn = {e["version"] for e in log.withdrawn()}
     for entry in reversed(versions):
@@ -117,9 +121,7 @@ def render_changelog(title: str, log: VersionLog) -> bytes:
         lines += [f"- {reason}" for reason in entry["reasons"]] or ["- (aucun motif)"]
         lines += ["", "| Table | Ajoutées | Modifiées | Supprimées |", "|---|---:|---:|---:|"]
         for table, counts in sorted(entry["tables"].items()):
-            lines.append(
-                f"| {table} | {counts['added']} | {counts['changed']} | {counts['removed']} |"
-            )
+            lines.append(f"| {table} | {counts['added']} | {counts['changed']} | {counts['removed']} |")
         lines += ["", f"Empreinte : `{entry['fingerprint']}`", ""]
     return "\n".join(lines).encode("utf-8")
 
@@ -133,8 +135,5 @@ def read_schemas(version_dir: Path) -> dict[str, TableSchema]:
 def read_version(version_dir: Path) -> tuple[dict[str, list[dict[str, Any]]], dict[str, TableSchema]]:
     """Rows (from the JSON files) and schemas (from datapackage.json) of a published version."""
     schemas = read_schemas(version_dir)
-    rows = {
-        name: json.loads((version_dir / f"{name}.json").read_text(encoding="utf-8"))
-        for name in schemas
-    }
+    rows = {name: json.loads((version_dir / f"{name}.json").read_text(encoding="utf-8")) for name in schemas}
     return rows, schemas

@@ -112,7 +112,8 @@ class TableDiff:
     removed: list[dict[str, Any]] = field(default_factory=list)
     # (old row, new row, {field: (old value, new value)}) for rows whose key is in both.
     changed: list[tuple[dict[str, Any], dict[str, Any], dict[str, tuple[Any, Any]]]] = field(
-        default_factory=list)
+        default_factory=list
+    )
 
     @property
     def counts(self) -> TableChanges:
@@ -132,8 +133,11 @@ def diff_table(old_rows: list[dict[str, Any]], new_rows: list[dict[str, Any]], k
     for k in sorted(after.keys() & before.keys()):
         old, new = before[k], after[k]
         if old != new:
-            fields = {f: (old.get(f), new.get(f)) for f in sorted(old.keys() | new.keys())
-                      if old.get(f) != new.get(f)}
+            fields = {
+                f: (old.get(f), new.get(f))
+                for f in sorted(old.keys() | new.keys())
+                if old.get(f) != new.get(f)
+            }
             diff.changed.append((old, new, fields))
     return diff
 
@@ -162,8 +166,11 @@ def classify_change(
         new_schema = new_schemas[table]
         if table not in old_schemas:
             change.raise_to(Level.MINOR, f"table {table} ajoutée")
-            change.tables[table] = (TableChanges(added=len(new_rows[table])) if counts is None
-                                    else counts(table, primary_key(new_schema)))
+            change.tables[table] = (
+                TableChanges(added=len(new_rows[table]))
+                if counts is None
+                else counts(table, primary_key(new_schema))
+            )
             continue
         old_schema = old_schemas[table]
         _compare_schema(table, old_schema, new_schema, change)

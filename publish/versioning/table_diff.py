@@ -55,8 +55,10 @@ def arrow_counts(old: pa.Table | None, new: pa.Table, key: list[str]) -> TableCh
             continue
         before = old.column(name).take(both.column(_OLD))
         after = new.column(name).take(both.column(_NEW))
-        same = pc.or_(pc.and_(pc.is_null(before), pc.is_null(after)),
-                      pc.fill_null(pc.equal(before, after), False))
+        same = pc.or_(
+            pc.and_(pc.is_null(before), pc.is_null(after)), pc.fill_null(pc.equal(before, after), False)
+        )
         differs = pc.or_(differs, pc.invert(same))
-    return TableChanges(added=added, changed=int(pc.sum(pc.cast(differs, pa.int64())).as_py() or 0),
-                        removed=removed)
+    return TableChanges(
+        added=added, changed=int(pc.sum(pc.cast(differs, pa.int64())).as_py() or 0), removed=removed
+    )

@@ -34,8 +34,9 @@ def test_ambitions_csv_is_the_golden_file(tables: dict[str, pa.Table]) -> None:
 @pytest.mark.parametrize(
     "name", ["engagements", "ambitions", "actions", "organisations", "porteurs", "responsables"]
 )
-def test_csv_parquet_and_json_hold_the_same_rows(tables: dict[str, pa.Table], name: str,
-                                                  settings: Settings) -> None:
+def test_csv_parquet_and_json_hold_the_same_rows(
+    tables: dict[str, pa.Table], name: str, settings: Settings
+) -> None:
     table = tables[name]
     from_json = json.loads(write_json(table))
     from_parquet = [
@@ -44,7 +45,9 @@ def test_csv_parquet_and_json_hold_the_same_rows(tables: dict[str, pa.Table], na
     ]
     schema = load_schema(settings.schemas_dir, name)
     resource = frictionless.Resource(
-        data=write_csv(table), format="csv", encoding="utf-8",
+        data=write_csv(table),
+        format="csv",
+        encoding="utf-8",
         schema=standalone_schema(schema),
     )
     with resource:

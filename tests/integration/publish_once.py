@@ -16,8 +16,12 @@ from pipelines.validate.package import validate_datapackage
 from publish.release import ReleaseResult, release_dataset
 
 
-def publish_plan(datasets_dir: Path, out: Path, slug: str = "plan-action-pgo-2021-2023",
-                 base_url: str = "http://127.0.0.1:8000/") -> ReleaseResult:
+def publish_plan(
+    datasets_dir: Path,
+    out: Path,
+    slug: str = "plan-action-pgo-2021-2023",
+    base_url: str = "http://127.0.0.1:8000/",
+) -> ReleaseResult:
     settings = Settings(datasets_dir=datasets_dir)
     config = load_dataset(datasets_dir / slug)
     schemas = {t: load_schema(settings.schemas_dir, t) for t in config.tables}

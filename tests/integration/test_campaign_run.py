@@ -26,8 +26,12 @@ pytestmark = pytest.mark.slow
 
 OGP = Path(sys.executable).parent / "ogp"
 HEADER = ["id_action", "date_rapport", "statut", "avancement_pct", "commentaire", "preuve_url"]
-ENV = {**os.environ, "SOURCE_DATE_EPOCH": "1700000000", "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-       "OGP_TASK_RETRIES": "0"}
+ENV = {
+    **os.environ,
+    "SOURCE_DATE_EPOCH": "1700000000",
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    "OGP_TASK_RETRIES": "0",
+}
 ENV.pop("OGP_SUBMISSIONS_INBOX", None)
 SAMPLE_LABEL = "DONNÉES D'EXEMPLE"
 
@@ -43,8 +47,12 @@ def xlsx_bytes(rows: list[list[str]], hidden_rows: tuple[int, ...] = ()) -> byte
     sheet = book.active
     sheet.append(HEADER)
     for row in rows:
-        sheet.append([dt.date.fromisoformat(c) if i == 1 else (int(c) if i == 3 and c else (c or None))
-                      for i, c in enumerate(row)])
+        sheet.append(
+            [
+                dt.date.fromisoformat(c) if i == 1 else (int(c) if i == 3 and c else (c or None))
+                for i, c in enumerate(row)
+            ]
+        )
     for number in hidden_rows:
         sheet.row_dimensions[number].hidden = True
     buffer = io.BytesIO()
@@ -86,11 +94,20 @@ class Campaign:
     def published(self) -> dict[tuple[str, str], tuple[str, str, str, str]]:
         path = self.out / "datasets" / PROGRESS_SLUG / "latest" / "suivi.csv"
         with path.open(encoding="utf-8", newline="") as stream:
-            return {(r["id_action"], r["date_rapport"]): (r["statut"], r["commentaire"], r["id_organisation"],
-                                                          r["id_soumission"]) for r in csv.DictReader(stream)}
+            return {
+                (r["id_action"], r["date_rapport"]): (
+                    r["statut"],
+                    r["commentaire"],
+                    r["id_organisation"],
+                    r["id_soumission"],
+                )
+                for r in csv.DictReader(stream)
+            }
 
     def log(self) -> dict:
-        return json.loads((self.out / "datasets" / PROGRESS_SLUG / "versions.json").read_text(encoding="utf-8"))
+        return json.loads(
+            (self.out / "datasets" / PROGRESS_SLUG / "versions.json").read_text(encoding="utf-8")
+        )
 
     def check(self) -> None:
         """The published rows are the expected ones, traced to archived files; nothing lost."""
@@ -106,8 +123,11 @@ class Campaign:
 
 
 def tree(root: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(root)): (p.read_bytes() if not p.is_symlink() else os.readlink(p).encode())
-            for p in sorted(root.rglob("*")) if p.is_file() or p.is_symlink()}
+    return {
+        str(p.relative_to(root)): (p.read_bytes() if not p.is_symlink() else os.readlink(p).encode())
+        for p in sorted(root.rglob("*"))
+        if p.is_file() or p.is_symlink()
+    }
 
 
 def test_a_campaign_over_several_runs(tmp_path: Path) -> None:
@@ -120,21 +140,64 @@ def test_a_campaign_over_several_runs(tmp_path: Path) -> None:
     # 1. The real campaign: ditp's final report and an older draft named after it, dinum on
     #    a shared action (later than ditp: dinum's row wins), a file at the inbox root, a
     #    meae workbook with a hidden row.
-    final = c.send(Sent("ditp/rapport-final.csv", csv_bytes([
-        ["E1-A1-01", "2023-06-30", "substantiel", "80", "Final ditp", ""],
-        ["E1-A1-02", "2023-06-30", "limite", "30", "Part de la ditp", ""]]), "2023-07-03", "ditp", [
-        ["E1-A1-01", "2023-06-30", "substantiel", "80", "Final ditp", ""],
-        ["E1-A1-02", "2023-06-30", "limite", "30", "Part de la ditp", ""]], True))
+    final = c.send(
+        Sent(
+            "ditp/rapport-final.csv",
+            csv_bytes(
+                [
+                    ["E1-A1-01", "2023-06-30", "substantiel", "80", "Final ditp", ""],
+                    ["E1-A1-02", "2023-06-30", "limite", "30", "Part de la ditp", ""],
+                ]
+            ),
+            "2023-07-03",
+            "ditp",
+            [
+                ["E1-A1-01", "2023-06-30", "substantiel", "80", "Final ditp", ""],
+                ["E1-A1-02", "2023-06-30", "limite", "30", "Part de la ditp", ""],
+            ],
+            True,
+        )
+    )
     draft_rows = [["E1-A1-01", "2023-06-30", "limite", "40", "Brouillon ditp", ""]]
-    c.send(Sent("ditp/rapport-version-de-travail.csv", csv_bytes(draft_rows), "2023-06-20", "ditp", draft_rows, True))
-    dinum_rows = [["E1-A1-02", "2023-06-30", "substantiel", "60", "Part de la dinum", ""],
-                  ["E2-A1-04", "2023-06-30", "limite", "10", "Démarrage", ""]]
+    c.send(
+        Sent(
+            "ditp/rapport-version-de-travail.csv",
+            csv_bytes(draft_rows),
+            "2023-06-20",
+            "ditp",
+            draft_rows,
+            True,
+        )
+    )
+    dinum_rows = [
+        ["E1-A1-02", "2023-06-30", "substantiel", "60", "Part de la dinum", ""],
+        ["E2-A1-04", "2023-06-30", "limite", "10", "Démarrage", ""],
+    ]
     dinum = c.send(Sent("dinum/suivi.csv", csv_bytes(dinum_rows), "2023-07-05", "dinum", dinum_rows, True))
-    c.send(Sent("sans-organisme.csv", csv_bytes([["E6-A1-01", "2023-06-30", "limite", "5", "Qui ?", ""]]),
-                "2023-07-06", "", [], False))
-    meae_rows = [["E6-A1-01", "2023-06-30", "limite", "20", "Rapport meae", ""],
-                 ["E6-A2-01", "2023-06-30", "limite", "15", "ancien brouillon", ""]]
-    c.send(Sent("meae/rapport.xlsx", xlsx_bytes(meae_rows, hidden_rows=(3,)), "2023-07-04", "meae", meae_rows, False))
+    c.send(
+        Sent(
+            "sans-organisme.csv",
+            csv_bytes([["E6-A1-01", "2023-06-30", "limite", "5", "Qui ?", ""]]),
+            "2023-07-06",
+            "",
+            [],
+            False,
+        )
+    )
+    meae_rows = [
+        ["E6-A1-01", "2023-06-30", "limite", "20", "Rapport meae", ""],
+        ["E6-A2-01", "2023-06-30", "limite", "15", "ancien brouillon", ""],
+    ]
+    c.send(
+        Sent(
+            "meae/rapport.xlsx",
+            xlsx_bytes(meae_rows, hidden_rows=(3,)),
+            "2023-07-04",
+            "meae",
+            meae_rows,
+            False,
+        )
+    )
     result = c.run()
     assert result.returncode == 3, result.stderr  # published, with rejected files
     assert "sans-organisme.csv" in result.stderr and "rapport.xlsx" in result.stderr
@@ -166,8 +229,15 @@ def test_a_campaign_over_several_runs(tmp_path: Path) -> None:
     assert "  motif : suivi: 1 ligne(s) ajoutée(s)" in diff.stdout.splitlines()
 
     # 4. dinum's file was sent by mistake: withdrawn; the next run brings ditp's row back.
-    withdrawn = c.ogp("withdraw", PROGRESS_SLUG, dinum.sha256[:8], "--reason", "fichier d'essai",
-                      "--state-dir", str(c.state))
+    withdrawn = c.ogp(
+        "withdraw",
+        PROGRESS_SLUG,
+        dinum.sha256[:8],
+        "--reason",
+        "fichier d'essai",
+        "--state-dir",
+        str(c.state),
+    )
     assert withdrawn.returncode == 0, withdrawn.stderr
     c.withdrawn.add(dinum.sha256)
     result = c.run()
@@ -176,15 +246,20 @@ def test_a_campaign_over_several_runs(tmp_path: Path) -> None:
     assert c.published()[("E1-A1-02", "2023-06-30")][2:] == ("ditp", final.sha256)
     entry = c.log()["versions"][-1]
     assert entry["version"] == "1.2.1" and entry["level"] == "patch"
-    assert f"soumission retirée : suivi.csv ({dinum.sha256[:12]}), motif : fichier d'essai" in entry["reasons"]
-    assert "fichier d'essai" in (c.out / "datasets" / PROGRESS_SLUG / "CHANGELOG.md").read_text(encoding="utf-8")
+    assert (
+        f"soumission retirée : suivi.csv ({dinum.sha256[:12]}), motif : fichier d'essai" in entry["reasons"]
+    )
+    assert "fichier d'essai" in (c.out / "datasets" / PROGRESS_SLUG / "CHANGELOG.md").read_text(
+        encoding="utf-8"
+    )
     again = c.ogp("withdraw", PROGRESS_SLUG, dinum.sha256, "--reason", "encore", "--state-dir", str(c.state))
     assert again.returncode == 2 and "déjà été retirée" in again.stderr
 
     # 5. A rollback to a real version, from a shell without the inbox variable: the pages
     #    and the catalogue describe the served version, and name the rollback.
-    back = c.ogp("rollback", PROGRESS_SLUG, "1.2.0", "--out", str(c.out), "--reason", "retrait contesté",
-                 real=False)
+    back = c.ogp(
+        "rollback", PROGRESS_SLUG, "1.2.0", "--out", str(c.out), "--reason", "retrait contesté", real=False
+    )
     assert back.returncode == 0, back.stderr
     page = c.page()
     assert SAMPLE_LABEL not in page and "Retour arrière" in page and "retrait contesté" in page
@@ -192,6 +267,8 @@ def test_a_campaign_over_several_runs(tmp_path: Path) -> None:
     assert "[Données d'exemple]" not in catalog
     # 6. And to the sample version: labelled again, wherever it is shown.
     c.ogp("rollback", PROGRESS_SLUG, "1.0.0", "--out", str(c.out), "--reason", "démonstration", real=False)
-    assert SAMPLE_LABEL in c.page() and "[Données d'exemple]" in (c.out / "catalog.ttl").read_text(encoding="utf-8")
+    assert SAMPLE_LABEL in c.page() and "[Données d'exemple]" in (c.out / "catalog.ttl").read_text(
+        encoding="utf-8"
+    )
     plan_page = (c.out / "datasets" / PLAN_SLUG / "index.html").read_text(encoding="utf-8")
     assert SAMPLE_LABEL not in plan_page

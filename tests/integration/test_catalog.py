@@ -29,14 +29,22 @@ SHAPES = ROOT / "tests" / "reference" / "dcat-ap-3.0.1"
 TOOLS = ROOT / "tools" / "harvest_check"
 SH = Namespace("http://www.w3.org/ns/shacl#")
 SPDX = Namespace("http://spdx.org/rdf/terms#")
-ENV = {**os.environ, "SOURCE_DATE_EPOCH": "1700000000", "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-       "OGP_BASE_URL": BASE}
+ENV = {
+    **os.environ,
+    "SOURCE_DATE_EPOCH": "1700000000",
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    "OGP_BASE_URL": BASE,
+}
 
 
 def ogp_run(out: Path, state: Path, **env: str) -> None:
-    result = subprocess.run([str(Path(sys.executable).parent / "ogp"), "run", "--out", str(out),
-                             "--state-dir", str(state)], capture_output=True, text=True,
-                            env={**ENV, **env}, timeout=300)
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "ogp"), "run", "--out", str(out), "--state-dir", str(state)],
+        capture_output=True,
+        text=True,
+        env={**ENV, **env},
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr
 
 
@@ -56,11 +64,13 @@ def test_zero_violations_under_the_dcat_ap_3_shapes(site: Path, extension: str) 
     shapes = Graph()
     for name in ("shapes.ttl", "range.ttl", "mdr-vocabularies.shape.ttl", "shapes_recommended.ttl"):
         shapes.parse(SHAPES / name)
-    _, report, _ = validate(parse(site / f"catalog.{extension}"), shacl_graph=shapes,
-                            inference="none", allow_warnings=True)
+    _, report, _ = validate(
+        parse(site / f"catalog.{extension}"), shacl_graph=shapes, inference="none", allow_warnings=True
+    )
     severities = [report.value(r, SH.resultSeverity) for r in report.objects(None, SH.result)]
-    violations = [r for r, s in zip(report.objects(None, SH.result), severities, strict=True)
-                  if s == SH.Violation]
+    violations = [
+        r for r, s in zip(report.objects(None, SH.result), severities, strict=True) if s == SH.Violation
+    ]
     assert violations == []
     assert len(severities) <= 6  # warnings only: EU corporate body, France's bbox/centroid, licence type
 
@@ -75,14 +85,19 @@ def test_the_three_serialisations_are_one_graph_and_profiles_differ_only_in_chec
         kept = Graph()
         for t in graph:
             if t[1] not in (SPDX.checksumValue, SPDX.algorithm) and not (
-                    t[1] == RDF.type and t[2] == SPDX.ChecksumAlgorithm):
+                t[1] == RDF.type and t[2] == SPDX.ChecksumAlgorithm
+            ):
                 kept.add(t)
         return kept
 
     assert isomorphic(without_checksums(graphs[0]), without_checksums(datagouv[0]))
     assert not isomorphic(graphs[0], datagouv[0])
-    assert len(list(graphs[0].objects(None, SPDX.checksumValue))) == 27  # 9 tables (7 of the plan, suivi, suivi_cibles) × 3 formats
-    assert len(list(datagouv[0].objects(None, SPDX.checksumValue))) == 27  # 9 tables (7 of the plan, suivi, suivi_cibles) × 3 formats
+    assert (
+        len(list(graphs[0].objects(None, SPDX.checksumValue))) == 27
+    )  # 9 tables (7 of the plan, suivi, suivi_cibles) × 3 formats
+    assert (
+        len(list(datagouv[0].objects(None, SPDX.checksumValue))) == 27
+    )  # 9 tables (7 of the plan, suivi, suivi_cibles) × 3 formats
 
 
 def test_turtle_is_served_with_its_charset(site: Path) -> None:
@@ -92,9 +107,17 @@ def test_turtle_is_served_with_its_charset(site: Path) -> None:
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         base = f"http://127.0.0.1:{server.server_address[1]}/"
-        types = {name: requests.get(base + name, timeout=5).headers["Content-Type"] for name in (
-            "catalog.ttl", "catalog.jsonld", "catalog.rdf", f"datasets/{PLAN_SLUG}/latest/actions.parquet",
-            f"datasets/{PLAN_SLUG}/latest/actions.csv", f"datasets/{PLAN_SLUG}/latest/actions.json")}
+        types = {
+            name: requests.get(base + name, timeout=5).headers["Content-Type"]
+            for name in (
+                "catalog.ttl",
+                "catalog.jsonld",
+                "catalog.rdf",
+                f"datasets/{PLAN_SLUG}/latest/actions.parquet",
+                f"datasets/{PLAN_SLUG}/latest/actions.csv",
+                f"datasets/{PLAN_SLUG}/latest/actions.json",
+            )
+        }
         served = requests.get(base + "catalog-datagouv.ttl", timeout=5)
     finally:
         server.shutdown()
@@ -112,8 +135,10 @@ def test_turtle_is_served_with_its_charset(site: Path) -> None:
 
 def france_geojson() -> dict:
     """France's geometry as udata and CKAN store it: a GeoJSON MultiPolygon of the boxes."""
-    return {"type": "MultiPolygon", "coordinates": [
-        [[[w, s], [e, s], [e, n], [w, n], [w, s]]] for _, w, s, e, n in FRANCE_BOXES]}
+    return {
+        "type": "MultiPolygon",
+        "coordinates": [[[[w, s], [e, s], [e, n], [w, n], [w, s]]] for _, w, s, e, n in FRANCE_BOXES],
+    }
 
 
 def _tool(script: str, venv: str, *args: str) -> dict:
@@ -121,21 +146,30 @@ def _tool(script: str, venv: str, *args: str) -> dict:
     python = ROOT / ".venv-tools" / venv / "bin" / "python"
     stamp = python.parent.parent / ".installed-stamp"
     if not stamp.is_file():
-        pytest.fail(f"the {venv} harvester venv is missing ({stamp.parent}): run `make setup` "
-                    "(or `make tools`), which installs it from tools/harvest_check/"
-                    f"{venv}.lock", pytrace=False)
-    result = subprocess.run([str(python), str(TOOLS / script), *args], capture_output=True,
-                            text=True, timeout=600)
+        pytest.fail(
+            f"the {venv} harvester venv is missing ({stamp.parent}): run `make setup` "
+            "(or `make tools`), which installs it from tools/harvest_check/"
+            f"{venv}.lock",
+            pytrace=False,
+        )
+    result = subprocess.run(
+        [str(python), str(TOOLS / script), *args], capture_output=True, text=True, timeout=600
+    )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return json.loads(result.stdout)
 
 
 @pytest.mark.parametrize("extension", ["ttl", "jsonld"])
 def test_udata_imports_every_dataset_at_9_of_9_with_spatial_licence_checksums_and_schemas(
-        site: Path, extension: str) -> None:
-    report = _tool("harvest_check.py", "udata", str(site / f"catalog-datagouv.{extension}"),
-                   "--content-type", {"ttl": "text/turtle; charset=utf-8",
-                                      "jsonld": "application/ld+json; charset=utf-8"}[extension])
+    site: Path, extension: str
+) -> None:
+    report = _tool(
+        "harvest_check.py",
+        "udata",
+        str(site / f"catalog-datagouv.{extension}"),
+        "--content-type",
+        {"ttl": "text/turtle; charset=utf-8", "jsonld": "application/ld+json; charset=utf-8"}[extension],
+    )
     assert report["summary"]["datasets_imported"] == 2 and report["summary"]["datasets_failed"] == 0
     for dataset in report["datasets"]:
         slug = dataset["remote_id"].removeprefix(f"{BASE}datasets/")
@@ -143,15 +177,20 @@ def test_udata_imports_every_dataset_at_9_of_9_with_spatial_licence_checksums_an
         assert dataset["license"]["id"] == "lov2" and not dataset["license_is_default_fallback"]
         assert dataset["frequency"] in ("punctual", "irregular")
         assert dataset["temporal_coverage"] == {"start": "2021-01-01", "end": "2023-12-31"}
-        descriptor = json.loads((site / "datasets" / slug / "latest" / "datapackage.json").read_text(encoding="utf-8"))
-        expected = {f"{BASE}datasets/{slug}/latest/{r['path']}": r["hash"].removeprefix("sha256:")
-                    for r in descriptor["resources"]}
+        descriptor = json.loads(
+            (site / "datasets" / slug / "latest" / "datapackage.json").read_text(encoding="utf-8")
+        )
+        expected = {
+            f"{BASE}datasets/{slug}/latest/{r['path']}": r["hash"].removeprefix("sha256:")
+            for r in descriptor["resources"]
+        }
         got = {r["url"]: r["checksum"] for r in dataset["resources"]}
         assert got.keys() == expected.keys()
         assert all(got[url] == {"type": "sha256", "value": digest} for url, digest in expected.items())
         # Each resource keeps its own table's schema; the dataset none (udata would keep one of them).
-        assert all(r["schema"]["url"] == f"{BASE}schemas/{Path(r['url']).stem}.json"
-                   for r in dataset["resources"])
+        assert all(
+            r["schema"]["url"] == f"{BASE}schemas/{Path(r['url']).stem}.json" for r in dataset["resources"]
+        )
         assert all((site / "schemas" / Path(r["schema"]["url"]).name).is_file() for r in dataset["resources"])
         assert dataset["schema"] is None
         # Spatial coverage kept (udata reads it from the WKT geometry only), hence 9/9.
@@ -161,11 +200,18 @@ def test_udata_imports_every_dataset_at_9_of_9_with_spatial_licence_checksums_an
 
 
 def test_ckan_dcat_parses_the_dcat_ap_catalogue(site: Path) -> None:
-    report = _tool("ckan_dcat_check.py", "ckan", str(site / "catalog.ttl"),
-                   "--licenses", str(TOOLS / "licenses_datagouv.json"))
+    report = _tool(
+        "ckan_dcat_check.py",
+        "ckan",
+        str(site / "catalog.ttl"),
+        "--licenses",
+        str(TOOLS / "licenses_datagouv.json"),
+    )
     assert report["errors"] == []
     assert sorted(d["identifier"] for d in report["datasets"]) == [
-        f"{BASE}datasets/{PLAN_SLUG}", f"{BASE}datasets/{PROGRESS_SLUG}"]
+        f"{BASE}datasets/{PLAN_SLUG}",
+        f"{BASE}datasets/{PROGRESS_SLUG}",
+    ]
     for dataset in report["datasets"]:
         assert dataset["license_id"] == "lov2"
         assert dataset["version"] == "1.0.0"
@@ -183,8 +229,11 @@ def test_a_new_version_keeps_every_identifier_and_lists_each_dataset_once(site: 
     state = tmp_path / "var"
     inbox = tmp_path / "boite" / "ditp"
     inbox.mkdir(parents=True)
-    (inbox / "rapport.csv").write_text("id_action,date_rapport,statut,avancement_pct,commentaire,preuve_url\n"
-                                       "E1-A1-01,2023-06-30,substantiel,80,,\n", encoding="utf-8")
+    (inbox / "rapport.csv").write_text(
+        "id_action,date_rapport,statut,avancement_pct,commentaire,preuve_url\n"
+        "E1-A1-01,2023-06-30,substantiel,80,,\n",
+        encoding="utf-8",
+    )
     before = parse(site / "catalog.ttl")
     ogp_run(out, state, OGP_SUBMISSIONS_INBOX=str(tmp_path / "boite"))
     after = parse(out / "catalog.ttl")
@@ -211,13 +260,28 @@ def test_published_schemas_resolve_and_meet_schema_data_gouv_fr_requirements(sit
         descriptor = {k: v for k, v in schema.items() if k != "$schema"}
         assert frictionless.Schema.validate_descriptor(descriptor).valid, url
         # What schema.data.gouv.fr checks on a published schema (see its reference schemas).
-        for key in ("$schema", "name", "title", "description", "keywords", "countryCode", "homepage",
-                    "path", "resources", "created", "lastModified", "version", "contributors", "licenses"):
+        for key in (
+            "$schema",
+            "name",
+            "title",
+            "description",
+            "keywords",
+            "countryCode",
+            "homepage",
+            "path",
+            "resources",
+            "created",
+            "lastModified",
+            "version",
+            "contributors",
+            "licenses",
+        ):
             assert schema.get(key), (url, key)
         assert schema["path"] == url
         assert all(f.get("description") and "example" in f for f in schema["fields"]), url
         example = schema["resources"][0]["path"].removeprefix(BASE)
         standalone = frictionless.Schema.from_descriptor(
-            {k: v for k, v in descriptor.items() if k != "foreignKeys"})
+            {k: v for k, v in descriptor.items() if k != "foreignKeys"}
+        )
         resource = frictionless.Resource(path=example, basepath=str(site), schema=standalone)
         assert resource.validate().valid, url

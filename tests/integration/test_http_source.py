@@ -19,8 +19,10 @@ from pipelines.gather.http import HttpPolicy, ResponseTooLarge, fetch_url, redac
 from pipelines.intake.submissions import collect_submissions
 from tests.conftest import TODAY
 
-BODY = ("id_action,date_rapport,statut,avancement_pct,commentaire,preuve_url\n"
-        "E1-A1-01,2022-12-31,limite,20,Été,\n").encode()
+BODY = (
+    "id_action,date_rapport,statut,avancement_pct,commentaire,preuve_url\n"
+    "E1-A1-01,2022-12-31,limite,20,Été,\n"
+).encode()
 FAST = HttpPolicy(connect_timeout=2, read_timeout=0.5, attempts=3, backoff=0.01, max_backoff=0.05)
 
 # One step per request: ("ok"|"status N"|"slow"|"truncate"|"reset"|"big"|"chunked-big"|"304-aware").
@@ -62,7 +64,9 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.flush()
             self.connection.shutdown(socket.SHUT_RDWR)
         elif step == "reset":
-            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+            self.connection.setsockopt(
+                socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00"
+            )
             self.connection.close()
         elif step == "big":
             self.send_response(200)
@@ -137,7 +141,9 @@ def test_429_honours_retry_after(serve: Callable[..., Server]) -> None:
     assert waits == [0.0]
 
 
-def test_a_server_that_never_answers_in_time_gives_up_with_a_clear_error(serve: Callable[..., Server]) -> None:
+def test_a_server_that_never_answers_in_time_gives_up_with_a_clear_error(
+    serve: Callable[..., Server],
+) -> None:
     server = serve("slow")
     with pytest.raises(SourceUnavailable) as caught:
         fetch_url(server.url, FAST, sleep=lambda s: None)
@@ -194,12 +200,16 @@ def test_secrets_never_appear_in_errors_or_redacted_urls(serve: Callable[..., Se
     with pytest.raises(SourceUnavailable) as caught:
         fetch_url(server.url + "?access_token=s3cret-t0ken&v=2", FAST, token="wrong")
     assert "s3cret" not in str(caught.value) and "wrong" not in str(caught.value)
-    assert redact_url("https://user:pw@example.org/a.csv?api_key=k&v=2") == \
-        "https://example.org/a.csv?api_key=***&v=2"
+    assert (
+        redact_url("https://user:pw@example.org/a.csv?api_key=k&v=2")
+        == "https://example.org/a.csv?api_key=***&v=2"
+    )
 
 
 def test_collecting_from_urls_archives_reports_and_remembers_validators(
-    serve: Callable[..., Server], tmp_path: Path, progress_config: DatasetConfig,
+    serve: Callable[..., Server],
+    tmp_path: Path,
+    progress_config: DatasetConfig,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("OGP_TEST_TOKEN", "s3cret-t0ken")
@@ -208,12 +218,18 @@ def test_collecting_from_urls_archives_reports_and_remembers_validators(
     down = serve("status 503")
     (tmp_path / "boite").mkdir()
     settings = Settings(state_dir=tmp_path / "var", submissions_inbox=tmp_path / "boite").check()
-    source = progress_config.source.model_copy(update={"urls": (
-        HttpSubmissionSource(url=good.url, organisation="ditp"),
-        HttpSubmissionSource(url=private.url + "?token=s3cret-t0ken", organisation="meae",
-                             token_env="OGP_TEST_TOKEN"),
-        HttpSubmissionSource(url=down.url, organisation="dinum"),
-    ), "reporters": {"E1-A1-01": ("meae",)}})  # both report on ditp's E1-A1-01: meae as declared reporter
+    source = progress_config.source.model_copy(
+        update={
+            "urls": (
+                HttpSubmissionSource(url=good.url, organisation="ditp"),
+                HttpSubmissionSource(
+                    url=private.url + "?token=s3cret-t0ken", organisation="meae", token_env="OGP_TEST_TOKEN"
+                ),
+                HttpSubmissionSource(url=down.url, organisation="dinum"),
+            ),
+            "reporters": {"E1-A1-01": ("meae",)},
+        }
+    )  # both report on ditp's E1-A1-01: meae as declared reporter
     config = progress_config.model_copy(update={"source": source}).for_run(settings)
     policy = HttpPolicy(read_timeout=2, attempts=2, backoff=0.01)
     summary = collect_submissions(config, settings, today=TODAY, policy=policy)
@@ -222,7 +238,8 @@ def test_collecting_from_urls_archives_reports_and_remembers_validators(
     again = collect_submissions(config, settings, today=TODAY, policy=policy)
     assert again.unchanged == 2 and not again.accepted  # 304 for one, same bytes for the other
     state = tmp_path / "var"
-    everything = "".join(p.read_text(encoding="utf-8", errors="replace")
-                         for p in state.rglob("*") if p.is_file())
+    everything = "".join(
+        p.read_text(encoding="utf-8", errors="replace") for p in state.rglob("*") if p.is_file()
+    )
     assert "s3cret-t0ken" not in everything
     assert "token=***" in everything

@@ -39,7 +39,10 @@ def snapshot(root: Path) -> dict[str, bytes | str]:
 def run(datasets: Path, out: Path, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "tests.integration.publish_once", str(datasets), str(out)],
-        cwd=ROOT, capture_output=True, text=True, timeout=300,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
         env={**os.environ, **EPOCH, **env},
     )
 

@@ -21,13 +21,18 @@ pytestmark = pytest.mark.slow
 
 OGP = Path(sys.executable).parent / "ogp"
 TABLES = ["engagements", "ambitions", "actions", "organisations", "porteurs", "responsables", "cibles"]
-ENV = {**os.environ, "SOURCE_DATE_EPOCH": "1700000000", "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-       "OGP_TASK_RETRIES": "0"}
+ENV = {
+    **os.environ,
+    "SOURCE_DATE_EPOCH": "1700000000",
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    "OGP_TASK_RETRIES": "0",
+}
 
 
 def ogp(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(OGP), *args], capture_output=True, text=True,
-                          env={**ENV, **(env or {})}, timeout=300)
+    return subprocess.run(
+        [str(OGP), *args], capture_output=True, text=True, env={**ENV, **(env or {})}, timeout=300
+    )
 
 
 def tree(root: Path) -> dict[str, bytes | str]:
@@ -44,15 +49,24 @@ def tree(root: Path) -> dict[str, bytes | str]:
 
 def failed_run(tmp_path: Path, datasets: Path) -> subprocess.CompletedProcess[str]:
     """``ogp run`` on edited dataset definitions, expected to stop on a source problem."""
-    result = ogp("run", "--datasets-dir", str(datasets), "--out", str(tmp_path / "site"),
-                 "--state-dir", str(tmp_path / "var"))
+    result = ogp(
+        "run",
+        "--datasets-dir",
+        str(datasets),
+        "--out",
+        str(tmp_path / "site"),
+        "--state-dir",
+        str(tmp_path / "var"),
+    )
     assert result.returncode == 2, result.stdout
     assert "Traceback" not in result.stderr + result.stdout
     return result
 
 
 @pytest.fixture(scope="module")
-def first_run_output(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.CompletedProcess[str]]:
+def first_run_output(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> tuple[Path, subprocess.CompletedProcess[str]]:
     """The output folder of a first ``ogp run``, and what it printed (not to a terminal)."""
     out = tmp_path_factory.mktemp("site")
     result = ogp("run", "--out", str(out), "--state-dir", str(out.parent / "var"))
@@ -71,8 +85,9 @@ def test_off_a_terminal_the_summary_keeps_whole_names_and_prefect_stays_quiet(
     out, result = first_run_output
     lines = result.stdout.splitlines()
     assert lines[0] == f"Publication dans {out}"
-    assert lines[1].startswith(f"  Jeu de données : {PLAN_SLUG} | Version : 1.0.0 | "
-                               "Publication : nouvelle version | ")
+    assert lines[1].startswith(
+        f"  Jeu de données : {PLAN_SLUG} | Version : 1.0.0 | Publication : nouvelle version | "
+    )
     assert "responsables 99, cibles 26 | Durée : " in lines[1]
     assert lines[2].startswith(f"  Jeu de données : {PROGRESS_SLUG} | Version : 1.0.0 | ")
     assert "…" not in result.stdout and len(lines) == 3
@@ -82,10 +97,13 @@ def test_off_a_terminal_the_summary_keeps_whole_names_and_prefect_stays_quiet(
         "Avertissements (1, dans des fichiers acceptés : à vérifier) :",
         f"  - {ROOT}/datasets/{PROGRESS_SLUG}/soumissions-exemple/meae/export-excel-meae.csv, fichier : Le "
         "fichier n'est pas en UTF-8 : il a été lu comme du Windows-1252 (l'encodage par défaut d'Excel en "
-        "français) et converti en UTF-8."]
+        "français) et converti en UTF-8.",
+    ]
     history = ogp("versions", PROGRESS_SLUG, "--out", str(out))
-    assert history.stdout.splitlines()[1].startswith(
-        "  Version : 1.0.0 | Date : ") and "Motifs : première publication | " in history.stdout
+    assert (
+        history.stdout.splitlines()[1].startswith("  Version : 1.0.0 | Date : ")
+        and "Motifs : première publication | " in history.stdout
+    )
 
 
 def test_layout_of_the_published_plan(first_run: Path) -> None:
@@ -114,7 +132,8 @@ def test_rerun_on_unchanged_inputs_publishes_nothing(first_run: Path) -> None:
     # The plan is recognised by the checksums of its inputs, before any parsing.
     log = json.loads((first_run / "datasets" / PLAN_SLUG / "versions.json").read_text(encoding="utf-8"))
     assert log["versions"][-1]["inputs"] == input_fingerprint(
-        load_dataset(ROOT / "datasets" / PLAN_SLUG), Settings())
+        load_dataset(ROOT / "datasets" / PLAN_SLUG), Settings()
+    )
     assert tree(first_run) == before
 
 
@@ -151,12 +170,18 @@ def test_progress_dataset_is_published_as_sample_data_and_its_keys_hold_against_
     # The foreign keys to the other dataset, checked by frictionless on the published files.
     suivi_schema = json.loads((ROOT / "schemas" / "suivi.json").read_text(encoding="utf-8"))
     suivi_schema.pop("$schema")
-    joined = frictionless.Package(resources=[
-        frictionless.Resource(path=f"{PROGRESS_SLUG}/latest/suivi.csv", name="suivi",
-                              schema=frictionless.Schema.from_descriptor(suivi_schema)),
-        frictionless.Resource(path=f"{PLAN_SLUG}/latest/actions.csv", name="actions"),
-        frictionless.Resource(path=f"{PLAN_SLUG}/latest/organisations.csv", name="organisations"),
-    ], basepath=str(first_run / "datasets"))
+    joined = frictionless.Package(
+        resources=[
+            frictionless.Resource(
+                path=f"{PROGRESS_SLUG}/latest/suivi.csv",
+                name="suivi",
+                schema=frictionless.Schema.from_descriptor(suivi_schema),
+            ),
+            frictionless.Resource(path=f"{PLAN_SLUG}/latest/actions.csv", name="actions"),
+            frictionless.Resource(path=f"{PLAN_SLUG}/latest/organisations.csv", name="organisations"),
+        ],
+        basepath=str(first_run / "datasets"),
+    )
     report = joined.validate(checklist=frictionless.Checklist(), limit_errors=10**6)
     assert report.valid, report.flatten(["taskName", "rowNumber", "fieldName", "type", "note"])
     assert [fk["reference"]["resource"] for fk in suivi_schema["foreignKeys"]] == ["actions", "organisations"]
@@ -167,7 +192,9 @@ def test_a_rejected_submission_is_reported_and_publishes_nothing(tmp_path: Path)
     inbox.mkdir(parents=True)
     (inbox / "bon.csv").write_text(
         "id_action,date_rapport,statut,avancement_pct,commentaire,preuve_url\n"
-        "E1-A1-01,2022-12-31,limite,20,,\n", encoding="utf-8")
+        "E1-A1-01,2022-12-31,limite,20,,\n",
+        encoding="utf-8",
+    )
     env = {"OGP_SUBMISSIONS_INBOX": str(tmp_path / "boite")}
     args = ("run", "--out", str(tmp_path / "site"), "--state-dir", str(tmp_path / "var"))
     assert ogp(*args, env=env).returncode == 0
@@ -190,7 +217,8 @@ def test_an_unreachable_source_fails_the_run_and_publishes_no_progress(tmp_path:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     text = definition.read_text(encoding="utf-8").replace(
-        "  urls: []", f"  urls: [{{url: 'http://127.0.0.1:{port}/suivi.csv', organisation: dinum}}]")
+        "  urls: []", f"  urls: [{{url: 'http://127.0.0.1:{port}/suivi.csv', organisation: dinum}}]"
+    )
     definition.write_text(text, encoding="utf-8")
     result = failed_run(tmp_path, datasets)
     assert "n'a pas pu être lu" in result.stderr and "Rien n'a été publié" in result.stderr
@@ -200,15 +228,19 @@ def test_an_unreachable_source_fails_the_run_and_publishes_no_progress(tmp_path:
 def test_two_concurrent_runs_leave_one_consistent_result(first_run: Path, tmp_path: Path) -> None:
     args = [str(OGP), "run", "--out", str(tmp_path / "site"), "--state-dir", str(tmp_path / "var")]
     # A wide summary: one line per dataset (a narrow one wraps its notes over several).
-    runs = [subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                             env={**ENV, "COLUMNS": "400"})
-            for _ in range(2)]
+    runs = [
+        subprocess.Popen(
+            args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**ENV, "COLUMNS": "400"}
+        )
+        for _ in range(2)
+    ]
     outputs = [run.communicate(timeout=300) for run in runs]
     assert [run.returncode for run in runs] == [0, 0], outputs
     # One publication of each dataset; the other run found it unchanged (its inputs'
     # checksums, or its rebuilt files, equal to what the first one published).
-    rows = [line for out, _ in outputs for line in out.splitlines()
-            if PLAN_SLUG in line or PROGRESS_SLUG in line]
+    rows = [
+        line for out, _ in outputs for line in out.splitlines() if PLAN_SLUG in line or PROGRESS_SLUG in line
+    ]
     assert len(rows) == 4, outputs
     assert sum("nouvelle version" in row for row in rows) == 2
     assert sum("inchangé" in row and "nouvelle version" not in row for row in rows) == 2
@@ -219,8 +251,16 @@ def test_two_concurrent_runs_leave_one_consistent_result(first_run: Path, tmp_pa
 
 
 def test_a_run_on_a_local_dask_cluster_publishes_the_same_bytes(first_run: Path, tmp_path: Path) -> None:
-    result = ogp("run", "--out", str(tmp_path / "site"), "--state-dir", str(tmp_path / "var"),
-                 "--dask", "local", "--verbose")
+    result = ogp(
+        "run",
+        "--out",
+        str(tmp_path / "site"),
+        "--state-dir",
+        str(tmp_path / "var"),
+        "--dask",
+        "local",
+        "--verbose",
+    )
     assert result.returncode == 0, result.stderr
     assert "Creating a new Dask cluster" in result.stderr  # the tasks ran on Dask workers
     assert tree(tmp_path / "site") == tree(first_run)

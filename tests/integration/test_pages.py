@@ -31,9 +31,20 @@ STATUSES = ["complet", "substantiel", "limite", "non_commence", "abandonne", "no
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     out = tmp_path_factory.mktemp("pages") / "site"
     env = {**os.environ, "SOURCE_DATE_EPOCH": "1700000000", "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
-    result = subprocess.run([str(Path(sys.executable).parent / "ogp"), "run", "--out", str(out),
-                             "--state-dir", str(out.parent / "var")], capture_output=True, text=True,
-                            env=env, timeout=300)
+    result = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "ogp"),
+            "run",
+            "--out",
+            str(out),
+            "--state-dir",
+            str(out.parent / "var"),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr
     server = make_server(out, port=0)
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -67,10 +78,21 @@ def open_page(browser, url: str, javascript: bool = True):  # noqa: ANN001, ANN2
     return page, requested
 
 
-@pytest.mark.parametrize("path", ["index.html", "organismes.html", f"datasets/{PLAN_SLUG}/index.html",
-                                  f"datasets/{PROGRESS_SLUG}/index.html", "schemas/suivi.html",
-                                  "schemas/suivi_cibles.html", "schemas/cibles.html"])
-def test_pages_load_nothing_from_the_network_and_every_local_link_resolves(browser, site: str, path: str) -> None:  # noqa: ANN001
+@pytest.mark.parametrize(
+    "path",
+    [
+        "index.html",
+        "organismes.html",
+        f"datasets/{PLAN_SLUG}/index.html",
+        f"datasets/{PROGRESS_SLUG}/index.html",
+        "schemas/suivi.html",
+        "schemas/suivi_cibles.html",
+        "schemas/cibles.html",
+    ],
+)
+def test_pages_load_nothing_from_the_network_and_every_local_link_resolves(
+    browser, site: str, path: str
+) -> None:  # noqa: ANN001
     page, requested = open_page(browser, site + path)
     assert requested and all(url.startswith(site) for url in requested), requested
     assert page.evaluate("document.documentElement.lang") == "fr"
@@ -82,8 +104,12 @@ def test_pages_load_nothing_from_the_network_and_every_local_link_resolves(brows
     levels = page.eval_on_selector_all("h1, h2, h3, h4", "els => els.map(e => Number(e.tagName[1]))")
     assert levels[0] == 1 and levels.count(1) == 1
     assert all(b - a <= 1 for a, b in zip(levels, levels[1:], strict=False)), levels
-    assert page.eval_on_selector_all("table", "ts => ts.every(t => t.querySelector('th') && t.querySelector('caption'))")
-    assert page.eval_on_selector_all("svg", "ss => ss.every(s => s.getAttribute('role') === 'img' && s.querySelector('title'))")
+    assert page.eval_on_selector_all(
+        "table", "ts => ts.every(t => t.querySelector('th') && t.querySelector('caption'))"
+    )
+    assert page.eval_on_selector_all(
+        "svg", "ss => ss.every(s => s.getAttribute('role') === 'img' && s.querySelector('title'))"
+    )
     page.context.close()
 
 
@@ -100,17 +126,21 @@ def test_dashboard_numbers_equal_the_published_data(browser, site: str) -> None:
     page, _ = open_page(browser, site + "index.html")
     shown = page.eval_on_selector_all(
         "#table-engagements tbody tr",
-        "rows => rows.map(r => [r.dataset.groupe, Array.from(r.querySelectorAll('td[data-statut]')).map(td => [td.dataset.statut, Number(td.textContent)])])")
+        "rows => rows.map(r => [r.dataset.groupe, Array.from(r.querySelectorAll('td[data-statut]')).map(td => [td.dataset.statut, Number(td.textContent)])])",
+    )
     assert {group: {s: n for s, n in cells if n} for group, cells in shown} == {
-        group: dict(counts) for group, counts in expected.items()}
+        group: dict(counts) for group, counts in expected.items()
+    }
     assert page.inner_text("#total-actions") == str(len(actions)) == "58"
     assert page.inner_text("#actions-avec-rapport") == str(len(latest))
     # Each bar of the chart says the same numbers as the table.
     bars = page.eval_on_selector_all("#graphique-engagements-titre ~ rect", "rs => rs.length")
     assert bars == sum(1 for counts in expected.values() for n in counts.values() if n)
     # Progress over time: the last date's counts are the latest statuses.
-    last = page.eval_on_selector_all("#table-evolution tbody tr:last-child td",
-                                     "tds => tds.map(td => [td.dataset.statut, Number(td.textContent)])")
+    last = page.eval_on_selector_all(
+        "#table-evolution tbody tr:last-child td",
+        "tds => tds.map(td => [td.dataset.statut, Number(td.textContent)])",
+    )
     totals = Counter(latest.get(a["id_action"], "sans_rapport") for a in actions)
     assert {s: n for s, n in last if n} == dict(totals)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
@@ -138,24 +168,38 @@ def test_targets_on_the_dashboard_equal_the_published_data_without_javascript(br
             start = t["valeur_initiale"] or 0
             share = int((value - start) / (t["valeur"] - start) * 100 + 0.5)
         late = bool(t["echeance"]) and t["echeance"] < as_of
-        state = ("atteinte" if share is not None and share >= 100 else "echeance_depassee" if late
-                 else "en_cours" if value is not None else "sans_rapport")
+        state = (
+            "atteinte"
+            if share is not None and share >= 100
+            else "echeance_depassee"
+            if late
+            else "en_cours"
+            if value is not None
+            else "sans_rapport"
+        )
         expected[t["id_cible"]] = (state, "—" if share is None else f"{share}\u00a0%")
     page, _ = open_page(browser, site + "index.html", javascript=False)
     shown = page.eval_on_selector_all(
-        "#table-cibles tbody tr", "rows => rows.map(r => [r.dataset.cible, r.dataset.etat, r.cells[6].textContent])")
+        "#table-cibles tbody tr",
+        "rows => rows.map(r => [r.dataset.cible, r.dataset.etat, r.cells[6].textContent])",
+    )
     assert {c: (state, share) for c, state, share in shown} == expected
-    overdue = page.eval_on_selector_all("#table-cibles-en-retard tbody tr", "rows => rows.map(r => r.dataset.cible)")
+    overdue = page.eval_on_selector_all(
+        "#table-cibles-en-retard tbody tr", "rows => rows.map(r => r.dataset.cible)"
+    )
     assert sorted(overdue) == sorted(c for c, (state, _) in expected.items() if state == "echeance_depassee")
     assert page.inner_text("#cibles-en-retard") == str(len(overdue))
     assert page.inner_text("#total-cibles") == "26"
     by_engagement = page.eval_on_selector_all(
         "#table-cibles-engagements tbody tr",
-        "rows => rows.map(r => [r.dataset.groupe, Array.from(r.querySelectorAll('td[data-etat]')).map(td => [td.dataset.etat, Number(td.textContent)])])")
+        "rows => rows.map(r => [r.dataset.groupe, Array.from(r.querySelectorAll('td[data-etat]')).map(td => [td.dataset.etat, Number(td.textContent)])])",
+    )
     counts: dict[str, Counter] = {}
     for t in targets:
         counts.setdefault(t["id_cible"].split("-")[0], Counter())[expected[t["id_cible"]][0]] += 1
-    assert {g: {s: n for s, n in cells if n} for g, cells in by_engagement} == {g: dict(c) for g, c in counts.items()}
+    assert {g: {s: n for s, n in cells if n} for g, cells in by_engagement} == {
+        g: dict(c) for g, c in counts.items()
+    }
     # The chart repeats the table: one bar segment per non-zero count, with a title.
     segments = page.eval_on_selector_all("#graphique-cibles-titre ~ rect", "rs => rs.length")
     assert segments == sum(1 for c in counts.values() for n in c.values() if n)
@@ -174,31 +218,49 @@ def test_the_per_body_view_equals_the_published_data_without_javascript(browser,
     for row in responsables:
         report = latest.get(row["id_action"])
         expected.setdefault(row["id_organisation"], {})[row["id_action"]] = (
-            report["statut"] if report else "sans_rapport", (report or {}).get("id_organisation") or "")
+            report["statut"] if report else "sans_rapport",
+            (report or {}).get("id_organisation") or "",
+        )
     page, requested = open_page(browser, site + "organismes.html", javascript=False)
     assert all(url.startswith(site) for url in requested)
     shown = page.eval_on_selector_all(
         "table.organisme",
         "ts => ts.map(t => [t.dataset.organisme, Array.from(t.querySelectorAll('tbody tr')).map("
-        "r => [r.dataset.action, r.dataset.statut, r.dataset.auteur])])")
+        "r => [r.dataset.action, r.dataset.statut, r.dataset.auteur])])",
+    )
     assert {body: {a: (s, w) for a, s, w in rows} for body, rows in shown} == expected
-    without = {body: sum(1 for s, _ in actions.values() if s == "sans_rapport") for body, actions in expected.items()}
-    captions = page.eval_on_selector_all("table.organisme", "ts => ts.map(t => [t.dataset.organisme, t.caption.textContent])")
+    without = {
+        body: sum(1 for s, _ in actions.values() if s == "sans_rapport") for body, actions in expected.items()
+    }
+    captions = page.eval_on_selector_all(
+        "table.organisme", "ts => ts.map(t => [t.dataset.organisme, t.caption.textContent])"
+    )
     assert all(caption.endswith(f"dont {without[body]} sans rapport") for body, caption in captions)
     authors = {w for actions in expected.values() for _, w in actions.values() if w}
-    assert authors and authors <= {r["id_organisation"] for r in responsables}  # every author a body of the plan
+    assert authors and authors <= {
+        r["id_organisation"] for r in responsables
+    }  # every author a body of the plan
     # Each body's targets: those of its actions, each with the state of the home page.
     targets = published(site, PLAN_SLUG, "cibles")
-    own = {body: sorted(t["id_cible"] for t in targets if t["id_action"] in actions)
-           for body, actions in expected.items()}
+    own = {
+        body: sorted(t["id_cible"] for t in targets if t["id_action"] in actions)
+        for body, actions in expected.items()
+    }
     listed = page.eval_on_selector_all(
         "table.cibles-organisme",
-        "ts => ts.map(t => [t.dataset.organisme, Array.from(t.querySelectorAll('tbody tr')).map(r => r.dataset.cible)])")
+        "ts => ts.map(t => [t.dataset.organisme, Array.from(t.querySelectorAll('tbody tr')).map(r => r.dataset.cible)])",
+    )
     assert {body: sorted(ids) for body, ids in listed} == {body: ids for body, ids in own.items() if ids}
     home, _ = open_page(browser, site + "index.html", javascript=False)
-    state = dict(home.eval_on_selector_all("#table-cibles tbody tr", "rows => rows.map(r => [r.dataset.cible, r.dataset.etat])"))
+    state = dict(
+        home.eval_on_selector_all(
+            "#table-cibles tbody tr", "rows => rows.map(r => [r.dataset.cible, r.dataset.etat])"
+        )
+    )
     home.context.close()
-    states = page.eval_on_selector_all("table.cibles-organisme tbody tr", "rows => rows.map(r => [r.dataset.cible, r.dataset.etat])")
+    states = page.eval_on_selector_all(
+        "table.cibles-organisme tbody tr", "rows => rows.map(r => [r.dataset.cible, r.dataset.etat])"
+    )
     assert states and all(state[target] == shown_state for target, shown_state in states)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "organismes.png"), full_page=False)
@@ -213,11 +275,15 @@ def test_filters_narrow_the_table_and_the_page_works_without_javascript(browser,
     assert visible == sum(1 for a in actions if a["id_engagement"] == "E6")
     page.select_option("#filtre-engagement", "")
     page.select_option("#filtre-statut", "complet")
-    complet = page.eval_on_selector_all("#table-actions tbody tr:not([hidden])", "rs => rs.map(r => r.dataset.statut)")
+    complet = page.eval_on_selector_all(
+        "#table-actions tbody tr:not([hidden])", "rs => rs.map(r => r.dataset.statut)"
+    )
     assert complet and set(complet) == {"complet"}
     page.select_option("#filtre-statut", "")
     page.select_option("#filtre-organisme", "meae")
-    rows = page.eval_on_selector_all("#table-actions tbody tr:not([hidden]) th", "hs => hs.map(h => h.textContent)")
+    rows = page.eval_on_selector_all(
+        "#table-actions tbody tr:not([hidden]) th", "hs => hs.map(h => h.textContent)"
+    )
     responsables = published(site, PLAN_SLUG, "responsables")
     assert rows == sorted(r["id_action"] for r in responsables if r["id_organisation"] == "meae")
     page.keyboard.press("Tab")  # the controls are reachable from the keyboard
@@ -232,7 +298,9 @@ def test_filters_narrow_the_table_and_the_page_works_without_javascript(browser,
 def test_dataset_page_shows_files_versions_schemas_and_json_ld(browser, site: str) -> None:  # noqa: ANN001
     page, _ = open_page(browser, site + f"datasets/{PLAN_SLUG}/index.html")
     descriptor = requests.get(f"{site}datasets/{PLAN_SLUG}/latest/datapackage.json", timeout=10).json()
-    files = page.eval_on_selector_all("#table-fichiers tbody tr", "rs => rs.map(r => Array.from(r.children).map(c => c.textContent.trim()))")
+    files = page.eval_on_selector_all(
+        "#table-fichiers tbody tr", "rs => rs.map(r => Array.from(r.children).map(c => c.textContent.trim()))"
+    )
     hashes = {row[0]: row[3] for row in files}
     for resource in descriptor["resources"]:
         assert hashes[resource["path"]] == resource["hash"].removeprefix("sha256:")

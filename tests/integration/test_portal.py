@@ -30,8 +30,12 @@ pytestmark = pytest.mark.slow
 OGP = Path(sys.executable).parent / "ogp"
 BASE_URL = "https://ogp.example.org/"
 SLUGS = [PLAN_SLUG, PROGRESS_SLUG]
-ENV = {**os.environ, "SOURCE_DATE_EPOCH": "1700000000", "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-       "OGP_TASK_RETRIES": "0"}
+ENV = {
+    **os.environ,
+    "SOURCE_DATE_EPOCH": "1700000000",
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    "OGP_TASK_RETRIES": "0",
+}
 
 
 @pytest.fixture(scope="module")
@@ -52,18 +56,32 @@ def portal(udata: UdataPortal) -> UdataPortal:
 def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Both datasets built by ``ogp run`` with a public base URL (the progress one from samples)."""
     out = tmp_path_factory.mktemp("site") / "site"
-    result = subprocess.run([str(OGP), "run", "--out", str(out), "--state-dir", str(out.parent / "var")],
-                            capture_output=True, text=True, env={**ENV, "OGP_BASE_URL": BASE_URL}, timeout=300)
+    result = subprocess.run(
+        [str(OGP), "run", "--out", str(out), "--state-dir", str(out.parent / "var")],
+        capture_output=True,
+        text=True,
+        env={**ENV, "OGP_BASE_URL": BASE_URL},
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr
     return out
 
 
-def ogp_publish(portal: UdataPortal, site: Path, *args: str, key: str | None = None,
-                **env: str) -> subprocess.CompletedProcess[str]:
+def ogp_publish(
+    portal: UdataPortal, site: Path, *args: str, key: str | None = None, **env: str
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [str(OGP), "publish", "--portal", portal.base, "--out", str(site), *args], capture_output=True,
-        text=True, timeout=300,
-        env={**ENV, "OGP_PORTAL_API_KEY": key or portal.key, "OGP_PORTAL_ORGANISATION": portal.organization, **env})
+        [str(OGP), "publish", "--portal", portal.base, "--out", str(site), *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={
+            **ENV,
+            "OGP_PORTAL_API_KEY": key or portal.key,
+            "OGP_PORTAL_ORGANISATION": portal.organization,
+            **env,
+        },
+    )
 
 
 def client(portal: UdataPortal, **options: object) -> PortalClient:
@@ -86,14 +104,19 @@ def test_first_publish_creates_both_under_the_organisation_and_a_republish_write
     assert first and all(status in (200, 201) for _, _, status in first)
     assert sum(1 for method, path, _ in first if (method, path) == ("POST", "/api/1/datasets/")) == 2
     datasets = by_identifier(portal)
-    plan, progress = datasets[f"{BASE_URL}datasets/{PLAN_SLUG}"], datasets[f"{BASE_URL}datasets/{PROGRESS_SLUG}"]
+    plan, progress = (
+        datasets[f"{BASE_URL}datasets/{PLAN_SLUG}"],
+        datasets[f"{BASE_URL}datasets/{PROGRESS_SLUG}"],
+    )
     for dataset in (plan, progress):
         assert dataset["organization"]["id"] == portal.organization and dataset["owner"] is None
         assert dataset["license"] == "lov2"
         assert dataset["spatial"] == {"geom": None, "zones": ["country:fr"], "granularity": "country"}
     assert plan["private"] is False and progress["private"] is True  # sample submissions
     assert progress["title"].startswith("[Données d'exemple]")
-    assert len(plan["resources"]) == 22 and len(progress["resources"]) == 7  # suivi and suivi_cibles in 3 formats, the changelog
+    assert (
+        len(plan["resources"]) == 22 and len(progress["resources"]) == 7
+    )  # suivi and suivi_cibles in 3 formats, the changelog
     for slug, dataset in ((PLAN_SLUG, plan), (PROGRESS_SLUG, progress)):
         latest = site / "datasets" / slug / "latest"
         for resource in dataset["resources"]:
@@ -101,7 +124,10 @@ def test_first_publish_creates_both_under_the_organisation_and_a_republish_write
                 continue
             content = (latest / resource["title"]).read_bytes()
             algorithm = {"file": "sha1", "remote": "sha256"}[resource["filetype"]]
-            assert resource["checksum"] == {"type": algorithm, "value": hashlib.new(algorithm, content).hexdigest()}
+            assert resource["checksum"] == {
+                "type": algorithm,
+                "value": hashlib.new(algorithm, content).hexdigest(),
+            }
             assert resource["schema"]["url"].startswith(f"{BASE_URL}schemas/")
             assert resource["description"]
     assert {r["filetype"] for r in plan["resources"] if r["title"].endswith(".parquet")} == {"remote"}
@@ -121,9 +147,24 @@ def test_a_foreign_extra_survives_a_republish_and_a_new_version_updating_in_plac
     publish_to_portal(out, SLUGS, client(portal), organisations={PLAN_SLUG: portal.organization})
     plan = by_identifier(portal)[f"{BASE_URL}datasets/{PLAN_SLUG}"]
     # The portal team adds an extra through the API, the way its admin does: the whole dataset sent back.
-    body = {k: plan[k] for k in ("title", "description", "license", "frequency", "tags", "temporal_coverage",
-                                 "spatial", "private")}
-    portal.api("PUT", f"/datasets/{plan['id']}/", json={**body, "extras": {**plan["extras"], "equipe:note": "à garder"}})
+    body = {
+        k: plan[k]
+        for k in (
+            "title",
+            "description",
+            "license",
+            "frequency",
+            "tags",
+            "temporal_coverage",
+            "spatial",
+            "private",
+        )
+    }
+    portal.api(
+        "PUT",
+        f"/datasets/{plan['id']}/",
+        json={**body, "extras": {**plan["extras"], "equipe:note": "à garder"}},
+    )
     ids = {r["title"]: r["id"] for r in portal.api("GET", f"/datasets/{plan['id']}/")["resources"]}
 
     mark = portal.mark()
@@ -134,7 +175,9 @@ def test_a_foreign_extra_survives_a_republish_and_a_new_version_updating_in_plac
     shutil.copytree(ROOT / "datasets", datasets)
     reference = datasets / PLAN_SLUG / "reference" / "organisations.yaml"
     text = reference.read_text(encoding="utf-8")
-    reference.write_text(text.replace("type: ministere", "type: administration_centrale", 1), encoding="utf-8")
+    reference.write_text(
+        text.replace("type: ministere", "type: administration_centrale", 1), encoding="utf-8"
+    )
     assert publish_plan(datasets, out, base_url=BASE_URL).version == "1.0.1"
     actions = publish_to_portal(out, SLUGS, client(portal), organisations={PLAN_SLUG: portal.organization})
     changed = {a.title for a in actions if a.kind in ("reupload", "update-resource")}
@@ -156,7 +199,9 @@ def test_a_dataset_published_on_the_personal_account_is_moved_to_the_organisatio
     publish_to_portal(site, SLUGS, client(portal))
     assert {d["owner"]["id"] if d["owner"] else None for d in by_identifier(portal).values()} != {None}
     assert all(d["organization"] is None for d in by_identifier(portal).values())
-    actions = publish_to_portal(site, SLUGS, client(portal), organisations=dict.fromkeys(SLUGS, portal.organization))
+    actions = publish_to_portal(
+        site, SLUGS, client(portal), organisations=dict.fromkeys(SLUGS, portal.organization)
+    )
     assert [a.detail for a in actions if a.kind == "update-dataset"] == ["organization"] * 2
     moved = by_identifier(portal)
     assert len(portal.datasets()) == 2
@@ -169,19 +214,24 @@ def test_the_organisation_may_come_from_dataset_yaml(
     datasets = tmp_path / "datasets"
     shutil.copytree(ROOT / "datasets", datasets)
     definition = datasets / PLAN_SLUG / "dataset.yaml"
-    definition.write_text(definition.read_text(encoding="utf-8") + f"portal_organisation: {portal.organization}\n",
-                          encoding="utf-8")
+    definition.write_text(
+        definition.read_text(encoding="utf-8") + f"portal_organisation: {portal.organization}\n",
+        encoding="utf-8",
+    )
     monkeypatch.setenv("OGP_PORTAL_API_KEY", portal.key)
     monkeypatch.delenv("OGP_PORTAL_ORGANISATION", raising=False)
-    result = CliRunner().invoke(app, ["publish", "--portal", portal.base, "--out", str(site),
-                                      "--datasets-dir", str(datasets)])
+    result = CliRunner().invoke(
+        app, ["publish", "--portal", portal.base, "--out", str(site), "--datasets-dir", str(datasets)]
+    )
     assert result.exit_code == 0, result.output
     datasets_found = by_identifier(portal)
     assert datasets_found[f"{BASE_URL}datasets/{PLAN_SLUG}"]["organization"]["id"] == portal.organization
     assert datasets_found[f"{BASE_URL}datasets/{PROGRESS_SLUG}"]["organization"] is None
 
 
-def test_a_deleted_dataset_is_skipped_with_a_message_and_never_recreated(site: Path, portal: UdataPortal) -> None:
+def test_a_deleted_dataset_is_skipped_with_a_message_and_never_recreated(
+    site: Path, portal: UdataPortal
+) -> None:
     assert ogp_publish(portal, site).returncode == 0
     plan = by_identifier(portal)[f"{BASE_URL}datasets/{PLAN_SLUG}"]
     portal.api("DELETE", f"/datasets/{plan['id']}/")
@@ -192,7 +242,16 @@ def test_a_deleted_dataset_is_skipped_with_a_message_and_never_recreated(site: P
     assert "Traceback" not in result.stderr
     assert portal.writes(mark) == []
     assert all(r["status"] != 410 for r in portal.requests(mark))
-    assert len([d for d in portal.datasets() if d["extras"].get("ogp:identifiant") == f"{BASE_URL}datasets/{PLAN_SLUG}"]) == 1
+    assert (
+        len(
+            [
+                d
+                for d in portal.datasets()
+                if d["extras"].get("ogp:identifiant") == f"{BASE_URL}datasets/{PLAN_SLUG}"
+            ]
+        )
+        == 1
+    )
 
 
 def test_a_wrong_key_or_organisation_is_said_before_any_write(site: Path, portal: UdataPortal) -> None:
@@ -218,7 +277,9 @@ def test_a_local_base_url_is_refused_before_any_request(portal: UdataPortal, tmp
     mark = portal.mark()
     result = ogp_publish(portal, local)
     assert result.returncode == 2
-    assert "OGP_BASE_URL" in result.stderr and "ogp run" in result.stderr and "adresse locale" in result.stderr
+    assert (
+        "OGP_BASE_URL" in result.stderr and "ogp run" in result.stderr and "adresse locale" in result.stderr
+    )
     assert portal.requests(mark) == []
     with pytest.raises(PortalError) as caught:
         publish_to_portal(local, SLUGS, client(portal))
@@ -228,13 +289,19 @@ def test_a_local_base_url_is_refused_before_any_request(portal: UdataPortal, tmp
 def test_sample_data_is_never_made_public(site: Path, portal: UdataPortal) -> None:
     mark = portal.mark()
     result = ogp_publish(portal, site, "--public")
-    assert result.returncode == 2 and "Données d'exemple" in result.stderr and "demo.data.gouv.fr" in result.stderr
+    assert (
+        result.returncode == 2
+        and "Données d'exemple" in result.stderr
+        and "demo.data.gouv.fr" in result.stderr
+    )
     assert portal.requests(mark) == []
     publish_to_portal(site, SLUGS, client(portal), private=True)
     assert {d["private"] for d in by_identifier(portal).values()} == {True}
 
 
-def test_a_create_or_upload_processed_before_a_timeout_is_not_made_twice(site: Path, portal: UdataPortal) -> None:
+def test_a_create_or_upload_processed_before_a_timeout_is_not_made_twice(
+    site: Path, portal: UdataPortal
+) -> None:
     portal.fault("POST", path="/api/1/datasets/", status=504, after=True)
     portal.fault("POST", path="/api/1/datasets/", reset=True, after=True)  # the second create: a reset
     portal.fault("POST", suffix="/upload/", status=504, after=True)
@@ -251,7 +318,8 @@ def test_a_create_or_upload_processed_before_a_timeout_is_not_made_twice(site: P
 
 
 def test_a_file_uploaded_again_within_the_same_second_is_retried_in_the_next(
-        site: Path, portal: UdataPortal, tmp_path: Path) -> None:
+    site: Path, portal: UdataPortal, tmp_path: Path
+) -> None:
     # udata stores an upload as <slug>/<YYYYMMDD-HHMMSS>/<name> and never overwrites: the same
     # file name uploaded to one dataset twice in one second answers 500 (FileExists).
     publish_to_portal(site, [PLAN_SLUG], client(portal), organisations={PLAN_SLUG: portal.organization})
@@ -270,7 +338,9 @@ def test_a_file_uploaded_again_within_the_same_second_is_retried_in_the_next(
     assert first["checksum"]["value"] == files[0].sha1 and held["checksum"]["value"] == files[1].sha1
     assert [status for _, _, status in portal.writes(mark)] == [200, 500, 200]
     now = portal.api("GET", f"/datasets/{dataset['id']}/")
-    assert next(r for r in now["resources"] if r["id"] == resource["id"])["checksum"]["value"] == files[1].sha1
+    assert (
+        next(r for r in now["resources"] if r["id"] == resource["id"])["checksum"]["value"] == files[1].sha1
+    )
 
 
 def test_udata_error_bodies_are_read(portal: UdataPortal) -> None:
@@ -280,13 +350,25 @@ def test_udata_error_bodies_are_read(portal: UdataPortal) -> None:
     assert caught.value.status == 400 and caught.value.reason.startswith("title : ")
     dataset = c.call("POST", "/datasets/", json={"title": "Essai", "description": "Essai", "private": True})
     with pytest.raises(PortalError) as caught:  # local URL refused by udata's own rules
-        c.call("POST", f"/datasets/{dataset['id']}/resources/",
-               json={"title": "a", "url": "http://127.0.0.1:8000/a.csv", "filetype": "remote", "type": "main"})
+        c.call(
+            "POST",
+            f"/datasets/{dataset['id']}/resources/",
+            json={"title": "a", "url": "http://127.0.0.1:8000/a.csv", "filetype": "remote", "type": "main"},
+        )
     assert "URL locale" in caught.value.reason
     with pytest.raises(PortalError) as caught:  # {"success": false, "error": ...}
-        c.call("POST", f"/datasets/{dataset['id']}/upload/", files={"file": ("a.csv", b"a,b\n")},
-               data={"uuid": "0f0e0d0c-0b0a-4908-8706-050403020100", "filename": "a.csv", "partindex": 0,
-                     "totalparts": 2, "chunksize": 99})
+        c.call(
+            "POST",
+            f"/datasets/{dataset['id']}/upload/",
+            files={"file": ("a.csv", b"a,b\n")},
+            data={
+                "uuid": "0f0e0d0c-0b0a-4908-8706-050403020100",
+                "filename": "a.csv",
+                "partindex": 0,
+                "totalparts": 2,
+                "chunksize": 99,
+            },
+        )
     assert caught.value.reason == "Chunk size mismatch"
     with pytest.raises(PortalError) as caught:  # {"message": ...} from api.abort
         c.call("POST", f"/datasets/{dataset['id']}/upload/", files={"file": ("a.exe", b"MZ")})
@@ -306,7 +388,9 @@ def test_files_over_the_request_limit_go_in_parts_and_a_failed_publish_is_withdr
         assert all(not d["extras"] for d in small.datasets())  # withdrawn: no identifier left to find
 
         # A part stored by udata before a 504: udata refuses it again (FileExists), so the file is resent whole.
-        assert (site / "datasets" / PLAN_SLUG / "latest" / "engagements.csv").stat().st_size > 4000  # first upload: in parts
+        assert (
+            site / "datasets" / PLAN_SLUG / "latest" / "engagements.csv"
+        ).stat().st_size > 4000  # first upload: in parts
         small.fault("POST", suffix="/upload/", status=504, after=True)
         result = ogp_publish(small, site, OGP_PORTAL_CHUNK_SIZE="4000")
         assert result.returncode == 0, result.stderr
@@ -352,11 +436,20 @@ def test_without_a_key_it_says_what_to_do(site: Path, monkeypatch: pytest.Monkey
 def test_udata_payload_earns_the_full_quality_score(site: Path) -> None:
     from publish.metadata.udata import quality_score
 
-    payload = json.loads((site / "datasets" / PLAN_SLUG / "latest" / "udata.json").read_text(encoding="utf-8"))
+    payload = json.loads(
+        (site / "datasets" / PLAN_SLUG / "latest" / "udata.json").read_text(encoding="utf-8")
+    )
     score, criteria = quality_score(payload)
     assert score == 1.0, criteria
-    assert criteria == {"license": True, "temporal_coverage": True, "spatial": True,
-                        "update_frequency": True, "update_fulfilled_in_time": True,
-                        "dataset_description_quality": True, "has_resources": True,
-                        "has_open_format": True, "all_resources_available": True,
-                        "resources_documentation": True}
+    assert criteria == {
+        "license": True,
+        "temporal_coverage": True,
+        "spatial": True,
+        "update_frequency": True,
+        "update_fulfilled_in_time": True,
+        "dataset_description_quality": True,
+        "has_resources": True,
+        "has_open_format": True,
+        "all_resources_available": True,
+        "resources_documentation": True,
+    }

@@ -29,8 +29,9 @@ HEADER = "id_action,date_rapport,statut,avancement_pct,commentaire,preuve_url\n"
 # 503 that its own client retries (prefect.client.base: 429, 502 and 503, with backoff). A
 # flaky `KeyError: 'id'` was this 503 read as a flow run. The test client retries the same
 # codes, and every answer is checked for its status with the body in the failure message.
-RETRIED = Retry(total=8, backoff_factor=0.5, status_forcelist=(429, 502, 503), allowed_methods=None,
-                raise_on_status=False)
+RETRIED = Retry(
+    total=8, backoff_factor=0.5, status_forcelist=(429, 502, 503), allowed_methods=None, raise_on_status=False
+)
 
 
 def api_call(prefect: dict, method: str, path: str, expected: int = 200, **kwargs: object) -> object:
@@ -40,7 +41,8 @@ def api_call(prefect: dict, method: str, path: str, expected: int = 200, **kwarg
     response = session.request(method, f"{prefect['api']}{path}", timeout=30, **kwargs)
     assert response.status_code == expected, (
         f"{method} {path}: HTTP {response.status_code}: {response.text[:2000]}\n"
-        + (prefect["logs"] / "server.log").read_text(errors="replace")[-3000:])
+        + (prefect["logs"] / "server.log").read_text(errors="replace")[-3000:]
+    )
     return response.json()
 
 
@@ -66,15 +68,22 @@ def prefect(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     root = tmp_path_factory.mktemp("prefect")
     port = free_port()
     api = f"http://127.0.0.1:{port}/api"
-    base_env = {**os.environ, "PREFECT_HOME": str(root / "home"),
-                "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PREFECT_API_URL": api}
+    base_env = {
+        **os.environ,
+        "PREFECT_HOME": str(root / "home"),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_API_URL": api,
+    }
     base_env.pop("PREFECT_API_KEY", None)
     logs = root / "logs"
     logs.mkdir()
-    server = subprocess.Popen([str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1",
-                               "--port", str(port)], env={**base_env, "PREFECT_API_URL": ""},
-                              stdout=open(logs / "server.log", "w"), stderr=subprocess.STDOUT,
-                              start_new_session=True)
+    server = subprocess.Popen(
+        [str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+        env={**base_env, "PREFECT_API_URL": ""},
+        stdout=open(logs / "server.log", "w"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     processes = [server]
     try:
         deadline = time.monotonic() + 180
@@ -88,20 +97,35 @@ def prefect(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
             time.sleep(1)
 
         def cli(*args: str) -> None:
-            result = subprocess.run([str(BIN / "prefect"), *args], cwd=ROOT, env=base_env,
-                                    capture_output=True, text=True, timeout=300)
+            result = subprocess.run(
+                [str(BIN / "prefect"), *args],
+                cwd=ROOT,
+                env=base_env,
+                capture_output=True,
+                text=True,
+                timeout=300,
+            )
             assert result.returncode == 0, result.stdout + result.stderr
 
         cli("work-pool", "create", "ogp-process", "--type", "process")
         cli("--no-prompt", "deploy", "--all")
         inbox = root / "boite"
         (inbox / "ditp").mkdir(parents=True)
-        (inbox / "ditp" / "bon.csv").write_text(HEADER + "E1-A1-01,2022-12-31,limite,20,,\n", encoding="utf-8")
-        (inbox / "ditp" / "mauvais.csv").write_text(HEADER + "E1-A1-01,2022-12-31,fini,200,,\n", encoding="utf-8")
+        (inbox / "ditp" / "bon.csv").write_text(
+            HEADER + "E1-A1-01,2022-12-31,limite,20,,\n", encoding="utf-8"
+        )
+        (inbox / "ditp" / "mauvais.csv").write_text(
+            HEADER + "E1-A1-01,2022-12-31,fini,200,,\n", encoding="utf-8"
+        )
         worker_env = {**base_env, "OGP_SUBMISSIONS_INBOX": str(inbox), "OGP_TASK_RETRIES": "0"}
-        worker = subprocess.Popen([str(BIN / "prefect"), "worker", "start", "--pool", "ogp-process"],
-                                  cwd=ROOT, env=worker_env, stdout=open(logs / "worker.log", "w"),
-                                  stderr=subprocess.STDOUT, start_new_session=True)
+        worker = subprocess.Popen(
+            [str(BIN / "prefect"), "worker", "start", "--pool", "ogp-process"],
+            cwd=ROOT,
+            env=worker_env,
+            stdout=open(logs / "worker.log", "w"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         processes.append(worker)
         yield {"api": api, "root": root, "logs": logs}
     finally:
@@ -111,8 +135,13 @@ def prefect(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
 
 def run_deployment(prefect: dict, name: str, parameters: dict) -> dict:
     deployment = api_call(prefect, "GET", f"/deployments/name/{name}")
-    run = api_call(prefect, "POST", f"/deployments/{deployment['id']}/create_flow_run", 201,
-                   json={"parameters": parameters})
+    run = api_call(
+        prefect,
+        "POST",
+        f"/deployments/{deployment['id']}/create_flow_run",
+        201,
+        json={"parameters": parameters},
+    )
     deadline = time.monotonic() + 400
     while True:
         state = api_call(prefect, "GET", f"/flow_runs/{run['id']}")
@@ -123,15 +152,19 @@ def run_deployment(prefect: dict, name: str, parameters: dict) -> dict:
 
 
 def artifacts(prefect: dict, flow_run_id: str) -> list[dict]:
-    return api_call(prefect, "POST", "/artifacts/filter",
-                    json={"artifacts": {"flow_run_id": {"any_": [flow_run_id]}}})
+    return api_call(
+        prefect, "POST", "/artifacts/filter", json={"artifacts": {"flow_run_id": {"any_": [flow_run_id]}}}
+    )
 
 
 def test_the_deployments_of_prefect_yaml_are_registered_with_schedules(prefect: dict) -> None:
     deployments = api_call(prefect, "POST", "/deployments/filter", json={})
     by_name = {d["name"]: d for d in deployments}
-    assert set(by_name) == {"recevoir-soumissions-quotidien", "publier-catalogue-hebdomadaire",
-                            "valider-soumission"}
+    assert set(by_name) == {
+        "recevoir-soumissions-quotidien",
+        "publier-catalogue-hebdomadaire",
+        "valider-soumission",
+    }
     assert by_name["recevoir-soumissions-quotidien"]["schedules"][0]["schedule"]["cron"] == "0 6 * * *"
     assert by_name["publier-catalogue-hebdomadaire"]["schedules"][0]["schedule"]["cron"] == "0 7 * * 1"
     assert by_name["valider-soumission"]["schedules"] == []
@@ -140,8 +173,11 @@ def test_the_deployments_of_prefect_yaml_are_registered_with_schedules(prefect: 
 
 def test_a_catalogue_run_publishes_and_says_which_file_was_rejected(prefect: dict) -> None:
     out = prefect["root"] / "site"
-    run = run_deployment(prefect, "publier-catalogue/publier-catalogue-hebdomadaire",
-                         {"out": str(out), "state_dir": str(prefect["root"] / "var")})
+    run = run_deployment(
+        prefect,
+        "publier-catalogue/publier-catalogue-hebdomadaire",
+        {"out": str(out), "state_dir": str(prefect["root"] / "var")},
+    )
     state = run["state"]
     assert (state["type"], state["name"]) == ("COMPLETED", "Partiellement accepté"), state
     assert "mauvais.csv" in state["message"] and "REJETÉ" in state["message"]
@@ -164,4 +200,6 @@ def test_validating_a_bad_file_on_demand_fails_with_the_verdict(prefect: dict) -
     assert run["state"]["type"] == "FAILED"
     assert "a-valider.csv : REJETÉ" in run["state"]["message"]
     (report,) = artifacts(prefect, run["id"])
-    assert report["type"] == "markdown" and "référence inconnue" in report["data"]  # the French title of foreign-key
+    assert (
+        report["type"] == "markdown" and "référence inconnue" in report["data"]
+    )  # the French title of foreign-key

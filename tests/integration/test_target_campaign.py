@@ -29,8 +29,12 @@ pytestmark = pytest.mark.slow
 
 OGP = Path(sys.executable).parent / "ogp"
 AS_OF = "2023-11-14"  # SOURCE_DATE_EPOCH=1700000000: the publication's date
-ENV = {**os.environ, "SOURCE_DATE_EPOCH": "1700000000", "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-       "OGP_TASK_RETRIES": "0"}
+ENV = {
+    **os.environ,
+    "SOURCE_DATE_EPOCH": "1700000000",
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    "OGP_TASK_RETRIES": "0",
+}
 # What the plan says of the targets reported on (read by hand from the document).
 TARGETS = {  # id_cible: (nature, valeur visée, valeur initiale, échéance)
     "E6-A1-01-C1": ("effectif", 18, None, None),  # « débats citoyens dans 18 régions »
@@ -74,25 +78,33 @@ class Campaign:
     def published(self) -> dict[tuple[str, str], tuple[float, str, str, str]]:
         path = self.out / "datasets" / PROGRESS_SLUG / "latest" / "suivi_cibles.csv"
         with path.open(encoding="utf-8", newline="") as stream:
-            return {(r["id_cible"], r["date_rapport"]): (float(r["valeur_atteinte"]), r["id_organisation"],
-                                                         r["id_soumission"], r["date_reception"])
-                    for r in csv.DictReader(stream)}
+            return {
+                (r["id_cible"], r["date_rapport"]): (
+                    float(r["valeur_atteinte"]),
+                    r["id_organisation"],
+                    r["id_soumission"],
+                    r["date_reception"],
+                )
+                for r in csv.DictReader(stream)
+            }
 
     def dashboard(self) -> dict[str, tuple[str, str]]:
         """(state, share shown) of each row of the home page's targets table."""
         page = (self.out / "index.html").read_text(encoding="utf-8")
-        table = page[page.index('<table id="table-cibles">'):]
-        table = table[:table.index("</table>")]
+        table = page[page.index('<table id="table-cibles">') :]
+        table = table[: table.index("</table>")]
         found = {}
-        for target, state, cells in re.findall(r'<tr data-cible="([^"]+)" data-etat="([^"]+)">(.*?)</tr>', table, re.S):
+        for target, state, cells in re.findall(
+            r'<tr data-cible="([^"]+)" data-etat="([^"]+)">(.*?)</tr>', table, re.S
+        ):
             numbers = re.findall(r'<td class="nombre">(.*?)</td>', cells, re.S)
             found[target] = (state, html.unescape(re.sub(r"<[^>]+>", "", numbers[2])).strip())
         return found
 
     def overdue(self) -> list[str]:
         page = (self.out / "index.html").read_text(encoding="utf-8")
-        table = page[page.index('<table id="table-cibles-en-retard">'):]
-        return re.findall(r'<tr data-cible="([^"]+)">', table[:table.index("</table>")])
+        table = page[page.index('<table id="table-cibles-en-retard">') :]
+        return re.findall(r'<tr data-cible="([^"]+)">', table[: table.index("</table>")])
 
     def expected_dashboard(self) -> dict[str, tuple[str, str]]:
         """The state and share the test computes for the targets it reported on."""
@@ -109,8 +121,15 @@ class Campaign:
             else:
                 share = int((value - (start or 0)) / (goal - (start or 0)) * 100 + 0.5)
             late = deadline is not None and deadline < AS_OF
-            state = ("atteinte" if share is not None and share >= 100 else "echeance_depassee" if late
-                     else "en_cours" if value is not None else "sans_rapport")
+            state = (
+                "atteinte"
+                if share is not None and share >= 100
+                else "echeance_depassee"
+                if late
+                else "en_cours"
+                if value is not None
+                else "sans_rapport"
+            )
             shown[target] = (state, "—" if share is None else f"{share}\u00a0%")
         return shown
 
@@ -135,7 +154,9 @@ def test_two_bodies_report_target_values_over_several_runs(tmp_path: Path) -> No
     # 1. MEAE's template, written by `ogp template`, its « Cibles » sheet filled in a spreadsheet.
     template = tmp_path / "modele-meae.xlsx"
     made = c.ogp("template", "--org", "meae", "--out", str(template))
-    assert made.returncode == 0 and "4 cible(s) dans l'onglet Cibles" in made.stdout, made.stdout + made.stderr
+    assert made.returncode == 0 and "4 cible(s) dans l'onglet Cibles" in made.stdout, (
+        made.stdout + made.stderr
+    )
     book = load_workbook(template)
     sheet = book["Cibles"]
     row_of = {sheet.cell(r, 1).value: r for r in range(2, 6)}
@@ -144,30 +165,71 @@ def test_two_bodies_report_target_values_over_several_runs(tmp_path: Path) -> No
         sheet.cell(row_of[target], 7, value)
     buffer = io.BytesIO()
     book.save(buffer)
-    c.send(Sent("meae/rapport-cibles.xlsx", buffer.getvalue(), "2022-07-05", "meae",
-                [("E6-A1-01-C1", "2022-06-30", 20.0), ("E6-A1-01-C2", "2022-06-30", 1.0)], True))
+    c.send(
+        Sent(
+            "meae/rapport-cibles.xlsx",
+            buffer.getvalue(),
+            "2022-07-05",
+            "meae",
+            [("E6-A1-01-C1", "2022-06-30", 20.0), ("E6-A1-01-C2", "2022-06-30", 1.0)],
+            True,
+        )
+    )
     # 2. The ministry in charge of the public service: two CSV reports, the second later.
-    c.send(Sent("mtfp/cibles-2022-06.csv", csv_of([("E3-A1-01-C1", "30/06/2022", "45", "")]), "2022-07-10",
-                "mtfp", [("E3-A1-01-C1", "2022-06-30", 45.0)], True))
-    march = Sent("mtfp/cibles-2023-03.csv", csv_of([("E3-A1-01-C1", "31/03/2023", "62,5", "Mesure de mars.")]),
-                 "2023-04-02", "mtfp", [("E3-A1-01-C1", "2023-03-31", 62.5)], True)
+    c.send(
+        Sent(
+            "mtfp/cibles-2022-06.csv",
+            csv_of([("E3-A1-01-C1", "30/06/2022", "45", "")]),
+            "2022-07-10",
+            "mtfp",
+            [("E3-A1-01-C1", "2022-06-30", 45.0)],
+            True,
+        )
+    )
+    march = Sent(
+        "mtfp/cibles-2023-03.csv",
+        csv_of([("E3-A1-01-C1", "31/03/2023", "62,5", "Mesure de mars.")]),
+        "2023-04-02",
+        "mtfp",
+        [("E3-A1-01-C1", "2023-03-31", 62.5)],
+        True,
+    )
     c.send(march)
     # 3. A value for MEAE's target sent by the ministry: the whole file is rejected.
-    c.send(Sent("mtfp/cibles-meae.csv", csv_of([("E6-A1-01-C1", "31/12/2022", "18", "")]), "2023-04-03",
-                "mtfp", [("E6-A1-01-C1", "2022-12-31", 18.0)], False))
+    c.send(
+        Sent(
+            "mtfp/cibles-meae.csv",
+            csv_of([("E6-A1-01-C1", "31/12/2022", "18", "")]),
+            "2023-04-03",
+            "mtfp",
+            [("E6-A1-01-C1", "2022-12-31", 18.0)],
+            False,
+        )
+    )
     first = c.run(status=3)
     assert "suivi_cibles 4" in first.stdout and "cibles-meae.csv : REJETÉ" in first.stderr, first.stdout
     c.check()
     # Ahead of its target (20 of 18 regions), a milestone passed; late on 80 % by the end of 2022.
     assert c.dashboard()["E6-A1-01-C1"] == ("atteinte", "111\u00a0%")
     assert c.dashboard()["E3-A1-01-C1"] == ("echeance_depassee", "78\u00a0%")
-    report = json.loads(next((c.state / PROGRESS_SLUG / "soumissions").glob(
-        f"{c.sent[-1].sha256}/rapport.json")).read_text(encoding="utf-8"))
+    report = json.loads(
+        next((c.state / PROGRESS_SLUG / "soumissions").glob(f"{c.sent[-1].sha256}/rapport.json")).read_text(
+            encoding="utf-8"
+        )
+    )
     assert [(e["ligne"], e["colonne"], e["code"]) for e in report["erreurs"]] == [
-        (2, "id_cible", "cible-hors-responsabilite")]
+        (2, "id_cible", "cible-hors-responsabilite")
+    ]
     # 4. The March report is withdrawn: the next run publishes a correction without it.
-    withdrawn = c.ogp("withdraw", PROGRESS_SLUG, march.sha256[:12], "--reason", "Mesure erronée",
-                      "--state-dir", str(c.state))
+    withdrawn = c.ogp(
+        "withdraw",
+        PROGRESS_SLUG,
+        march.sha256[:12],
+        "--reason",
+        "Mesure erronée",
+        "--state-dir",
+        str(c.state),
+    )
     assert withdrawn.returncode == 0, withdrawn.stdout + withdrawn.stderr
     c.withdrawn.add(march.sha256)
     c.run()
@@ -177,6 +239,10 @@ def test_two_bodies_report_target_values_over_several_runs(tmp_path: Path) -> No
     assert [v["version"] for v in log["versions"]] == ["1.0.0", "1.0.1"]
     assert log["versions"][-1]["tables"]["suivi_cibles"] == {"added": 0, "changed": 0, "removed": 1}
     # The targets table's foreign key holds: every published target is one of the plan's.
-    plan_targets = {r["id_cible"] for r in json.loads(
-        (c.out / "datasets" / PLAN_SLUG / "latest" / "cibles.json").read_text(encoding="utf-8"))}
+    plan_targets = {
+        r["id_cible"]
+        for r in json.loads(
+            (c.out / "datasets" / PLAN_SLUG / "latest" / "cibles.json").read_text(encoding="utf-8")
+        )
+    }
     assert {target for target, _ in c.published()} <= plan_targets

@@ -53,8 +53,9 @@ class UdataPortal:
 
     def api(self, method: str, path: str, key: str | None = None, **kwargs: Any) -> Any:
         """One call to the API as the seeded user (or with ``key``); the JSON answer, None if empty."""
-        response = requests.request(method, f"{self.base}/api/1{path}", timeout=30,
-                                    headers={"X-API-KEY": key or self.key}, **kwargs)
+        response = requests.request(
+            method, f"{self.base}/api/1{path}", timeout=30, headers={"X-API-KEY": key or self.key}, **kwargs
+        )
         response.raise_for_status()
         return response.json() if response.content else None
 
@@ -62,14 +63,31 @@ class UdataPortal:
         """The user's and organisation's datasets as udata lists them (deleted ones included)."""
         return list(self.api("GET", "/me/org_datasets/"))
 
-    def fault(self, method: str, *, status: int = 0, after: bool, path: str | None = None,
-              suffix: str | None = None, reset: bool = False) -> None:
+    def fault(
+        self,
+        method: str,
+        *,
+        status: int = 0,
+        after: bool,
+        path: str | None = None,
+        suffix: str | None = None,
+        reset: bool = False,
+    ) -> None:
         """Queues one fault for the next request matching ``method`` and ``path`` (or ``suffix``):
         answered ``status`` (or, ``reset``, the connection closed unanswered) without reaching
         udata, or (``after``) once udata has processed it."""
-        requests.post(f"{self.base}/_test/faults", timeout=10, json={
-            "method": method, "path": path, "suffix": suffix, "status": status, "after": after,
-            "reset": reset}).raise_for_status()
+        requests.post(
+            f"{self.base}/_test/faults",
+            timeout=10,
+            json={
+                "method": method,
+                "path": path,
+                "suffix": suffix,
+                "status": status,
+                "after": after,
+                "reset": reset,
+            },
+        ).raise_for_status()
 
     def reset(self) -> None:
         """Deletes every dataset and queued fault: the portal as seeded."""
@@ -92,9 +110,12 @@ def start_udata(folder: Path, *options: str) -> UdataPortal:
     folder.mkdir(parents=True, exist_ok=True)
     log = folder / "requests.jsonl"
     began = time.monotonic()
-    process = subprocess.Popen([str(PYTHON), str(SERVE), "--log", str(log), "--fs-root", str(folder / "fs"),
-                                *options], stdout=subprocess.PIPE, stderr=(folder / "stderr.log").open("w"),
-                               text=True)
+    process = subprocess.Popen(
+        [str(PYTHON), str(SERVE), "--log", str(log), "--fs-root", str(folder / "fs"), *options],
+        stdout=subprocess.PIPE,
+        stderr=(folder / "stderr.log").open("w"),
+        text=True,
+    )
     assert process.stdout is not None
     ready, _, _ = select.select([process.stdout], [], [], 60)
     line = process.stdout.readline() if ready else ""
@@ -102,5 +123,12 @@ def start_udata(folder: Path, *options: str) -> UdataPortal:
         process.kill()
         pytest.fail(f"udata did not start: {(folder / 'stderr.log').read_text()[-2000:]}")
     info = json.loads(line)
-    return UdataPortal(process, log, info["base"], info["key"], info["other_key"], info["organization"],
-                       time.monotonic() - began)
+    return UdataPortal(
+        process,
+        log,
+        info["base"],
+        info["key"],
+        info["other_key"],
+        info["organization"],
+        time.monotonic() - began,
+    )

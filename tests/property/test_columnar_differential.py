@@ -34,8 +34,9 @@ def _key(error: Any, table: str = "") -> tuple:
 
 def _frictionless(resource: frictionless.Resource) -> list[tuple]:
     report = frictionless.validate(resource, limit_errors=UNLIMITED)
-    return sorted((_key(e) for task in report.tasks for e in task.errors), key=repr) + \
-        sorted((_key(e) for e in report.errors), key=repr)
+    return sorted((_key(e) for task in report.tasks for e in task.errors), key=repr) + sorted(
+        (_key(e) for e in report.errors), key=repr
+    )
 
 
 def _ours(resource: frictionless.Resource) -> tuple[list[tuple], str]:
@@ -75,8 +76,11 @@ FIXTURE_CASES = [
 ]
 
 
-@pytest.mark.parametrize(("name", "options", "engine"), FIXTURE_CASES,
-                         ids=[f"{c[0]}{'+' + ','.join(c[1]) if c[1] else ''}" for c in FIXTURE_CASES])
+@pytest.mark.parametrize(
+    ("name", "options", "engine"),
+    FIXTURE_CASES,
+    ids=[f"{c[0]}{'+' + ','.join(c[1]) if c[1] else ''}" for c in FIXTURE_CASES],
+)
 def test_every_fixture_gives_frictionless_errors(name: str, options: dict, engine: str) -> None:
     theirs = _frictionless(_fixture(name, **options))
     ours, used = _ours(_fixture(name, **options))
@@ -90,8 +94,16 @@ def test_fixtures_cover_the_error_kinds_of_the_fast_path() -> None:
     for name, options, engine in FIXTURE_CASES:
         if engine == columnar.ARROW:
             kinds |= {k[3] for k in _ours(_fixture(name, **options))[0]}
-    assert {"type-error", "constraint-error", "unique-error", "primary-key", "foreign-key",
-            "blank-row", "missing-cell", "extra-cell"} <= kinds
+    assert {
+        "type-error",
+        "constraint-error",
+        "unique-error",
+        "primary-key",
+        "foreign-key",
+        "blank-row",
+        "missing-cell",
+        "extra-cell",
+    } <= kinds
 
 
 def _package_keys(descriptor: Path) -> list[tuple]:
@@ -100,9 +112,19 @@ def _package_keys(descriptor: Path) -> list[tuple]:
 
 
 def _issue_keys(issues: list) -> list[tuple]:
-    return sorted(((i.table, i.row, i.field, i.code,
-                    i.message.split('constraint "')[1].split('"')[0] if i.code == "constraint-error" else None)
-                   for i in issues), key=repr)
+    return sorted(
+        (
+            (
+                i.table,
+                i.row,
+                i.field,
+                i.code,
+                i.message.split('constraint "')[1].split('"')[0] if i.code == "constraint-error" else None,
+            )
+            for i in issues
+        ),
+        key=repr,
+    )
 
 
 def test_the_invalid_package_fixture() -> None:
@@ -119,10 +141,18 @@ def test_the_bench_invalid_variant(tmp_path: Path) -> None:
     assert ours == _package_keys(descriptor)
     kinds = {(k[3], k[4]) for k in ours}
     assert kinds >= {
-        ("type-error", None), ("foreign-key", None), ("primary-key", None), ("blank-row", None),
-        ("missing-cell", None), ("extra-cell", None), ("constraint-error", "required"),
-        ("constraint-error", "enum"), ("constraint-error", "pattern"), ("constraint-error", "maximum"),
-        ("constraint-error", "minimum"), ("constraint-error", "maxLength"),
+        ("type-error", None),
+        ("foreign-key", None),
+        ("primary-key", None),
+        ("blank-row", None),
+        ("missing-cell", None),
+        ("extra-cell", None),
+        ("constraint-error", "required"),
+        ("constraint-error", "enum"),
+        ("constraint-error", "pattern"),
+        ("constraint-error", "maximum"),
+        ("constraint-error", "minimum"),
+        ("constraint-error", "maxLength"),
     }
 
 
@@ -132,8 +162,14 @@ SCHEMA = {
     "fields": [
         {"name": "id", "type": "integer", "constraints": {"minimum": 0, "maximum": 1000, "unique": True}},
         {"name": "code", "type": "string", "constraints": {"required": True, "pattern": "[A-Z]{2}-[0-9]+"}},
-        {"name": "jour", "type": "date", "constraints": {"minimum": "2000-01-01", "enum": [
-            "2021-01-01", "2021-12-31", "1999-12-31", "2024-02-29"]}},
+        {
+            "name": "jour",
+            "type": "date",
+            "constraints": {
+                "minimum": "2000-01-01",
+                "enum": ["2021-01-01", "2021-12-31", "1999-12-31", "2024-02-29"],
+            },
+        },
         {"name": "lien", "type": "string", "format": "uri", "constraints": {"pattern": "https?://\\S+"}},
         {"name": "note", "type": "string", "constraints": {"minLength": 1, "maxLength": 6}},
         {"name": "etat", "type": "string", "constraints": {"enum": ["a", "b", "c"]}},
@@ -147,14 +183,51 @@ SCHEMA = {
 
 ODD = ["", " ", "\t", "é", "a,b", 'dit "x"', "x\ny", "None", "null", "NaN", "-", "١٢"]
 CELLS = {
-    "id": ["0", "7", "007", "-0", "+1", " 1", "1_000", "1000", "1001", "-1", "1.0", "1e3",
-           "99999999999999999999", "abc", "12 "],
+    "id": [
+        "0",
+        "7",
+        "007",
+        "-0",
+        "+1",
+        " 1",
+        "1_000",
+        "1000",
+        "1001",
+        "-1",
+        "1.0",
+        "1e3",
+        "99999999999999999999",
+        "abc",
+        "12 ",
+    ],
     "code": ["AB-1", "AB-12", "ZZ-9", "ab-1", "AB-", "AB-1\n", "AB-1 ", "ÀB-1", "AB_1"],
-    "jour": ["2021-01-01", "2021-12-31", "1999-12-31", "2024-02-29", "2023-02-29", "2021-02-30",
-             "2021-1-1", "0999-01-01", "31/12/2021", "2021-01-01T00:00:00", " 2021-01-01"],
-    "lien": ["https://ex.fr/a", "http://a.b/c?d=1#e", "https://ex.fr/ a", "ftp://ex.fr/x", "www.ex.fr",
-             "mailto:x@y.fr", "http://[::1]/x", "http://a:99999/", "https://exé.fr/", "http://a_b.fr/",
-             "https://ex.fr/\u00a0", "https:/x"],
+    "jour": [
+        "2021-01-01",
+        "2021-12-31",
+        "1999-12-31",
+        "2024-02-29",
+        "2023-02-29",
+        "2021-02-30",
+        "2021-1-1",
+        "0999-01-01",
+        "31/12/2021",
+        "2021-01-01T00:00:00",
+        " 2021-01-01",
+    ],
+    "lien": [
+        "https://ex.fr/a",
+        "http://a.b/c?d=1#e",
+        "https://ex.fr/ a",
+        "ftp://ex.fr/x",
+        "www.ex.fr",
+        "mailto:x@y.fr",
+        "http://[::1]/x",
+        "http://a:99999/",
+        "https://exé.fr/",
+        "http://a_b.fr/",
+        "https://ex.fr/\u00a0",
+        "https:/x",
+    ],
     "note": ["x", "abcdef", "abcdefg", "ééééé", "é" * 7],
     "etat": ["a", "b", "c", "d", "A"],
     "prix": ["0", "1.5", "-0.5", "1e3", "NaN", "-Infinity", "1,5", " 2"],

@@ -28,19 +28,29 @@ def oracle(table: pa.Table) -> bytes:
     return "".join(lines).encode("utf-8")
 
 
-text = st.one_of(st.none(), st.text(alphabet=st.sampled_from(list("aé ,;\"'\n\r\t«»-0") + ["😀"]),
-                                    max_size=12))
+text = st.one_of(
+    st.none(), st.text(alphabet=st.sampled_from(list("aé ,;\"'\n\r\t«»-0") + ["😀"]), max_size=12)
+)
 columns = {
     "texte": (pa.string(), text),
-    "entier": (pa.int64(), st.one_of(st.none(), st.integers(-10**12, 10**12))),
+    "entier": (pa.int64(), st.one_of(st.none(), st.integers(-(10**12), 10**12))),
     "jour": (pa.date32(), st.one_of(st.none(), st.dates(dt.date(1900, 1, 1), dt.date(2100, 1, 1)))),
     "ok": (pa.bool_(), st.one_of(st.none(), st.booleans())),
     "mesure": (pa.float64(), st.one_of(st.none(), st.floats(allow_nan=False, allow_infinity=False))),
-    "alias": (pa.list_(pa.string()), st.one_of(st.none(), st.lists(text.filter(lambda t: t is not None), max_size=3))),
+    "alias": (
+        pa.list_(pa.string()),
+        st.one_of(st.none(), st.lists(text.filter(lambda t: t is not None), max_size=3)),
+    ),
     # Table Schema datetime: whole seconds in UTC; years 1-9999 (Arrow's text path covers 1000-9999).
-    "recu": (pa.timestamp("s", tz="UTC"), st.one_of(st.none(), st.datetimes(
-        dt.datetime(1, 1, 2), dt.datetime(9999, 12, 30), timezones=st.just(dt.UTC)).map(
-        lambda d: d.replace(microsecond=0)))),
+    "recu": (
+        pa.timestamp("s", tz="UTC"),
+        st.one_of(
+            st.none(),
+            st.datetimes(dt.datetime(1, 1, 2), dt.datetime(9999, 12, 30), timezones=st.just(dt.UTC)).map(
+                lambda d: d.replace(microsecond=0)
+            ),
+        ),
+    ),
 }
 
 
@@ -49,8 +59,12 @@ def tables(draw: st.DrawFn) -> pa.Table:
     """Up to 8 rows of 1 to 6 typed columns, nulls included."""
     names = draw(st.lists(st.sampled_from(sorted(columns)), min_size=1, max_size=6, unique=True))
     size = draw(st.integers(0, 8))
-    return pa.table({n: pa.array(draw(st.lists(columns[n][1], min_size=size, max_size=size)), columns[n][0])
-                     for n in names})
+    return pa.table(
+        {
+            n: pa.array(draw(st.lists(columns[n][1], min_size=size, max_size=size)), columns[n][0])
+            for n in names
+        }
+    )
 
 
 @settings(max_examples=200, deadline=None)

@@ -18,27 +18,50 @@ from pipelines.build import spill
 from pipelines.build.tables import key_order
 from publish.writers import table_slices, write_formats
 
-SCHEMA = pa.schema([
-    pa.field("id_action", pa.string(), metadata={"title": "Action"}),
-    pa.field("date_rapport", pa.date32()),
-    pa.field("avancement_pct", pa.int64()),
-    pa.field("commentaire", pa.string()),
-])
+SCHEMA = pa.schema(
+    [
+        pa.field("id_action", pa.string(), metadata={"title": "Action"}),
+        pa.field("date_rapport", pa.date32()),
+        pa.field("avancement_pct", pa.int64()),
+        pa.field("commentaire", pa.string()),
+    ]
+)
 
 
 @st.composite
 def tables(draw: st.DrawFn) -> pa.Table:
     size = draw(st.integers(0, 60))
     text = st.one_of(st.none(), st.text(alphabet=st.sampled_from(list('ab é,"\n«')), max_size=6))
-    return pa.table({
-        "id_action": pa.array(draw(st.lists(st.sampled_from(["E1-A1-01", "E2-A3-02", "E10-A1-01", None]),
-                                            min_size=size, max_size=size)), pa.string()),
-        "date_rapport": pa.array(draw(st.lists(st.one_of(st.none(), st.dates(dt.date(2021, 1, 1), dt.date(2023, 12, 31))),
-                                               min_size=size, max_size=size)), pa.date32()),
-        "avancement_pct": pa.array(draw(st.lists(st.one_of(st.none(), st.integers(0, 100)),
-                                                 min_size=size, max_size=size)), pa.int64()),
-        "commentaire": pa.array(draw(st.lists(text, min_size=size, max_size=size)), pa.string()),
-    }, schema=SCHEMA)
+    return pa.table(
+        {
+            "id_action": pa.array(
+                draw(
+                    st.lists(
+                        st.sampled_from(["E1-A1-01", "E2-A3-02", "E10-A1-01", None]),
+                        min_size=size,
+                        max_size=size,
+                    )
+                ),
+                pa.string(),
+            ),
+            "date_rapport": pa.array(
+                draw(
+                    st.lists(
+                        st.one_of(st.none(), st.dates(dt.date(2021, 1, 1), dt.date(2023, 12, 31))),
+                        min_size=size,
+                        max_size=size,
+                    )
+                ),
+                pa.date32(),
+            ),
+            "avancement_pct": pa.array(
+                draw(st.lists(st.one_of(st.none(), st.integers(0, 100)), min_size=size, max_size=size)),
+                pa.int64(),
+            ),
+            "commentaire": pa.array(draw(st.lists(text, min_size=size, max_size=size)), pa.string()),
+        },
+        schema=SCHEMA,
+    )
 
 
 def _spilled(folder: Path, table: pa.Table, batch_rows: int, order: np.ndarray) -> spill.SpilledTable:
@@ -50,23 +73,28 @@ def _spilled(folder: Path, table: pa.Table, batch_rows: int, order: np.ndarray) 
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(table=tables(), batch_rows=st.integers(1, 9), data=st.data())
-def test_a_spilled_table_comes_back_in_the_order_given(tmp_path_factory, monkeypatch, table: pa.Table,
-                                                        batch_rows: int, data: st.DataObject) -> None:
+def test_a_spilled_table_comes_back_in_the_order_given(
+    tmp_path_factory, monkeypatch, table: pa.Table, batch_rows: int, data: st.DataObject
+) -> None:
     monkeypatch.setattr(spill, "PARTITION_ROWS", 8)  # many partitions, cut across batches
     order = np.array(data.draw(st.permutations(range(table.num_rows))), dtype=np.int64)
     spilled = _spilled(tmp_path_factory.mktemp("spill"), table, batch_rows, order)
     assert len(spilled.partitions) == max(1, -(-table.num_rows // 8))
     parts = list(spilled.parts(rows=4))
     assert all(p.num_rows == 4 for p in parts[:-1])  # slices cut where the writers' are
-    assert pa.Table.from_batches([b for p in parts for b in p.to_batches()], schema=SCHEMA).to_pylist() \
+    assert (
+        pa.Table.from_batches([b for p in parts for b in p.to_batches()], schema=SCHEMA).to_pylist()
         == table.take(pa.array(order, pa.int64())).to_pylist()
+    )
     spilled.discard()
     assert not spilled.folder.exists()
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(table=tables())
-def test_files_from_disk_are_the_bytes_of_files_from_memory(tmp_path_factory, monkeypatch, table: pa.Table) -> None:
+def test_files_from_disk_are_the_bytes_of_files_from_memory(
+    tmp_path_factory, monkeypatch, table: pa.Table
+) -> None:
     monkeypatch.setattr(spill, "PARTITION_ROWS", 8)
     order = key_order(table, ["id_action", "date_rapport"])
     spilled = _spilled(tmp_path_factory.mktemp("spill"), table, 5, order.to_numpy())

@@ -34,16 +34,19 @@ SCHEMA = {
 # Text as stewards write it: accents, commas, quotes, semicolons, line breaks of both kinds.
 text = st.text(
     alphabet=st.sampled_from(list("aéèçÀ ,;\"'\n\r\t«»€œ-_./0123456789") + ["∑", "😀"]),
-    min_size=1, max_size=40,
+    min_size=1,
+    max_size=40,
 ).filter(lambda s: s.strip() == s and s != "")
 rows = st.lists(
-    st.fixed_dictionaries({
-        "texte": st.one_of(st.none(), text),
-        "jour": st.one_of(st.none(), st.dates(dt.date(1900, 1, 1), dt.date(2100, 12, 31))),
-        "ok": st.one_of(st.none(), st.booleans()),
-        "mesure": st.one_of(st.none(), st.floats(allow_nan=False, allow_infinity=False, width=64)),
-        "alias": st.one_of(st.none(), st.lists(text, max_size=3)),
-    }),
+    st.fixed_dictionaries(
+        {
+            "texte": st.one_of(st.none(), text),
+            "jour": st.one_of(st.none(), st.dates(dt.date(1900, 1, 1), dt.date(2100, 12, 31))),
+            "ok": st.one_of(st.none(), st.booleans()),
+            "mesure": st.one_of(st.none(), st.floats(allow_nan=False, allow_infinity=False, width=64)),
+            "alias": st.one_of(st.none(), st.lists(text, max_size=3)),
+        }
+    ),
     max_size=20,
 ).map(lambda rs: [{"id": i, **r} for i, r in enumerate(rs)])
 
@@ -59,7 +62,9 @@ def test_csv_reads_back_with_frictionless(rs: list[dict]) -> None:
     content = write_csv(to_arrow(rs, SCHEMA))
     assert content == write_csv(to_arrow(rs, SCHEMA))  # deterministic
     resource = frictionless.Resource(
-        data=content, format="csv", encoding="utf-8",
+        data=content,
+        format="csv",
+        encoding="utf-8",
         schema=standalone_schema(SCHEMA),
     )
     with resource:
@@ -95,6 +100,4 @@ def test_json_round_trip(rs: list[dict]) -> None:
 
 def test_csv_quotes_carriage_returns_and_uses_lf() -> None:
     content = write_csv(to_arrow([{"id": 1, "texte": "a\rb"}, {"id": 2, "texte": 'x "y", z'}], SCHEMA))
-    assert content == (
-        b'id,texte,jour,ok,mesure,alias\n1,"a\rb",,,,\n2,"x ""y"", z",,,,\n'
-    )
+    assert content == (b'id,texte,jour,ok,mesure,alias\n1,"a\rb",,,,\n2,"x ""y"", z",,,,\n')

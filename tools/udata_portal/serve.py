@@ -63,8 +63,10 @@ def _reexec_in_venv() -> None:
     python = venv / "bin" / "python"
     if python.exists() and pathlib.Path(sys.prefix).resolve() != venv.resolve():
         os.execv(str(python), [str(python), str(pathlib.Path(__file__).resolve()), *sys.argv[1:]])
-    sys.stderr.write(f"udata_portal: udata is not installed for {sys.executable} and no venv at {venv}.\n"
-                     f"Run: make setup in {ROOT}\n")
+    sys.stderr.write(
+        f"udata_portal: udata is not installed for {sys.executable} and no venv at {venv}.\n"
+        f"Run: make setup in {ROOT}\n"
+    )
     sys.exit(2)
 
 
@@ -105,8 +107,10 @@ def make_config(fs_root: str, max_request_bytes: int | None) -> type:
         FS_ROOT = fs_root
         FS_URL = FS_URL
         MAX_CONTENT_LENGTH = max_request_bytes
-        MONGODB_SETTINGS = {"host": "mongodb://localhost/udata_portal",
-                            "mongo_client_class": mongomock.MongoClient}
+        MONGODB_SETTINGS = {
+            "host": "mongodb://localhost/udata_portal",
+            "mongo_client_class": mongomock.MongoClient,
+        }
 
     return Config
 
@@ -120,19 +124,34 @@ def seed(app: Any) -> dict[str, str]:
     from udata.core.user.models import User
 
     with app.app_context():
-        with open(os.devnull, "w") as devnull, contextlib.redirect_stdout(devnull), \
-                click.Context(dataset_commands.licenses):
+        with (
+            open(os.devnull, "w") as devnull,
+            contextlib.redirect_stdout(devnull),
+            click.Context(dataset_commands.licenses),
+        ):
             dataset_commands.licenses.callback(source=str(LICENCES))
         GeoLevel(id="country", name="Pays", admin_level=10).save()
         GeoZone(id="country:fr", slug="france", name="France", code="fr", level="country").save()
         now = datetime.now(UTC)
-        user = User(first_name="Camille", last_name="Intendante", email="camille@ogp.example.org",
-                    active=True, confirmed_at=now).save()
-        other = User(first_name="Dominique", last_name="Autre", email="dominique@ogp.example.org",
-                     active=True, confirmed_at=now).save()
-        org = Organization(name="Direction interministérielle de la transformation publique",
-                           description="Organisation des tests de publication.",
-                           members=[Member(user=user, role="admin")]).save()
+        user = User(
+            first_name="Camille",
+            last_name="Intendante",
+            email="camille@ogp.example.org",
+            active=True,
+            confirmed_at=now,
+        ).save()
+        other = User(
+            first_name="Dominique",
+            last_name="Autre",
+            email="dominique@ogp.example.org",
+            active=True,
+            confirmed_at=now,
+        ).save()
+        org = Organization(
+            name="Direction interministérielle de la transformation publique",
+            description="Organisation des tests de publication.",
+            members=[Member(user=user, role="admin")],
+        ).save()
         _, key = ApiToken.generate(user, name="ogp-tests")
         _, other_key = ApiToken.generate(other, name="autre")
         return {"key": key, "other_key": other_key, "organization": str(org.id), "user": str(user.id)}
@@ -141,8 +160,12 @@ def seed(app: Any) -> dict[str, str]:
 class Recorder:
     """WSGI middleware: logs each API request once answered, and plays the queued faults."""
 
-    def __init__(self, app: Callable[[Environ, StartResponse], Iterable[bytes]], log: pathlib.Path,
-                 reset: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        app: Callable[[Environ, StartResponse], Iterable[bytes]],
+        log: pathlib.Path,
+        reset: Callable[[], None],
+    ) -> None:
         self.app = app
         self.log = log
         self.reset = reset
@@ -160,8 +183,15 @@ class Recorder:
             self.reset()
             start_response("204 No Content", [])
             return [b""]
-        fault = next((f for f in self.faults if f["method"] == method and (
-            f.get("path") == path or (f.get("suffix") and path.endswith(f["suffix"])))), None)
+        fault = next(
+            (
+                f
+                for f in self.faults
+                if f["method"] == method
+                and (f.get("path") == path or (f.get("suffix") and path.endswith(f["suffix"])))
+            ),
+            None,
+        )
         if fault is not None:
             self.faults.remove(fault)
             if fault.get("after"):
@@ -200,8 +230,12 @@ class Recorder:
 
     def _write(self, method: str, path: str, status: int, fault: bool = False) -> None:
         with self.log.open("a", encoding="utf-8") as stream:
-            stream.write(json.dumps({"method": method, "path": path, "status": status,
-                                     **({"fault": True} if fault else {})}) + "\n")
+            stream.write(
+                json.dumps(
+                    {"method": method, "path": path, "status": status, **({"fault": True} if fault else {})}
+                )
+                + "\n"
+            )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -222,6 +256,7 @@ def main(argv: list[str] | None = None) -> int:
     with contextlib.redirect_stdout(io.StringIO()):
         app = standalone(create_app(override=make_config(fs_root, args.max_request_bytes)))
     seeded = seed(app)
+
     def reset() -> None:
         from udata.core.dataset.models import Dataset
 
@@ -239,9 +274,11 @@ def main(argv: list[str] | None = None) -> int:
         def log_request(self, *a: Any, **k: Any) -> None:
             pass
 
-    server = make_server("127.0.0.1", args.port, app, threaded=False, processes=1,
-                         request_handler=QuietHandler)
+    server = make_server(
+        "127.0.0.1", args.port, app, threaded=False, processes=1, request_handler=QuietHandler
+    )
     port = server.server_port
+
     def stop(*_: Any) -> None:
         raise KeyboardInterrupt
 

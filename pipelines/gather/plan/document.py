@@ -136,7 +136,8 @@ def _parse_contents(blocks: list[_Block]) -> dict[int, tuple[str, str]]:
             if not axis:
                 raise ParseError(
                     f"Engagement {heading.group(1)} listé au sommaire avant tout axe "
-                    f"(ligne {block.line_number}).", line=block.line_number,
+                    f"(ligne {block.line_number}).",
+                    line=block.line_number,
                     hint="Le sommaire doit annoncer « Trois axes transversaux » puis "
                     "« Trois axes thématiques ».",
                 )
@@ -178,9 +179,7 @@ def parse_plan_document(
     engagements = []
     for position, start in enumerate(starts):
         end = starts[position + 1] if position + 1 < len(starts) else body_end
-        engagements.append(
-            _parse_engagement(blocks[start:end], contents, variants, is_organisation)
-        )
+        engagements.append(_parse_engagement(blocks[start:end], contents, variants, is_organisation))
     return engagements
 
 
@@ -189,8 +188,8 @@ def _section(blocks: list[_Block], label: str, following: tuple[str, ...]) -> li
     keys = [b.key for b in blocks]
     if label not in keys:
         raise ParseError(
-            f"Rubrique « {label} » introuvable dans l'engagement qui commence ligne "
-            f"{blocks[0].line_number}.", line=blocks[0].line_number,
+            f"Rubrique « {label} » introuvable dans l'engagement qui commence ligne {blocks[0].line_number}.",
+            line=blocks[0].line_number,
             hint="Chaque engagement doit contenir Enjeux, Ambitions, Porteurs et Feuille de route.",
         )
     start = keys.index(label) + 1
@@ -213,13 +212,9 @@ def _parse_engagement(
 
     stakes = " ".join(b.text for b in _section(blocks, "enjeux", labels))
     ambition_titles = [
-        _BULLET.sub("", clean_inline(line))
-        for b in _section(blocks, "ambitions", labels)
-        for line in b.lines
+        _BULLET.sub("", clean_inline(line)) for b in _section(blocks, "ambitions", labels) for line in b.lines
     ]
-    carriers = [
-        clean_inline(line) for b in _section(blocks, "porteurs", labels) for line in b.lines
-    ]
+    carriers = [clean_inline(line) for b in _section(blocks, "porteurs", labels) for line in b.lines]
     ambitions = [ParsedAmbition(i, t) for i, t in enumerate(ambition_titles, start=1)]
     roadmap = _section(blocks, "feuille de route", ())
     _parse_roadmap(number, roadmap, ambitions, variants, is_organisation)
@@ -244,9 +239,7 @@ def _cut_by_page_break(blocks: list[_Block], index: int, headings: set[str]) -> 
         return False
     following = blocks[index + 1]
     return not (
-        _RESPONSABLE.match(following.text)
-        or following.key in headings
-        or _looks_like_label(following)
+        _RESPONSABLE.match(following.text) or following.key in headings or _looks_like_label(following)
     )
 
 
@@ -281,7 +274,8 @@ def _parse_roadmap(
             if target.roadmap_heading is not None:
                 raise ParseError(
                     f"L'ambition « {target.title} » a deux titres dans la feuille de route "
-                    f"de l'engagement {engagement} (ligne {block.line_number}).", line=block.line_number,
+                    f"de l'engagement {engagement} (ligne {block.line_number}).",
+                    line=block.line_number,
                     hint="Vérifiez les variantes de titres déclarées dans variantes-ambitions.yaml.",
                 )
             target.roadmap_heading = block.text
@@ -291,7 +285,8 @@ def _parse_roadmap(
             if action is None:
                 raise ParseError(
                     f"Ligne « Responsable de l'exécution » sans action qui la précède "
-                    f"(engagement {engagement}, ligne {block.line_number}).", line=block.line_number,
+                    f"(engagement {engagement}, ligne {block.line_number}).",
+                    line=block.line_number,
                     hint="Chaque action est un paragraphe suivi de ses responsables.",
                 )
             in_responsibles = True
@@ -308,7 +303,8 @@ def _parse_roadmap(
                 where = block.line_number + known.index(False)  # a block's lines are consecutive
                 raise ParseError(
                     f"Organisme inconnu parmi les responsables (engagement {engagement}, "
-                    f"ligne {where}) : {', '.join(repr(u) for u in unknown)}.", line=where,
+                    f"ligne {where}) : {', '.join(repr(u) for u in unknown)}.",
+                    line=where,
                     hint="Ajoutez cette graphie à reference/organisations.yaml, comme alias "
                     "de l'organisme qu'elle désigne ou comme nouvel organisme.",
                 )
@@ -336,7 +332,8 @@ def _parse_roadmap(
             if action is not None and not action.responsible_labels:
                 raise ParseError(
                     f"Action sans responsable dans l'engagement {engagement} "
-                    f"(ligne {action.first_line}).{_suspects(suspects)}", line=action.first_line,
+                    f"(ligne {action.first_line}).{_suspects(suspects)}",
+                    line=action.first_line,
                     hint="Chaque action doit être suivie d'au moins un organisme responsable ; "
                     "un organisme inconnu s'ajoute à reference/organisations.yaml.",
                 )
@@ -350,7 +347,8 @@ def _parse_roadmap(
     if action is not None and not action.responsible_labels:
         raise ParseError(
             f"La dernière action de l'engagement {engagement} (ligne {action.first_line}) "
-            "n'a pas de responsable.", line=action.first_line,
+            "n'a pas de responsable.",
+            line=action.first_line,
             hint="Chaque action doit être suivie d'au moins un organisme responsable.",
         )
     for ambition in ambitions:

@@ -49,6 +49,7 @@ def gather_plan_records(config: DatasetConfig) -> Tables:
     tables = derive_plan_tables(engagements, reference)
     targets = _plan_reference(config).targets
     if targets is not None and "cibles" in config.tables:
-        tables["cibles"] = load_targets(config.resolve(targets),
-                                        {a["id_action"]: a["texte"] for a in tables["actions"]})
+        tables["cibles"] = load_targets(
+            config.resolve(targets), {a["id_action"]: a["texte"] for a in tables["actions"]}
+        )
     return tables

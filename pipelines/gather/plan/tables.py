@@ -18,9 +18,7 @@ Row = dict[str, Any]
 Tables = dict[str, list[Row]]
 
 
-def _resolve_all(
-    labels: list[str], reference: OrganisationReference, where: str
-) -> list[tuple[str, str]]:
+def _resolve_all(labels: list[str], reference: OrganisationReference, where: str) -> list[tuple[str, str]]:
     """Resolved ``(id, spelling)`` pairs, first mention kept when a body is named twice."""
     resolved: list[tuple[str, str]] = []
     seen: set[str] = set()
@@ -52,65 +50,71 @@ def _link_rows(
     rows = []
     for order, (org_id, spelling) in enumerate(_resolve_all(labels, reference, value), start=1):
         spellings.setdefault(org_id, set()).add(spelling)
-        rows.append({key: value, "id_organisation": org_id, "ordre": order,
-                     "libelle_document": spelling})
+        rows.append({key: value, "id_organisation": org_id, "ordre": order, "libelle_document": spelling})
     return rows
 
 
-def derive_plan_tables(
-    engagements: list[ParsedEngagement], reference: OrganisationReference
-) -> Tables:
+def derive_plan_tables(engagements: list[ParsedEngagement], reference: OrganisationReference) -> Tables:
     """Builds ``engagements``, ``ambitions``, ``actions``, ``organisations``, ``porteurs``
     and ``responsables`` rows; every label must resolve through the reference."""
-    tables: Tables = {name: [] for name in (
-        "engagements", "ambitions", "actions", "organisations", "porteurs", "responsables"
-    )}
+    tables: Tables = {
+        name: []
+        for name in ("engagements", "ambitions", "actions", "organisations", "porteurs", "responsables")
+    }
     spellings: dict[str, set[str]] = {}
     rank = 0
     for engagement in engagements:
         id_engagement = f"E{engagement.number}"
-        tables["engagements"].append({
-            "id_engagement": id_engagement,
-            "numero": engagement.number,
-            "titre": engagement.title,
-            "titre_sommaire": engagement.contents_title,
-            "axe": engagement.axis,
-            "enjeux": engagement.stakes,
-        })
+        tables["engagements"].append(
+            {
+                "id_engagement": id_engagement,
+                "numero": engagement.number,
+                "titre": engagement.title,
+                "titre_sommaire": engagement.contents_title,
+                "axe": engagement.axis,
+                "enjeux": engagement.stakes,
+            }
+        )
         tables["porteurs"] += _link_rows(
             "id_engagement", id_engagement, engagement.carrier_labels, reference, spellings
         )
         for ambition in engagement.ambitions:
             id_ambition = f"{id_engagement}-A{ambition.number}"
-            tables["ambitions"].append({
-                "id_ambition": id_ambition,
-                "id_engagement": id_engagement,
-                "numero": ambition.number,
-                "titre": ambition.title,
-                "titre_feuille_de_route": ambition.roadmap_heading,
-            })
+            tables["ambitions"].append(
+                {
+                    "id_ambition": id_ambition,
+                    "id_engagement": id_engagement,
+                    "numero": ambition.number,
+                    "titre": ambition.title,
+                    "titre_feuille_de_route": ambition.roadmap_heading,
+                }
+            )
             for number, action in enumerate(ambition.actions, start=1):
                 rank += 1
                 id_action = f"{id_ambition}-{number:02d}"
-                tables["actions"].append({
-                    "id_action": id_action,
-                    "id_ambition": id_ambition,
-                    "id_engagement": id_engagement,
-                    "numero": number,
-                    "rang": rank,
-                    "titre": first_sentence(action.text),
-                    "texte": action.text,
-                })
+                tables["actions"].append(
+                    {
+                        "id_action": id_action,
+                        "id_ambition": id_ambition,
+                        "id_engagement": id_engagement,
+                        "numero": number,
+                        "rang": rank,
+                        "titre": first_sentence(action.text),
+                        "texte": action.text,
+                    }
+                )
                 tables["responsables"] += _link_rows(
                     "id_action", id_action, action.responsible_labels, reference, spellings
                 )
     for org_id in sorted(spellings):
         org = reference.organisations[org_id]
-        tables["organisations"].append({
-            "id_organisation": org.id,
-            "nom": org.nom,
-            "sigle": org.sigle,
-            "type_organisation": org.type,
-            "alias": sorted(spellings[org_id]),
-        })
+        tables["organisations"].append(
+            {
+                "id_organisation": org.id,
+                "nom": org.nom,
+                "sigle": org.sigle,
+                "type_organisation": org.type,
+                "alias": sorted(spellings[org_id]),
+            }
+        )
     return tables

@@ -20,8 +20,17 @@ import yaml
 
 from pipelines.core.errors import ConfigError
 
-KEYS = ("id_cible", "id_action", "citation", "valeur", "unite", "valeur_initiale", "echeance",
-        "echeance_texte", "nature")
+KEYS = (
+    "id_cible",
+    "id_action",
+    "citation",
+    "valeur",
+    "unite",
+    "valeur_initiale",
+    "echeance",
+    "echeance_texte",
+    "nature",
+)
 NATURES = ("effectif", "volume", "part", "montant", "multiplicateur", "duree", "jalon")
 _SPACES = re.compile(r"\s+")
 
@@ -30,9 +39,14 @@ class TargetError(ConfigError):
     """An entry of the targets reference that the document does not support."""
 
     def __init__(self, message: str, *, path: Path, line: int, hint: str = "") -> None:
-        super().__init__(f"{path}, ligne {line} : {message}", hint=hint or (
-            "Corrigez l'entrée dans le fichier des cibles (la citation doit reprendre mot pour mot "
-            "le texte de l'action), puis relancez."))
+        super().__init__(
+            f"{path}, ligne {line} : {message}",
+            hint=hint
+            or (
+                "Corrigez l'entrée dans le fichier des cibles (la citation doit reprendre mot pour mot "
+                "le texte de l'action), puis relancez."
+            ),
+        )
         self.path = path
         self.line = line
 
@@ -70,38 +84,54 @@ def load_targets(path: Path, action_texts: dict[str, str]) -> list[dict[str, Any
     rank: dict[str, int] = {}
     for line, entry in _entries(path):
         if not isinstance(entry, dict) or tuple(entry) != KEYS:
-            raise TargetError("une entrée a les clés " + ", ".join(KEYS) + ", dans cet ordre.", path=path, line=line)
+            raise TargetError(
+                "une entrée a les clés " + ", ".join(KEYS) + ", dans cet ordre.", path=path, line=line
+            )
         action = entry["id_action"]
         if action not in texts:
             raise TargetError(f"l'action « {action} » n'existe pas dans le plan.", path=path, line=line)
         rank[action] = rank.get(action, 0) + 1
         expected = f"{action}-C{rank[action]}"
         if entry["id_cible"] != expected:
-            raise TargetError(f"l'identifiant devrait être {expected} (rang dans l'action), pas "
-                              f"« {entry['id_cible']} ».", path=path, line=line)
+            raise TargetError(
+                f"l'identifiant devrait être {expected} (rang dans l'action), pas « {entry['id_cible']} ».",
+                path=path,
+                line=line,
+            )
         quote = _collapsed(str(entry["citation"] or ""))
         if not quote or quote not in texts[action]:
-            raise TargetError(f"la citation de {expected} ne figure pas dans le texte de l'action {action} : "
-                              f"« {quote} ».", path=path, line=line)
+            raise TargetError(
+                f"la citation de {expected} ne figure pas dans le texte de l'action {action} : « {quote} ».",
+                path=path,
+                line=line,
+            )
         if entry["nature"] not in NATURES:
-            raise TargetError(f"nature « {entry['nature']} » inconnue ({', '.join(NATURES)}).", path=path, line=line)
+            raise TargetError(
+                f"nature « {entry['nature']} » inconnue ({', '.join(NATURES)}).", path=path, line=line
+            )
         deadline = entry["echeance"]
         if deadline is not None and not isinstance(deadline, dt.date):
-            raise TargetError(f"échéance « {deadline} » : une date AAAA-MM-JJ, ou null.", path=path, line=line)
+            raise TargetError(
+                f"échéance « {deadline} » : une date AAAA-MM-JJ, ou null.", path=path, line=line
+            )
         value = _number(entry["valeur"], "valeur", path, line)
         if (entry["nature"] == "jalon") != (value is None):
-            raise TargetError("un jalon n'a pas de valeur, et toute autre cible en a une.", path=path, line=line)
+            raise TargetError(
+                "un jalon n'a pas de valeur, et toute autre cible en a une.", path=path, line=line
+            )
         if entry["nature"] == "jalon" and deadline is None:
             raise TargetError("un jalon a une échéance.", path=path, line=line)
-        rows.append({
-            "id_cible": expected,
-            "id_action": action,
-            "citation": quote,
-            "valeur": value,
-            "unite": entry["unite"],
-            "valeur_initiale": _number(entry["valeur_initiale"], "valeur_initiale", path, line),
-            "echeance": deadline,
-            "echeance_texte": entry["echeance_texte"],
-            "nature": entry["nature"],
-        })
+        rows.append(
+            {
+                "id_cible": expected,
+                "id_action": action,
+                "citation": quote,
+                "valeur": value,
+                "unite": entry["unite"],
+                "valeur_initiale": _number(entry["valeur_initiale"], "valeur_initiale", path, line),
+                "echeance": deadline,
+                "echeance_texte": entry["echeance_texte"],
+                "nature": entry["nature"],
+            }
+        )
     return rows

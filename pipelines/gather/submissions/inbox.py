@@ -1,5 +1,4 @@
-"""Gather stage: the files of an inbox folder, with the body each comes from and when it arrived.
-"""
+"""Gather stage: the files of an inbox folder, with the body each comes from and when it arrived."""
 
 from __future__ import annotations
 
@@ -42,7 +41,8 @@ def inbox_files(inbox: Path, sample_arrival: dt.datetime | None = None) -> list[
         if path.name.lower() in _IGNORED_NAMES:
             continue
         organisation = relative.parts[0] if len(relative.parts) > 1 else None
-        stamp = (int(sample_arrival.timestamp() * 1e9) if sample_arrival is not None
-                 else path.stat().st_mtime_ns)
+        stamp = (
+            int(sample_arrival.timestamp() * 1e9) if sample_arrival is not None else path.stat().st_mtime_ns
+        )
         found.append((stamp, relative.as_posix(), InboxFile(path, organisation, _utc(stamp))))
     return [f for _, _, f in sorted(found, key=lambda item: item[:2])]

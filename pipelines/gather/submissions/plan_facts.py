@@ -58,12 +58,12 @@ class PlanFacts:
         """The actions a body may report on: those it is responsible for, and those the
         dataset declares it a reporter for."""
         return self.responsibilities.get(organisation, frozenset()) | self.reporters.get(
-            organisation, frozenset())
+            organisation, frozenset()
+        )
 
     def responsible_for(self, action: str) -> list[str]:
         """The bodies responsible for an action, in identifier order."""
         return sorted(o for o, actions in self.responsibilities.items() if action in actions)
-
 
 
 def source_of(config: DatasetConfig) -> SubmissionsSource:
@@ -99,9 +99,14 @@ def with_reporters(plan: PlanFacts, source: SubmissionsSource) -> PlanFacts:
         if action not in plan.action_ids or unknown:
             raise ConfigError(
                 f"reporters de dataset.yaml : « {action} » → {', '.join(bodies)} : "
-                + (f"l'action {action} n'existe pas dans le plan" if action not in plan.action_ids
-                   else f"organisme(s) inconnu(s) du plan : {', '.join(unknown)}") + ".",
-                hint="Utilisez les identifiants des tables actions et organisations du plan.")
+                + (
+                    f"l'action {action} n'existe pas dans le plan"
+                    if action not in plan.action_ids
+                    else f"organisme(s) inconnu(s) du plan : {', '.join(unknown)}"
+                )
+                + ".",
+                hint="Utilisez les identifiants des tables actions et organisations du plan.",
+            )
         for body in bodies:
             reporters.setdefault(body, set()).add(action)
     return dataclasses.replace(plan, reporters={b: frozenset(a) for b, a in reporters.items()})
@@ -122,10 +127,18 @@ def _plan_facts_of(directory: Path, stamps: tuple[tuple[str, int, int], ...]) ->
         responsibilities={k: frozenset(v) for k, v in responsibilities.items()},
         action_titles={r["id_action"]: r["titre"] for r in records["actions"]},
         organisation_names={r["id_organisation"]: r["nom"] for r in records["organisations"]},
-        targets={r["id_cible"]: TargetFact(
-            r["id_cible"], r["id_action"], r["citation"], r["nature"], r["valeur"], r["unite"],
-            r["echeance"].isoformat() if r["echeance"] else None)
-            for r in records.get("cibles", [])},
+        targets={
+            r["id_cible"]: TargetFact(
+                r["id_cible"],
+                r["id_action"],
+                r["citation"],
+                r["nature"],
+                r["valeur"],
+                r["unite"],
+                r["echeance"].isoformat() if r["echeance"] else None,
+            )
+            for r in records.get("cibles", [])
+        },
     )
 
 

@@ -65,8 +65,11 @@ def _megabytes(size: int) -> str:
 
 def _empty_file() -> Problem:
     """A file with no byte, or with no filled cell: the same fact for the person."""
-    return error("fichier-vide", "Le fichier ne contient aucune cellule remplie.",
-                 "Remplissez le modèle envoyé par l'équipe du plan, puis renvoyez-le.")
+    return error(
+        "fichier-vide",
+        "Le fichier ne contient aucune cellule remplie.",
+        "Remplissez le modèle envoyé par l'équipe du plan, puis renvoyez-le.",
+    )
 
 
 def too_large(size: int, limit: int) -> Problem:
@@ -92,10 +95,17 @@ def parse_submission_file(
     if not content.strip():
         return None, [_empty_file()]
     suffix = PurePath(name).suffix.lower()
-    if suffix == ".xlsx" and not content.startswith(b"PK\x03\x04") and _looks_like_csv(content, known_columns):
+    if (
+        suffix == ".xlsx"
+        and not content.startswith(b"PK\x03\x04")
+        and _looks_like_csv(content, known_columns)
+    ):
         sheet, problems = _parse_csv(content, known_columns, limits)
-        renamed = correction("extension-csv", "Le fichier porte l'extension .xlsx mais c'est un fichier CSV "
-                             "(du texte, colonnes séparées) : il est lu comme un CSV.")
+        renamed = correction(
+            "extension-csv",
+            "Le fichier porte l'extension .xlsx mais c'est un fichier CSV "
+            "(du texte, colonnes séparées) : il est lu comme un CSV.",
+        )
         if sheet is None:
             return None, [renamed, *problems]
         sheet.findings.insert(0, renamed)
@@ -103,16 +113,22 @@ def parse_submission_file(
     if content.startswith(b"PK\x03\x04") or suffix == ".xlsx":
         return _parse_xlsx(content, suffix, limits, known_columns)
     if content.startswith(b"\xd0\xcf\x11\xe0"):
-        return None, [error(
-            "format-xls", "Le fichier est au format Excel 97-2003 (.xls), qui n'est pas accepté.",
-            "Enregistrez-le au format .xlsx (Fichier > Enregistrer sous > Classeur Excel) "
-            "ou au format CSV.",
-        )]
+        return None, [
+            error(
+                "format-xls",
+                "Le fichier est au format Excel 97-2003 (.xls), qui n'est pas accepté.",
+                "Enregistrez-le au format .xlsx (Fichier > Enregistrer sous > Classeur Excel) "
+                "ou au format CSV.",
+            )
+        ]
     if suffix == ".ods":
-        return None, [error(
-            "format-ods", "Les classeurs OpenDocument (.ods) ne sont pas acceptés.",
-            "Enregistrez le fichier au format .xlsx ou CSV.",
-        )]
+        return None, [
+            error(
+                "format-ods",
+                "Les classeurs OpenDocument (.ods) ne sont pas acceptés.",
+                "Enregistrez le fichier au format .xlsx ou CSV.",
+            )
+        ]
     return _parse_csv(content, known_columns, limits)
 
 
@@ -123,9 +139,9 @@ def _check_zip(content: bytes, limits: Limits) -> Problem | None:
     """Refuses what is not a workbook, or what would inflate far beyond its size, before
     openpyxl decompresses anything."""
     not_a_workbook = error(
-        "xlsx-invalide", "Le fichier n'est pas un classeur .xlsx lisible (archive invalide).",
-        "Ouvrez-le dans votre tableur et enregistrez-le à nouveau au format .xlsx, ou "
-        "exportez-le en CSV.",
+        "xlsx-invalide",
+        "Le fichier n'est pas un classeur .xlsx lisible (archive invalide).",
+        "Ouvrez-le dans votre tableur et enregistrez-le à nouveau au format .xlsx, ou exportez-le en CSV.",
     )
     try:
         archive = zipfile.ZipFile(io.BytesIO(content))
@@ -141,8 +157,7 @@ def _check_zip(content: bytes, limits: Limits) -> Problem | None:
             "xlsx-trop-volumineux",
             f"Décompressé, le classeur ferait {_megabytes(unzipped)} "
             f"({ratio:.0f} fois sa taille) : il est refusé par précaution.",
-            "Renvoyez un classeur qui ne contient que la feuille du modèle remplie, "
-            "ou un fichier CSV.",
+            "Renvoyez un classeur qui ne contient que la feuille du modèle remplie, ou un fichier CSV.",
         )
     return None
 
@@ -249,38 +264,53 @@ def _column_letter(index: int) -> str:
     return str(get_column_letter(index + 1))
 
 
-def _hidden_data(raw: list[tuple[int, list[str]]], rows: frozenset[int], columns: frozenset[int]) -> list[Problem]:
+def _hidden_data(
+    raw: list[tuple[int, list[str]]], rows: frozenset[int], columns: frozenset[int]
+) -> list[Problem]:
     """Errors for hidden rows and columns that hold data: they would be published unseen."""
     findings: list[Problem] = []
     for number, cells in raw:
         if number in rows:
             first = next((c for c in cells if c.strip()), "")
-            findings.append(error(
-                "ligne-masquee",
-                f"La ligne {number} est masquée dans le tableur mais contient des données : elle "
-                "serait publiée sans que personne l'ait relue à l'écran.",
-                "Affichez les lignes masquées (sélectionnez les lignes autour, clic droit > "
-                "Afficher), puis gardez cette ligne si elle fait partie du rapport ou supprimez-la, "
-                "et renvoyez le fichier.", row=number, value=shown(first)))
+            findings.append(
+                error(
+                    "ligne-masquee",
+                    f"La ligne {number} est masquée dans le tableur mais contient des données : elle "
+                    "serait publiée sans que personne l'ait relue à l'écran.",
+                    "Affichez les lignes masquées (sélectionnez les lignes autour, clic droit > "
+                    "Afficher), puis gardez cette ligne si elle fait partie du rapport ou supprimez-la, "
+                    "et renvoyez le fichier.",
+                    row=number,
+                    value=shown(first),
+                )
+            )
     for index in sorted(columns):
-        filled = [(number, cells[index]) for number, cells in raw
-                  if index < len(cells) and cells[index].strip()]
+        filled = [
+            (number, cells[index]) for number, cells in raw if index < len(cells) and cells[index].strip()
+        ]
         if filled:
             letter = _column_letter(index)
-            findings.append(error(
-                "colonne-masquee",
-                f"La colonne {letter} est masquée dans le tableur mais contient des données "
-                f"({len(filled)} cellule(s) remplie(s)).",
-                f"Affichez la colonne {letter} (sélectionnez les colonnes autour, clic droit > "
-                "Afficher), puis gardez-la si elle fait partie du rapport ou supprimez-la, et "
-                "renvoyez le fichier.", field=letter, value=shown(filled[0][1])))
+            findings.append(
+                error(
+                    "colonne-masquee",
+                    f"La colonne {letter} est masquée dans le tableur mais contient des données "
+                    f"({len(filled)} cellule(s) remplie(s)).",
+                    f"Affichez la colonne {letter} (sélectionnez les colonnes autour, clic droit > "
+                    "Afficher), puis gardez-la si elle fait partie du rapport ou supprimez-la, et "
+                    "renvoyez le fichier.",
+                    field=letter,
+                    value=shown(filled[0][1]),
+                )
+            )
     return findings
 
 
 def _template_org(workbook: Any) -> str | None:
     if TEMPLATE_SHEET not in workbook.sheetnames:
         return None
-    cells: tuple[Any, ...] = next(workbook[TEMPLATE_SHEET].iter_rows(min_row=1, max_row=1, values_only=True), ())
+    cells: tuple[Any, ...] = next(
+        workbook[TEMPLATE_SHEET].iter_rows(min_row=1, max_row=1, values_only=True), ()
+    )
     if len(cells) >= 2 and cells[0] == TEMPLATE_MARKER and isinstance(cells[1], str):
         org = cells[1].strip()
         return org if re.fullmatch(r"[a-z][a-z0-9-]*", org) else None
@@ -293,8 +323,12 @@ def _looks_like_csv(content: bytes, known_columns: set[str]) -> bool:
     if text is None:
         return False
     first = next((line for line in text.splitlines() if line.strip()), "")
-    return _header_score(next(csv.reader([first], delimiter=_pick_delimiter(first, known_columns)), []),
-                         known_columns) >= 2
+    return (
+        _header_score(
+            next(csv.reader([first], delimiter=_pick_delimiter(first, known_columns)), []), known_columns
+        )
+        >= 2
+    )
 
 
 def _header_score(cells: list[str], known_columns: Collection[str]) -> int:
@@ -329,13 +363,18 @@ def _merge_problems(ranges: tuple[str, ...], table: SheetTable) -> list[Problem]
         if last_row <= table.header_row or last_row == first_row:
             continue
         name = table.header[first_column - 1] if first_column - 1 < len(table.header) else None
-        found.append(error(
-            "cellules-fusionnees",
-            f"Les cellules {ref} sont fusionnées : seule la première garde sa valeur, les autres sont "
-            "lues comme vides.",
-            "Annulez la fusion (Accueil > Fusionner et centrer > Annuler la fusion des cellules), "
-            "recopiez la valeur dans chaque ligne, puis renvoyez le fichier.",
-            row=max(first_row, table.header_row + 1), field=name or _column_letter(first_column - 1), value=ref))
+        found.append(
+            error(
+                "cellules-fusionnees",
+                f"Les cellules {ref} sont fusionnées : seule la première garde sa valeur, les autres sont "
+                "lues comme vides.",
+                "Annulez la fusion (Accueil > Fusionner et centrer > Annuler la fusion des cellules), "
+                "recopiez la valeur dans chaque ligne, puis renvoyez le fichier.",
+                row=max(first_row, table.header_row + 1),
+                field=name or _column_letter(first_column - 1),
+                value=ref,
+            )
+        )
     return found
 
 
@@ -357,9 +396,15 @@ def _sheet_rows(sheet: Any, limits: Limits, findings: list[Problem]) -> list[tup
     return raw
 
 
-def _sheet_table(title: str, raw: list[tuple[int, list[str]]], layout: SheetLayout, template_org: str | None,
-                 findings: list[Problem], limits: Limits,
-                 known_columns: Collection[str]) -> tuple[SheetTable | None, list[Problem]]:
+def _sheet_table(
+    title: str,
+    raw: list[tuple[int, list[str]]],
+    layout: SheetLayout,
+    template_org: str | None,
+    findings: list[Problem],
+    limits: Limits,
+    known_columns: Collection[str],
+) -> tuple[SheetTable | None, list[Problem]]:
     """One sheet's table, or the causes that reject it alone: data in hidden rows or columns,
     merged cells spanning rows (the cells' own notes would point at unseen or empty cells)."""
     hidden = _hidden_data(raw, layout.hidden_rows, layout.hidden_columns)
@@ -374,8 +419,9 @@ def _sheet_table(title: str, raw: list[tuple[int, list[str]]], layout: SheetLayo
     return table, problems
 
 
-def _parse_xlsx(content: bytes, suffix: str, limits: Limits,
-                known_columns: Collection[str] = ()) -> tuple[SheetTable | None, list[Problem]]:
+def _parse_xlsx(
+    content: bytes, suffix: str, limits: Limits, known_columns: Collection[str] = ()
+) -> tuple[SheetTable | None, list[Problem]]:
     """The report sheet of a workbook, with its « Cibles » sheet (``targets``) when it has one,
     both read from one opening of the workbook and of its archive.
 
@@ -388,29 +434,46 @@ def _parse_xlsx(content: bytes, suffix: str, limits: Limits,
 
     findings: list[Problem] = []
     if suffix != ".xlsx":
-        findings.append(correction(
-            "extension-xlsx", f"Le fichier porte l'extension « {suffix or '(aucune)'} » mais "
-            "c'est un classeur .xlsx : il est lu comme tel.",
-        ))
+        findings.append(
+            correction(
+                "extension-xlsx",
+                f"Le fichier porte l'extension « {suffix or '(aucune)'} » mais "
+                "c'est un classeur .xlsx : il est lu comme tel.",
+            )
+        )
     target_findings: list[Problem] = []
     try:
         workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=False)
-        sheets = [s for s in workbook.worksheets if s.sheet_state == "visible"
-                  and s.title not in (TEMPLATE_SHEET, TARGETS_SHEET)]
-        sheet = workbook[DATA_SHEET] if DATA_SHEET in workbook.sheetnames else _report_sheet(sheets, known_columns)
+        sheets = [
+            s
+            for s in workbook.worksheets
+            if s.sheet_state == "visible" and s.title not in (TEMPLATE_SHEET, TARGETS_SHEET)
+        ]
+        sheet = (
+            workbook[DATA_SHEET]
+            if DATA_SHEET in workbook.sheetnames
+            else _report_sheet(sheets, known_columns)
+        )
         targets = workbook[TARGETS_SHEET] if TARGETS_SHEET in workbook.sheetnames else None
         if sheet is None:  # a workbook of targets only: that sheet is its table
             sheet, targets = targets, None
         if sheet is None:
-            return None, [error("xlsx-sans-feuille", "Le classeur ne contient aucune feuille visible.",
-                                "Renvoyez le modèle rempli.")]
+            return None, [
+                error(
+                    "xlsx-sans-feuille",
+                    "Le classeur ne contient aucune feuille visible.",
+                    "Renvoyez le modèle rempli.",
+                )
+            ]
         if len(sheets) > 1 and sheet.title != DATA_SHEET:
-            findings.append(warning(
-                "plusieurs-feuilles",
-                f"Le classeur a {len(sheets)} feuilles ; le rapport est lu dans la feuille « {sheet.title} », "
-                "les autres sont ignorées.",
-                "Vérifiez qu'aucune autre feuille ne contient de rapport ; le plus sûr est d'utiliser le modèle.",
-            ))
+            findings.append(
+                warning(
+                    "plusieurs-feuilles",
+                    f"Le classeur a {len(sheets)} feuilles ; le rapport est lu dans la feuille « {sheet.title} », "
+                    "les autres sont ignorées.",
+                    "Vérifiez qu'aucune autre feuille ne contient de rapport ; le plus sûr est d'utiliser le modèle.",
+                )
+            )
         template_org = _template_org(workbook)
         raw = _sheet_rows(sheet, limits, findings)
         target_raw = _sheet_rows(targets, limits, target_findings) if targets is not None else []
@@ -419,17 +482,27 @@ def _parse_xlsx(content: bytes, suffix: str, limits: Limits,
             return None, [_too_many_rows(limits)]
         layouts = _sheet_layouts(content, [sheet.title, *([TARGETS_SHEET] if targets is not None else [])])
     except Exception as exc:  # noqa: BLE001 - untrusted bytes: any failure is a finding
-        return None, [error(
-            "xlsx-illisible",
-            f"Le classeur n'a pas pu être lu ({type(exc).__name__}).",
-            "Ouvrez-le dans votre tableur, enregistrez-le à nouveau au format .xlsx et renvoyez-le.",
-        )]
-    table, problems = _sheet_table(sheet.title, raw, layouts[sheet.title], template_org, findings, limits,
-                                   known_columns)
+        return None, [
+            error(
+                "xlsx-illisible",
+                f"Le classeur n'a pas pu être lu ({type(exc).__name__}).",
+                "Ouvrez-le dans votre tableur, enregistrez-le à nouveau au format .xlsx et renvoyez-le.",
+            )
+        ]
+    table, problems = _sheet_table(
+        sheet.title, raw, layouts[sheet.title], template_org, findings, limits, known_columns
+    )
     if targets is None or table is None:
         return table, problems
-    target_table, target_problems = _sheet_table(TARGETS_SHEET, target_raw, layouts[TARGETS_SHEET], template_org,
-                                                 target_findings, limits, known_columns)
+    target_table, target_problems = _sheet_table(
+        TARGETS_SHEET,
+        target_raw,
+        layouts[TARGETS_SHEET],
+        template_org,
+        target_findings,
+        limits,
+        known_columns,
+    )
     if target_table is None:
         return None, [*problems, *(dataclasses.replace(f, table=TARGETS_SHEET) for f in target_problems)]
     table.targets = target_table
@@ -438,7 +511,8 @@ def _parse_xlsx(content: bytes, suffix: str, limits: Limits,
 
 def _too_many_rows(limits: Limits) -> Problem:
     return error(
-        "trop-de-lignes", f"Le fichier dépasse {limits.max_rows} lignes.",
+        "trop-de-lignes",
+        f"Le fichier dépasse {limits.max_rows} lignes.",
         "Un rapport compte une ligne par action et par date : vérifiez que le fichier "
         "est bien un rapport d'avancement, ou scindez-le.",
     )
@@ -462,7 +536,9 @@ def _with_header(
     """The header is the first of the first ten rows that names columns of the format, else
     the first non-blank row (people add a title line, or a note, above the header)."""
     rows = [(n, [c.strip() for c in cells]) for n, cells in raw]
-    start = next((i for i, (_, cells) in enumerate(rows[:10]) if _header_score(cells, known_columns) >= 2), None)
+    start = next(
+        (i for i, (_, cells) in enumerate(rows[:10]) if _header_score(cells, known_columns) >= 2), None
+    )
     if start is None:
         start = next((i for i, (_, cells) in enumerate(rows) if any(cells)), None)
     if start is None:
@@ -471,17 +547,23 @@ def _with_header(
     while header and not header[-1]:
         header = header[:-1]
     if len(header) > limits.max_columns:
-        return None, [*findings, error(
-            "trop-de-colonnes", f"L'en-tête compte {len(header)} colonnes ; le format en a 6.",
-            "Gardez seulement les colonnes du modèle.",
-        )]
+        return None, [
+            *findings,
+            error(
+                "trop-de-colonnes",
+                f"L'en-tête compte {len(header)} colonnes ; le format en a 6.",
+                "Gardez seulement les colonnes du modèle.",
+            ),
+        ]
     findings = [_name_column(f, header) for f in findings]
     if header_row != 1:
-        findings.append(correction(
-            "lignes-avant-entete",
-            f"L'en-tête est en ligne {header_row} : les lignes au-dessus sont ignorées.",
-        ))
-    return SheetTable(kind, header, header_row, rows[start + 1:], template_org, findings), []
+        findings.append(
+            correction(
+                "lignes-avant-entete",
+                f"L'en-tête est en ligne {header_row} : les lignes au-dessus sont ignorées.",
+            )
+        )
+    return SheetTable(kind, header, header_row, rows[start + 1 :], template_org, findings), []
 
 
 # --- CSV ------------------------------------------------------------------------------
@@ -492,8 +574,11 @@ def _decode(content: bytes) -> tuple[str | None, list[Problem]]:
         content = content[3:]
     elif content.startswith((b"\xff\xfe", b"\xfe\xff")):
         try:
-            return content.decode("utf-16"), [correction(
-                "encodage-utf16", "Le fichier est en UTF-16 (texte Unicode de Excel) : converti en UTF-8.")]
+            return content.decode("utf-16"), [
+                correction(
+                    "encodage-utf16", "Le fichier est en UTF-16 (texte Unicode de Excel) : converti en UTF-8."
+                )
+            ]
         except UnicodeDecodeError:
             pass
     sample = content[:65536]
@@ -505,19 +590,23 @@ def _decode(content: bytes) -> tuple[str | None, list[Problem]]:
         try:
             text = content.decode("cp1252")
         except UnicodeDecodeError:
-            return None, [error(
-                "encoding-error",
-                f"Le fichier n'est ni en UTF-8 ni en Windows-1252 (octet 0x{content[exc.start]:02x} "
-                f"à la position {exc.start}).",
-                "Enregistrez le fichier au format « CSV UTF-8 » depuis votre tableur.",
-            )]
-        return text, [warning(
-            "encodage-windows-1252",
-            "Le fichier n'est pas en UTF-8 : il a été lu comme du Windows-1252 (l'encodage "
-            "par défaut d'Excel en français) et converti en UTF-8.",
-            "Vérifiez les accents dans le rapport publié ; pour éviter cette conversion, "
-            "enregistrez au format « CSV UTF-8 ».",
-        )]
+            return None, [
+                error(
+                    "encoding-error",
+                    f"Le fichier n'est ni en UTF-8 ni en Windows-1252 (octet 0x{content[exc.start]:02x} "
+                    f"à la position {exc.start}).",
+                    "Enregistrez le fichier au format « CSV UTF-8 » depuis votre tableur.",
+                )
+            ]
+        return text, [
+            warning(
+                "encodage-windows-1252",
+                "Le fichier n'est pas en UTF-8 : il a été lu comme du Windows-1252 (l'encodage "
+                "par défaut d'Excel en français) et converti en UTF-8.",
+                "Vérifiez les accents dans le rapport publié ; pour éviter cette conversion, "
+                "enregistrez au format « CSV UTF-8 ».",
+            )
+        ]
     controls = sum(1 for c in text[:65536] if ord(c) < 32 and c not in "\t\r\n")
     if controls > max(3, len(text[:65536]) // 100):
         return None, [_binary()]
@@ -534,6 +623,7 @@ def _binary() -> Problem:
 
 def _pick_delimiter(first_line: str, known_columns: set[str]) -> str:
     """The delimiter that splits the header into the most known column names."""
+
     def score(delimiter: str) -> tuple[int, int]:
         cells = next(csv.reader([first_line], delimiter=delimiter), [])
         return (sum(match_key(c).replace(" ", "_") in known_columns for c in cells), len(cells))
@@ -541,7 +631,9 @@ def _pick_delimiter(first_line: str, known_columns: set[str]) -> str:
     return max(DELIMITERS, key=score)
 
 
-def _parse_csv(content: bytes, known_columns: set[str], limits: Limits) -> tuple[SheetTable | None, list[Problem]]:
+def _parse_csv(
+    content: bytes, known_columns: set[str], limits: Limits
+) -> tuple[SheetTable | None, list[Problem]]:
     text, findings = _decode(content)
     if text is None:
         return None, findings
@@ -549,20 +641,29 @@ def _parse_csv(content: bytes, known_columns: set[str], limits: Limits) -> tuple
     delimiter = _pick_delimiter(first_line, known_columns)
     if delimiter != ",":
         name = {";": "points-virgules", "\t": "tabulations"}[delimiter]
-        findings.append(correction(
-            "separateur", f"Les colonnes sont séparées par des {name} : lu comme tel.",
-        ))
+        findings.append(
+            correction(
+                "separateur",
+                f"Les colonnes sont séparées par des {name} : lu comme tel.",
+            )
+        )
     raw: list[tuple[int, list[str]]] = []
     try:
-        for number, cells in enumerate(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), start=1):
+        for number, cells in enumerate(
+            csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), start=1
+        ):
             if any(c.strip() for c in cells):
                 raw.append((number, cells))
                 if len(raw) > limits.max_rows + 1:
                     return None, [_too_many_rows(limits)]
     except csv.Error as exc:
-        return None, [*findings, error(
-            "format-error", f"Le fichier CSV est mal formé près de la ligne {len(raw) + 1} ({exc}).",
-            "Vérifiez les guillemets de cette ligne, ou enregistrez à nouveau le fichier depuis "
-            "votre tableur.",
-        )]
+        return None, [
+            *findings,
+            error(
+                "format-error",
+                f"Le fichier CSV est mal formé près de la ligne {len(raw) + 1} ({exc}).",
+                "Vérifiez les guillemets de cette ligne, ou enregistrez à nouveau le fichier depuis "
+                "votre tableur.",
+            ),
+        ]
     return _with_header("csv", raw, None, findings, limits, known_columns)

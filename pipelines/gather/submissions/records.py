@@ -32,7 +32,8 @@ def samples_refusal(config: DatasetConfig, where: str) -> SamplesOverRealData:
         "d'exemple (inventées). Rien n'a été écrit.",
         hint="Indiquez la boîte de dépôt réelle : OGP_SUBMISSIONS_INBOX=/chemin/de/la/boite "
         "ogp run … (une tâche planifiée doit définir cette variable elle aussi). Pour une "
-        "démonstration sur les exemples, utilisez un autre --out et un autre --state-dir.")
+        "démonstration sur les exemples, utilisez un autre --out et un autre --state-dir.",
+    )
 
 
 def refuse_samples_over_real(config: DatasetConfig, archive: SubmissionArchive) -> None:
@@ -40,8 +41,7 @@ def refuse_samples_over_real(config: DatasetConfig, archive: SubmissionArchive) 
     so caches, the archive's journal: give it a fresh archive, or one under the lock)."""
     source = config.source
     if isinstance(source, SubmissionsSource) and source.sample and archive.has_real_submissions():
-        raise samples_refusal(config, f"le dossier d'état {archive.root} a reçu des soumissions "
-                                      "réelles")
+        raise samples_refusal(config, f"le dossier d'état {archive.root} a reçu des soumissions réelles")
 
 
 def _typed(row: dict[str, str], submission: AcceptedSubmission, arrived: dt.datetime) -> dict[str, object]:
@@ -58,7 +58,9 @@ def _typed(row: dict[str, str], submission: AcceptedSubmission, arrived: dt.date
     }
 
 
-def _typed_target(row: dict[str, str], submission: AcceptedSubmission, arrived: dt.datetime) -> dict[str, object]:
+def _typed_target(
+    row: dict[str, str], submission: AcceptedSubmission, arrived: dt.datetime
+) -> dict[str, object]:
     value = float(row["valeur_atteinte"])
     return {
         "id_cible": row["id_cible"],
@@ -86,7 +88,9 @@ def gather_progress_records(config: DatasetConfig, settings: Settings) -> Tables
     targets: dict[tuple[str, str], dict[str, object]] = {}
     for submission in archive.accepted(source.sample):
         # The arrival to the second (a published datetime), once per file, not per row.
-        arrived = dt.datetime.fromisoformat(submission.arrived_at.replace("Z", "+00:00")).replace(microsecond=0)
+        arrived = dt.datetime.fromisoformat(submission.arrived_at.replace("Z", "+00:00")).replace(
+            microsecond=0
+        )
         for row in submission.rows:
             merged[(row["id_action"], row["date_rapport"])] = _typed(row, submission, arrived)
         for row in submission.target_rows:
@@ -103,5 +107,8 @@ def withdrawal_notes(config: DatasetConfig, settings: Settings, published: set[s
     if not isinstance(config.source, SubmissionsSource):
         return []
     archive = SubmissionArchive(settings.state_dir / config.slug)
-    return [f"soumission retirée : {w.file_name} ({sha[:12]}), motif : {w.reason}"
-            for sha, w in sorted(archive.withdrawals().items()) if sha in published]
+    return [
+        f"soumission retirée : {w.file_name} ({sha[:12]}), motif : {w.reason}"
+        for sha, w in sorted(archive.withdrawals().items())
+        if sha in published
+    ]

@@ -29,10 +29,24 @@ from pipelines.gather.submissions.read import (
 
 TEMPLATE_VERSION = "1"
 EXTRA_ROWS = 100  # free rows for a second report date on an action
-COLUMNS = ("id_action", "titre_action", "date_rapport", "statut", "avancement_pct",
-           "commentaire", "preuve_url")
-WIDTHS = {"id_action": 12, "titre_action": 60, "date_rapport": 14, "statut": 24,
-          "avancement_pct": 16, "commentaire": 60, "preuve_url": 45}
+COLUMNS = (
+    "id_action",
+    "titre_action",
+    "date_rapport",
+    "statut",
+    "avancement_pct",
+    "commentaire",
+    "preuve_url",
+)
+WIDTHS = {
+    "id_action": 12,
+    "titre_action": 60,
+    "date_rapport": 14,
+    "statut": 24,
+    "avancement_pct": 16,
+    "commentaire": 60,
+    "preuve_url": 45,
+}
 TITLE_COLUMN = "Titre de l'action"
 # The « Cibles » sheet: the target as the plan states it (locked, not read back), then what
 # the body fills. The shown titles are the validator's informational columns.
@@ -45,7 +59,9 @@ TARGET_FREE_ROWS = 30  # for a second report date on a target
 def _number_fr(value: float | None) -> str:
     if value is None:
         return ""
-    return f"{value:,.0f}".replace(",", "\u202f") if float(value).is_integer() else str(value).replace(".", ",")
+    return (
+        f"{value:,.0f}".replace(",", "\u202f") if float(value).is_integer() else str(value).replace(".", ",")
+    )
 
 
 def _deadline_fr(deadline: str | None) -> str:
@@ -85,19 +101,27 @@ def _target_instructions(targets_schema: TableSchema) -> list[list[str]]:
     lines = [
         [],
         ["L'onglet « Cibles »"],
-        ["Il liste les cibles chiffrées ou datées que le plan fixe aux actions de votre organisme, avec les "
-         "mots du plan qui les énoncent, la valeur visée et l'échéance (cellules grisées, verrouillées). "
-         "Indiquez pour chaque cible la valeur atteinte à la date du rapport ; laissez vide la ligne d'une "
-         "cible sur laquelle vous ne rendez pas compte."],
+        [
+            "Il liste les cibles chiffrées ou datées que le plan fixe aux actions de votre organisme, avec les "
+            "mots du plan qui les énoncent, la valeur visée et l'échéance (cellules grisées, verrouillées). "
+            "Indiquez pour chaque cible la valeur atteinte à la date du rapport ; laissez vide la ligne d'une "
+            "cible sur laquelle vous ne rendez pas compte."
+        ],
         ["Un jalon (une livraison à une date, sans chiffre) vaut 1 quand il est franchi, 0 sinon."],
-        ["Pour une autre date, utilisez une ligne libre sous les cibles et choisissez la cible dans la liste."],
+        [
+            "Pour une autre date, utilisez une ligne libre sous les cibles et choisissez la cible dans la liste."
+        ],
     ]
     for column in TARGET_FILLED:
         field = fields[column]
         required = "obligatoire" if field.get("constraints", {}).get("required") else "facultatif"
         lines.append([field.get("title", column), f"{required.capitalize()}. {field['description']}"])
-    lines.append(["Règle vérifiée à la réception",
-                  "Une valeur atteinte qui baisse par rapport au rapport précédent est expliquée dans le commentaire."])
+    lines.append(
+        [
+            "Règle vérifiée à la réception",
+            "Une valeur atteinte qui baisse par rapport au rapport précédent est expliquée dans le commentaire.",
+        ]
+    )
     return lines
 
 
@@ -108,18 +132,26 @@ def _instructions(organisation: str, name: str, plan_start: dt.date, schema: Tab
         [f"Rapport d'avancement du plan d'action national PGO 2021-2023 — {name} ({organisation})"],
         [],
         ["À quoi sert ce fichier"],
-        ["Il sert à rendre compte de l'avancement des actions du plan dont votre organisme est "
-         "responsable. L'onglet « Suivi » contient une ligne par action, déjà identifiée."],
+        [
+            "Il sert à rendre compte de l'avancement des actions du plan dont votre organisme est "
+            "responsable. L'onglet « Suivi » contient une ligne par action, déjà identifiée."
+        ],
         [],
         ["Comment le remplir"],
-        ["1. Dans l'onglet « Suivi », remplissez pour chaque action la date du rapport, le statut "
-         "et, si possible, l'avancement, un commentaire et un lien vers une preuve. Une bulle "
-         "d'aide s'affiche quand vous sélectionnez une cellule."],
+        [
+            "1. Dans l'onglet « Suivi », remplissez pour chaque action la date du rapport, le statut "
+            "et, si possible, l'avancement, un commentaire et un lien vers une preuve. Une bulle "
+            "d'aide s'affiche quand vous sélectionnez une cellule."
+        ],
         ["2. Laissez vide la ligne d'une action sur laquelle vous ne rendez pas compte : elle est ignorée."],
-        ["3. Pour rendre compte d'une même action à une autre date, utilisez une ligne libre sous "
-         "les actions et choisissez l'action dans la liste de la première colonne."],
-        ["4. Ne renommez pas, ne supprimez pas et n'ajoutez pas de colonne, ne masquez ni ne fusionnez "
-         "de cellules ; les cellules grisées sont verrouillées."],
+        [
+            "3. Pour rendre compte d'une même action à une autre date, utilisez une ligne libre sous "
+            "les actions et choisissez l'action dans la liste de la première colonne."
+        ],
+        [
+            "4. Ne renommez pas, ne supprimez pas et n'ajoutez pas de colonne, ne masquez ni ne fusionnez "
+            "de cellules ; les cellules grisées sont verrouillées."
+        ],
         ["5. Enregistrez au format .xlsx et renvoyez le fichier tel quel, par le même moyen que d'habitude."],
         [],
         ["Les colonnes"],
@@ -147,9 +179,14 @@ def _instructions(organisation: str, name: str, plan_start: dt.date, schema: Tab
 
 
 def write_template_xlsx(
-    path: Path, organisation: str, name: str, actions: list[TemplateAction],
-    plan_start: dt.date, schema: TableSchema,
-    targets: list[TargetFact] | None = None, targets_schema: TableSchema | None = None,
+    path: Path,
+    organisation: str,
+    name: str,
+    actions: list[TemplateAction],
+    plan_start: dt.date,
+    schema: TableSchema,
+    targets: list[TargetFact] | None = None,
+    targets_schema: TableSchema | None = None,
 ) -> None:
     """Writes the spreadsheet template of one body; with ``targets`` (and their format), a
     « Cibles » sheet to report the values reached of its actions' targets."""
@@ -202,32 +239,70 @@ def write_template_xlsx(
     statuses = list(labels(schema, "statut").values())  # the reader maps each label to its code
     free_rows = f"A{len(actions) + 2}:A{last}"
     checks = [
-        ("statut", DataValidation(type="list", formula1='"' + ",".join(statuses) + '"',
-                                  allow_blank=True, errorTitle="Statut",
-                                  error="Choisissez un statut dans la liste.",
-                                  promptTitle="Statut", prompt="Échelle du PGO : choisissez dans la liste.")),
-        ("avancement_pct", DataValidation(type="whole", operator="between", formula1="0",
-                                          formula2="100", allow_blank=True,
-                                          errorTitle="Avancement", error="Un pourcentage entier de 0 à 100.",
-                                          promptTitle="Avancement (%)",
-                                          prompt="Un nombre entier de 0 à 100, sans le signe %.")),
-        ("date_rapport", DataValidation(
-            type="date", operator="between",
-            formula1=f"DATE({plan_start.year},{plan_start.month},{plan_start.day})",
-            formula2="TODAY()", allow_blank=True, errorTitle="Date du rapport",
-            error=f"Une date entre le {plan_start.strftime('%d/%m/%Y')} et aujourd'hui, "
-            "au format JJ/MM/AAAA.", promptTitle="Date du rapport",
-            prompt="La date à laquelle l'avancement est constaté, au format JJ/MM/AAAA.")),
-        ("preuve_url", DataValidation(type="textLength", operator="lessThanOrEqual",
-                                      formula1="2000", allow_blank=True,
-                                      promptTitle="Preuve",
-                                      prompt="Adresse complète, commençant par https://")),
+        (
+            "statut",
+            DataValidation(
+                type="list",
+                formula1='"' + ",".join(statuses) + '"',
+                allow_blank=True,
+                errorTitle="Statut",
+                error="Choisissez un statut dans la liste.",
+                promptTitle="Statut",
+                prompt="Échelle du PGO : choisissez dans la liste.",
+            ),
+        ),
+        (
+            "avancement_pct",
+            DataValidation(
+                type="whole",
+                operator="between",
+                formula1="0",
+                formula2="100",
+                allow_blank=True,
+                errorTitle="Avancement",
+                error="Un pourcentage entier de 0 à 100.",
+                promptTitle="Avancement (%)",
+                prompt="Un nombre entier de 0 à 100, sans le signe %.",
+            ),
+        ),
+        (
+            "date_rapport",
+            DataValidation(
+                type="date",
+                operator="between",
+                formula1=f"DATE({plan_start.year},{plan_start.month},{plan_start.day})",
+                formula2="TODAY()",
+                allow_blank=True,
+                errorTitle="Date du rapport",
+                error=f"Une date entre le {plan_start.strftime('%d/%m/%Y')} et aujourd'hui, "
+                "au format JJ/MM/AAAA.",
+                promptTitle="Date du rapport",
+                prompt="La date à laquelle l'avancement est constaté, au format JJ/MM/AAAA.",
+            ),
+        ),
+        (
+            "preuve_url",
+            DataValidation(
+                type="textLength",
+                operator="lessThanOrEqual",
+                formula1="2000",
+                allow_blank=True,
+                promptTitle="Preuve",
+                prompt="Adresse complète, commençant par https://",
+            ),
+        ),
     ]
     # The free rows (another report date on an action): the body's actions in a list, so
     # that identifiers are chosen, not retyped.
-    own = DataValidation(type="list", formula1='"' + ",".join(a.id_action for a in actions) + '"',
-                         allow_blank=True, errorTitle="Action", error="Choisissez l'une de vos actions.",
-                         promptTitle="Action", prompt="Pour une autre date : choisissez l'action dans la liste.")
+    own = DataValidation(
+        type="list",
+        formula1='"' + ",".join(a.id_action for a in actions) + '"',
+        allow_blank=True,
+        errorTitle="Action",
+        error="Choisissez l'une de vos actions.",
+        promptTitle="Action",
+        prompt="Pour une autre date : choisissez l'action dans la liste.",
+    )
     own.showErrorMessage = own.showInputMessage = True
     own.add(free_rows)
     sheet.add_data_validation(own)
@@ -252,7 +327,9 @@ def write_template_xlsx(
     workbook.save(path)
 
 
-def _write_targets_sheet(workbook: Any, targets: list[TargetFact], schema: TableSchema, plan_start: dt.date) -> None:
+def _write_targets_sheet(
+    workbook: Any, targets: list[TargetFact], schema: TableSchema, plan_start: dt.date
+) -> None:
     """The « Cibles » sheet: one locked row per target (identifier and the plan's words),
     cells to fill with input checks, and free rows for another date."""
     from openpyxl.styles import Alignment, Font, PatternFill, Protection
@@ -287,24 +364,56 @@ def _write_targets_sheet(workbook: Any, targets: list[TargetFact], schema: Table
 
     date_col, value_col, proof_col = letter(shown + 1), letter(shown + 2), letter(shown + 4)
     checks = [
-        (f"{date_col}2:{date_col}{last}", DataValidation(
-            type="date", operator="between",
-            formula1=f"DATE({plan_start.year},{plan_start.month},{plan_start.day})", formula2="TODAY()",
-            allow_blank=True, errorTitle="Date du rapport",
-            error=f"Une date entre le {plan_start.strftime('%d/%m/%Y')} et aujourd'hui, au format JJ/MM/AAAA.",
-            promptTitle="Date du rapport", prompt="La date à laquelle la valeur est constatée, au format JJ/MM/AAAA.")),
-        (f"{value_col}2:{value_col}{last}", DataValidation(
-            type="decimal", operator="greaterThanOrEqual", formula1="0", allow_blank=True,
-            errorTitle="Valeur atteinte", error="Un nombre positif ou nul, sans unité.",
-            promptTitle="Valeur atteinte",
-            prompt="Un nombre dans l'unité de la cible ; pour un jalon, 1 s'il est franchi, 0 sinon.")),
-        (f"{proof_col}2:{proof_col}{last}", DataValidation(
-            type="textLength", operator="lessThanOrEqual", formula1="2000", allow_blank=True,
-            promptTitle="Preuve", prompt="Adresse complète, commençant par https://")),
-        (f"A{len(targets) + 2}:A{last}", DataValidation(
-            type="list", formula1='"' + ",".join(t.id_cible for t in targets) + '"', allow_blank=True,
-            errorTitle="Cible", error="Choisissez l'une de vos cibles.", promptTitle="Cible",
-            prompt="Pour une autre date : choisissez la cible dans la liste.")),
+        (
+            f"{date_col}2:{date_col}{last}",
+            DataValidation(
+                type="date",
+                operator="between",
+                formula1=f"DATE({plan_start.year},{plan_start.month},{plan_start.day})",
+                formula2="TODAY()",
+                allow_blank=True,
+                errorTitle="Date du rapport",
+                error=f"Une date entre le {plan_start.strftime('%d/%m/%Y')} et aujourd'hui, au format JJ/MM/AAAA.",
+                promptTitle="Date du rapport",
+                prompt="La date à laquelle la valeur est constatée, au format JJ/MM/AAAA.",
+            ),
+        ),
+        (
+            f"{value_col}2:{value_col}{last}",
+            DataValidation(
+                type="decimal",
+                operator="greaterThanOrEqual",
+                formula1="0",
+                allow_blank=True,
+                errorTitle="Valeur atteinte",
+                error="Un nombre positif ou nul, sans unité.",
+                promptTitle="Valeur atteinte",
+                prompt="Un nombre dans l'unité de la cible ; pour un jalon, 1 s'il est franchi, 0 sinon.",
+            ),
+        ),
+        (
+            f"{proof_col}2:{proof_col}{last}",
+            DataValidation(
+                type="textLength",
+                operator="lessThanOrEqual",
+                formula1="2000",
+                allow_blank=True,
+                promptTitle="Preuve",
+                prompt="Adresse complète, commençant par https://",
+            ),
+        ),
+        (
+            f"A{len(targets) + 2}:A{last}",
+            DataValidation(
+                type="list",
+                formula1='"' + ",".join(t.id_cible for t in targets) + '"',
+                allow_blank=True,
+                errorTitle="Cible",
+                error="Choisissez l'une de vos cibles.",
+                promptTitle="Cible",
+                prompt="Pour une autre date : choisissez la cible dans la liste.",
+            ),
+        ),
     ]
     for cells, check in checks:
         check.showErrorMessage = check.showInputMessage = True
@@ -336,8 +445,15 @@ def template_targets_csv_bytes(targets: list[TargetFact], schema: TableSchema) -
     return b"\xef\xbb\xbf" + buffer.getvalue().encode("utf-8")
 
 
-def write_template(path: Path, org: str, plan: PlanFacts, schema: TableSchema,
-                   targets_schema: TableSchema | None = None, *, targets_only: bool = False) -> list[TemplateAction]:
+def write_template(
+    path: Path,
+    org: str,
+    plan: PlanFacts,
+    schema: TableSchema,
+    targets_schema: TableSchema | None = None,
+    *,
+    targets_only: bool = False,
+) -> list[TemplateAction]:
     """Writes the template of body ``org`` at ``path`` (.xlsx, recommended, or .csv): one
     prefilled row per action it may report on. Returns those actions. ``targets_only``: the CSV
     template of the body's targets instead (the xlsx already has them in its « Cibles » sheet).
@@ -345,8 +461,12 @@ def write_template(path: Path, org: str, plan: PlanFacts, schema: TableSchema,
     An unknown body, a body without actions or another suffix is a :class:`ConfigError`
     that lists what is possible; nothing is written then."""
     if org not in plan.organisations:
-        raise ConfigError(f"Organisme inconnu : « {org} ».",
-                          hint="Choisissez l'identifiant d'un organisme du plan : " + ", ".join(sorted(plan.organisations)) + ".")
+        raise ConfigError(
+            f"Organisme inconnu : « {org} ».",
+            hint="Choisissez l'identifiant d'un organisme du plan : "
+            + ", ".join(sorted(plan.organisations))
+            + ".",
+        )
     actions = [TemplateAction(a, plan.action_titles.get(a, "")) for a in sorted(plan.actions_of(org))]
     if not actions:
         raise ConfigError(f"{org} n'est responsable d'aucune action du plan.")
@@ -354,20 +474,32 @@ def write_template(path: Path, org: str, plan: PlanFacts, schema: TableSchema,
     if targets_only:
         targets = plan.targets_of(org)
         if suffix != ".csv" or targets_schema is None:
-            raise ConfigError("Le modèle des cibles seul s'écrit en .csv : le modèle .xlsx contient déjà "
-                              "l'onglet Cibles.", hint="Donnez à --out un nom qui finit par .csv, ou retirez --cibles.")
+            raise ConfigError(
+                "Le modèle des cibles seul s'écrit en .csv : le modèle .xlsx contient déjà l'onglet Cibles.",
+                hint="Donnez à --out un nom qui finit par .csv, ou retirez --cibles.",
+            )
         if not targets:
             raise ConfigError(f"Le plan ne fixe aucune cible chiffrée ou datée aux actions de {org}.")
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(template_targets_csv_bytes(targets, targets_schema))
         return actions
     if suffix == ".xlsx":
-        write_template_xlsx(path, org, plan.organisation_names.get(org, org), actions, plan.start, schema,
-                            plan.targets_of(org), targets_schema)
+        write_template_xlsx(
+            path,
+            org,
+            plan.organisation_names.get(org, org),
+            actions,
+            plan.start,
+            schema,
+            plan.targets_of(org),
+            targets_schema,
+        )
     elif suffix == ".csv":
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(template_csv_bytes(actions, schema))
     else:
-        raise ConfigError("Le modèle s'écrit en .xlsx ou en .csv.",
-                          hint="Donnez à --out un nom qui finit par .xlsx (recommandé) ou .csv.")
+        raise ConfigError(
+            "Le modèle s'écrit en .xlsx ou en .csv.",
+            hint="Donnez à --out un nom qui finit par .xlsx (recommandé) ou .csv.",
+        )
     return actions

@@ -15,7 +15,9 @@ OGP = Path(sys.executable).parent / "ogp"
 
 
 def test_the_compiled_catalogue_is_the_po_file() -> None:
-    assert CATALOGUE.with_suffix(".mo").read_bytes() == mo_bytes(parse_po(CATALOGUE.read_text(encoding="utf-8")))
+    assert CATALOGUE.with_suffix(".mo").read_bytes() == mo_bytes(
+        parse_po(CATALOGUE.read_text(encoding="utf-8"))
+    )
     entries = parse_po(CATALOGUE.read_text(encoding="utf-8"))
     assert entries["Commands"] == "Commandes" and all(entries.values())
 
@@ -29,7 +31,8 @@ def test_help_and_usage_errors_speak_french() -> None:
     missing = subprocess.run([str(OGP), "diff"], capture_output=True, text=True, env=env, timeout=60)
     assert missing.returncode == 2 and "Pour l'aide : 'ogp diff --help'" in missing.stderr
     assert "Il manque l'argument dataset." in missing.stderr and "Missing" not in missing.stderr
-    unknown = subprocess.run([str(OGP), "diff", "a", "b", "c", "--nope"], capture_output=True, text=True, env=env,
-                             timeout=60)
+    unknown = subprocess.run(
+        [str(OGP), "diff", "a", "b", "c", "--nope"], capture_output=True, text=True, env=env, timeout=60
+    )
     assert unknown.returncode == 2 and "Option inconnue : --nope." in unknown.stderr
     assert "Traceback" not in missing.stderr + unknown.stderr

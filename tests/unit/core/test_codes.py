@@ -31,7 +31,9 @@ def codes_written() -> dict[str, set[str]]:
                 for value in values:
                     if isinstance(value, ast.Constant) and isinstance(value.value, str):
                         found.setdefault(value.value, set()).add(path.name)
-            elif isinstance(node, ast.Assign) and any(getattr(t, "id", "") == "_CORRECTIONS" for t in node.targets):
+            elif isinstance(node, ast.Assign) and any(
+                getattr(t, "id", "") == "_CORRECTIONS" for t in node.targets
+            ):
                 assert isinstance(node.value, ast.Dict)
                 for key in node.value.keys:
                     assert isinstance(key, ast.Constant)
@@ -40,8 +42,11 @@ def codes_written() -> dict[str, set[str]]:
 
 
 def frictionless_codes() -> set[str]:
-    return {c.type for _, c in inspect.getmembers(fe, inspect.isclass)
-            if issubclass(c, fe.Error) and getattr(c, "type", "")}
+    return {
+        c.type
+        for _, c in inspect.getmembers(fe, inspect.isclass)
+        if issubclass(c, fe.Error) and getattr(c, "type", "")
+    }
 
 
 def test_every_code_written_is_in_the_registry() -> None:
@@ -70,17 +75,28 @@ def test_every_entry_has_a_french_title_and_its_default_severity() -> None:
 
 
 def test_a_frictionless_error_becomes_a_problem_with_its_constraint() -> None:
-    error = fe.ConstraintError(note='constraint "maximum" is "100"', cells=["200"], row_number=3,
-                               cell="200", field_name="avancement_pct", field_number=4)
+    error = fe.ConstraintError(
+        note='constraint "maximum" is "100"',
+        cells=["200"],
+        row_number=3,
+        cell="200",
+        field_name="avancement_pct",
+        field_number=4,
+    )
     problem = problem_of(error, "suivi")
     assert flatten([problem], ("table", "row", "field", "code", "constraint", "value")) == [
-        ("suivi", 3, "avancement_pct", "constraint-error", "maximum", "200")]
+        ("suivi", 3, "avancement_pct", "constraint-error", "maximum", "200")
+    ]
     assert Problem.from_dict(problem.to_dict()) == problem
 
 
 def test_no_other_record_of_a_data_problem_is_defined() -> None:
-    classes = {node.name for path in [*(ROOT / "pipelines").rglob("*.py"), *(ROOT / "publish").rglob("*.py")]
-               for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))) if isinstance(node, ast.ClassDef)}
+    classes = {
+        node.name
+        for path in [*(ROOT / "pipelines").rglob("*.py"), *(ROOT / "publish").rglob("*.py")]
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.ClassDef)
+    }
     assert {"Issue", "Finding"} & classes == set()
     # The columnar check's record of a frictionless error is frictionless's shape, turned
     # into a Problem by problem_of like frictionless's own errors.

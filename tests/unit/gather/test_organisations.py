@@ -9,13 +9,28 @@ from pipelines.gather.plan.organisations import Organisation, OrganisationRefere
 
 @pytest.fixture()
 def reference() -> OrganisationReference:
-    return OrganisationReference([
-        Organisation(id="cnil", nom="Commission nationale de l'informatique et des libertés", sigle="CNIL", type="autorite_independante"),
-        Organisation(id="dns", nom="Délégation ministérielle au numérique en santé", type="administration_centrale",
-                     variantes=("Délégation du numérique en santé",)),
-        Organisation(id="hdh", nom="Plateforme des données de santé", type="groupement_interet_public",
-                     variantes=("Health Data Hub",)),
-    ])
+    return OrganisationReference(
+        [
+            Organisation(
+                id="cnil",
+                nom="Commission nationale de l'informatique et des libertés",
+                sigle="CNIL",
+                type="autorite_independante",
+            ),
+            Organisation(
+                id="dns",
+                nom="Délégation ministérielle au numérique en santé",
+                type="administration_centrale",
+                variantes=("Délégation du numérique en santé",),
+            ),
+            Organisation(
+                id="hdh",
+                nom="Plateforme des données de santé",
+                type="groupement_interet_public",
+                variantes=("Health Data Hub",),
+            ),
+        ]
+    )
 
 
 def test_case_accents_apostrophes_and_trailing_commas_match(reference: OrganisationReference) -> None:
@@ -25,12 +40,15 @@ def test_case_accents_apostrophes_and_trailing_commas_match(reference: Organisat
 
 
 def test_a_name_containing_et_is_not_split(reference: OrganisationReference) -> None:
-    assert [i for i, _ in reference.resolve("Commission nationale de l'informatique et des libertés")] == ["cnil"]
+    assert [i for i, _ in reference.resolve("Commission nationale de l'informatique et des libertés")] == [
+        "cnil"
+    ]
 
 
 def test_two_known_bodies_joined_by_et(reference: OrganisationReference) -> None:
     assert reference.resolve("Délégation du numérique en santé et Health Data Hub") == [
-        ("dns", "Délégation du numérique en santé"), ("hdh", "Health Data Hub")
+        ("dns", "Délégation du numérique en santé"),
+        ("hdh", "Health Data Hub"),
     ]
 
 
@@ -41,10 +59,12 @@ def test_a_split_needs_every_part_known(reference: OrganisationReference) -> Non
 
 def test_a_spelling_cannot_name_two_bodies() -> None:
     with pytest.raises(ConfigError, match="deux organisations"):
-        OrganisationReference([
-            Organisation(id="a", nom="Cour des comptes", type="juridiction"),
-            Organisation(id="b", nom="Chambre", type="juridiction", variantes=("Cour des Comptes",)),
-        ])
+        OrganisationReference(
+            [
+                Organisation(id="a", nom="Cour des comptes", type="juridiction"),
+                Organisation(id="b", nom="Chambre", type="juridiction", variantes=("Cour des Comptes",)),
+            ]
+        )
 
 
 def test_match_key_forgives_only_form() -> None:

@@ -51,8 +51,9 @@ def test_non_utf8_snapshot(tmp_path: Path) -> None:
         decode_text(snapshot)
 
 
-def test_unknown_body_among_responsibles(document: str, reference: OrganisationReference,
-                                         plan_config: DatasetConfig) -> None:
+def test_unknown_body_among_responsibles(
+    document: str, reference: OrganisationReference, plan_config: DatasetConfig
+) -> None:
     changed = document.replace(
         "Ministère de la justice\nCour de Cassation\nConseil d'Etat",
         "Ministère de la justice\nCour de Cassation\nConseil d'Etat\nAgence imaginaire des données",
@@ -66,7 +67,9 @@ def test_unknown_body_among_responsibles(document: str, reference: OrganisationR
     assert caught.value.line is not None and lines[caught.value.line - 1] == "Agence imaginaire des données"
 
 
-def test_a_parse_error_of_the_plan_names_the_file(document: str, plan_config: DatasetConfig, tmp_path) -> None:  # noqa: ANN001
+def test_a_parse_error_of_the_plan_names_the_file(
+    document: str, plan_config: DatasetConfig, tmp_path
+) -> None:  # noqa: ANN001
     import hashlib
     import shutil
 
@@ -75,11 +78,19 @@ def test_a_parse_error_of_the_plan_names_the_file(document: str, plan_config: Da
     folder = tmp_path / plan_config.directory.name
     shutil.copytree(plan_config.directory, folder)
     source = folder / plan_config.source.path
-    changed = document.replace("Ministère de la justice\nCour de Cassation\nConseil d'Etat",
-                               "Ministère de la justice\nCour de Cassation\nConseil d'Etat\nAgence imaginaire")
+    changed = document.replace(
+        "Ministère de la justice\nCour de Cassation\nConseil d'Etat",
+        "Ministère de la justice\nCour de Cassation\nConseil d'Etat\nAgence imaginaire",
+    )
     source.write_text(changed, encoding="utf-8")
-    config = plan_config.model_copy(update={"directory": folder, "source": plan_config.source.model_copy(
-        update={"sha256": hashlib.sha256(source.read_bytes()).hexdigest()})})
+    config = plan_config.model_copy(
+        update={
+            "directory": folder,
+            "source": plan_config.source.model_copy(
+                update={"sha256": hashlib.sha256(source.read_bytes()).hexdigest()}
+            ),
+        }
+    )
     with pytest.raises(ParseError) as caught:
         gather_plan_records(config)
     assert caught.value.path == source and changed.splitlines()[caught.value.line - 1] == "Agence imaginaire"

@@ -27,20 +27,35 @@ def test_counts_of_the_plan(plan_records: Tables) -> None:
 def test_actions_under_each_ambition(plan_records: Tables) -> None:
     # Counted by hand, paragraph by paragraph, in each "Feuille de route".
     expected = {
-        "E1-A1": 7, "E1-A2": 1, "E1-A3": 4,
-        "E2-A1": 10, "E2-A2": 5,
-        "E3-A1": 4, "E3-A2": 3,
-        "E4-A1": 4, "E4-A2": 3,
-        "E5-A1": 7, "E5-A2": 3, "E5-A3": 1,
-        "E6-A1": 1, "E6-A2": 2, "E6-A3": 3,
+        "E1-A1": 7,
+        "E1-A2": 1,
+        "E1-A3": 4,
+        "E2-A1": 10,
+        "E2-A2": 5,
+        "E3-A1": 4,
+        "E3-A2": 3,
+        "E4-A1": 4,
+        "E4-A2": 3,
+        "E5-A1": 7,
+        "E5-A2": 3,
+        "E5-A3": 1,
+        "E6-A1": 1,
+        "E6-A2": 2,
+        "E6-A3": 3,
     }
     assert Counter(a["id_ambition"] for a in plan_records["actions"]) == expected
 
 
 def test_axes_from_the_contents(plan_records: Tables) -> None:
     axes = {e["id_engagement"]: e["axe"] for e in plan_records["engagements"]}
-    assert axes == {"E1": "transversal", "E2": "transversal", "E3": "transversal",
-                    "E4": "thematique", "E5": "thematique", "E6": "thematique"}
+    assert axes == {
+        "E1": "transversal",
+        "E2": "transversal",
+        "E3": "transversal",
+        "E4": "thematique",
+        "E5": "thematique",
+        "E6": "thematique",
+    }
 
 
 def test_engagement_titles_and_stakes(plan_records: Tables) -> None:
@@ -88,14 +103,23 @@ def test_action_titles_are_first_sentences(plan_records: Tables) -> None:
 @pytest.mark.parametrize(
     ("id_action", "starts", "bodies"),
     [
-        ("E1-A1-01", "Développer la participation citoyenne au sein de l'Etat",
-         ["ministere-delegue-relations-parlement-participation-citoyenne", "ditp"]),
-        ("E1-A1-03", "Associer les citoyens et la société civile pour améliorer les services publics de la justice",
-         ["ministere-justice"]),
+        (
+            "E1-A1-01",
+            "Développer la participation citoyenne au sein de l'Etat",
+            ["ministere-delegue-relations-parlement-participation-citoyenne", "ditp"],
+        ),
+        (
+            "E1-A1-03",
+            "Associer les citoyens et la société civile pour améliorer les services publics de la justice",
+            ["ministere-justice"],
+        ),
         ("E1-A2-01", "Accompagner pendant 3 ans les collectivités territoriales", ["mctrct", "anct"]),
         ("E2-A1-01", "Rendre plus transparente la commande publique", ["mefr", "region-bretagne"]),
-        ("E2-A1-03", "Accompagner l'ouverture des décisions de justice",
-         ["ministere-justice", "cour-de-cassation", "conseil-etat"]),
+        (
+            "E2-A1-03",
+            "Accompagner l'ouverture des décisions de justice",
+            ["ministere-justice", "cour-de-cassation", "conseil-etat"],
+        ),
         ("E2-A2-02", "Renforcer la transparence de la représentation d'intérêt", ["hatvp"]),
         ("E3-A2-01", "Soutenir l'innovation publique ouverte sur les territoires", ["mtfp", "ditp"]),
         # Blank line between the two bodies.
@@ -104,15 +128,27 @@ def test_action_titles_are_first_sentences(plan_records: Tables) -> None:
         # "Délégation du numérique en santé et Health Data Hub": two bodies on one line.
         ("E5-A1-06", "Promouvoir et développer l'ouverture des données de santé", ["mss", "dns", "hdh"]),
         ("E5-A2-03", "Déployer le dispositif « FR-Alert »", ["ministere-interieur"]),
-        ("E6-A2-01", "Mener une politique européenne de soutien aux communs numériques",
-         ["meae", "ambassadeur-numerique", "mesri"]),
-        ("E6-A2-02", "Développer un outil ouvert et libre pour suivre l'évolution des Conditions générales",
-         ["meae", "ambassadeur-numerique"]),
+        (
+            "E6-A2-01",
+            "Mener une politique européenne de soutien aux communs numériques",
+            ["meae", "ambassadeur-numerique", "mesri"],
+        ),
+        (
+            "E6-A2-02",
+            "Développer un outil ouvert et libre pour suivre l'évolution des Conditions générales",
+            ["meae", "ambassadeur-numerique"],
+        ),
         ("E6-A3-01", "Poursuivre et étendre la politique d'ouverture des données de la diplomatie", ["meae"]),
-        ("E6-A3-03", "Soutenir la participation citoyenne par un accès accru à l'information en Afrique", ["meae", "afd"]),
+        (
+            "E6-A3-03",
+            "Soutenir la participation citoyenne par un accès accru à l'information en Afrique",
+            ["meae", "afd"],
+        ),
     ],
 )
-def test_actions_read_in_the_document(plan_records: Tables, id_action: str, starts: str, bodies: list[str]) -> None:
+def test_actions_read_in_the_document(
+    plan_records: Tables, id_action: str, starts: str, bodies: list[str]
+) -> None:
     actions = by_id(plan_records["actions"], "id_action")
     assert actions[id_action]["texte"].startswith(starts)
     assert responsibles(plan_records, id_action) == bodies
@@ -158,7 +194,8 @@ def test_one_organisation_per_body_whatever_its_spellings(plan_records: Tables) 
     }
     assert "Ministère de la cohésion des territoires" in organisations["mctrct"]["alias"]
     assert set(organisations["dns"]["alias"]) == {
-        "Direction du numérique en santé", "Délégation du numérique en santé"
+        "Direction du numérique en santé",
+        "Délégation du numérique en santé",
     }
     assert organisations["arcep"]["sigle"] == "ARCEP"
     # A spelling belongs to one organisation only.
@@ -169,6 +206,10 @@ def test_one_organisation_per_body_whatever_its_spellings(plan_records: Tables) 
 def test_carriers_of_each_engagement(plan_records: Tables) -> None:
     counts = Counter(r["id_engagement"] for r in plan_records["porteurs"])
     assert counts == {"E1": 5, "E2": 13, "E3": 6, "E4": 3, "E5": 5, "E6": 4}
-    e4 = [r["id_organisation"] for r in sorted(
-        (r for r in plan_records["porteurs"] if r["id_engagement"] == "E4"), key=lambda r: r["ordre"])]
+    e4 = [
+        r["id_organisation"]
+        for r in sorted(
+            (r for r in plan_records["porteurs"] if r["id_engagement"] == "E4"), key=lambda r: r["ordre"]
+        )
+    ]
     assert e4 == ["mte", "ministere-mer", "arcep"]

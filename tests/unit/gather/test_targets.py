@@ -62,15 +62,24 @@ def test_facts_read_by_hand(plan_records: Tables) -> None:
     assert by_id["E3-A1-01-C1"]["echeance_texte"] == "d'ici fin 2022"
 
 
-def test_the_table_is_valid_under_its_schema_with_its_foreign_key(plan_records: Tables, plan_config: DatasetConfig) -> None:
+def test_the_table_is_valid_under_its_schema_with_its_foreign_key(
+    plan_records: Tables, plan_config: DatasetConfig
+) -> None:
     schema = load_schema(ROOT / "schemas", "cibles")
     header = [f["name"] for f in schema["fields"]]
     rows = [[("" if r[k] is None else str(r[k])) for k in header] for r in plan_records["cibles"]]
-    package = frictionless.Package(resources=[
-        frictionless.Resource(name="cibles", data=[header, *rows],
-                              schema=frictionless.Schema.from_descriptor({k: v for k, v in schema.items() if k != "$schema"})),
-        frictionless.Resource(name="actions", data=[["id_action"], *([a] for a in texts(plan_records))]),
-    ])
+    package = frictionless.Package(
+        resources=[
+            frictionless.Resource(
+                name="cibles",
+                data=[header, *rows],
+                schema=frictionless.Schema.from_descriptor(
+                    {k: v for k, v in schema.items() if k != "$schema"}
+                ),
+            ),
+            frictionless.Resource(name="actions", data=[["id_action"], *([a] for a in texts(plan_records))]),
+        ]
+    )
     report = package.validate()
     assert report.valid, report.flatten(["rowNumber", "fieldName", "type", "note"])
     assert "cibles" in plan_config.tables
@@ -85,10 +94,14 @@ def _broken(tmp_path: Path, old: str, new: str) -> Path:
 
 
 def test_a_quote_the_document_does_not_have_stops_the_build_naming_file_and_line(
-        tmp_path: Path, plan_records: Tables) -> None:
+    tmp_path: Path, plan_records: Tables
+) -> None:
     path = _broken(tmp_path, "grâce à trois outils", "grâce à quatre outils")
-    line = next(n for n, text in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
-                if "id_cible: E1-A1-05-C1" in text)
+    line = next(
+        n
+        for n, text in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if "id_cible: E1-A1-05-C1" in text
+    )
     with pytest.raises(TargetError) as caught:
         load_targets(path, texts(plan_records))
     assert (caught.value.path, caught.value.line) == (path, line)

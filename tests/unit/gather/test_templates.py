@@ -23,14 +23,23 @@ def _template(tmp_path: Path, org: str, suffix: str = ".xlsx") -> Path:
     return out
 
 
-def test_xlsx_template_has_one_locked_prefilled_row_per_action_of_the_body(tmp_path: Path, plan: PlanFacts) -> None:
+def test_xlsx_template_has_one_locked_prefilled_row_per_action_of_the_body(
+    tmp_path: Path, plan: PlanFacts
+) -> None:
     workbook = load_workbook(_template(tmp_path, "ditp"))
     assert workbook.sheetnames[:2] == ["Instructions", "Suivi"]
     sheet = workbook["Suivi"]
     header = [c.value for c in sheet[1]]
     # French titles (the reader maps them back to the format's names).
-    assert header == ["Action", "Titre de l'action", "Date du rapport", "Statut", "Avancement (%)",
-                      "Commentaire", "Lien vers une preuve"]
+    assert header == [
+        "Action",
+        "Titre de l'action",
+        "Date du rapport",
+        "Statut",
+        "Avancement (%)",
+        "Commentaire",
+        "Lien vers une preuve",
+    ]
     expected = sorted(plan.actions_of("ditp"))
     assert len(expected) == 7
     ids = [sheet.cell(r, 1).value for r in range(2, 2 + len(expected))]
@@ -46,8 +55,9 @@ def test_xlsx_template_checks_input_as_it_is_typed(tmp_path: Path) -> None:
     sheet = load_workbook(_template(tmp_path, "ditp"))["Suivi"]
     checks = {str(v.sqref).split(":")[0][0]: v for v in sheet.data_validations.dataValidation}
     assert checks["D"].type == "list"
-    assert checks["D"].formula1 == ('"Non commencée,Avancement limité,Avancement substantiel,Achevée,'
-                                    'Abandonnée,Non évaluée"')  # the labels people read
+    assert checks["D"].formula1 == (
+        '"Non commencée,Avancement limité,Avancement substantiel,Achevée,Abandonnée,Non évaluée"'
+    )  # the labels people read
     assert all(v.showInputMessage and v.prompt for v in sheet.data_validations.dataValidation)
     free = next(v for v in sheet.data_validations.dataValidation if str(v.sqref).startswith("A"))
     assert free.type == "list" and "E1-A1-01" in free.formula1 and str(free.sqref).startswith("A9:")

@@ -43,7 +43,9 @@ def drop(pipeline: Pipeline, relative: str, content: bytes | str, arrived: str) 
     return content.encode("utf-8") if isinstance(content, str) else content
 
 
-def xlsx(rows: list[list[object]], hidden_rows: tuple[int, ...] = (), hidden_columns: tuple[str, ...] = ()) -> bytes:
+def xlsx(
+    rows: list[list[object]], hidden_rows: tuple[int, ...] = (), hidden_columns: tuple[str, ...] = ()
+) -> bytes:
     """A workbook as a person makes it: header in row 1, rows below, some rows or columns hidden."""
     book = Workbook()
     sheet = book.active
@@ -80,37 +82,65 @@ def pipeline(tmp_path: Path, progress_config: DatasetConfig) -> Pipeline:
 
 def test_the_later_arrival_wins_whatever_the_names_and_the_order_of_reading(pipeline: Pipeline) -> None:
     # The draft sorts after the final report by name, but arrived first.
-    final = drop(pipeline, "ditp/rapport-final.csv", HEADER + "E1-A1-01,2023-06-30,substantiel,80,Final,\n",
-                 "2023-07-03")
-    draft = drop(pipeline, "ditp/rapport-version-de-travail.csv",
-                 HEADER + "E1-A1-01,2023-06-30,limite,40,Brouillon,\n", "2023-06-20")
+    final = drop(
+        pipeline,
+        "ditp/rapport-final.csv",
+        HEADER + "E1-A1-01,2023-06-30,substantiel,80,Final,\n",
+        "2023-07-03",
+    )
+    draft = drop(
+        pipeline,
+        "ditp/rapport-version-de-travail.csv",
+        HEADER + "E1-A1-01,2023-06-30,limite,40,Brouillon,\n",
+        "2023-06-20",
+    )
     pipeline.collect()
     pipeline.publish()
     row = published(pipeline)[("E1-A1-01", "2023-06-30")]
     assert (row["commentaire"], row["id_soumission"], row["date_reception"]) == (
-        "Final", sha(final), "2023-07-03T09:00:00Z")
+        "Final",
+        sha(final),
+        "2023-07-03T09:00:00Z",
+    )
     arrivals = {e["fichier"]: e["arrivee"] for e in pipeline.archive.receptions()}
-    assert arrivals == {"rapport-final.csv": "2023-07-03T09:00:00.000000Z",
-                        "rapport-version-de-travail.csv": "2023-06-20T09:00:00.000000Z"}
+    assert arrivals == {
+        "rapport-final.csv": "2023-07-03T09:00:00.000000Z",
+        "rapport-version-de-travail.csv": "2023-06-20T09:00:00.000000Z",
+    }
     # An old copy of the draft read in a later run does not win either: it arrived earlier.
-    older = drop(pipeline, "ditp/copie-brouillon.csv", HEADER + "E1-A1-01,2023-06-30,limite,35,Copie,\n",
-                 "2023-06-25")
+    older = drop(
+        pipeline, "ditp/copie-brouillon.csv", HEADER + "E1-A1-01,2023-06-30,limite,35,Copie,\n", "2023-06-25"
+    )
     assert [r.file_name for r in pipeline.collect().accepted] == ["copie-brouillon.csv"]
     assert not pipeline.publish().published
     assert published(pipeline)[("E1-A1-01", "2023-06-30")]["id_soumission"] == sha(final)
-    assert {sha(draft), sha(older), sha(final)} <= {p.name for p in (pipeline.archive.root / "soumissions").iterdir()}
+    assert {sha(draft), sha(older), sha(final)} <= {
+        p.name for p in (pipeline.archive.root / "soumissions").iterdir()
+    }
 
 
 def test_a_file_nobody_can_attribute_is_archived_reported_and_never_published(pipeline: Pipeline) -> None:
-    mss = drop(pipeline, "mss/rapport.csv", HEADER + "E5-A1-01,2023-06-30,limite,20,Rapport mss,\n", "2023-07-01")
-    root = drop(pipeline, "export.csv", HEADER + "E5-A1-01,2023-06-30,complet,100,Racine,https://x.fr/\n",
-                "2023-07-05")
-    stray = drop(pipeline, "ministere-sante/rapport.csv",
-                 HEADER + "E5-A1-01,2023-06-30,substantiel,60,Dossier inconnu,\n", "2023-07-06")
+    mss = drop(
+        pipeline, "mss/rapport.csv", HEADER + "E5-A1-01,2023-06-30,limite,20,Rapport mss,\n", "2023-07-01"
+    )
+    root = drop(
+        pipeline,
+        "export.csv",
+        HEADER + "E5-A1-01,2023-06-30,complet,100,Racine,https://x.fr/\n",
+        "2023-07-05",
+    )
+    stray = drop(
+        pipeline,
+        "ministere-sante/rapport.csv",
+        HEADER + "E5-A1-01,2023-06-30,substantiel,60,Dossier inconnu,\n",
+        "2023-07-06",
+    )
     summary = pipeline.collect()
     assert [r.file_name for r in summary.accepted] == ["rapport.csv"]
     assert sorted((r.origin, r.verdict.split(" :")[0]) for r in summary.rejected) == [
-        ("depot:export.csv", "REJETÉ"), ("depot:ministere-sante/rapport.csv", "REJETÉ")]
+        ("depot:export.csv", "REJETÉ"),
+        ("depot:ministere-sante/rapport.csv", "REJETÉ"),
+    ]
     assert journal_codes(pipeline, root) == [(None, None, "organisme-non-identifie")]
     assert journal_codes(pipeline, stray) == [(None, None, "organisme-inconnu")]
     rejected = {r.origin: r for r in summary.rejected}
@@ -118,14 +148,22 @@ def test_a_file_nobody_can_attribute_is_archived_reported_and_never_published(pi
     assert "Déplacez le fichier dans le dossier de l'organisme" in unattributed.fix
     pipeline.publish()
     row = published(pipeline)[("E5-A1-01", "2023-06-30")]
-    assert (row["commentaire"], row["id_organisation"], row["id_soumission"]) == ("Rapport mss", "mss", sha(mss))
+    assert (row["commentaire"], row["id_organisation"], row["id_soumission"]) == (
+        "Rapport mss",
+        "mss",
+        sha(mss),
+    )
     assert all(r["id_organisation"] for r in pipeline.published_rows())
 
 
 def test_a_row_about_another_bodys_action_cannot_replace_that_bodys_report(pipeline: Pipeline) -> None:
     drop(pipeline, "ditp/rapport.csv", HEADER + "E1-A1-01,2023-06-30,limite,20,Rapport ditp,\n", "2023-07-01")
-    other = drop(pipeline, "meae/rapport.csv", HEADER + "E1-A1-01,2023-06-30,complet,100,Pas à lui,https://x.fr/\n",
-                 "2023-07-02")
+    other = drop(
+        pipeline,
+        "meae/rapport.csv",
+        HEADER + "E1-A1-01,2023-06-30,complet,100,Pas à lui,https://x.fr/\n",
+        "2023-07-02",
+    )
     summary = pipeline.collect()
     assert [r.file_name for r in summary.rejected] == ["rapport.csv"]
     assert journal_codes(pipeline, other) == [(2, "id_action", "action-hors-responsabilite")]
@@ -134,16 +172,40 @@ def test_a_row_about_another_bodys_action_cannot_replace_that_bodys_report(pipel
 
 
 def test_hidden_rows_and_columns_holding_data_are_errors_naming_them(pipeline: Pipeline) -> None:
-    hidden_row = drop(pipeline, "ditp/ligne-masquee.xlsx", xlsx([
-        ["E1-A1-01", "2023-06-30", "limite", 20, "Rapport", None],
-        ["E1-A1-02", "2023-06-30", "limite", 10, "ancien brouillon", None],
-    ], hidden_rows=(3,)), "2023-07-01")
-    hidden_column = drop(pipeline, "ditp/colonne-masquee.xlsx", xlsx([
-        ["E1-A1-01", "2023-06-30", "limite", 20, "Rapport", None, "note interne"],
-    ], hidden_columns=("G",)), "2023-07-02")
-    empty_hidden = drop(pipeline, "ditp/colonne-vide-masquee.xlsx", xlsx([
-        ["E1-A1-04", "2023-06-30", "limite", 20, "Rapport", None],
-    ], hidden_columns=("H",)), "2023-07-03")
+    hidden_row = drop(
+        pipeline,
+        "ditp/ligne-masquee.xlsx",
+        xlsx(
+            [
+                ["E1-A1-01", "2023-06-30", "limite", 20, "Rapport", None],
+                ["E1-A1-02", "2023-06-30", "limite", 10, "ancien brouillon", None],
+            ],
+            hidden_rows=(3,),
+        ),
+        "2023-07-01",
+    )
+    hidden_column = drop(
+        pipeline,
+        "ditp/colonne-masquee.xlsx",
+        xlsx(
+            [
+                ["E1-A1-01", "2023-06-30", "limite", 20, "Rapport", None, "note interne"],
+            ],
+            hidden_columns=("G",),
+        ),
+        "2023-07-02",
+    )
+    empty_hidden = drop(
+        pipeline,
+        "ditp/colonne-vide-masquee.xlsx",
+        xlsx(
+            [
+                ["E1-A1-04", "2023-06-30", "limite", 20, "Rapport", None],
+            ],
+            hidden_columns=("H",),
+        ),
+        "2023-07-03",
+    )
     summary = pipeline.collect()
     assert [r.file_name for r in summary.accepted] == ["colonne-vide-masquee.xlsx"]
     assert journal_codes(pipeline, hidden_row) == [(3, None, "ligne-masquee")]
@@ -158,7 +220,9 @@ def _filled_template(tmp_path: Path, plan, delete: str | None = None) -> bytes: 
     actions = [TemplateAction(a, plan.action_titles[a]) for a in sorted(plan.actions_of("ditp"))]
     from pipelines.core.schema import load_schema
 
-    write_template_xlsx(path, "ditp", "DITP", actions, plan.start, load_schema(Settings().schemas_dir, "soumission"))
+    write_template_xlsx(
+        path, "ditp", "DITP", actions, plan.start, load_schema(Settings().schemas_dir, "soumission")
+    )
     book = load_workbook(path)
     sheet = book["Suivi"]
     header = [c.value for c in sheet[1]]  # French titles
@@ -173,8 +237,15 @@ def _filled_template(tmp_path: Path, plan, delete: str | None = None) -> bytes: 
     return buffer.getvalue()
 
 
-def test_a_template_with_a_deleted_column_is_rejected_naming_it(pipeline: Pipeline, plan, tmp_path: Path) -> None:  # noqa: ANN001
-    cut = drop(pipeline, "ditp/sans-avancement.xlsx", _filled_template(tmp_path, plan, "Avancement (%)"), "2023-07-01")
+def test_a_template_with_a_deleted_column_is_rejected_naming_it(
+    pipeline: Pipeline, plan, tmp_path: Path
+) -> None:  # noqa: ANN001
+    cut = drop(
+        pipeline,
+        "ditp/sans-avancement.xlsx",
+        _filled_template(tmp_path, plan, "Avancement (%)"),
+        "2023-07-01",
+    )
     whole = drop(pipeline, "ditp/modele-rempli.xlsx", _filled_template(tmp_path, plan), "2023-07-02")
     summary = pipeline.collect()
     assert [r.file_name for r in summary.accepted] == ["modele-rempli.xlsx"]
@@ -183,16 +254,27 @@ def test_a_template_with_a_deleted_column_is_rejected_naming_it(pipeline: Pipeli
 
 
 def test_an_optional_column_left_out_is_a_warning_and_a_rule_about_it_says_it_is_missing(
-        pipeline: Pipeline) -> None:
-    without_comment = drop(pipeline, "ditp/sans-commentaire.csv",
-                           "id_action,date_rapport,statut,avancement_pct,preuve_url\n"
-                           "E1-A1-01,2023-06-30,limite,20,\n", "2023-07-01")
-    without_pct = drop(pipeline, "ditp/sans-avancement.csv", "id_action,date_rapport,statut,commentaire,preuve_url\n"
-                       "E1-A1-02,2023-06-30,complet,Fini,https://x.fr/\n", "2023-07-02")
+    pipeline: Pipeline,
+) -> None:
+    without_comment = drop(
+        pipeline,
+        "ditp/sans-commentaire.csv",
+        "id_action,date_rapport,statut,avancement_pct,preuve_url\nE1-A1-01,2023-06-30,limite,20,\n",
+        "2023-07-01",
+    )
+    without_pct = drop(
+        pipeline,
+        "ditp/sans-avancement.csv",
+        "id_action,date_rapport,statut,commentaire,preuve_url\n"
+        "E1-A1-02,2023-06-30,complet,Fini,https://x.fr/\n",
+        "2023-07-02",
+    )
     summary = pipeline.collect()
     accepted = {r.sha256: r for r in summary.accepted}
     assert sha(without_comment) in accepted
-    warnings = [(f.field, f.code) for f in accepted[sha(without_comment)].findings if f.severity == "avertissement"]
+    warnings = [
+        (f.field, f.code) for f in accepted[sha(without_comment)].findings if f.severity == "avertissement"
+    ]
     assert warnings == [("commentaire", "colonne-absente")]
     (rejected,) = summary.rejected
     errors = [f for f in rejected.findings if f.severity == "erreur"]
@@ -204,8 +286,12 @@ def test_an_optional_column_left_out_is_a_warning_and_a_rule_about_it_says_it_is
 
 def test_a_withdrawn_file_leaves_the_next_version_with_a_changelog_entry(pipeline: Pipeline) -> None:
     kept = drop(pipeline, "ditp/rapport.csv", HEADER + "E1-A1-01,2023-06-30,limite,20,,\n", "2023-07-01")
-    mistake = drop(pipeline, "ditp/erreur.csv", HEADER + "E1-A1-02,2023-06-30,limite,10,Envoyé par erreur,\n",
-                   "2023-07-02")
+    mistake = drop(
+        pipeline,
+        "ditp/erreur.csv",
+        HEADER + "E1-A1-02,2023-06-30,limite,10,Envoyé par erreur,\n",
+        "2023-07-02",
+    )
     pipeline.collect()
     assert pipeline.publish().version == "1.0.0"
     from publish.release import withdrawal_reasons
@@ -222,15 +308,25 @@ def test_a_withdrawn_file_leaves_the_next_version_with_a_changelog_entry(pipelin
     from pipelines.validate.package import validate_datapackage
     from publish.release import release_dataset
 
-    validate = partial(validate_datapackage, schemas=pipeline.schemas, references=plan_references(pipeline.config))
-    result = release_dataset(pipeline.out, pipeline.config, pipeline.schemas,
-                             build_tables(tables, pipeline.schemas), validate,
-                             notes=withdrawal_reasons(pipeline.config, pipeline.settings))
+    validate = partial(
+        validate_datapackage, schemas=pipeline.schemas, references=plan_references(pipeline.config)
+    )
+    result = release_dataset(
+        pipeline.out,
+        pipeline.config,
+        pipeline.schemas,
+        build_tables(tables, pipeline.schemas),
+        validate,
+        notes=withdrawal_reasons(pipeline.config, pipeline.settings),
+    )
     assert result.version == "1.0.1"  # a row removed: PATCH
-    log = json.loads((pipeline.out / "datasets" / PROGRESS_SLUG / "versions.json").read_text(encoding="utf-8"))
+    log = json.loads(
+        (pipeline.out / "datasets" / PROGRESS_SLUG / "versions.json").read_text(encoding="utf-8")
+    )
     assert log["versions"][-1]["reasons"] == [
         "suivi: 1 ligne(s) supprimée(s)",
-        f"soumission retirée : erreur.csv ({sha(mistake)[:12]}), motif : envoyé par erreur"]
+        f"soumission retirée : erreur.csv ({sha(mistake)[:12]}), motif : envoyé par erreur",
+    ]
     with pytest.raises(ConfigError, match="déjà été retirée"):
         withdraw_submission(pipeline.config, pipeline.settings, sha(mistake), "encore")
     with pytest.raises(ConfigError, match="Aucune soumission"):
@@ -240,7 +336,8 @@ def test_a_withdrawn_file_leaves_the_next_version_with_a_changelog_entry(pipelin
 
 
 def test_samples_are_refused_where_real_submissions_were_received_or_published(
-        pipeline: Pipeline, progress_config: DatasetConfig, tmp_path: Path) -> None:
+    pipeline: Pipeline, progress_config: DatasetConfig, tmp_path: Path
+) -> None:
     drop(pipeline, "ditp/rapport.csv", HEADER + "E1-A1-01,2023-06-30,limite,20,,\n", "2023-07-01")
     pipeline.collect()
     pipeline.publish()

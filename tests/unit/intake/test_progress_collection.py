@@ -61,8 +61,9 @@ class Pipeline:
 
     def publish(self) -> ReleaseResult:
         tables = build_tables(gather_progress_records(self.config, self.settings), self.schemas)
-        validate = partial(validate_datapackage, schemas=self.schemas,
-                           references=plan_references(self.config))
+        validate = partial(
+            validate_datapackage, schemas=self.schemas, references=plan_references(self.config)
+        )
         return release_dataset(self.out, self.config, self.schemas, tables, validate)
 
     def published_rows(self) -> list[dict[str, object]]:
@@ -127,7 +128,9 @@ def test_bad_files_change_nothing_published_and_are_all_archived(pipeline: Pipel
 def test_a_later_report_of_the_same_action_and_date_replaces_the_earlier_both_archived(
     pipeline: Pipeline,
 ) -> None:
-    pipeline.drop("ditp/juin.csv", HEADER + "E1-A1-01,2022-06-30,limite,20,,\nE1-A1-02,2022-06-30,limite,10,,\n")
+    pipeline.drop(
+        "ditp/juin.csv", HEADER + "E1-A1-01,2022-06-30,limite,20,,\nE1-A1-02,2022-06-30,limite,10,,\n"
+    )
     pipeline.collect()
     assert pipeline.publish().version == "1.0.0"
     pipeline.drop("ditp/juin-corrige.csv", HEADER + "E1-A1-01,2022-06-30,substantiel,55,Chiffre corrigé,\n")
@@ -147,7 +150,9 @@ def test_the_published_dataset_is_rebuilt_from_the_archive_alone(
 ) -> None:
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
     pipeline.drop("ditp/rapport.csv", HEADER + "E1-A1-01,2022-12-31,limite,20,Été « chargé »,\n")
-    pipeline.drop("meae/rapport.csv", HEADER + "E6-A1-01,2022-12-31,complet,100,,https://www.diplomatie.gouv.fr/\n")
+    pipeline.drop(
+        "meae/rapport.csv", HEADER + "E6-A1-01,2022-12-31,complet,100,,https://www.diplomatie.gouv.fr/\n"
+    )
     pipeline.collect()
     pipeline.publish()
     before = tree(pipeline.out)
@@ -168,8 +173,14 @@ def test_the_same_file_received_again_is_not_validated_twice(pipeline: Pipeline)
 
 
 def test_inbox_skips_lock_and_system_files_and_reads_the_body_from_the_folder(tmp_path: Path) -> None:
-    for name in ("ditp/rapport.xlsx", "ditp/~$rapport.xlsx", ".DS_Store", "LISEZMOI.md",
-                 "sans-dossier.csv", "dinum/.cache/x.csv"):
+    for name in (
+        "ditp/rapport.xlsx",
+        "ditp/~$rapport.xlsx",
+        ".DS_Store",
+        "LISEZMOI.md",
+        "sans-dossier.csv",
+        "dinum/.cache/x.csv",
+    ):
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_bytes(b"x")
     found = [(f.path.relative_to(tmp_path).as_posix(), f.organisation) for f in inbox_files(tmp_path)]

@@ -42,8 +42,9 @@ def _publish(out: Path, settings: Settings, config) -> tuple[str, bool]:
     schemas = {"suivi": load_schema(settings.schemas_dir, "suivi")}
     tables = build_tables(table_file.gather_table_file(config, settings), schemas)
     validate = partial(validate_datapackage, schemas=schemas, references=plan_references(config))
-    result = release_dataset(out, config, schemas, tables, validate,
-                             inputs=input_fingerprint(config, settings))
+    result = release_dataset(
+        out, config, schemas, tables, validate, inputs=input_fingerprint(config, settings)
+    )
     return result.version, result.published
 
 
@@ -88,8 +89,15 @@ def test_a_rejected_file_is_kept_with_its_report_and_not_reread(tmp_path: Path, 
         table_file.gather_table_file(config, settings)
     issues = rejected.value.issues
     kinds = {i.code for i in issues}
-    assert {"type-error", "constraint-error", "foreign-key", "primary-key", "blank-row",
-            "missing-cell", "extra-cell"} <= kinds
+    assert {
+        "type-error",
+        "constraint-error",
+        "foreign-key",
+        "primary-key",
+        "blank-row",
+        "missing-cell",
+        "extra-cell",
+    } <= kinds
     archived = next((settings.state_dir / DATASET_SLUG / table_file.ARCHIVE_DIR).iterdir())
     assert (archived / "original.csv").read_bytes() == (config.directory / "suivi.csv").read_bytes()
     report = json.loads((archived / "rapport.json").read_text(encoding="utf-8"))
@@ -114,10 +122,16 @@ def test_a_file_outside_the_fast_path_is_checked_by_frictionless(tmp_path: Path,
     schema = load_schema(settings.schemas_dir, "suivi")
     descriptor = {k: v for k, v in schema.items() if k not in ("$schema", "foreignKeys")}
     with pytest.raises(columnar.Fallback, match="dialecte"):
-        columnar.check_table(frictionless.Resource(
-            path=path.name, basepath=str(path.parent), schema=frictionless.Schema.from_descriptor(descriptor)))
-    issues, table = table_file.check_table_file(path, schema, "suivi", plan_references(config),
-                                                tmp_path / "spill")
+        columnar.check_table(
+            frictionless.Resource(
+                path=path.name,
+                basepath=str(path.parent),
+                schema=frictionless.Schema.from_descriptor(descriptor),
+            )
+        )
+    issues, table = table_file.check_table_file(
+        path, schema, "suivi", plan_references(config), tmp_path / "spill"
+    )
     assert issues == [] and table is not None and table.num_rows == 199
 
 
@@ -146,9 +160,12 @@ def test_a_cell_longer_than_the_blocks_read_ahead_goes_to_frictionless(tmp_path:
     path = tmp_path / "long.csv"
     with path.open("w", encoding="utf-8", newline="") as stream:
         csv.writer(stream, lineterminator="\n").writerows([["n", "texte"], [1, long_text], [1, "b"]])
-    schema = frictionless.Schema.from_descriptor({
-        "fields": [{"name": "n", "type": "integer"}, {"name": "texte", "type": "string"}],
-        "primaryKey": ["n"]})
+    schema = frictionless.Schema.from_descriptor(
+        {
+            "fields": [{"name": "n", "type": "integer"}, {"name": "texte", "type": "string"}],
+            "primaryKey": ["n"],
+        }
+    )
     resource = frictionless.Resource(path=path.name, basepath=str(tmp_path), schema=schema)
     with pytest.raises(columnar.Fallback, match="lecture Arrow"):
         columnar.check_table(resource)
@@ -165,11 +182,15 @@ def test_a_cell_over_two_blocks_is_read_with_its_row_number(tmp_path: Path, monk
     rows = [["n", "texte"], *([i, text] for i in range(1, 6)), [1, "b"]]
     with path.open("w", encoding="utf-8", newline="") as stream:
         csv.writer(stream, lineterminator="\n").writerows(rows)
-    schema = frictionless.Schema.from_descriptor({
-        "fields": [{"name": "n", "type": "integer"}, {"name": "texte", "type": "string"}],
-        "primaryKey": ["n"]})
-    check = columnar.check_table(frictionless.Resource(path=path.name, basepath=str(tmp_path), schema=schema),
-                                 keep=["texte"])
+    schema = frictionless.Schema.from_descriptor(
+        {
+            "fields": [{"name": "n", "type": "integer"}, {"name": "texte", "type": "string"}],
+            "primaryKey": ["n"],
+        }
+    )
+    check = columnar.check_table(
+        frictionless.Resource(path=path.name, basepath=str(tmp_path), schema=schema), keep=["texte"]
+    )
     assert check.engine == columnar.ARROW and check.rows == 6
     assert check.keys["texte"].python_entries()[:5] == [text] * 5
     assert [(e.type, e.row_number) for e in check.errors] == [("primary-key", 7)]

@@ -7,7 +7,14 @@ import pytest
 from pipelines.core.config import Settings
 from pipelines.core.schema import load_schema
 from pipelines.core.vocabulary import labels, spellings
-from publish.site.dashboard import COLOURS, TARGET_SCALE, build_dashboard, latest_reports, share_reached, status_scale
+from publish.site.dashboard import (
+    COLOURS,
+    TARGET_SCALE,
+    build_dashboard,
+    latest_reports,
+    share_reached,
+    status_scale,
+)
 
 SCALE = status_scale(labels(load_schema(Settings().schemas_dir, "suivi"), "statut"))
 
@@ -19,14 +26,21 @@ PLAN = {
         {"id_action": "E1-A1-02", "id_engagement": "E1", "id_ambition": "E1-A1", "titre": "y"},
         {"id_action": "E2-A1-01", "id_engagement": "E2", "id_ambition": "E2-A1", "titre": "z"},
     ],
-    "responsables": [{"id_action": "E1-A1-01", "id_organisation": "ditp", "ordre": 1},
-                     {"id_action": "E2-A1-01", "id_organisation": "meae", "ordre": 1}],
+    "responsables": [
+        {"id_action": "E1-A1-01", "id_organisation": "ditp", "ordre": 1},
+        {"id_action": "E2-A1-01", "id_organisation": "meae", "ordre": 1},
+    ],
     "organisations": [{"id_organisation": "ditp", "nom": "DITP"}, {"id_organisation": "meae", "nom": "MEAE"}],
 }
 SUIVI = [
     {"id_action": "E1-A1-01", "date_rapport": "2022-06-30", "statut": "limite", "avancement_pct": 20},
-    {"id_action": "E1-A1-01", "date_rapport": "2022-12-31", "statut": "complet", "avancement_pct": 100,
-     "preuve_url": "https://x.fr"},
+    {
+        "id_action": "E1-A1-01",
+        "date_rapport": "2022-12-31",
+        "statut": "complet",
+        "avancement_pct": 100,
+        "preuve_url": "https://x.fr",
+    },
     {"id_action": "E2-A1-01", "date_rapport": "2022-09-30", "statut": "abandonne", "avancement_pct": None},
 ]
 
@@ -42,14 +56,19 @@ def test_latest_status_per_group_and_over_time() -> None:
         ("2022-12-31", {"complet": 1, "abandonne": 1, "sans_rapport": 1}),
     ]
     first = dashboard.actions[0]
-    assert (first.status, first.progress, first.date, first.evidence) == ("complet", 100, "2022-12-31", "https://x.fr")
+    assert (first.status, first.progress, first.date, first.evidence) == (
+        "complet",
+        100,
+        "2022-12-31",
+        "https://x.fr",
+    )
     assert dashboard.actions[1].status == "sans_rapport" and dashboard.actions[1].bodies == ()
     assert dashboard.bodies == {"ditp": "DITP", "meae": "MEAE"}
     assert latest_reports(SUIVI, as_of="2022-07-01")["E1-A1-01"]["statut"] == "limite"
 
 
 def _luminance(colour: str) -> float:
-    channels = [int(colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+    channels = [int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
     linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
     return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
 
@@ -62,32 +81,96 @@ def test_status_colours_contrast_with_the_white_page() -> None:
 
 def test_the_labels_come_from_the_schema_in_the_page_order_and_are_the_normalisers_words() -> None:
     assert [(code, label) for code, label, _ in SCALE] == [
-        ("complet", "Achevée"), ("substantiel", "Avancement substantiel"), ("limite", "Avancement limité"),
-        ("non_commence", "Non commencée"), ("abandonne", "Abandonnée"), ("non_evalue", "Non évaluée"),
-        ("sans_rapport", "Sans rapport")]
+        ("complet", "Achevée"),
+        ("substantiel", "Avancement substantiel"),
+        ("limite", "Avancement limité"),
+        ("non_commence", "Non commencée"),
+        ("abandonne", "Abandonnée"),
+        ("non_evalue", "Non évaluée"),
+        ("sans_rapport", "Sans rapport"),
+    ]
     for name in ("soumission", "suivi"):
         words = spellings(load_schema(Settings().schemas_dir, name), "statut")
         assert {words[k] for k in ("achevee", "non commencee", "pas commence", "avancement limite")} == {
-            "complet", "non_commence", "limite"}
+            "complet",
+            "non_commence",
+            "limite",
+        }
     with pytest.raises(ValueError, match="sans place"):
         status_scale({"en_pause": "En pause"})
 
 
 TARGETS = [  # a count with a baseline, a share, a milestone, a number without a deadline
-    {"id_cible": "E1-A1-01-C1", "id_action": "E1-A1-01", "citation": "40 données au lieu des 23", "nature": "volume",
-     "valeur": 40, "unite": "données", "valeur_initiale": 23, "echeance": "2022-12-31", "echeance_texte": "fin 2022"},
-    {"id_cible": "E1-A1-02-C1", "id_action": "E1-A1-02", "citation": "80 % d'ici fin 2022", "nature": "part",
-     "valeur": 80, "unite": "%", "valeur_initiale": None, "echeance": "2022-12-31", "echeance_texte": "fin 2022"},
-    {"id_cible": "E2-A1-01-C1", "id_action": "E2-A1-01", "citation": "en janvier 2022", "nature": "jalon",
-     "valeur": None, "unite": None, "valeur_initiale": None, "echeance": "2022-01-31", "echeance_texte": "janvier 2022"},
-    {"id_cible": "E2-A1-01-C2", "id_action": "E2-A1-01", "citation": "4 000 conseillers", "nature": "effectif",
-     "valeur": 4000, "unite": "conseillers", "valeur_initiale": None, "echeance": None, "echeance_texte": None},
+    {
+        "id_cible": "E1-A1-01-C1",
+        "id_action": "E1-A1-01",
+        "citation": "40 données au lieu des 23",
+        "nature": "volume",
+        "valeur": 40,
+        "unite": "données",
+        "valeur_initiale": 23,
+        "echeance": "2022-12-31",
+        "echeance_texte": "fin 2022",
+    },
+    {
+        "id_cible": "E1-A1-02-C1",
+        "id_action": "E1-A1-02",
+        "citation": "80 % d'ici fin 2022",
+        "nature": "part",
+        "valeur": 80,
+        "unite": "%",
+        "valeur_initiale": None,
+        "echeance": "2022-12-31",
+        "echeance_texte": "fin 2022",
+    },
+    {
+        "id_cible": "E2-A1-01-C1",
+        "id_action": "E2-A1-01",
+        "citation": "en janvier 2022",
+        "nature": "jalon",
+        "valeur": None,
+        "unite": None,
+        "valeur_initiale": None,
+        "echeance": "2022-01-31",
+        "echeance_texte": "janvier 2022",
+    },
+    {
+        "id_cible": "E2-A1-01-C2",
+        "id_action": "E2-A1-01",
+        "citation": "4 000 conseillers",
+        "nature": "effectif",
+        "valeur": 4000,
+        "unite": "conseillers",
+        "valeur_initiale": None,
+        "echeance": None,
+        "echeance_texte": None,
+    },
 ]
 TARGET_VALUES = [
-    {"id_cible": "E1-A1-01-C1", "date_rapport": "2022-06-30", "valeur_atteinte": 30, "id_organisation": "ditp"},
-    {"id_cible": "E1-A1-01-C1", "date_rapport": "2023-03-31", "valeur_atteinte": 42, "id_organisation": "ditp"},
-    {"id_cible": "E1-A1-02-C1", "date_rapport": "2023-06-30", "valeur_atteinte": 60, "id_organisation": "ditp"},
-    {"id_cible": "E2-A1-01-C2", "date_rapport": "2022-12-31", "valeur_atteinte": 2500, "id_organisation": "meae"},
+    {
+        "id_cible": "E1-A1-01-C1",
+        "date_rapport": "2022-06-30",
+        "valeur_atteinte": 30,
+        "id_organisation": "ditp",
+    },
+    {
+        "id_cible": "E1-A1-01-C1",
+        "date_rapport": "2023-03-31",
+        "valeur_atteinte": 42,
+        "id_organisation": "ditp",
+    },
+    {
+        "id_cible": "E1-A1-02-C1",
+        "date_rapport": "2023-06-30",
+        "valeur_atteinte": 60,
+        "id_organisation": "ditp",
+    },
+    {
+        "id_cible": "E2-A1-01-C2",
+        "date_rapport": "2022-12-31",
+        "valeur_atteinte": 2500,
+        "id_organisation": "meae",
+    },
 ]
 
 
@@ -104,13 +187,22 @@ def test_targets_latest_value_share_reached_and_deadline() -> None:
     assert [t.id_cible for t in dashboard.overdue] == ["E2-A1-01-C1", "E1-A1-02-C1"]  # by deadline
     assert dashboard.targets_by_engagement == [
         ("E1", {"atteinte": 1, "en_cours": 0, "echeance_depassee": 1, "sans_rapport": 0}),
-        ("E2", {"atteinte": 0, "en_cours": 1, "echeance_depassee": 1, "sans_rapport": 0})]
+        ("E2", {"atteinte": 0, "en_cours": 1, "echeance_depassee": 1, "sans_rapport": 0}),
+    ]
     # Before the deadlines, nothing is overdue; a milestone reported passed is reached.
-    early = build_dashboard({**PLAN, "cibles": TARGETS}, SUIVI, SCALE, [
-        {"id_cible": "E2-A1-01-C1", "date_rapport": "2022-01-15", "valeur_atteinte": 1}], as_of="2022-01-20")
+    early = build_dashboard(
+        {**PLAN, "cibles": TARGETS},
+        SUIVI,
+        SCALE,
+        [{"id_cible": "E2-A1-01-C1", "date_rapport": "2022-01-15", "valeur_atteinte": 1}],
+        as_of="2022-01-20",
+    )
     assert {t.id_cible: t.state for t in early.targets} == {
-        "E1-A1-01-C1": "sans_rapport", "E1-A1-02-C1": "sans_rapport", "E2-A1-01-C1": "atteinte",
-        "E2-A1-01-C2": "sans_rapport"}
+        "E1-A1-01-C1": "sans_rapport",
+        "E1-A1-02-C1": "sans_rapport",
+        "E2-A1-01-C1": "atteinte",
+        "E2-A1-01-C2": "sans_rapport",
+    }
     assert early.overdue == []
 
 

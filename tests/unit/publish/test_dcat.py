@@ -32,15 +32,21 @@ PROFILES: list[Profile] = ["dcat-ap", "datagouv"]
 
 def served(config: DatasetConfig) -> PublishedDataset:
     """One served version, with a CSV and a JSON file per table of the dataset."""
-    entry = {"version": "1.0.0", "date": "2023-11-14", "level": "major",
-             "reasons": ["première publication"]}
-    resources = [{"name": table if fmt == "csv" else f"{table}-{fmt}", "path": f"{table}.{fmt}",
-                  "format": fmt, "mediatype": media, "bytes": 10, "hash": "sha256:" + "0" * 64,
-                  "description": f"La table {table}."}
-                 for table in config.tables
-                 for fmt, media in (("csv", "text/csv"), ("json", "application/json"))]
-    return PublishedDataset(config, v.VersionLog(versions=[entry], served="1.0.0"),
-                            {"resources": resources})
+    entry = {"version": "1.0.0", "date": "2023-11-14", "level": "major", "reasons": ["première publication"]}
+    resources = [
+        {
+            "name": table if fmt == "csv" else f"{table}-{fmt}",
+            "path": f"{table}.{fmt}",
+            "format": fmt,
+            "mediatype": media,
+            "bytes": 10,
+            "hash": "sha256:" + "0" * 64,
+            "description": f"La table {table}.",
+        }
+        for table in config.tables
+        for fmt, media in (("csv", "text/csv"), ("json", "application/json"))
+    ]
+    return PublishedDataset(config, v.VersionLog(versions=[entry], served="1.0.0"), {"resources": resources})
 
 
 @pytest.fixture(scope="module")
@@ -49,33 +55,40 @@ def catalog_config() -> CatalogConfig:
 
 
 @pytest.fixture(scope="module", params=PROFILES)
-def graph(request: pytest.FixtureRequest, catalog_config: CatalogConfig,
-          plan_config: DatasetConfig, progress_config: DatasetConfig) -> Graph:
-    return build_catalog(catalog_config, [served(plan_config), served(progress_config)], BASE,
-                         request.param)
+def graph(
+    request: pytest.FixtureRequest,
+    catalog_config: CatalogConfig,
+    plan_config: DatasetConfig,
+    progress_config: DatasetConfig,
+) -> Graph:
+    return build_catalog(catalog_config, [served(plan_config), served(progress_config)], BASE, request.param)
 
 
 def test_france_is_one_location_with_one_wkt_geometry_and_no_bbox(graph: Graph) -> None:
     datasets = sorted(str(d) for d in graph.subjects(RDF.type, DCAT.Dataset))
     assert len(datasets) == 2
     catalog = URIRef(f"{BASE}catalog")
-    assert all(list(graph.objects(URIRef(node), DCTERMS.spatial)) == [FRANCE]
-               for node in [catalog, *datasets])
+    assert all(
+        list(graph.objects(URIRef(node), DCTERMS.spatial)) == [FRANCE] for node in [catalog, *datasets]
+    )
     assert (FRANCE, RDF.type, DCTERMS.Location) in graph
     (geometry,) = graph.objects(FRANCE, LOCN.geometry)
     assert isinstance(geometry, Literal) and geometry.datatype == GSP.wktLiteral
     assert str(geometry) == wkt_multipolygon(FRANCE_BOXES)
     # udata merges every WKT literal of the node: a bbox beside the geometry would be a polygon more.
     assert list(graph.objects(FRANCE, DCAT.bbox)) == []
-    assert [o for o in graph.objects(FRANCE, None)
-            if isinstance(o, Literal) and o.datatype == GSP.wktLiteral] == [geometry]
+    assert [
+        o for o in graph.objects(FRANCE, None) if isinstance(o, Literal) and o.datatype == GSP.wktLiteral
+    ] == [geometry]
 
 
 def test_the_geometry_is_one_closed_counter_clockwise_lon_lat_ring_per_part_of_france() -> None:
     text = wkt_multipolygon(FRANCE_BOXES)
     assert text.startswith("MULTIPOLYGON (((") and text.endswith(")))")
-    rings = [[tuple(float(n) for n in point.split()) for point in ring.split(", ")]
-             for ring in re.findall(r"\(\(([^()]*)\)\)", text)]
+    rings = [
+        [tuple(float(n) for n in point.split()) for point in ring.split(", ")]
+        for ring in re.findall(r"\(\(([^()]*)\)\)", text)
+    ]
     assert len(rings) == len(FRANCE_BOXES) == 11
     for ring, (name, west, south, east, north) in zip(rings, FRANCE_BOXES, strict=True):
         assert ring == [(west, south), (east, south), (east, north), (west, north), (west, south)], name
@@ -95,15 +108,16 @@ def test_table_schemas_are_conforms_to_of_the_distributions_only(graph: Graph) -
         assert distributions
         for distribution in distributions:
             table = str(graph.value(distribution, DCTERMS.identifier)).rsplit("-", 1)[0]
-            assert list(graph.objects(distribution, DCTERMS.conformsTo)) == [
-                URIRef(schema_url(BASE, table))]
+            assert list(graph.objects(distribution, DCTERMS.conformsTo)) == [URIRef(schema_url(BASE, table))]
     assert set(graph.subjects(DCTERMS.conformsTo, None)) == set(graph.subjects(RDF.type, DCAT.Distribution))
 
 
 @pytest.mark.parametrize("extension", ["ttl", "jsonld", "rdf"])
 def test_the_geometry_survives_each_serialisation_with_its_datatype(graph: Graph, extension: str) -> None:
-    parsed = Graph().parse(data=serialise(graph, extension),
-                           format={"ttl": "turtle", "jsonld": "json-ld", "rdf": "xml"}[extension])
+    parsed = Graph().parse(
+        data=serialise(graph, extension),
+        format={"ttl": "turtle", "jsonld": "json-ld", "rdf": "xml"}[extension],
+    )
     (geometry,) = parsed.objects(FRANCE, LOCN.geometry)
     assert isinstance(geometry, Literal) and geometry.datatype == GSP.wktLiteral
     assert str(geometry) == wkt_multipolygon(FRANCE_BOXES)

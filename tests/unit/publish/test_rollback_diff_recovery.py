@@ -21,8 +21,10 @@ SLUG = "plan-action-pgo-2021-2023"
 
 
 def records(*ambitions: tuple[int, int], title: str = "Titre 1") -> dict:
-    return {"engagements": [engagement(1) | {"titre": title}, engagement(2)],
-            "ambitions": [ambition(e, a) for e, a in ambitions]}
+    return {
+        "engagements": [engagement(1) | {"titre": title}, engagement(2)],
+        "ambitions": [ambition(e, a) for e, a in ambitions],
+    }
 
 
 def log(tmp_path: Path) -> dict:
@@ -41,7 +43,11 @@ def test_rollback_serves_an_earlier_version_and_deletes_nothing(small, tmp_path:
     assert document["latest"] == "1.0.0"
     assert [v["version"] for v in document["versions"]] == ["1.0.0", "1.1.0"]
     assert document["rollbacks"][0] | {"date": "-"} == {
-        "date": "-", "from": "1.1.0", "to": "1.0.0", "reason": "ambition publiée par erreur"}
+        "date": "-",
+        "from": "1.1.0",
+        "to": "1.0.0",
+        "reason": "ambition publiée par erreur",
+    }
     changelog = (dataset / "CHANGELOG.md").read_text(encoding="utf-8")
     assert "retour arrière de 1.1.0 vers 1.0.0" in changelog
     assert "## 1.1.0 — " in changelog and "(retirée par un retour arrière)" in changelog
@@ -77,7 +83,8 @@ def test_diff_lists_keys_fields_and_values(small, tmp_path: Path) -> None:  # no
     assert [r["id_ambition"] for r in ambitions.removed] == ["E1-A2"]
     engagements = difference.tables["engagements"]
     assert [(new["id_engagement"], fields) for _, new, fields in engagements.changed] == [
-        ("E1", {"titre": ("Titre 1", "Titre « corrigé »")})]
+        ("E1", {"titre": ("Titre 1", "Titre « corrigé »")})
+    ]
     text = render_diff(SLUG, difference)
     assert "+ E2-A1" in text and "- E1-A2" in text and "~ E1" in text
     assert "titre : Titre 1 → Titre « corrigé »" in text

@@ -42,8 +42,12 @@ CASES = [
     ("row added", [*ROWS, {"id": "c", "n": 0}], SCHEMA, Level.MINOR),
     ("added and removed", [ROWS[0], {"id": "c", "n": 0}], SCHEMA, Level.MINOR),
     ("optional field added", ROWS, with_field(add={"name": "x", "type": "string"}), Level.MINOR),
-    ("required field added", ROWS,
-     with_field(add={"name": "x", "type": "string", "constraints": {"required": True}}), Level.MAJOR),
+    (
+        "required field added",
+        ROWS,
+        with_field(add={"name": "x", "type": "string", "constraints": {"required": True}}),
+        Level.MAJOR,
+    ),
     ("field removed", [{"id": "a"}, {"id": "b"}], with_field(drop="n"), Level.MAJOR),
     ("field retyped", ROWS, with_field(n={"type": "number"}), Level.MAJOR),
     ("constraint narrowed", ROWS, with_field(n={"constraints": {"minimum": 1}}), Level.MAJOR),
@@ -75,8 +79,12 @@ def test_table_removed_is_major() -> None:
 
 @pytest.mark.parametrize(
     ("current", "level", "expected"),
-    [(None, Level.MAJOR, "1.0.0"), ("1.2.3", Level.PATCH, "1.2.4"),
-     ("1.2.3", Level.MINOR, "1.3.0"), ("1.2.3", Level.MAJOR, "2.0.0")],
+    [
+        (None, Level.MAJOR, "1.0.0"),
+        ("1.2.3", Level.PATCH, "1.2.4"),
+        ("1.2.3", Level.MINOR, "1.3.0"),
+        ("1.2.3", Level.MAJOR, "2.0.0"),
+    ],
 )
 def test_bump(current, level, expected) -> None:
     assert bump(current, level) == expected

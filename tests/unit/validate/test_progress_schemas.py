@@ -9,9 +9,11 @@ from pipelines.core.schema import load_schema
 
 
 def test_published_suivi_is_the_submission_format_plus_the_reporting_body_and_provenance(
-        settings: Settings) -> None:
+    settings: Settings,
+) -> None:
     submission = load_schema(settings.schemas_dir, "soumission")
     published = load_schema(settings.schemas_dir, "suivi")
+
     # The same fields and rules; the descriptions differ: the submission format talks to the
     # bodies (how to fill a cell, what to do about it), the published table to reusers.
     def rules(fields: list[dict]) -> list[dict]:
@@ -20,18 +22,28 @@ def test_published_suivi_is_the_submission_format_plus_the_reporting_body_and_pr
     assert rules(published["fields"][:-3]) == rules(submission["fields"])
     described = " ".join(f["description"] for f in published["fields"])
     assert "modèle" not in described and "tableur" not in described
-    assert [f["name"] for f in published["fields"][-3:]] == ["id_organisation", "id_soumission",
-                                                              "date_reception"]
+    assert [f["name"] for f in published["fields"][-3:]] == [
+        "id_organisation",
+        "id_soumission",
+        "date_reception",
+    ]
     assert [f["type"] for f in published["fields"][-3:]] == ["string", "string", "datetime"]
     assert published["version"] == "1.1.0"  # two fields added: MINOR
     assert published["primaryKey"] == submission["primaryKey"] == ["id_action", "date_rapport"]
     statut = next(f for f in submission["fields"] if f["name"] == "statut")
     assert statut["constraints"]["enum"] == [
-        "non_commence", "limite", "substantiel", "complet", "abandonne", "non_evalue"]
+        "non_commence",
+        "limite",
+        "substantiel",
+        "complet",
+        "abandonne",
+        "non_evalue",
+    ]
 
 
 def test_published_suivi_cibles_is_the_targets_format_plus_the_reporting_body_and_provenance(
-        settings: Settings) -> None:
+    settings: Settings,
+) -> None:
     submission = load_schema(settings.schemas_dir, "soumission-cibles")
     published = load_schema(settings.schemas_dir, "suivi_cibles")
     progress = load_schema(settings.schemas_dir, "suivi")

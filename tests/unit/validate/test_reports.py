@@ -27,8 +27,9 @@ def test_untrusted_cells_cannot_inject_markup_into_reports(check: Callable) -> N
 
 
 def test_json_report_separates_errors_warnings_and_corrections(check: Callable) -> None:
-    validated = check((HEADER.replace(",", ";") + "E1-A1-01;31/12/2022;limite;200;Réunion d'été;\n")
-                      .encode("cp1252"))
+    validated = check(
+        (HEADER.replace(",", ";") + "E1-A1-01;31/12/2022;limite;200;Réunion d'été;\n").encode("cp1252")
+    )
     document = json.loads(render_json(validated.report))
     assert document["verdict"] == "rejete"
     assert [(e["ligne"], e["code"]) for e in document["erreurs"]] == [(2, "constraint-error")]
@@ -41,19 +42,27 @@ def test_json_report_separates_errors_warnings_and_corrections(check: Callable) 
 
 
 def test_verdict_of_an_accepted_file_counts_rows_warnings_and_corrections(check: Callable) -> None:
-    validated = check(HEADER + "E1-A1-01,31/12/2022,limite,20,,\nE1-A1-02,2022-12-31,limite,20,,\n"
-                      "E1-A1-02,2023-06-30,limite,10,,\n")  # backwards without a comment
+    validated = check(
+        HEADER + "E1-A1-01,31/12/2022,limite,20,,\nE1-A1-02,2022-12-31,limite,20,,\n"
+        "E1-A1-02,2023-06-30,limite,10,,\n"
+    )  # backwards without a comment
     assert validated.report.verdict == (
-        "ACCEPTÉ : 3 lignes de suivi avec 1 avertissement et 1 correction automatique.")
+        "ACCEPTÉ : 3 lignes de suivi avec 1 avertissement et 1 correction automatique."
+    )
 
 
 def test_ogp_validate_prints_every_error_and_exits_1_when_rejected(tmp_path) -> None:  # noqa: ANN001
     bad = tmp_path / "rapport.csv"
-    bad.write_text(HEADER + "E1-A1-01,2022-12-31,fini,20,,\nE9-A9-99,2022-12-31,limite,20,,\n"
-                   "E1-A1-02,2022-12-31,limite,-5,,\n", encoding="utf-8")
-    result = CliRunner().invoke(app, ["validate", str(bad), "--org", "ditp",
-                                      "--report-dir", str(tmp_path / "rapports")],
-                                env={"OGP_STATE_DIR": str(tmp_path / "var")})  # no earlier report to compare with
+    bad.write_text(
+        HEADER + "E1-A1-01,2022-12-31,fini,20,,\nE9-A9-99,2022-12-31,limite,20,,\n"
+        "E1-A1-02,2022-12-31,limite,-5,,\n",
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(
+        app,
+        ["validate", str(bad), "--org", "ditp", "--report-dir", str(tmp_path / "rapports")],
+        env={"OGP_STATE_DIR": str(tmp_path / "var")},
+    )  # no earlier report to compare with
     assert result.exit_code == 1
     lines = result.output.splitlines()
     assert lines[0].startswith("rapport.csv : REJETÉ : 3 erreurs")
@@ -71,7 +80,9 @@ def test_ogp_validate_prints_every_error_and_exits_1_when_rejected(tmp_path) -> 
 def test_ogp_validate_exits_0_on_the_bundled_samples(tmp_path) -> None:  # noqa: ANN001
     samples = sorted((ROOT / "datasets" / PROGRESS_SLUG / "soumissions-exemple").rglob("*.*"))
     assert len(samples) == 4
-    result = CliRunner().invoke(app, ["validate", *map(str, samples)], env={"OGP_STATE_DIR": str(tmp_path / "var")})
+    result = CliRunner().invoke(
+        app, ["validate", *map(str, samples)], env={"OGP_STATE_DIR": str(tmp_path / "var")}
+    )
     assert result.exit_code == 0, result.output
     assert result.output.count("ACCEPTÉ") == 4
     # MEAE's filled « Cibles » sheet: three values reached, its « Suivi » sheet left unfilled.
@@ -82,8 +93,9 @@ def test_ogp_validate_refuses_a_huge_file_without_reading_it(tmp_path) -> None: 
     huge = tmp_path / "enorme.csv"
     with huge.open("wb") as handle:  # 200 MiB, sparse: never read into memory (only hashed)
         handle.truncate(200 * 2**20)
-    result = CliRunner().invoke(app, ["validate", str(huge), "--org", "ditp"],
-                                env={"OGP_STATE_DIR": str(tmp_path / "var")})
+    result = CliRunner().invoke(
+        app, ["validate", str(huge), "--org", "ditp"], env={"OGP_STATE_DIR": str(tmp_path / "var")}
+    )
     assert result.exit_code == 1
     assert "(fichier trop volumineux)" in result.output and "200,0 Mo" in result.output
 

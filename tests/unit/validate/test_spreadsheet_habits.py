@@ -16,8 +16,14 @@ HEADER = "id_action,date_rapport,statut,avancement_pct,commentaire,preuve_url\n"
 COLUMNS = HEADER.strip().split(",")
 
 
-def workbook(rows: list[list[object]], *, title_line: str | None = None, merge: str | None = None,
-             second_sheet: bool = False, number_format: dict[str, str] | None = None) -> bytes:
+def workbook(
+    rows: list[list[object]],
+    *,
+    title_line: str | None = None,
+    merge: str | None = None,
+    second_sheet: bool = False,
+    number_format: dict[str, str] | None = None,
+) -> bytes:
     book = Workbook()
     sheet = book.active
     sheet.title = "Rapport"
@@ -64,12 +70,16 @@ def test_a_leading_apostrophe_of_a_csv_export_is_removed(check: Callable) -> Non
     assert validated.report.accepted, codes(validated)
     assert [r["avancement_pct"] for r in validated.rows] == ["70", "10"]
     assert {c for c in corrections(validated) if c[2] == "apostrophe-initiale"} == {
-        (2, "avancement_pct", "apostrophe-initiale"), (3, "date_rapport", "apostrophe-initiale"),
-        (3, "avancement_pct", "apostrophe-initiale")}
+        (2, "avancement_pct", "apostrophe-initiale"),
+        (3, "date_rapport", "apostrophe-initiale"),
+        (3, "avancement_pct", "apostrophe-initiale"),
+    }
 
 
 def test_a_title_line_above_the_header_is_skipped(check: Callable) -> None:
-    content = workbook([["E1-A1-01", "2023-06-30", "limite", 20, None, None]], title_line="Rapport DITP juin 2023")
+    content = workbook(
+        [["E1-A1-01", "2023-06-30", "limite", 20, None, None]], title_line="Rapport DITP juin 2023"
+    )
     validated = check(content, name="rapport.xlsx")
     assert validated.report.accepted, codes(validated)
     assert (None, None, "lignes-avant-entete") in corrections(validated)
@@ -85,9 +95,11 @@ def test_data_on_the_second_sheet_is_read_there_and_said(check: Callable) -> Non
 
 
 def test_merged_date_cells_are_named_once(check: Callable) -> None:
-    rows = [["E1-A1-01", "2023-06-30", "limite", 20, None, None],
-            ["E1-A1-02", None, "limite", 10, None, None],
-            ["E1-A1-04", None, "limite", 5, None, None]]
+    rows = [
+        ["E1-A1-01", "2023-06-30", "limite", 20, None, None],
+        ["E1-A1-02", None, "limite", 10, None, None],
+        ["E1-A1-04", None, "limite", 5, None, None],
+    ]
     validated = check(workbook(rows, merge="B2:B4"), name="rapport.xlsx")
     assert codes(validated) == [(2, "date_rapport", "cellules-fusionnees")]
     (problem,) = validated.report.of(Severity.ERROR)

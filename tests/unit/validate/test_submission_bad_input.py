@@ -36,22 +36,34 @@ def zip_of(members: dict[str, bytes]) -> bytes:
     return buffer.getvalue()
 
 
-@pytest.mark.parametrize(("name", "content", "expected"), [
-    ("vide.csv", b"", "fichier-vide"),
-    ("blancs.csv", b"  \r\n\r\n ", "fichier-vide"),
-    ("entete.csv", HEADER.encode(), "aucune-ligne"),
-    ("image.csv", b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4, "fichier-binaire"),
-    ("binaire.csv", b"id_action\x00\x01\x02\x03" * 100, "fichier-binaire"),
-    ("document.csv", b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj", "fichier-binaire"),
-    ("faux.xlsx", b"ceci n'est ni un classeur ni un CSV", "xlsx-invalide"),  # (a CSV named .xlsx is read as a CSV)
-    ("archive.xlsx", zip_of({"lisezmoi.txt": b"bonjour"}), "xlsx-invalide"),
-    ("bombe.xlsx", zip_of({"xl/workbook.xml": b"\0" * (60 * 2**20)}), "xlsx-trop-volumineux"),
-    ("enorme.csv", (HEADER + GOOD_ROW * 500_000).encode(), "fichier-trop-volumineux"),
-    ("ancien.xls", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 600, "format-xls"),
-    ("illisible.csv", HEADER.encode() + "E1-A1-01,2022-12-31,limité\x81,,,\n".encode("latin-1"),
-     "encoding-error"),
-])
-def test_unreadable_files_are_one_clear_error(check: Callable, name: str, content: bytes, expected: str) -> None:
+@pytest.mark.parametrize(
+    ("name", "content", "expected"),
+    [
+        ("vide.csv", b"", "fichier-vide"),
+        ("blancs.csv", b"  \r\n\r\n ", "fichier-vide"),
+        ("entete.csv", HEADER.encode(), "aucune-ligne"),
+        ("image.csv", b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4, "fichier-binaire"),
+        ("binaire.csv", b"id_action\x00\x01\x02\x03" * 100, "fichier-binaire"),
+        ("document.csv", b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj", "fichier-binaire"),
+        (
+            "faux.xlsx",
+            b"ceci n'est ni un classeur ni un CSV",
+            "xlsx-invalide",
+        ),  # (a CSV named .xlsx is read as a CSV)
+        ("archive.xlsx", zip_of({"lisezmoi.txt": b"bonjour"}), "xlsx-invalide"),
+        ("bombe.xlsx", zip_of({"xl/workbook.xml": b"\0" * (60 * 2**20)}), "xlsx-trop-volumineux"),
+        ("enorme.csv", (HEADER + GOOD_ROW * 500_000).encode(), "fichier-trop-volumineux"),
+        ("ancien.xls", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 600, "format-xls"),
+        (
+            "illisible.csv",
+            HEADER.encode() + "E1-A1-01,2022-12-31,limité\x81,,,\n".encode("latin-1"),
+            "encoding-error",
+        ),
+    ],
+)
+def test_unreadable_files_are_one_clear_error(
+    check: Callable, name: str, content: bytes, expected: str
+) -> None:
     validated = check(content, name=name)
     assert codes(validated) == [(None, None, expected)]
     finding = validated.report.of("erreur")[0]  # type: ignore[arg-type]
@@ -93,8 +105,11 @@ def test_cells_beyond_the_header_are_reported(check: Callable) -> None:
 
 
 def test_a_workbook_with_its_report_on_another_sheet_warns_which_sheet_is_read(check: Callable) -> None:
-    book = xlsx([HEADER.strip().split(","), ["E1-A1-01", "2022-12-31", "limite", 20]],
-                sheet="Feuil1", extra_sheets=("Feuil2",))
+    book = xlsx(
+        [HEADER.strip().split(","), ["E1-A1-01", "2022-12-31", "limite", 20]],
+        sheet="Feuil1",
+        extra_sheets=("Feuil2",),
+    )
     validated = check(book, name="rapport.xlsx")
     assert validated.report.accepted
     assert codes(validated, "avertissement") == [(None, None, "plusieurs-feuilles")]

@@ -18,14 +18,14 @@ PROOF = "https://www.modernisation.gouv.fr/preuve"
 def test_n_distinct_errors_are_n_findings_each_with_row_column_value_and_fix(check: Callable) -> None:
     validated = check(
         HEADER
-        + "E1-A1-01,2022-12-31,fini,20,,\n"                 # 2 statut: not on the scale
-        + "E1-A1-02,31/02/2022,limite,20,,\n"               # 3 date: does not exist
-        + "E1-A1-04,2022-12-31,limite,deux,,\n"             # 4 avancement: not a number
-        + "E1-A1-06,2022-12-31,limite,150,,\n"              # 5 avancement: over 100
-        + "E9-A9-99,2022-12-31,limite,20,,\n"               # 6 action: not in the plan
-        + "E2-A1-10,2022-12-31,complet,100,,\n"             # 7 complet without proof
-        + "E2-A2-03,2022-12-31,non_commence,40,,\n"         # 8 non_commence with progress
-        + "E3-A2-01,2020-06-30,limite,10,,\n"               # 9 before the plan
+        + "E1-A1-01,2022-12-31,fini,20,,\n"  # 2 statut: not on the scale
+        + "E1-A1-02,31/02/2022,limite,20,,\n"  # 3 date: does not exist
+        + "E1-A1-04,2022-12-31,limite,deux,,\n"  # 4 avancement: not a number
+        + "E1-A1-06,2022-12-31,limite,150,,\n"  # 5 avancement: over 100
+        + "E9-A9-99,2022-12-31,limite,20,,\n"  # 6 action: not in the plan
+        + "E2-A1-10,2022-12-31,complet,100,,\n"  # 7 complet without proof
+        + "E2-A2-03,2022-12-31,non_commence,40,,\n"  # 8 non_commence with progress
+        + "E3-A2-01,2020-06-30,limite,10,,\n"  # 9 before the plan
         + "E3-A2-01,2031-01-01,limite,10,,ftp://exemple\n"  # 10 future date; 10 proof not http(s)
     )
     assert codes(validated) == [
@@ -41,8 +41,18 @@ def test_n_distinct_errors_are_n_findings_each_with_row_column_value_and_fix(che
         (10, "preuve_url", "constraint-error"),
     ]
     values = [f.value for f in validated.report.of("erreur")]  # type: ignore[arg-type]
-    assert values == ["fini", "31/02/2022", "deux", "150", "E9-A9-99", None, "40", "2020-06-30",
-                      "2031-01-01", "ftp://exemple"]
+    assert values == [
+        "fini",
+        "31/02/2022",
+        "deux",
+        "150",
+        "E9-A9-99",
+        None,
+        "40",
+        "2020-06-30",
+        "2031-01-01",
+        "ftp://exemple",
+    ]
     for finding in validated.report.of("erreur"):  # type: ignore[arg-type]
         assert finding.message and finding.fix, finding
     assert not validated.report.accepted
@@ -59,36 +69,69 @@ def test_a_french_excel_export_is_accepted_with_warnings_in_canonical_form(check
     assert validated.report.accepted, codes(validated)
     assert codes(validated, "avertissement") == [(None, None, "encodage-windows-1252")]
     assert validated.rows == [
-        {"id_action": "E1-A1-01", "date_rapport": "2022-12-31", "statut": "complet",
-         "avancement_pct": "100", "commentaire": "Bilan « publié », voir le lien", "preuve_url": PROOF},
-        {"id_action": "E1-A1-02", "date_rapport": "2022-07-01", "statut": "non_commence",
-         "avancement_pct": "", "commentaire": "", "preuve_url": ""},
-        {"id_action": "E1-A1-04", "date_rapport": "2022-06-30", "statut": "limite",
-         "avancement_pct": "25", "commentaire": "Réunions à l'été", "preuve_url": ""},
+        {
+            "id_action": "E1-A1-01",
+            "date_rapport": "2022-12-31",
+            "statut": "complet",
+            "avancement_pct": "100",
+            "commentaire": "Bilan « publié », voir le lien",
+            "preuve_url": PROOF,
+        },
+        {
+            "id_action": "E1-A1-02",
+            "date_rapport": "2022-07-01",
+            "statut": "non_commence",
+            "avancement_pct": "",
+            "commentaire": "",
+            "preuve_url": "",
+        },
+        {
+            "id_action": "E1-A1-04",
+            "date_rapport": "2022-06-30",
+            "statut": "limite",
+            "avancement_pct": "25",
+            "commentaire": "Réunions à l'été",
+            "preuve_url": "",
+        },
     ]
     corrections = {code for _, _, code in codes(validated, "correction")}
-    assert corrections == {"separateur", "entete-renomme", "date-francaise", "statut-libelle",
-                           "virgule-decimale", "signe-pourcentage"}
+    assert corrections == {
+        "separateur",
+        "entete-renomme",
+        "date-francaise",
+        "statut-libelle",
+        "virgule-decimale",
+        "signe-pourcentage",
+    }
 
 
-@pytest.mark.parametrize(("cell", "code"), [
-    ("50,5", "nombre-non-entier"),   # which integer? the steward decides
-    ("0,5", "nombre-non-entier"),    # half a percent or fifty? ambiguous
-    ("12/31/2022", "type-error"),    # month first: not a French date
-    ("31/12/22", "type-error"),      # two-digit year
-])
+@pytest.mark.parametrize(
+    ("cell", "code"),
+    [
+        ("50,5", "nombre-non-entier"),  # which integer? the steward decides
+        ("0,5", "nombre-non-entier"),  # half a percent or fifty? ambiguous
+        ("12/31/2022", "type-error"),  # month first: not a French date
+        ("31/12/22", "type-error"),  # two-digit year
+    ],
+)
 def test_ambiguous_values_are_rejected_not_guessed(check: Callable, cell: str, code: str) -> None:
     column = "date_rapport" if "/" in cell else "avancement_pct"
-    row = (f"E1-A1-01,{cell},limite,20,," if column == "date_rapport"
-           else f'E1-A1-01,2022-12-31,limite,"{cell}",,')
+    row = (
+        f"E1-A1-01,{cell},limite,20,,"
+        if column == "date_rapport"
+        else f'E1-A1-01,2022-12-31,limite,"{cell}",,'
+    )
     assert codes(check(HEADER + row + "\n")) == [(2, column, code)]
 
 
 def test_complet_needs_100_percent(check: Callable) -> None:
-    validated = check(HEADER + f"E1-A1-01,2022-12-31,complet,80,,{PROOF}\n"
-                      + f"E1-A1-02,2022-12-31,complet,,,{PROOF}\n")
-    assert codes(validated) == [(2, "avancement_pct", "complet-sans-100"),
-                                (3, "avancement_pct", "complet-sans-100")]
+    validated = check(
+        HEADER + f"E1-A1-01,2022-12-31,complet,80,,{PROOF}\n" + f"E1-A1-02,2022-12-31,complet,,,{PROOF}\n"
+    )
+    assert codes(validated) == [
+        (2, "avancement_pct", "complet-sans-100"),
+        (3, "avancement_pct", "complet-sans-100"),
+    ]
 
 
 def test_non_commence_accepts_zero_or_empty(check: Callable) -> None:
@@ -120,8 +163,12 @@ def test_a_body_declared_as_reporter_may_report_on_that_action_only(submission_s
 
     entitled = dataclasses.replace(plan, reporters={"ditp": frozenset({"E5-A1-01"})})
     content = (HEADER + "E5-A1-01,2022-12-31,limite,10,,\nE5-A1-02,2022-12-31,limite,10,,\n").encode()
-    validated = validate_submission(Received("r.csv", content, "test:r.csv", "2026-11-28T00:00:00Z", "ditp"),
-                                    submission_schema, entitled, today=TODAY)
+    validated = validate_submission(
+        Received("r.csv", content, "test:r.csv", "2026-11-28T00:00:00Z", "ditp"),
+        submission_schema,
+        entitled,
+        today=TODAY,
+    )
     assert codes(validated) == [(3, "id_action", "action-hors-responsabilite")]
 
 
@@ -142,15 +189,17 @@ def test_progress_going_backwards_without_comment_is_a_warning(check: Callable) 
     history = (("E1-A1-01", "2022-06-30", 60), ("E1-A1-02", "2022-06-30", 60))
     validated = check(
         HEADER
-        + "E1-A1-01,2022-12-31,limite,40,,\n"                                   # backwards
-        + "E1-A1-02,2022-12-31,limite,40,Périmètre réduit après arbitrage,\n"   # explained
+        + "E1-A1-01,2022-12-31,limite,40,,\n"  # backwards
+        + "E1-A1-02,2022-12-31,limite,40,Périmètre réduit après arbitrage,\n"  # explained
         + "E1-A1-04,2022-06-30,limite,50,,\n"
-        + "E1-A1-04,2022-12-31,limite,30,,\n",                                  # backwards in-file
+        + "E1-A1-04,2022-12-31,limite,30,,\n",  # backwards in-file
         history=history,
     )
     assert validated.report.accepted
-    assert codes(validated, "avertissement") == [(2, "avancement_pct", "recul-sans-commentaire"),
-                                                 (5, "avancement_pct", "recul-sans-commentaire")]
+    assert codes(validated, "avertissement") == [
+        (2, "avancement_pct", "recul-sans-commentaire"),
+        (5, "avancement_pct", "recul-sans-commentaire"),
+    ]
     assert validated.report.of("avertissement")[0].value == "40 (précédent : 60)"  # type: ignore[arg-type]
 
 
@@ -161,8 +210,10 @@ def test_a_report_replacing_one_of_the_same_date_is_not_compared_with_it(check: 
 
 
 def test_template_rows_left_empty_are_skipped_and_said(check: Callable) -> None:
-    validated = check("id_action;titre_action;date_rapport;statut;avancement_pct;commentaire;preuve_url\n"
-                      "E1-A1-01;Titre;;;;;\nE1-A1-02;Titre;2022-12-31;limite;10;;\n")
+    validated = check(
+        "id_action;titre_action;date_rapport;statut;avancement_pct;commentaire;preuve_url\n"
+        "E1-A1-01;Titre;;;;;\nE1-A1-02;Titre;2022-12-31;limite;10;;\n"
+    )
     assert validated.report.accepted
     assert len(validated.rows) == 1
     assert (None, None, "ligne-non-remplie") in codes(validated, "correction")

@@ -34,12 +34,22 @@ def targets_schema(settings: Settings) -> TableSchema:
 
 @pytest.fixture(scope="module")
 def check(submission_schema: TableSchema, targets_schema: TableSchema, plan: PlanFacts) -> Check:
-    def run(content: bytes | str, name: str = "cibles.csv", org: str | None = "meae",
-            history: tuple[tuple[str, str, float | None], ...] = ()) -> ValidatedSubmission:
+    def run(
+        content: bytes | str,
+        name: str = "cibles.csv",
+        org: str | None = "meae",
+        history: tuple[tuple[str, str, float | None], ...] = (),
+    ) -> ValidatedSubmission:
         data = content.encode("utf-8") if isinstance(content, str) else content
         received = Received(name, data, f"test:{name}", "2026-11-28T00:00:00Z", org)
-        return validate_submission(received, submission_schema, plan, today=TODAY,
-                                   targets_schema=targets_schema, target_history=history)
+        return validate_submission(
+            received,
+            submission_schema,
+            plan,
+            today=TODAY,
+            targets_schema=targets_schema,
+            target_history=history,
+        )
 
     return run
 
@@ -48,8 +58,14 @@ def found(validated: ValidatedSubmission, severity: Severity = Severity.ERROR) -
     return [(f.table, f.row, f.field, f.code) for f in validated.report.of(severity)]
 
 
-def filled_template(tmp_path: Path, org: str, plan: PlanFacts, schemas: tuple[TableSchema, TableSchema],
-                    values: dict[str, tuple[object, ...]], free: list[tuple[object, ...]] = ()) -> bytes:
+def filled_template(
+    tmp_path: Path,
+    org: str,
+    plan: PlanFacts,
+    schemas: tuple[TableSchema, TableSchema],
+    values: dict[str, tuple[object, ...]],
+    free: list[tuple[object, ...]] = (),
+) -> bytes:
     """The body's xlsx template, its « Cibles » sheet filled as a person types: a date
     cell, a number or text, a comment and a link per target named in ``values``."""
     path = tmp_path / f"{org}.xlsx"
@@ -70,13 +86,23 @@ def filled_template(tmp_path: Path, org: str, plan: PlanFacts, schemas: tuple[Ta
 
 
 def test_the_template_lists_the_bodys_targets_locked_and_the_cells_to_fill_open(
-        tmp_path: Path, plan: PlanFacts, submission_schema: TableSchema, targets_schema: TableSchema) -> None:
+    tmp_path: Path, plan: PlanFacts, submission_schema: TableSchema, targets_schema: TableSchema
+) -> None:
     path = tmp_path / "meae.xlsx"
     write_template(path, "meae", plan, submission_schema, targets_schema)
     sheet = load_workbook(path)[TARGETS_SHEET]
     header = [c.value for c in sheet[1]]
-    assert header == ["Cible", "Citation du plan", "Valeur visée", "Unité", "Échéance",
-                      "Date du rapport", "Valeur atteinte", "Commentaire", "Lien vers une preuve"]
+    assert header == [
+        "Cible",
+        "Citation du plan",
+        "Valeur visée",
+        "Unité",
+        "Échéance",
+        "Date du rapport",
+        "Valeur atteinte",
+        "Commentaire",
+        "Lien vers une preuve",
+    ]
     listed = [sheet.cell(r, 1).value for r in range(2, 6)]
     # MEAE answers for E6-A1-01 and E6-A2-01: their four targets, in identifier order.
     assert listed == ["E6-A1-01-C1", "E6-A1-01-C2", "E6-A1-01-C3", "E6-A2-01-C1"]
@@ -96,33 +122,53 @@ def test_the_template_lists_the_bodys_targets_locked_and_the_cells_to_fill_open(
 
 
 def test_a_filled_template_gives_canonical_rows_of_both_sheets(
-        tmp_path: Path, check: Check, plan: PlanFacts, submission_schema: TableSchema,
-        targets_schema: TableSchema) -> None:
-    content = filled_template(tmp_path, "meae", plan, (submission_schema, targets_schema), {
-        "E6-A1-01-C1": (dt.datetime(2022, 6, 30), 12, "12 régions sur 18.", None),
-        "E6-A1-01-C3": (dt.datetime(2022, 6, 30), 1, None, "https://www.diplomatie.gouv.fr/"),
-    }, free=[("E6-A1-01-C1", dt.datetime(2022, 12, 31), "17,5", "Un débat à moitié tenu.")])
+    tmp_path: Path, check: Check, plan: PlanFacts, submission_schema: TableSchema, targets_schema: TableSchema
+) -> None:
+    content = filled_template(
+        tmp_path,
+        "meae",
+        plan,
+        (submission_schema, targets_schema),
+        {
+            "E6-A1-01-C1": (dt.datetime(2022, 6, 30), 12, "12 régions sur 18.", None),
+            "E6-A1-01-C3": (dt.datetime(2022, 6, 30), 1, None, "https://www.diplomatie.gouv.fr/"),
+        },
+        free=[("E6-A1-01-C1", dt.datetime(2022, 12, 31), "17,5", "Un débat à moitié tenu.")],
+    )
     validated = check(content, "meae.xlsx")
     assert validated.report.accepted, render_text(validated.report)
     assert validated.report.template_used and validated.report.organisation == "meae"
     assert validated.rows == []  # the « Suivi » sheet was left as received
     assert [(r["id_cible"], r["date_rapport"], r["valeur_atteinte"]) for r in validated.target_rows] == [
-        ("E6-A1-01-C1", "2022-06-30", "12"), ("E6-A1-01-C3", "2022-06-30", "1"),
-        ("E6-A1-01-C1", "2022-12-31", "17.5")]
-    assert (TARGETS_SHEET, 6, "valeur_atteinte", "virgule-decimale-nombre") in found(validated, Severity.CORRECTION)
+        ("E6-A1-01-C1", "2022-06-30", "12"),
+        ("E6-A1-01-C3", "2022-06-30", "1"),
+        ("E6-A1-01-C1", "2022-12-31", "17.5"),
+    ]
+    assert (TARGETS_SHEET, 6, "valeur_atteinte", "virgule-decimale-nombre") in found(
+        validated, Severity.CORRECTION
+    )
     assert validated.report.verdict.startswith("ACCEPTÉ : 3 valeurs de cible")
 
 
 def test_every_mistake_of_a_targets_sheet_is_named_with_its_sheet_row_and_column(
-        tmp_path: Path, check: Check, plan: PlanFacts, submission_schema: TableSchema,
-        targets_schema: TableSchema) -> None:
-    content = filled_template(tmp_path, "meae", plan, (submission_schema, targets_schema), {
-        "E6-A1-01-C1": (dt.datetime(2022, 6, 30), "une douzaine", None, None),  # not a number
-        "E6-A1-01-C2": (dt.datetime(2022, 6, 30), 2, None, None),  # a milestone is 0 or 1
-        "E6-A1-01-C3": (dt.datetime(2030, 1, 1), 1, None, None),  # in the future
-        "E6-A2-01-C1": (dt.datetime(2022, 6, 30), -3, None, None),  # negative
-    }, free=[("E3-A2-03-C1", dt.datetime(2022, 6, 30), 2500),  # another body's target
-             ("E6-A1-01-C9", dt.datetime(2022, 6, 30), 1)])  # no such target
+    tmp_path: Path, check: Check, plan: PlanFacts, submission_schema: TableSchema, targets_schema: TableSchema
+) -> None:
+    content = filled_template(
+        tmp_path,
+        "meae",
+        plan,
+        (submission_schema, targets_schema),
+        {
+            "E6-A1-01-C1": (dt.datetime(2022, 6, 30), "une douzaine", None, None),  # not a number
+            "E6-A1-01-C2": (dt.datetime(2022, 6, 30), 2, None, None),  # a milestone is 0 or 1
+            "E6-A1-01-C3": (dt.datetime(2030, 1, 1), 1, None, None),  # in the future
+            "E6-A2-01-C1": (dt.datetime(2022, 6, 30), -3, None, None),  # negative
+        },
+        free=[
+            ("E3-A2-03-C1", dt.datetime(2022, 6, 30), 2500),  # another body's target
+            ("E6-A1-01-C9", dt.datetime(2022, 6, 30), 1),
+        ],
+    )  # no such target
     validated = check(content, "meae.xlsx")
     assert found(validated) == [
         (TARGETS_SHEET, 2, "valeur_atteinte", "type-error"),
@@ -141,20 +187,27 @@ def test_every_mistake_of_a_targets_sheet_is_named_with_its_sheet_row_and_column
 
 
 def test_a_csv_of_the_targets_format_is_read_as_targets(check: Check) -> None:
-    validated = check(TARGET_HEADER + "E6-A1-01-C1;30/06/2022;4 000;;\n".replace(";", ",").replace(
-        "4 000", '"4 000"'))
+    validated = check(
+        TARGET_HEADER + "E6-A1-01-C1;30/06/2022;4 000;;\n".replace(";", ",").replace("4 000", '"4 000"')
+    )
     assert validated.report.accepted, render_text(validated.report)
     assert [(r["id_cible"], r["date_rapport"], r["valeur_atteinte"]) for r in validated.target_rows] == [
-        ("E6-A1-01-C1", "2022-06-30", "4000")]
+        ("E6-A1-01-C1", "2022-06-30", "4000")
+    ]
     assert (None, 2, "valeur_atteinte", "separateur-milliers") in found(validated, Severity.CORRECTION)
     assert (None, 2, "date_rapport", "date-francaise") in found(validated, Severity.CORRECTION)
     # Semicolons, French decimals and a duplicate target and date in one file.
-    duplicate = check("id_cible;date_rapport;valeur_atteinte;commentaire;preuve_url\r\n"
-                      "E6-A1-01-C1;30/06/2022;12,5;;\r\nE6-A1-01-C1;2022-06-30;13;;\r\n")
+    duplicate = check(
+        "id_cible;date_rapport;valeur_atteinte;commentaire;preuve_url\r\n"
+        "E6-A1-01-C1;30/06/2022;12,5;;\r\nE6-A1-01-C1;2022-06-30;13;;\r\n"
+    )
     assert found(duplicate) == [(None, 3, "id_cible, date_rapport", "primary-key")]
     # Numbers frictionless reads but nobody reached: infinite ones.
     infinite = check(TARGET_HEADER + "E6-A1-01-C1,2022-06-30,inf,,\nE6-A1-01-C2,2022-06-30,1e400,,\n")
-    assert found(infinite) == [(None, 2, "valeur_atteinte", "type-error"), (None, 3, "valeur_atteinte", "type-error")]
+    assert found(infinite) == [
+        (None, 2, "valeur_atteinte", "type-error"),
+        (None, 3, "valeur_atteinte", "type-error"),
+    ]
 
 
 def test_a_value_going_down_is_explained_in_the_comment(check: Check) -> None:
@@ -171,8 +224,8 @@ def test_a_value_going_down_is_explained_in_the_comment(check: Check) -> None:
 
 
 def test_the_csv_template_of_targets_filled_in_a_spreadsheet_is_read_as_targets(
-        tmp_path: Path, check: Check, plan: PlanFacts, submission_schema: TableSchema,
-        targets_schema: TableSchema) -> None:
+    tmp_path: Path, check: Check, plan: PlanFacts, submission_schema: TableSchema, targets_schema: TableSchema
+) -> None:
     path = tmp_path / "cibles-meae.csv"
     write_template(path, "meae", plan, submission_schema, targets_schema, targets_only=True)
     lines = path.read_bytes().decode("utf-8-sig").split("\r\n")
@@ -183,5 +236,7 @@ def test_the_csv_template_of_targets_filled_in_a_spreadsheet_is_read_as_targets(
     lines[1] = ";".join(cells)
     validated = check("\ufeff" + "\r\n".join(lines), name="cibles-meae.csv")
     assert validated.report.accepted, render_text(validated.report)
-    assert [(r["id_cible"], r["date_rapport"], r["valeur_atteinte"], r["commentaire"]) for r in validated.target_rows] == [
-        ("E6-A1-01-C1", "2022-06-30", "12.5", "Douze débats et demi")]
+    assert [
+        (r["id_cible"], r["date_rapport"], r["valeur_atteinte"], r["commentaire"])
+        for r in validated.target_rows
+    ] == [("E6-A1-01-C1", "2022-06-30", "12.5", "Douze débats et demi")]
