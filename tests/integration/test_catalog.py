@@ -142,13 +142,14 @@ def france_geojson() -> dict:
 
 
 def _tool(script: str, venv: str, *args: str) -> dict:
-    """Runs a harvest_check tool in its venv, which ``make setup`` installs (tests never do)."""
+    """Runs a harvest_check tool in its venv, which ``make tools`` installs (``make test`` runs
+    it; tests never do)."""
     python = ROOT / ".venv-tools" / venv / "bin" / "python"
     stamp = python.parent.parent / ".installed-stamp"
     if not stamp.is_file():
         pytest.fail(
-            f"the {venv} harvester venv is missing ({stamp.parent}): run `make setup` "
-            "(or `make tools`), which installs it from tools/harvest_check/"
+            f"the {venv} harvester venv is missing ({stamp.parent}): run `make tools` "
+            "(`make test` runs it), which installs it from tools/harvest_check/"
             f"{venv}.lock",
             pytrace=False,
         )

@@ -1,8 +1,8 @@
 """udata 17.18's own application on loopback (``tools/udata_portal/serve.py``), driven from tests.
 
-The server runs in the udata tool venv made by ``make setup``; tests never install it. Every API
-request it answers is logged, so a test counts the write requests (POST, PUT, DELETE) a command
-sent; ``api`` calls the portal's API as its user does (adding an extra, deleting a dataset).
+The server runs in the udata tool venv made by ``make tools`` (which ``make test`` runs); tests
+never install it. Every API request it answers is logged, so a test counts the write requests
+(POST, PUT, DELETE) a command sent; ``api`` calls the portal's API as its user does (adding an extra, deleting a dataset).
 """
 
 from __future__ import annotations
@@ -104,9 +104,9 @@ class UdataPortal:
 
 def start_udata(folder: Path, *options: str) -> UdataPortal:
     """Starts the server with its log and uploads in ``folder``; fails the test (naming
-    ``make setup``) if the udata venv is missing."""
+    ``make tools``) if the udata venv is missing."""
     if not PYTHON.exists():
-        pytest.fail(f"udata's venv is missing ({PYTHON}): run make setup")
+        pytest.fail(f"udata's venv is missing ({PYTHON}): run make tools")
     folder.mkdir(parents=True, exist_ok=True)
     log = folder / "requests.jsonl"
     began = time.monotonic()
