@@ -19,6 +19,7 @@ from pipelines.core.config import DatasetConfig, Settings, TableFileSource, load
 from pipelines.core.errors import PipelineError
 from pipelines.core.schema import TableSchema
 from pipelines.gather.submissions.plan_facts import plan_references
+from pipelines.state.campaign import dataset_for_run
 from pipelines.state.inputs import input_fingerprint
 from pipelines.validate.package import validate_datapackage
 from publish.catalog import refresh_catalog
@@ -105,7 +106,7 @@ def release_built(
 def dataset_title(settings: Settings, slug: str) -> str:
     """The title a changelog is written under (the slug if the definition is gone)."""
     try:
-        return load_dataset(settings.datasets_dir / slug).for_run(settings).title
+        return dataset_for_run(load_dataset(settings.datasets_dir / slug), settings).title
     except PipelineError:
         return slug
 
