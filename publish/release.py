@@ -172,7 +172,8 @@ def release_dataset(
                     False,
                     rows,
                     note=f"identique à la version {withdrawn['version']}, retirée par un retour "
-                    "arrière : rien n'est publié",
+                    f"arrière : rien n'est publié ; pour la servir de nouveau : ogp rollback {config.slug} "
+                    f"{withdrawn['version']}",
                 )
             change = _change_against(dataset_dir, served, staging, schemas, config, rows, tables)
             if served is not None and notes is not None:
@@ -289,19 +290,24 @@ def refuse_samples_over_real_data(out: Path, config: DatasetConfig, state_dir: P
     refuse_samples_over_real_output(out, config)
 
 
+def submissions_in(version_dir: Path) -> set[str]:
+    """The received files (``id_soumission``) whose rows a published version holds, read from
+    its Parquet files (one column each)."""
+    found: set[str] = set()
+    for path in sorted(version_dir.glob("*.parquet")):
+        parquet = pq.ParquetFile(path)
+        if "id_soumission" in parquet.schema_arrow.names:
+            column = parquet.read(columns=["id_soumission"]).column(0)
+            found |= {x for x in column.unique().to_pylist() if x}
+    return found
+
+
 def withdrawal_reasons(config: DatasetConfig, settings: Any) -> Callable[[Path], list[str]]:
     """The ``notes`` of a progress release: the withdrawals it applies, read from the served
     version's ``id_soumission`` values and the archive's journal."""
 
     def notes(served_dir: Path) -> list[str]:
-        published: set[str] = set()
-        for table in config.tables:
-            path = served_dir / f"{table}.parquet"
-            parquet = pq.ParquetFile(path) if path.exists() else None
-            if parquet is not None and "id_soumission" in parquet.schema_arrow.names:
-                column = parquet.read(columns=["id_soumission"]).column(0)
-                published |= {x for x in column.unique().to_pylist() if x}
-        return withdrawal_notes(config, settings, published)
+        return withdrawal_notes(config, settings, submissions_in(served_dir))
 
     return notes
 

@@ -159,8 +159,9 @@ class CampaignStatus:
         }
 
 
-def _effect_text(effect: ReceptionEffect | None, names: dict[int, Reception]) -> str:
-    """What an accepted reception changed, in French, when it is not all of its rows."""
+def effect_sentence(effect: ReceptionEffect | None, names: dict[int, Reception]) -> str:
+    """What an accepted reception contributes, in French, when it is not all of its rows
+    (``names``: receptions by journal line); empty when every row is published."""
     if effect is None or effect.rows == 0 or effect.published == effect.rows:
         return ""
 
@@ -213,7 +214,7 @@ class _Notes:
             str(self.archive.layout.report(reception, "html").resolve()),
             reception.sha256,
             reception.accepted,
-            _effect_text(effect, self.by_n),
+            effect_sentence(effect, self.by_n),
         )
 
 

@@ -34,7 +34,8 @@ from pipelines.gather.submissions.plan_facts import (
     campaign_plan,
 )
 from pipelines.gather.submissions.read import Limits
-from pipelines.intake.status import campaign_status, write_status
+from pipelines.gather.submissions.records import merge_archive
+from pipelines.intake.status import campaign_status, effect_sentence, write_status
 from pipelines.io.lock import exclusive
 from pipelines.state.archive import SubmissionArchive
 from pipelines.state.campaign import ResolvedCampaign, record_campaign, resolve_campaign
@@ -65,6 +66,9 @@ class CollectionSummary:
     failures: list[str] = field(default_factory=list)
     archive: Path | None = None  # the dataset's state folder, where the reports are
     inbox: Path | None = None
+    # Accepted files of which nothing (or not everything) is published, because of this
+    # collection: one French line each, naming the file that replaced or preceded them.
+    without_effect: list[str] = field(default_factory=list)
 
     @property
     def accepted(self) -> list[SubmissionReport]:
@@ -258,9 +262,25 @@ def collect_submissions(
         summary = _collect(intake, policy)
         summary.archive = root
         summary.inbox = resolved.campaign.inbox
+        summary.without_effect = effects_of_collection(intake)
         # The steward's view of the campaign, beside the archive (see ogp status).
         write_status(resolved.layout, campaign_status(resolved, plan, archive=intake.archive))
         return summary
+
+
+def effects_of_collection(intake: Intake) -> list[str]:
+    """The accepted files this collection left without (full) effect: a file it received
+    whose rows were all said before, or an earlier file whose rows it replaced. Never silent."""
+    merged = merge_archive(intake.archive, intake.source.sample)
+    by_n = {r.n: r for r in intake.archive.receptions()}
+    lines = []
+    for effect in merged.effects.values():
+        mine = effect.reception.collection == intake.collection
+        replaced_now = any(by_n[n].collection == intake.collection for n in effect.replaced_by)
+        if not (mine or replaced_now) or effect.published == effect.rows:
+            continue
+        lines.append(f"{effect.reception.origin} : {effect_sentence(effect, by_n)}")
+    return lines
 
 
 def _collect(intake: Intake, policy: HttpPolicy | None) -> CollectionSummary:

@@ -19,8 +19,9 @@ from pipelines.core.errors import ConfigError
 from pipelines.core.problems import Severity
 from pipelines.gather.submissions.records import gather_progress_records, merge_archive
 from pipelines.gather.submissions.template import TemplateAction, write_template_xlsx
+from pipelines.intake.status import campaign_status
 from pipelines.intake.submissions import collect_submissions, withdraw_submission
-from pipelines.state.campaign import dataset_for_run
+from pipelines.state.campaign import dataset_for_run, resolve_campaign
 from pipelines.state.samples import SamplesOverRealData
 from publish.release import refuse_samples_over_real_data
 from tests.conftest import PROGRESS_SLUG, TODAY
@@ -377,3 +378,70 @@ def test_samples_never_replace_the_real_campaign_recorded_or_published(
     assert over_state.value.where == pipeline.archive.root
     # Neither: allowed (a demonstration elsewhere).
     refuse_samples_over_real_data(tmp_path / "autre-site", sample, tmp_path / "autre-etat")
+
+
+def test_links_out_of_the_inbox_are_refused_and_a_link_inside_is_received_once(
+    pipeline: Pipeline, tmp_path: Path
+) -> None:
+    elsewhere = tmp_path / "ailleurs"
+    (elsewhere / "dossier").mkdir(parents=True)
+    secret = HEADER + "E1-A1-01,2023-06-30,complet,100,Secret,https://x.fr/\n"
+    (elsewhere / "rapport.csv").write_text(secret, encoding="utf-8")
+    (elsewhere / "dossier" / "autre.csv").write_text(secret, encoding="utf-8")
+    kept = drop(pipeline, "ditp/rapport.csv", HEADER + "E1-A1-01,2023-06-30,limite,20,,\n", "2023-07-01")
+    (pipeline.inbox / "ditp" / "lien-fichier.csv").symlink_to(elsewhere / "rapport.csv")
+    (pipeline.inbox / "dinum").mkdir()
+    (pipeline.inbox / "dinum" / "lien-dossier").symlink_to(elsewhere / "dossier", target_is_directory=True)
+    (pipeline.inbox / "ditp" / "meme-fichier.csv").symlink_to(pipeline.inbox / "ditp" / "rapport.csv")
+    summary = pipeline.collect()
+    assert [r.file_name for r in summary.accepted] == ["rapport.csv"]  # the inside link: once
+    assert [r.code for r in pipeline.archive.refusals()] == ["lien-hors-boite", "lien-hors-boite"]
+    assert sorted(r.origin.where for r in pipeline.archive.refusals()) == [
+        "dinum/lien-dossier",
+        "ditp/lien-fichier.csv",
+    ]
+    archived = {p.name for p in (pipeline.archive.root / "soumissions").iterdir()}
+    assert archived == {sha(kept)}  # nothing of the targets read or archived
+    pipeline.publish()
+    assert {r["id_soumission"] for r in pipeline.published_rows()} == {sha(kept)}
+    status = campaign_status(resolve_campaign(pipeline.config, pipeline.settings))
+    assert sorted((r.origine, r.code) for r in status.refus) == [
+        ("depot:dinum/lien-dossier", "lien-hors-boite"),
+        ("depot:ditp/lien-fichier.csv", "lien-hors-boite"),
+    ]
+    pipeline.collect()  # refused once, not at every run
+    assert len(pipeline.archive.refusals()) == 2
+
+
+def test_a_file_moved_from_the_root_to_its_body_keeps_both_receptions_and_reports(pipeline: Pipeline) -> None:
+    content = drop(pipeline, "rapport.csv", HEADER + "E1-A1-01,2023-06-30,limite,20,,\n", "2023-07-01")
+    assert [r.file_name for r in pipeline.collect().rejected] == ["rapport.csv"]
+    (pipeline.inbox / "ditp").mkdir()
+    (pipeline.inbox / "rapport.csv").rename(pipeline.inbox / "ditp" / "rapport.csv")
+    assert [r.file_name for r in pipeline.collect().accepted] == ["rapport.csv"]
+    first, second = pipeline.archive.receptions()
+    assert (first.sha256, second.sha256) == (sha(content), sha(content))
+    assert (first.accepted, second.accepted) == (False, True)
+    assert pipeline.archive.report(first)["verdict"] == "rejete"
+    assert pipeline.archive.report(second)["verdict"] == "accepte"
+    status = campaign_status(resolve_campaign(pipeline.config, pipeline.settings))
+    assert status.non_attribues == []  # attributed since: not « rien n'en est publié »
+    ditp = next(b for b in status.organismes if b.id_organisation == "ditp")
+    assert [(n.origine, n.accepte) for n in ditp.fichiers] == [("depot:ditp/rapport.csv", True)]
+
+
+def test_an_accepted_file_that_changes_nothing_is_said_so(pipeline: Pipeline) -> None:
+    rows = HEADER + "E1-A1-01,2023-06-30,limite,20,,\n"
+    drop(pipeline, "ditp/rapport.csv", rows, "2023-07-01")
+    pipeline.collect()
+    again = drop(pipeline, "ditp/rapport-bis.csv", rows + "\n", "2023-07-02")  # other bytes, same rows
+    summary = pipeline.collect()
+    assert [r.file_name for r in summary.accepted] == ["rapport-bis.csv"]
+    assert len(summary.without_effect) == 1 and summary.without_effect[0].startswith(
+        "depot:ditp/rapport-bis.csv"
+    )
+    pipeline.publish()
+    assert published(pipeline)[("E1-A1-01", "2023-06-30")]["id_soumission"] != sha(again)  # the first says it
+    status = campaign_status(resolve_campaign(pipeline.config, pipeline.settings))
+    ditp = next(b for b in status.organismes if b.id_organisation == "ditp")
+    assert [n.fichier for n in ditp.sans_effet] == ["rapport-bis.csv"]
