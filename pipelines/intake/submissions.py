@@ -299,16 +299,18 @@ def _collect(intake: Intake, policy: HttpPolicy | None) -> CollectionSummary:
         arrival = source.sample_arrived_at.strftime("%Y-%m-%dT%H:%M:%S.%fZ") if source.sample else None
         for link in contents.refused:
             origin = Origin(door, link.relative)
+            if intake.archive.is_refused(origin, link.code):
+                summary.unchanged += 1  # refused once, like a file received once
+                continue
             summary.refused.append(f"{link.relative} : {link.reason}")
-            if not intake.archive.is_refused(origin, link.code):
-                intake.archive.refuse(
-                    origin,
-                    PurePosixPath(link.relative).name,
-                    link.code,
-                    link.reason,
-                    intake.clock(),
-                    intake.collection,
-                )
+            intake.archive.refuse(
+                origin,
+                PurePosixPath(link.relative).name,
+                link.code,
+                link.reason,
+                intake.clock(),
+                intake.collection,
+            )
         for found in files:
             received = receive_file(
                 found.path,
