@@ -377,8 +377,7 @@ def withdraw(
 
     overrides = {k: v for k, v in (("state_dir", state_dir), ("datasets_dir", datasets_dir)) if v}
     settings = Settings(**overrides).check()
-    config = load_dataset(settings.datasets_dir / dataset).for_run(settings)
-    done = withdraw_submission(config, settings, submission, reason)
+    done = withdraw_submission(load_dataset(settings.datasets_dir / dataset), settings, submission, reason)
     console.print(
         f"Soumission {done.sha256} ({done.file_name}) retirée le {done.date} : {done.reason}.",
         highlight=False,
@@ -417,10 +416,13 @@ def status(
     """Montre l'état de la collecte : par organisme, ses actions, son dernier rapport, les cibles sans valeur, ce qui manque et ce qui a été rejeté."""
     from pipelines.core.config import Settings, load_dataset
     from pipelines.intake.status import campaign_status, reminders_csv, to_remind
+    from pipelines.state.campaign import require_campaign, resolve_campaign
 
     overrides = {k: v for k, v in (("state_dir", state_dir), ("datasets_dir", datasets_dir)) if v}
     settings = Settings(**overrides).check()
-    state = campaign_status(load_dataset(settings.datasets_dir / dataset).for_run(settings), settings)
+    resolved = resolve_campaign(load_dataset(settings.datasets_dir / dataset), settings)
+    require_campaign(resolved)
+    state = campaign_status(resolved)
     if as_json:
         typer.echo(json.dumps(state.to_dict(), ensure_ascii=False, indent=1, sort_keys=True))
         return

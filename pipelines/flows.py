@@ -32,10 +32,12 @@ from pipelines.core.errors import PipelineError, SourceUnavailable
 from pipelines.core.schema import TableSchema, load_schema
 from pipelines.gather.plan.records import gather_plan_records
 from pipelines.gather.plan.tables import Tables
+from pipelines.gather.submissions.plan_facts import campaign_plan
 from pipelines.gather.submissions.records import gather_progress_records
 from pipelines.intake.submissions import CollectionSummary, ProgressContext, collect_submissions
 from pipelines.intake.table_file import gather_table_file
 from pipelines.io import steps as progress
+from pipelines.state.campaign import dataset_for_run
 from pipelines.validate.report import render_markdown
 from publish.catalog import refresh_catalog
 from publish.operations import plan_release, release_built
@@ -106,8 +108,8 @@ def _report_artifacts(summary: CollectionSummary) -> None:
 
 
 @task(name="recevoir-soumissions", cache_policy=NO_CACHE, retry_condition_fn=_retry_if_transient)
-def collect_task(config: DatasetConfig, settings: Settings) -> CollectionSummary:
-    summary = collect_submissions(config, settings)
+def collect_task(config: DatasetConfig, settings: Settings, out: Path | None = None) -> CollectionSummary:
+    summary = collect_submissions(config, settings, plan=campaign_plan(config), out=out)
     _report_artifacts(summary)
     if summary.failures:
         raise SourceUnavailable(
@@ -177,7 +179,9 @@ def _publish(configs: list[DatasetConfig], settings: Settings, out: Path) -> lis
     )
     started = {c.slug: time.monotonic() for c in configs}
     schemas = {c.slug: {name: load_schema(settings.schemas_dir, name) for name in c.tables} for c in configs}
-    collections = {c.slug: retried.submit(c, settings) for c in configs if c.source.kind == "submissions"}
+    collections = {
+        c.slug: retried.submit(c, settings, out) for c in configs if c.source.kind == "submissions"
+    }
     plans = {c.slug: plan_release(out, c, settings) for c in configs}
     gathered, built = {}, {}
     for config in configs:
@@ -240,7 +244,7 @@ def publish_dataset_flow(
     published, rather than a dataset silently missing that source's reports.
     """
     settings = _settings(datasets_dir, state_dir)
-    config = load_dataset(settings.datasets_dir / slug).for_run(settings)
+    config = dataset_for_run(load_dataset(settings.datasets_dir / slug), settings, out=Path(out))
     outcomes = _publish([config], settings, Path(out))
     catalog_task(Path(out), settings)
     return _final_state(outcomes)
@@ -256,7 +260,7 @@ def publish_catalog_flow(
     files and verdicts in the state message; their reports are Markdown artifacts.
     """
     settings = _settings(datasets_dir, state_dir)
-    configs = [c.for_run(settings) for c in load_catalog(settings.datasets_dir)]
+    configs = [dataset_for_run(c, settings, out=Path(out)) for c in load_catalog(settings.datasets_dir)]
     outcomes = _publish(configs, settings, Path(out))
     # After every dataset: the catalogue only announces versions that are served.
     catalog_task(Path(out), settings)
@@ -275,7 +279,7 @@ def collect_submissions_flow(datasets_dir: str | None = None, state_dir: str | N
             continue
         summary = collect_task.with_options(
             retries=settings.task_retries, retry_delay_seconds=settings.task_retry_delay
-        )(config.for_run(settings), settings)
+        )(dataset_for_run(config, settings), settings)
         received += len(summary.accepted) + len(summary.rejected)
         rejected += summary.rejected_lines()
     if rejected:

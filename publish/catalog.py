@@ -24,6 +24,7 @@ from pipelines.core.config import (
 )
 from pipelines.io.atomic import write_atomically
 from pipelines.io.lock import exclusive
+from pipelines.state.campaign import dataset_for_run
 from publish.metadata.dcat import PublishedDataset, build_catalog, serialise
 from publish.site.pages import render_site
 
@@ -99,7 +100,7 @@ def schema_files(schemas_dir: Path, configs: list[DatasetConfig], base_url: str)
 
 def refresh_catalog(out: Path, settings: Settings) -> list[str]:
     """The catalogue of ``out`` rewritten from the dataset definitions and what is served."""
-    configs = [c.for_run(settings) for c in load_catalog(settings.datasets_dir)]
+    configs = [dataset_for_run(c, settings) for c in load_catalog(settings.datasets_dir)]
     return publish_catalog(
         out,
         load_catalog_config(settings.datasets_dir),

@@ -16,9 +16,11 @@ from pathlib import Path
 
 from pipelines.build.spill import SpilledTable
 from pipelines.core.config import DatasetConfig, Settings, TableFileSource, load_dataset
-from pipelines.core.errors import PipelineError
+from pipelines.core.errors import PipelineError, PublishError
 from pipelines.core.schema import TableSchema
 from pipelines.gather.submissions.plan_facts import plan_references
+from pipelines.state.archive import SubmissionArchive
+from pipelines.state.campaign import dataset_for_run
 from pipelines.state.inputs import input_fingerprint
 from pipelines.validate.package import validate_datapackage
 from publish.catalog import refresh_catalog
@@ -29,8 +31,11 @@ from publish.release import (
     release_dataset,
     rollback_dataset,
     served_entry,
+    submissions_in,
     withdrawal_reasons,
 )
+from publish.versioning import read_log
+from publish.versioning.rule import version_tuple
 
 UNCHANGED_INPUTS = "entrées inchangées (sommes de contrôle) : rien n'a été relu"
 
@@ -105,15 +110,82 @@ def release_built(
 def dataset_title(settings: Settings, slug: str) -> str:
     """The title a changelog is written under (the slug if the definition is gone)."""
     try:
-        return load_dataset(settings.datasets_dir / slug).for_run(settings).title
+        return dataset_for_run(load_dataset(settings.datasets_dir / slug), settings).title
     except PipelineError:
         return slug
 
 
-def roll_back(out: Path, settings: Settings, slug: str, version: str, reason: str = "") -> str:
+class RollbackOverWithdrawal(PublishError):
+    """A rollback would serve again the rows of a withdrawn submission. ``withdrawn`` are
+    the sha256 of those submissions; ``suggested`` the latest version without any (or
+    ``None``)."""
+
+    def __init__(
+        self, message: str, *, slug: str, version: str, withdrawn: list[str], suggested: str | None, hint: str
+    ) -> None:
+        super().__init__(
+            message, hint=hint, slug=slug, version=version, withdrawn=withdrawn, suggested=suggested
+        )
+        self.slug = slug
+        self.version = version
+        self.withdrawn = withdrawn
+        self.suggested = suggested
+
+
+def refuse_rollback_over_withdrawal(out: Path, settings: Settings, slug: str, version: str) -> None:
+    """Raises :class:`RollbackOverWithdrawal` when ``version`` holds rows of a file withdrawn
+    since (``ogp withdraw``): serving it would publish them again."""
+    withdrawals = SubmissionArchive(settings.state_dir / slug).withdrawals()
+    dataset_dir = out / "datasets" / slug
+    if not withdrawals or not (dataset_dir / version).is_dir():
+        return
+    held = sorted(submissions_in(dataset_dir / version) & withdrawals.keys())
+    if not held:
+        return
+    log = read_log(dataset_dir)
+    clean = [
+        e["version"]
+        for e in log.versions
+        if (dataset_dir / e["version"]).is_dir()
+        and not submissions_in(dataset_dir / e["version"]) & withdrawals.keys()
+    ]
+    suggested = max(clean, key=version_tuple) if clean else None
+    named = " ; ".join(
+        f"{withdrawals[sha].file_name} ({sha[:12]}), retirée le {withdrawals[sha].date[:10]} : {withdrawals[sha].reason}"
+        for sha in held
+    )
+    raise RollbackOverWithdrawal(
+        f"La version {version} de {slug} contient des lignes de soumission(s) retirée(s) : {named}. La servir "
+        "de nouveau republierait ces lignes.",
+        slug=slug,
+        version=version,
+        withdrawn=held,
+        suggested=suggested,
+        hint=(
+            f"Servez plutôt la version {suggested}, la plus récente sans soumission retirée "
+            f"(ogp rollback {slug} {suggested}), ou ajoutez --include-withdrawn pour servir {version} quand même."
+            if suggested
+            else f"Aucune version publiée n'en est exempte : ajoutez --include-withdrawn pour servir {version} "
+            "quand même, ou lancez ogp run pour publier une version sans ces lignes."
+        ),
+    )
+
+
+def roll_back(
+    out: Path,
+    settings: Settings,
+    slug: str,
+    version: str,
+    reason: str = "",
+    *,
+    include_withdrawn: bool = False,
+) -> str:
     """Serves ``version`` of ``slug`` again (see ``rollback_dataset``), then rewrites the
     catalogue and the pages so that they announce what is served. Returns the version the
-    rollback replaced."""
+    rollback replaced. A version holding rows of a withdrawn submission is refused unless
+    ``include_withdrawn``."""
+    if not include_withdrawn:
+        refuse_rollback_over_withdrawal(out, settings, slug, version)
     previous = rollback_dataset(
         out, slug, dataset_title(settings, slug), version, reason, lock_timeout=settings.lock_timeout
     )

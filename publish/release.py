@@ -30,14 +30,11 @@ from pipelines.core.config import DatasetConfig, SubmissionsSource
 from pipelines.core.errors import PublishError, ValidationFailed
 from pipelines.core.problems import Problem
 from pipelines.core.schema import TableSchema
-from pipelines.gather.submissions.records import (
-    refuse_samples_over_real,
-    samples_refusal,
-    withdrawal_notes,
-)
+from pipelines.gather.submissions.records import withdrawal_notes
 from pipelines.io import failpoints
 from pipelines.io.lock import exclusive
 from pipelines.state.archive import SubmissionArchive
+from pipelines.state.samples import is_sample, refuse_over_real_output, refuse_over_real_state
 from publish import versioning as v
 from publish.metadata.datapackage import (
     FileFacts,
@@ -145,7 +142,7 @@ def release_dataset(
     """
     dataset_dir = out / "datasets" / config.slug
     rows = {name: tables[name].num_rows for name in config.tables}
-    sample = is_sample_run(config)
+    sample = is_sample(config)
     with exclusive(out, timeout=lock_timeout, what=f"Publication de {config.slug}"):
         log = v.recover(dataset_dir, out / v.STAGING_DIR, config.slug, config.title)
         refuse_samples_over_real_output(out, config, log)
@@ -175,7 +172,8 @@ def release_dataset(
                     False,
                     rows,
                     note=f"identique à la version {withdrawn['version']}, retirée par un retour "
-                    "arrière : rien n'est publié",
+                    f"arrière : rien n'est publié ; pour la servir de nouveau : ogp rollback {config.slug} "
+                    f"{withdrawn['version']}",
                 )
             change = _change_against(dataset_dir, served, staging, schemas, config, rows, tables)
             if served is not None and notes is not None:
@@ -268,36 +266,40 @@ def _change_against(
     return change
 
 
-def is_sample_run(config: DatasetConfig) -> bool:
-    source = config.source
-    return isinstance(source, SubmissionsSource) and source.sample
-
-
 def refuse_samples_over_real_output(
     out: Path, config: DatasetConfig, log: v.VersionLog | None = None
 ) -> None:
     """Stops a sample release where a version built from real submissions was published
     (``log``: the dataset's version log when the caller has read it already)."""
-    if not is_sample_run(config):
+    if not is_sample(config):
         return
     dataset_dir = out / "datasets" / config.slug
     versions = (log or v.read_log(dataset_dir)).versions
-    real = [e["version"] for e in versions if not v.version_is_sample(dataset_dir, e)]
-    if real:
-        raise samples_refusal(
-            config,
-            f"la publication {out} contient des versions construites à "
-            f"partir de soumissions réelles ({', '.join(real)})",
-        )
+    refuse_over_real_output(
+        config, out, [e["version"] for e in versions if not v.version_is_sample(dataset_dir, e)]
+    )
 
 
 def refuse_samples_over_real_data(out: Path, config: DatasetConfig, state_dir: Path) -> None:
     """Before a run writes anything: sample submissions never go where real ones were
     received (state folder) or published (output folder)."""
-    if not is_sample_run(config):
+    if not is_sample(config):
         return
-    refuse_samples_over_real(config, SubmissionArchive(state_dir / config.slug))  # a fresh one
+    archive = SubmissionArchive(state_dir / config.slug)  # a fresh one
+    refuse_over_real_state(config, archive.root, archive.has_real_submissions())
     refuse_samples_over_real_output(out, config)
+
+
+def submissions_in(version_dir: Path) -> set[str]:
+    """The received files (``id_soumission``) whose rows a published version holds, read from
+    its Parquet files (one column each)."""
+    found: set[str] = set()
+    for path in sorted(version_dir.glob("*.parquet")):
+        parquet = pq.ParquetFile(path)
+        if "id_soumission" in parquet.schema_arrow.names:
+            column = parquet.read(columns=["id_soumission"]).column(0)
+            found |= {x for x in column.unique().to_pylist() if x}
+    return found
 
 
 def withdrawal_reasons(config: DatasetConfig, settings: Any) -> Callable[[Path], list[str]]:
@@ -305,14 +307,7 @@ def withdrawal_reasons(config: DatasetConfig, settings: Any) -> Callable[[Path],
     version's ``id_soumission`` values and the archive's journal."""
 
     def notes(served_dir: Path) -> list[str]:
-        published: set[str] = set()
-        for table in config.tables:
-            path = served_dir / f"{table}.parquet"
-            parquet = pq.ParquetFile(path) if path.exists() else None
-            if parquet is not None and "id_soumission" in parquet.schema_arrow.names:
-                column = parquet.read(columns=["id_soumission"]).column(0)
-                published |= {x for x in column.unique().to_pylist() if x}
-        return withdrawal_notes(config, settings, published)
+        return withdrawal_notes(config, settings, submissions_in(served_dir))
 
     return notes
 

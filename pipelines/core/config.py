@@ -86,11 +86,6 @@ class SubmissionLimits(BaseModel, frozen=True):
     max_rows: int = Field(default=10_000, gt=0)
 
 
-# The title of a dataset published from sample submissions starts with this, in every file
-# and page that shows it (for_run).
-SAMPLE_TITLE_PREFIX = "[Données d'exemple] "
-
-
 class SubmissionsSource(BaseModel, frozen=True):
     """Progress reports sent by the bodies responsible: an inbox folder and URLs."""
 
@@ -158,28 +153,6 @@ class DatasetConfig(BaseModel, frozen=True):
 
     def resolve(self, relative: Path) -> Path:
         return self.directory / relative
-
-    def for_run(self, settings: Settings) -> DatasetConfig:
-        """The definition this run publishes under.
-
-        A dataset of bundled sample submissions says so in its title and description;
-        pointing ``OGP_SUBMISSIONS_INBOX`` at a real inbox replaces the samples (and the
-        label). The sample inbox is the dataset folder's own.
-        """
-        source = self.source
-        if not isinstance(source, SubmissionsSource):
-            return self
-        if settings.submissions_inbox is not None:
-            real = source.model_copy(update={"inbox": settings.submissions_inbox.resolve(), "sample": False})
-            return self.model_copy(update={"source": real})
-        if not source.sample:
-            return self
-        return self.model_copy(
-            update={
-                "title": f"{SAMPLE_TITLE_PREFIX}{self.title}",
-                "description": f"{source.sample_notice or ''}\n\n{self.description}".strip(),
-            }
-        )
 
 
 def load_dataset(directory: Path) -> DatasetConfig:

@@ -1,11 +1,18 @@
 """Intake: the campaign as of now, per body, read from the archive and the plan.
 
 What a steward chasing reports needs, body by body: the actions it answers for (with the
-bodies it shares them with), its last accepted report on each, the actions it never
-reported on, the targets of its actions with the last value reached it sent (and those it
-never sent a value for), its rejected files that no accepted file followed (with the first errors and
-the real path of the report), and the warnings of its last accepted file. Files nobody
-could attribute are listed apart. Reads only: the journal, the reports and the rows.
+bodies it shares them with), the latest report on each, the actions nobody reported on,
+the targets of its actions with the last value reached (and those without one), its files
+in the order they were received with each reception's verdict and door, its rejected files
+that no accepted file followed (with the first errors and the real path of the report),
+its accepted files that changed nothing published (every row replaced by a later file, or
+said before) and the warnings of its last accepted file. Files nobody could attribute and
+links refused are listed apart. Reads only: the journal, the reports and the rows.
+
+« Sans rapport » has one meaning, here and on the published pages: an action on which no
+accepted report was received from any body entitled to report on it. An action shared by
+several bodies and reported by one of them is not « sans rapport » for the others (the
+status says who reported it); the reminders chase only actions without any report.
 """
 
 from __future__ import annotations
@@ -18,13 +25,15 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pipelines.core.config import DatasetConfig, Settings
-from pipelines.gather.submissions.plan_facts import PlanFacts, plan_facts, source_of, with_reporters
+from pipelines.gather.submissions.plan_facts import PlanFacts, campaign_plan
+from pipelines.gather.submissions.records import Merged, ReceptionEffect, merge_submissions
 from pipelines.io.atomic import write_atomically
-from pipelines.state.archive import REPORT, SubmissionArchive, arrival
+from pipelines.state.archive import AcceptedSubmission, SubmissionArchive
+from pipelines.state.campaign import ResolvedCampaign
+from pipelines.state.journal import Reception
+from pipelines.state.layout import ArchiveLayout
 
 FIRST_ERRORS = 3
-STATUS_FILE = "etat-collecte"
 
 
 @dataclass(frozen=True)
@@ -35,6 +44,7 @@ class LastReport:
     fichier: str
     arrivee: str
     id_soumission: str
+    organisme: str = ""
 
 
 @dataclass(frozen=True)
@@ -44,6 +54,11 @@ class ActionStatus:
     coresponsables: list[str]
     dernier_rapport: LastReport | None  # this body's own
     dernier_rapport_autre: dict[str, str] | None = None  # a co-responsible's, when later
+
+    @property
+    def sans_rapport(self) -> bool:
+        """No accepted report on the action from anyone entitled to report on it."""
+        return self.dernier_rapport is None and self.dernier_rapport_autre is None
 
 
 @dataclass(frozen=True)
@@ -64,14 +79,29 @@ class TargetStatus:
 
 @dataclass(frozen=True)
 class FileNote:
-    """A received file as the status shows it: where it is, what was wrong or worth a look."""
+    """A reception as the status shows it: which file, through which door, when, the
+    verdict, the first messages of the chosen kind and the report; for an accepted file,
+    what it contributes now (``effet``: empty when all its rows are published)."""
 
     fichier: str
     origine: str
+    porte: str
     arrivee: str
     verdict: str
     premiers_messages: list[dict[str, Any]]
     rapport: str  # absolute path of the HTML report
+    id_soumission: str = ""
+    accepte: bool = False
+    effet: str = ""
+
+
+@dataclass(frozen=True)
+class RefusalNote:
+    origine: str
+    fichier: str
+    code: str
+    motif: str
+    date: str
 
 
 @dataclass
@@ -82,10 +112,12 @@ class BodyStatus:
     rejets_en_attente: list[FileNote] = field(default_factory=list)
     avertissements: list[FileNote] = field(default_factory=list)
     cibles: list[TargetStatus] = field(default_factory=list)
+    fichiers: list[FileNote] = field(default_factory=list)  # every reception, in order
+    sans_effet: list[FileNote] = field(default_factory=list)  # accepted, yet (partly) replaced
 
     @property
     def sans_rapport(self) -> list[str]:
-        return [a.id_action for a in self.actions if a.dernier_rapport is None]
+        return [a.id_action for a in self.actions if a.sans_rapport]
 
     @property
     def cibles_sans_valeur(self) -> list[str]:
@@ -103,11 +135,16 @@ class CampaignStatus:
     dataset: str
     organismes: list[BodyStatus]
     non_attribues: list[FileNote]
+    refus: list[RefusalNote] = field(default_factory=list)
+    exemple: bool = False
+    boite_de_depot: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form (French keys), with each body's derived lists spelled out."""
         return {
             "jeu_de_donnees": self.dataset,
+            "exemple": self.exemple,
+            "boite_de_depot": self.boite_de_depot,
             "organismes": [
                 {
                     **asdict(b),
@@ -118,135 +155,192 @@ class CampaignStatus:
                 for b in self.organismes
             ],
             "non_attribues": [asdict(n) for n in self.non_attribues],
+            "refus": [asdict(r) for r in self.refus],
         }
 
 
-def _note(archive: SubmissionArchive, entry: dict[str, Any], severity_key: str) -> FileNote:
-    folder = archive.folder(entry["sha256"])
-    report = json.loads((folder / REPORT).read_text(encoding="utf-8"))
-    messages = [
-        {
-            "ligne": p.get("ligne"),
-            "colonne": p.get("colonne"),
-            "code": p["code"],
-            "message": p.get("regle", ""),
-        }
-        for p in report.get(severity_key, [])[:FIRST_ERRORS]
+def effect_sentence(effect: ReceptionEffect | None, names: dict[int, Reception]) -> str:
+    """What an accepted reception contributes, in French, when it is not all of its rows
+    (``names``: receptions by journal line); empty when every row is published."""
+    if effect is None or effect.rows == 0 or effect.published == effect.rows:
+        return ""
+
+    def files(counts: dict[int, int], verb: str) -> str:
+        return " ; ".join(
+            f"{n} ligne(s) {verb} {names[k].file_name} (reçu le {names[k].arrived_at[:10]})"
+            for k, n in sorted(counts.items())
+        )
+
+    parts = [
+        p
+        for p in (
+            files(effect.replaced_by, "remplacée(s) par"),
+            files(effect.identical_to, "déjà reçue(s) dans"),
+        )
+        if p
     ]
-    return FileNote(
-        entry["fichier"],
-        entry["origine"],
-        arrival(entry),
-        report.get("resume", entry["verdict"]),
-        messages,
-        str((folder / "rapport.html").resolve()),
-    )
+    if effect.without_effect:
+        return "Accepté, mais rien n'en est publié : " + " ; ".join(parts) + "."
+    return f"{effect.published} ligne(s) sur {effect.rows} publiée(s) ; " + " ; ".join(parts) + "."
+
+
+class _Notes:
+    """Reception notes read from the archive's reports, once per reception."""
+
+    def __init__(self, archive: SubmissionArchive, merged: Merged) -> None:
+        self.archive = archive
+        self.merged = merged
+        self.by_n = {r.n: r for r in archive.receptions()}
+
+    def note(self, reception: Reception, severity_key: str) -> FileNote:
+        report = self.archive.report(reception)
+        messages = [
+            {
+                "ligne": p.get("ligne"),
+                "colonne": p.get("colonne"),
+                "code": p["code"],
+                "message": p.get("regle", ""),
+            }
+            for p in report.get(severity_key, [])[:FIRST_ERRORS]
+        ]
+        effect = self.merged.effect_of(reception) if reception.accepted else None
+        return FileNote(
+            reception.file_name,
+            reception.origin.to_json(),
+            reception.origin.door.label,
+            reception.arrived_at,
+            str(report.get("resume", reception.verdict.value)),
+            messages,
+            str(self.archive.layout.report(reception, "html").resolve()),
+            reception.sha256,
+            reception.accepted,
+            effect_sentence(effect, self.by_n),
+        )
 
 
 def _supersedes(found: LastReport | LastValue, known: LastReport | LastValue | None) -> bool:
     """Whether ``found`` is the one to show over ``known``: a later report date, or the same
-    date arrived later or at once (the archive yields files in arrival order)."""
-    return known is None or (found.date_rapport, found.arrivee) >= (known.date_rapport, known.arrivee)
+    date received later (the merge yields files in reception order)."""
+    return known is None or found.date_rapport >= known.date_rapport
 
 
 def campaign_status(
-    config: DatasetConfig,
-    settings: Settings,
-    plan: PlanFacts | None = None,
-    archive: SubmissionArchive | None = None,
+    resolved: ResolvedCampaign, plan: PlanFacts | None = None, archive: SubmissionArchive | None = None
 ) -> CampaignStatus:
     """The campaign of a progress dataset, body by body (bodies in identifier order).
 
     ``archive``: the dataset's archive when the caller holds one (a collection, whose
     journal is already read and up to date), else read from the state folder."""
-    source = source_of(config)
-    plan = plan or with_reporters(plan_facts(config), source)
-    archive = archive or SubmissionArchive(settings.state_dir / config.slug)
-    withdrawn = archive.withdrawals()
-    receptions = sorted(
-        (
-            e
-            for e in archive.receptions()
-            if e.get("exemple", False) == source.sample and e["sha256"] not in withdrawn
-        ),
-        key=lambda e: (arrival(e), e["origine"], e["n"]),
-    )
+    source = resolved.source
+    plan = plan or campaign_plan(resolved.config)
+    archive = archive or SubmissionArchive(resolved.layout.root)
+    ordered = archive.ordered(source.sample)
+    accepted: list[AcceptedSubmission] = list(archive.accepted(source.sample))
+    merged = merge_submissions(accepted)
+    notes = _Notes(archive, merged)
     own: dict[tuple[str, str], LastReport] = {}  # (body, action) → its latest report
-    latest: dict[str, tuple[str, LastReport]] = {}  # action → (body, latest report by anyone)
-    values: dict[str, LastValue] = {}  # target → its latest value, by report date then arrival
-    for submission in archive.accepted(source.sample):
-        for row in submission.target_rows:
-            value = LastValue(
-                row["date_rapport"], row["valeur_atteinte"], submission.file_name, submission.arrived_at
-            )
-            if _supersedes(value, values.get(row["id_cible"])):
-                values[row["id_cible"]] = value
+    latest: dict[str, LastReport] = {}  # action → the latest report by anyone (published)
+    values: dict[str, LastValue] = {}  # target → its latest value
+    for row, submission in merged.progress.values():
+        report = _last_report(row, submission)
+        if _supersedes(report, latest.get(row["id_action"])):
+            latest[row["id_action"]] = report
+    for row, submission in merged.targets.values():
+        value = LastValue(
+            row["date_rapport"], row["valeur_atteinte"], submission.file_name, submission.arrived_at
+        )
+        if _supersedes(value, values.get(row["id_cible"])):
+            values[row["id_cible"]] = value
+    for submission in accepted:
         for row in submission.rows:
-            report = LastReport(
-                row["date_rapport"],
-                row["statut"],
-                row["avancement_pct"],
-                submission.file_name,
-                submission.arrived_at,
-                submission.sha256,
-            )
-            key = (str(submission.organisation), row["id_action"])
+            report = _last_report(row, submission)
+            key = (submission.organisation, row["id_action"])
             if _supersedes(report, own.get(key)):
                 own[key] = report
-            known = latest.get(row["id_action"])
-            if _supersedes(report, known[1] if known else None):
-                latest[row["id_action"]] = (str(submission.organisation), report)
-    by_body: dict[str, list[dict[str, Any]]] = {}
-    for entry in receptions:
-        by_body.setdefault(str(entry.get("organisme")), []).append(entry)
+    by_body: dict[str, list[Reception]] = {}
+    for reception in ordered:
+        by_body.setdefault(str(archive.organisation_of(reception)), []).append(reception)
     bodies: list[BodyStatus] = []
     for body in sorted(o for o in plan.organisations if plan.actions_of(o)):
-        status = BodyStatus(body, plan.organisation_names.get(body, body))
-        for action in sorted(plan.actions_of(body)):
-            mine = own.get((body, action))
-            other = latest.get(action)
-            later = (
-                other is not None
-                and other[0] != body
-                and (
-                    mine is None
-                    or (other[1].date_rapport, other[1].arrivee) > (mine.date_rapport, mine.arrivee)
-                )
+        bodies.append(_body_status(body, plan, own, latest, values, by_body.get(body, []), notes))
+    attributed = {r.sha256 for r in ordered if r.accepted and archive.organisation_of(r)}
+    unattributed = [
+        notes.note(r, "erreurs")
+        for r in ordered
+        if not archive.organisation_of(r) and r.sha256 not in attributed
+    ]
+    refusals = [
+        RefusalNote(r.origin.to_json(), r.file_name, r.code, r.reason, r.date) for r in archive.refusals()
+    ]
+    inbox = resolved.campaign.inbox
+    return CampaignStatus(
+        resolved.config.slug, bodies, unattributed, refusals, source.sample, str(inbox) if inbox else ""
+    )
+
+
+def _last_report(row: dict[str, str], submission: AcceptedSubmission) -> LastReport:
+    return LastReport(
+        row["date_rapport"],
+        row["statut"],
+        row["avancement_pct"],
+        submission.file_name,
+        submission.arrived_at,
+        submission.sha256,
+        submission.organisation,
+    )
+
+
+def _body_status(
+    body: str,
+    plan: PlanFacts,
+    own: dict[tuple[str, str], LastReport],
+    latest: dict[str, LastReport],
+    values: dict[str, LastValue],
+    received: list[Reception],
+    notes: _Notes,
+) -> BodyStatus:
+    status = BodyStatus(body, plan.organisation_names.get(body, body))
+    for action in sorted(plan.actions_of(body)):
+        mine = own.get((body, action))
+        other = latest.get(action)
+        later = (
+            other is not None
+            and other.organisme != body
+            and (mine is None or other.date_rapport > mine.date_rapport)
+        )
+        status.actions.append(
+            ActionStatus(
+                action,
+                plan.action_titles.get(action, ""),
+                [b for b in plan.responsible_for(action) if b != body],
+                mine,
+                {"organisme": other.organisme, "date_rapport": other.date_rapport}
+                if later and other
+                else None,
             )
-            status.actions.append(
-                ActionStatus(
-                    action,
-                    plan.action_titles.get(action, ""),
-                    [b for b in plan.responsible_for(action) if b != body],
-                    mine,
-                    {"organisme": other[0], "date_rapport": other[1].date_rapport}
-                    if later and other
-                    else None,
-                )
-            )
-        status.cibles = [
-            TargetStatus(t.id_cible, t.id_action, t.deadline, values.get(t.id_cible))
-            for t in plan.targets_of(body)
-        ]
-        mine_received = by_body.get(body, [])  # in arrival order
-        accepted = [e for e in mine_received if e["verdict"] == "accepte"]
-        last_accepted = arrival(accepted[-1]) if accepted else ""
-        status.rejets_en_attente = [
-            _note(archive, e, "erreurs")
-            for e in mine_received
-            if e["verdict"] == "rejete" and arrival(e) > last_accepted
-        ]
-        if accepted:
-            note = _note(archive, accepted[-1], "avertissements")
-            if note.premiers_messages:
-                status.avertissements = [note]
-        bodies.append(status)
-    unattributed = [_note(archive, e, "erreurs") for e in receptions if not e.get("organisme")]
-    return CampaignStatus(config.slug, bodies, unattributed)
+        )
+    status.cibles = [
+        TargetStatus(t.id_cible, t.id_action, t.deadline, values.get(t.id_cible))
+        for t in plan.targets_of(body)
+    ]
+    status.fichiers = [notes.note(r, "erreurs" if not r.accepted else "avertissements") for r in received]
+    accepted = [r for r in received if r.accepted]
+    last_accepted = accepted[-1].order_key() if accepted else None
+    status.rejets_en_attente = [
+        notes.note(r, "erreurs")
+        for r in received
+        if not r.accepted and (last_accepted is None or r.order_key() > last_accepted)
+    ]
+    status.sans_effet = [n for n in status.fichiers if n.accepte and n.effet]
+    if accepted:
+        note = notes.note(accepted[-1], "avertissements")
+        if note.premiers_messages:
+            status.avertissements = [note]
+    return status
 
 
 def to_remind(status: CampaignStatus) -> list[BodyStatus]:
-    """The bodies to chase: an action without a report, a target without a value, or a
+    """The bodies to chase: an action without any report, a target without a value, or a
     rejected file not yet replaced."""
     return [
         body
@@ -297,6 +391,16 @@ def _html_table(headings: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
+def _action_cell(action: ActionStatus) -> str:
+    if action.dernier_rapport is not None:
+        r = action.dernier_rapport
+        return f"{r.date_rapport} : {r.statut} ({r.fichier}, reçu le {r.arrivee[:10]})"
+    if action.dernier_rapport_autre is not None:
+        o = action.dernier_rapport_autre
+        return f"rapport de {o['organisme']} au {o['date_rapport']}"
+    return "sans rapport"
+
+
 def status_html(status: CampaignStatus) -> str:
     """The same state as a page a steward opens from the state folder (no script)."""
     e = html.escape
@@ -305,22 +409,17 @@ def status_html(status: CampaignStatus) -> str:
         f"<title>État de la collecte : {e(status.dataset)}</title></head><body>",
         f"<h1>État de la collecte : {e(status.dataset)}</h1>",
     ]
+
+    def line(n: FileNote) -> str:
+        effect = f" {n.effet}" if n.effet else ""
+        return f"{n.fichier} ({n.porte}, reçu le {n.arrivee[:10]}) : {n.verdict}{effect}"
+
     for body in status.organismes:
         parts.append(f'<h2 id="{e(body.id_organisation)}">{e(body.nom)} ({e(body.id_organisation)})</h2>')
         parts.append(
             _html_table(
                 ("Action", "Coresponsables", "Dernier rapport"),
-                [
-                    (
-                        a.id_action,
-                        ", ".join(a.coresponsables),
-                        f"{a.dernier_rapport.date_rapport} : {a.dernier_rapport.statut} ({a.dernier_rapport.fichier}, "
-                        f"reçu le {a.dernier_rapport.arrivee[:10]})"
-                        if a.dernier_rapport
-                        else "sans rapport",
-                    )
-                    for a in body.actions
-                ],
+                [(a.id_action, ", ".join(a.coresponsables), _action_cell(a)) for a in body.actions],
             )
         )
         if body.cibles:
@@ -345,22 +444,31 @@ def status_html(status: CampaignStatus) -> str:
                 f"<p>Fichier rejeté, pas encore remplacé : {e(note.fichier)} ({e(note.arrivee[:10])}) — "
                 f'{e(note.verdict)} <a href="file://{e(note.rapport)}">rapport</a></p>'
             )
+        for note in body.sans_effet:
+            parts.append(f"<p>Fichier accepté sans effet complet : {e(note.fichier)} — {e(note.effet)}</p>")
+        if body.fichiers:
+            parts.append("<h3>Fichiers reçus</h3><ul>")
+            parts += [f"<li>{e(line(n))}</li>" for n in body.fichiers]
+            parts.append("</ul>")
     if status.non_attribues:
         parts.append("<h2>Fichiers non attribués</h2><ul>")
         parts += [
             f"<li>{e(n.origine)} ({e(n.arrivee[:10])}) : {e(n.verdict)}</li>" for n in status.non_attribues
         ]
         parts.append("</ul>")
+    if status.refus:
+        parts.append("<h2>Refusés à la réception</h2><ul>")
+        parts += [f"<li>{e(r.origine)} : {e(r.motif)}</li>" for r in status.refus]
+        parts.append("</ul>")
     parts.append("</body></html>\n")
     return "".join(parts)
 
 
-def write_status(config: DatasetConfig, settings: Settings, status: CampaignStatus) -> Path:
+def write_status(layout: ArchiveLayout, status: CampaignStatus) -> Path:
     """``<state>/<slug>/etat-collecte.{json,html}``, rewritten after each collection."""
-    root = settings.state_dir / config.slug
     write_atomically(
-        root / f"{STATUS_FILE}.json",
+        layout.status("json"),
         (json.dumps(status.to_dict(), ensure_ascii=False, indent=1, sort_keys=True) + "\n").encode("utf-8"),
     )
-    write_atomically(root / f"{STATUS_FILE}.html", status_html(status).encode("utf-8"))
-    return root / f"{STATUS_FILE}.json"
+    write_atomically(layout.status("html"), status_html(status).encode("utf-8"))
+    return layout.status("json")

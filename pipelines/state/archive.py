@@ -1,132 +1,115 @@
-"""State: every received submission kept byte for byte, with its report and where it came from.
+"""State: every received submission kept byte for byte, with the report of each reception.
 
-Layout under ``<state_dir>/<dataset slug>/`` (never under the published output)::
+Where things live is ``state.layout``'s to say; what the journal holds is
+``state.journal``'s. A submission is named by its content hash, so receiving the same
+bytes twice stores them once; each reception (a file received again, or moved to another
+folder) keeps its own report and its own line in the journal. Files are written to a
+temporary name then renamed, and the report is written before the journal line: a crash
+leaves a file to receive again, never a half-written reception. Rejected submissions stay
+here (quarantine): nothing of them is published. A withdrawal is a line of the journal:
+nothing is ever deleted, the withdrawn file's rows are left out of what is published.
 
-    journal.jsonl                     one line per event, appended: a reception (its arrival
-                                      time gives the merge order) or a withdrawal
-    soumissions/<sha256>/original.<ext>   the bytes as received
-    soumissions/<sha256>/rapport.{json,md,html}   the validation report
-    soumissions/<sha256>/lignes.json  canonical rows (accepted submissions only)
-    soumissions/<sha256>/cibles.json  canonical rows of values reached of targets (accepted
-                                      submissions that have some; absent: none)
-    http.json                         ETag / Last-Modified of each polled URL
-
-A submission is named by its content hash, so receiving the same bytes twice stores them
-once (both receptions are in the journal). Files are written to a temporary name then
-renamed, and the report is written last: a crash leaves a submission to re-validate,
-never a half-written one. Rejected submissions stay here (quarantine): nothing of them
-is published. A withdrawal is a line of the journal (``evenement: retrait``): nothing is
-ever deleted, the withdrawn file's rows are left out of what is published.
-
-Arrival order, not the order of the journal, decides which report of an action and date
-wins: a draft received after the final report but older by its modification time in the
-inbox does not replace it.
+The merge order is the reception order: a file received in a later collection always
+ranks after every file received before it; files of one collection are ordered by their
+modification times, then paths (the order they were received in). Journals of the
+earlier format keep their recorded order.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from pathlib import Path, PurePath
+from pathlib import Path
 from typing import Any
 
 from pipelines.core.errors import ConfigError
 from pipelines.io.atomic import copy_atomically, write_atomically
+from pipelines.state.journal import (
+    Journal,
+    Origin,
+    Reception,
+    Refusal,
+    Verdict,
+    Withdrawal,
+)
+from pipelines.state.layout import ArchiveLayout
 from pipelines.state.received import Received
 
-JOURNAL = "journal.jsonl"
-SUBMISSIONS = "soumissions"
-HTTP_STATE = "http.json"
-REPORT = "rapport.json"
-ROWS = "lignes.json"
-TARGET_ROWS = "cibles.json"
-
-
-def _suffix(name: str) -> str:
-    suffix = PurePath(name).suffix.lower()
-    return suffix if re.fullmatch(r"\.[a-z0-9]{1,8}", suffix) else ".bin"
-
-
-WITHDRAWAL = "retrait"
-
-
-def arrival(entry: dict[str, Any]) -> str:
-    """When a reception's file arrived (UTC, ISO 8601): its modification time in the inbox,
-    the fetch time over HTTP; journals written before arrival was recorded: reception time."""
-    return str(entry.get("arrivee") or entry["recu_le"])
+Row = dict[str, str]
 
 
 @dataclass(frozen=True)
 class AcceptedSubmission:
     """One accepted reception: the rows of the file and who sent it, when."""
 
-    sha256: str
-    organisation: str | None
-    rows: list[dict[str, str]]
-    file_name: str = ""
-    origin: str = ""
-    arrived_at: str = ""
-    target_rows: tuple[dict[str, str], ...] = ()
+    reception: Reception
+    organisation: str
+    rows: list[Row]
+    target_rows: tuple[Row, ...] = ()
+
+    @property
+    def sha256(self) -> str:
+        return self.reception.sha256
+
+    @property
+    def file_name(self) -> str:
+        return self.reception.file_name
+
+    @property
+    def origin(self) -> Origin:
+        return self.reception.origin
+
+    @property
+    def arrived_at(self) -> str:
+        return self.reception.arrived_at
 
 
-@dataclass(frozen=True)
-class Withdrawal:
-    sha256: str
-    file_name: str
-    reason: str
-    date: str
+def _json_bytes(document: Any) -> bytes:
+    return (json.dumps(document, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
 
 
 class SubmissionArchive:
     """One dataset's archive. The journal is read once per instance and kept up to date
-    by ``save``: a collection holds the state lock, so nobody else appends meanwhile."""
+    by what this instance appends: a writer holds the state lock, so nobody else appends
+    meanwhile."""
 
     def __init__(self, root: Path) -> None:
-        self.root = root
-        self._journal: list[dict[str, Any]] | None = None
+        self.layout = ArchiveLayout(root)
+        self.journal = Journal(self.layout.journal)
         # An accepted file's rows (progress, targets), read once: a file is named by its hash.
-        self._rows: dict[str, tuple[list[dict[str, str]], tuple[dict[str, str], ...]]] = {}
+        self._rows: dict[str, tuple[list[Row], tuple[Row, ...]]] = {}
 
-    def folder(self, sha256: str) -> Path:
-        return self.root / SUBMISSIONS / sha256
+    @property
+    def root(self) -> Path:
+        return self.layout.root
 
-    def journal(self) -> list[dict[str, Any]]:
-        if self._journal is None:
-            path = self.root / JOURNAL
-            lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
-            # A line cut by a crash mid-append is the only possible damage: skip it.
-            self._journal = []
-            for line in lines:
-                try:
-                    self._journal.append(json.loads(line))
-                except json.JSONDecodeError:
-                    continue
-        return self._journal
-
-    def receptions(self) -> list[dict[str, Any]]:
+    def receptions(self) -> list[Reception]:
         """The journal's receptions, in the order they were written."""
-        return [e for e in self.journal() if e.get("evenement", "reception") != WITHDRAWAL]
+        return self.journal.receptions()
 
     def withdrawals(self) -> dict[str, Withdrawal]:
         """Withdrawn submissions by sha256."""
-        return {
-            e["sha256"]: Withdrawal(e["sha256"], e.get("fichier", ""), e.get("motif", ""), e["date"])
-            for e in self.journal()
-            if e.get("evenement") == WITHDRAWAL
-        }
+        return self.journal.withdrawals()
 
-    def is_known(self, origin: str, sha256: str) -> bool:
+    def refusals(self) -> list[Refusal]:
+        return self.journal.refusals()
+
+    def is_known(self, origin: Origin, sha256: str) -> bool:
         """This exact file was already received from this origin and has its report."""
-        return (self.folder(sha256) / REPORT).exists() and any(
-            e["origine"] == origin and e["sha256"] == sha256 for e in self.receptions()
+        return any(
+            r.origin == origin and r.sha256 == sha256 and self.layout.report(r).exists()
+            for r in self.receptions()
         )
+
+    def is_refused(self, origin: Origin, code: str) -> bool:
+        """This origin was already refused for this reason (refused once, not at every run)."""
+        return any(r.origin == origin and r.code == code for r in self.refusals())
 
     def has_real_submissions(self) -> bool:
         """A real (not sample) file was ever received here, whatever its verdict."""
-        return any(not e.get("exemple", False) for e in self.receptions())
+        return any(not r.sample for r in self.receptions())
 
     def find(self, prefix: str) -> str:
         """The sha256 of the received file that ``prefix`` names (the whole sha256 or a
@@ -137,17 +120,21 @@ class SubmissionArchive:
                 f"« {prefix} » n'est pas un identifiant de soumission.",
                 hint="Donnez l'empreinte sha256 du fichier archivé (ou ses premiers caractères, "
                 "au moins 4), telle que la donne le rapport ou le journal des réceptions.",
+                submission=prefix,
             )
-        found = sorted({str(e["sha256"]) for e in self.receptions() if str(e["sha256"]).startswith(wanted)})
+        found = sorted({r.sha256 for r in self.receptions() if r.sha256.startswith(wanted)})
         if not found:
             raise ConfigError(
                 f"Aucune soumission reçue dans {self.root} n'a une empreinte commençant par « {prefix} ».",
                 hint="Vérifiez l'identifiant et le dossier d'état (--state-dir).",
+                submission=prefix,
             )
         if len(found) > 1:
             raise ConfigError(
                 f"« {prefix} » désigne {len(found)} soumissions : " + ", ".join(f[:16] for f in found) + ".",
                 hint="Donnez davantage de caractères de l'empreinte.",
+                submission=prefix,
+                candidates=found,
             )
         return found[0]
 
@@ -167,31 +154,25 @@ class SubmissionArchive:
                 f"La soumission {sha256[:16]} ({earlier.file_name}) a déjà été retirée le "
                 f"{earlier.date} (motif : {earlier.reason}).",
                 hint="Rien à faire : ses lignes ne sont plus publiées.",
+                submission=sha256,
+                withdrawn_on=earlier.date,
             )
-        name = next(e["fichier"] for e in self.receptions() if e["sha256"] == sha256)
-        entry = {
-            "n": len(self.journal()) + 1,
-            "evenement": WITHDRAWAL,
-            "sha256": sha256,
-            "fichier": name,
-            "motif": reason.strip(),
-            "date": date,
-        }
-        self._append(entry)
-        return Withdrawal(sha256, name, reason.strip(), date)
+        name = next(r.file_name for r in self.receptions() if r.sha256 == sha256)
+        withdrawal = Withdrawal(self.journal.next_n(), sha256, name, reason.strip(), date)
+        self.journal.append(withdrawal)
+        return withdrawal
 
-    def _append(self, entry: dict[str, Any]) -> None:
-        path = self.root / JOURNAL
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("a", encoding="utf-8") as handle:
-            handle.write(json.dumps(entry, ensure_ascii=False, sort_keys=True) + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        self.journal().append(entry)
+    def refuse(
+        self, origin: Origin, file_name: str, code: str, reason: str, date: str, collection: int | None
+    ) -> Refusal:
+        """Journals something the intake would not read; nothing is archived of it."""
+        refusal = Refusal(self.journal.next_n(), origin, file_name, code, reason, date, collection)
+        self.journal.append(refusal)
+        return refusal
 
     def store(self, received: Received) -> Path:
         """Keeps the bytes (once per content) and returns where they are."""
-        path = self.folder(received.sha256) / f"original{_suffix(received.name)}"
+        path = self.layout.original(received.sha256, received.name)
         if path.exists():
             return path
         if received.path is None:
@@ -204,86 +185,97 @@ class SubmissionArchive:
         self,
         received: Received,
         reports: Mapping[str, bytes],
-        rows: list[dict[str, str]],
+        rows: list[Row],
         *,
         accepted: bool,
         organisation: str | None,
         sample: bool,
-        target_rows: list[dict[str, str]] | None = None,
-    ) -> None:
-        """Report and rows of a validated submission, then its line in the journal.
+        collection: int,
+        target_rows: list[Row] | None = None,
+    ) -> Reception:
+        """Rows and report of a validated reception, then its line in the journal.
 
         ``reports`` are the rendered report files by suffix (``json``, ``md``, ``html``): the
-        archive keeps them and does not know how they are made. ``rapport.json`` is written
-        last, so that a crash leaves a submission to validate again."""
-        folder = self.folder(received.sha256)
+        archive keeps them and does not know how they are made. The journal line is written
+        last: a crash before it leaves a file to receive again."""
+        n = self.journal.next_n()
+        folder = self.layout.reception_folder(received.sha256, n)
         if accepted:
-            write_atomically(
-                folder / ROWS, (json.dumps(rows, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
-            )
+            write_atomically(self.layout.rows(received.sha256), _json_bytes(rows))
             if target_rows:
-                write_atomically(
-                    folder / TARGET_ROWS,
-                    (json.dumps(target_rows, ensure_ascii=False, indent=1) + "\n").encode("utf-8"),
-                )
+                write_atomically(self.layout.target_rows(received.sha256), _json_bytes(target_rows))
         for suffix in sorted(reports, key=lambda s: s == "json"):
-            write_atomically(folder / f"rapport.{suffix}", reports[suffix])
-        entry = {
-            "n": len(self.journal()) + 1,
-            "sha256": received.sha256,
-            "fichier": received.name,
-            "origine": received.origin,
-            "recu_le": received.received_at,
-            "arrivee": received.arrived_at or received.received_at,
-            "organisme": organisation,
-            "exemple": sample,
-            "verdict": "accepte" if accepted else "rejete",
-        }
-        self._append(entry)
+            write_atomically(self.root / folder / f"rapport.{suffix}", reports[suffix])
+        reception = Reception(
+            n=n,
+            sha256=received.sha256,
+            file_name=received.name,
+            origin=received.origin,
+            received_at=received.received_at,
+            arrived_at=received.arrived_at or received.received_at,
+            organisation=organisation,
+            sample=sample,
+            verdict=Verdict.ACCEPTED if accepted else Verdict.REJECTED,
+            collection=collection,
+            modified_at=received.modified_at,
+            report=folder,
+        )
+        self.journal.append(reception)
+        return reception
+
+    def report(self, reception: Reception) -> dict[str, Any]:
+        """The JSON report of a reception."""
+        document: dict[str, Any] = json.loads(self.layout.report(reception).read_text(encoding="utf-8"))
+        return document
+
+    def organisation_of(self, reception: Reception) -> str | None:
+        """The reception's body: recorded in the journal, or (old journals) in its report."""
+        if reception.organisation_recorded:
+            return reception.organisation
+        found = self.report(reception).get("organisme")
+        return str(found) if found else None
+
+    def ordered(self, sample: bool) -> list[Reception]:
+        """The campaign's receptions (sample or real), not withdrawn, in merge order."""
+        withdrawn = self.withdrawals()
+        found = [r for r in self.receptions() if r.sample == sample and r.sha256 not in withdrawn]
+        return sorted(found, key=Reception.order_key)
+
+    def rows_of(self, sha256: str) -> tuple[list[Row], tuple[Row, ...]]:
+        """An accepted file's canonical rows (progress, targets), read once."""
+        if sha256 not in self._rows:
+            targets = self.layout.target_rows(sha256)
+            self._rows[sha256] = (
+                json.loads(self.layout.rows(sha256).read_text(encoding="utf-8")),
+                tuple(json.loads(targets.read_text(encoding="utf-8"))) if targets.exists() else (),
+            )
+        return self._rows[sha256]
 
     def accepted(self, sample: bool) -> Iterator[AcceptedSubmission]:
-        """Accepted, attributed, not withdrawn receptions in arrival order (ties: origin).
+        """Accepted, attributed, not withdrawn receptions in merge order.
 
-        The merge order: a later arrival's report of an action and date replaces an earlier
-        one. A file received twice counts at each arrival (its rows are the same). A
-        reception without a body (journals of before attribution was required) is left out:
-        no published row is without an author."""
-        withdrawn = self.withdrawals()
-        entries = [
-            e
-            for e in self.receptions()
-            if e.get("exemple", False) == sample
-            and e["verdict"] == "accepte"
-            and e["sha256"] not in withdrawn
-        ]
-        entries.sort(key=lambda e: (arrival(e), e["origine"], e["n"]))
-        for entry in entries:
-            sha = entry["sha256"]
-            folder = self.folder(sha)
-            organisation = (
-                entry.get("organisme")
-                if "organisme" in entry
-                else json.loads((folder / REPORT).read_text(encoding="utf-8")).get("organisme")
-            )
+        A later reception's report of an action and date replaces an earlier one. A file
+        received twice counts at each reception (its rows are the same). A reception without
+        a body (journals of before attribution was required) is left out: no published row is
+        without an author."""
+        for reception in self.ordered(sample):
+            if not reception.accepted:
+                continue
+            organisation = self.organisation_of(reception)
             if not organisation:
                 continue
-            if sha not in self._rows:
-                targets = folder / TARGET_ROWS
-                self._rows[sha] = (
-                    json.loads((folder / ROWS).read_text(encoding="utf-8")),
-                    tuple(json.loads(targets.read_text(encoding="utf-8"))) if targets.exists() else (),
-                )
-            rows, target_rows = self._rows[sha]
-            yield AcceptedSubmission(
-                sha, organisation, rows, entry["fichier"], entry["origine"], arrival(entry), target_rows
-            )
+            rows, target_rows = self.rows_of(reception.sha256)
+            yield AcceptedSubmission(reception, organisation, rows, target_rows)
 
     def http_validators(self) -> dict[str, dict[str, str]]:
-        path = self.root / HTTP_STATE
-        return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+        path = self.layout.http_validators
+        found: dict[str, dict[str, str]] = (
+            json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+        )
+        return found
 
     def save_http_validators(self, validators: dict[str, dict[str, str]]) -> None:
         write_atomically(
-            self.root / HTTP_STATE,
+            self.layout.http_validators,
             (json.dumps(validators, ensure_ascii=False, indent=1, sort_keys=True) + "\n").encode("utf-8"),
         )

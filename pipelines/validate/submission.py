@@ -33,6 +33,7 @@ from pipelines.gather.submissions.read import (
     too_large,
 )
 from pipelines.gather.submissions.template import TARGET_SHOWN
+from pipelines.state.journal import Door
 from pipelines.state.received import Received
 from pipelines.validate.normalise import INFORMATIONAL_COLUMNS, NormalisedSubmission, normalise_submission
 from pipelines.validate.report import SubmissionReport
@@ -121,13 +122,13 @@ def _validate_targets(
 
 def _attribution_fix(received: Received) -> str:
     """How to attribute a file, by where it came from."""
-    if received.origin.startswith(("depot:", "exemple:")):
+    if received.origin.door in (Door.INBOX, Door.SAMPLE):
         return (
             "Déplacez le fichier dans le dossier de l'organisme qui l'a envoyé, nommé par son "
             "identifiant dans la table organisations du plan (par exemple ditp/), puis "
             "relancez la collecte ; ou demandez-lui de remplir son modèle."
         )
-    if received.origin.startswith("fichier:"):
+    if received.origin.door is Door.FILE:
         return "Indiquez l'organisme qui rend compte (--org, par exemple --org ditp)."
     return "Indiquez l'organisme de cette adresse (urls[].organisation dans dataset.yaml)."
 
@@ -208,7 +209,7 @@ def validate_submission(
         file_name=received.name,
         sha256=received.sha256,
         size=received.byte_count,
-        origin=received.origin,
+        origin=received.origin.to_json(),
         received_at=received.received_at,
         organisation=received.organisation,
         template_used=False,

@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pipelines.core.config import SAMPLE_TITLE_PREFIX
 from pipelines.core.errors import PublishError
 from pipelines.core.schema import TableSchema
+from pipelines.state.samples import title_says_sample
 from publish.versioning.rule import version_tuple
 
 LATEST = "latest"
@@ -57,9 +57,7 @@ def version_is_sample(dataset_dir: Path, entry: dict[str, Any]) -> bool:
     descriptor = dataset_dir / entry["version"] / "datapackage.json"
     if not descriptor.is_file():
         return False
-    return str(json.loads(descriptor.read_text(encoding="utf-8")).get("title", "")).startswith(
-        SAMPLE_TITLE_PREFIX
-    )
+    return title_says_sample(str(json.loads(descriptor.read_text(encoding="utf-8")).get("title", "")))
 
 
 def read_log(dataset_dir: Path) -> VersionLog:

@@ -68,9 +68,11 @@ class Campaign:
         self.inbox.mkdir()
         self.sent: list[Sent] = []
         self.withdrawn: set[str] = set()
+        self.runs = 0
 
     def send(self, sent: Sent) -> Sent:
         drop(self.inbox, sent.relative, sent.content, sent.arrived)
+        sent.collection = self.runs + 1
         self.sent.append(sent)
         return sent
 
@@ -79,13 +81,14 @@ class Campaign:
         return subprocess.run([str(OGP), *args], capture_output=True, text=True, env=env, timeout=300)
 
     def run(self, real: bool = True) -> subprocess.CompletedProcess[str]:
+        self.runs += 1
         return self.ogp("run", "--out", str(self.out), "--state-dir", str(self.state), real=real)
 
     def expected(self) -> dict[tuple[str, str], tuple[str, str, str, str]]:
         """(statut, commentaire, body, id_soumission) per (action, date): the accepted, not
         withdrawn files in arrival order, the later one winning."""
         rows: dict[tuple[str, str], tuple[str, str, str, str]] = {}
-        for sent in sorted(self.sent, key=lambda s: (s.arrived, s.relative)):
+        for sent in sorted(self.sent, key=lambda s: s.order):
             if sent.accepted and sent.sha256 not in self.withdrawn:
                 for row in sent.rows:
                     rows[(row[0], row[1])] = (row[2], row[4], sent.body, sent.sha256)

@@ -17,6 +17,7 @@ from pipelines.core.config import DatasetConfig, HttpSubmissionSource, Settings
 from pipelines.core.errors import SourceUnavailable
 from pipelines.gather.http import HttpPolicy, ResponseTooLarge, fetch_url, redact_url
 from pipelines.intake.submissions import collect_submissions
+from pipelines.state.campaign import dataset_for_run
 from tests.conftest import TODAY
 
 BODY = (
@@ -230,7 +231,7 @@ def test_collecting_from_urls_archives_reports_and_remembers_validators(
             "reporters": {"E1-A1-01": ("meae",)},
         }
     )  # both report on ditp's E1-A1-01: meae as declared reporter
-    config = progress_config.model_copy(update={"source": source}).for_run(settings)
+    config = dataset_for_run(progress_config.model_copy(update={"source": source}), settings)
     policy = HttpPolicy(read_timeout=2, attempts=2, backoff=0.01)
     summary = collect_submissions(config, settings, today=TODAY, policy=policy)
     assert [r.organisation for r in summary.accepted] == ["ditp", "meae"]

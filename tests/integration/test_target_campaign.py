@@ -23,7 +23,7 @@ import pytest
 from openpyxl import load_workbook
 
 from tests.conftest import PLAN_SLUG, PROGRESS_SLUG
-from tests.integration.inbox import Sent, drop
+from tests.integration.inbox import Sent, drop, latest_report, reception_times
 
 pytestmark = pytest.mark.slow
 
@@ -50,6 +50,7 @@ class Campaign:
         self.inbox.mkdir()
         self.sent: list[Sent] = []
         self.withdrawn: set[str] = set()
+        self.runs = 0
 
     def ogp(self, *args: str) -> subprocess.CompletedProcess[str]:
         env = {**ENV, "OGP_SUBMISSIONS_INBOX": str(self.inbox)}
@@ -58,21 +59,25 @@ class Campaign:
     def run(self, status: int = 0) -> subprocess.CompletedProcess[str]:
         """``ogp run``; ``status`` 3 when a file of the run is rejected (published all the same)."""
         result = self.ogp("run", "--out", str(self.out), "--state-dir", str(self.state))
+        self.runs += 1
         assert result.returncode == status, result.stdout + result.stderr
         return result
 
     def send(self, sent: Sent) -> None:
         drop(self.inbox, sent.relative, sent.content, sent.arrived)
+        sent.collection = self.runs + 1
         self.sent.append(sent)
 
     def expected(self) -> dict[tuple[str, str], tuple[float, str, str, str]]:
         """(value, body, id_soumission, date_reception) per (target, date): accepted, not
-        withdrawn files in arrival order, the later one winning."""
+        withdrawn files in reception order, the later one winning, with the time the journal
+        says it was received."""
+        received = reception_times(self.state, PROGRESS_SLUG)
         rows: dict[tuple[str, str], tuple[float, str, str, str]] = {}
-        for sent in sorted(self.sent, key=lambda s: (s.arrived, s.relative)):
+        for sent in sorted(self.sent, key=lambda s: s.order):
             if sent.accepted and sent.sha256 not in self.withdrawn:
                 for target, date, value in sent.rows:
-                    rows[(target, date)] = (value, sent.body, sent.sha256, f"{sent.arrived}T09:00:00Z")
+                    rows[(target, date)] = (value, sent.body, sent.sha256, received[sent.sha256])
         return rows
 
     def published(self) -> dict[tuple[str, str], tuple[float, str, str, str]]:
@@ -212,11 +217,7 @@ def test_two_bodies_report_target_values_over_several_runs(tmp_path: Path) -> No
     # Ahead of its target (20 of 18 regions), a milestone passed; late on 80 % by the end of 2022.
     assert c.dashboard()["E6-A1-01-C1"] == ("atteinte", "111\u00a0%")
     assert c.dashboard()["E3-A1-01-C1"] == ("echeance_depassee", "78\u00a0%")
-    report = json.loads(
-        next((c.state / PROGRESS_SLUG / "soumissions").glob(f"{c.sent[-1].sha256}/rapport.json")).read_text(
-            encoding="utf-8"
-        )
-    )
+    report = latest_report(c.state, PROGRESS_SLUG, c.sent[-1].sha256)
     assert [(e["ligne"], e["colonne"], e["code"]) for e in report["erreurs"]] == [
         (2, "id_cible", "cible-hors-responsabilite")
     ]

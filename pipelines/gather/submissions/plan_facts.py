@@ -86,6 +86,13 @@ def plan_facts(config: DatasetConfig) -> PlanFacts:
     return _plan_facts_of(plan_config.directory.resolve(), file_stamps(plan_config))
 
 
+def campaign_plan(config: DatasetConfig) -> PlanFacts:
+    """The plan facts a progress dataset's files are checked against: the plan's own, with
+    the bodies the dataset entitles to report on others' actions. Computed once per run by
+    its caller and handed down (collection, status, validation, template)."""
+    return with_reporters(plan_facts(config), source_of(config))
+
+
 def with_reporters(plan: PlanFacts, source: SubmissionsSource) -> PlanFacts:
     """The plan's facts with the bodies the dataset entitles to report on others' actions.
 

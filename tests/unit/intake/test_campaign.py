@@ -17,12 +17,12 @@ from openpyxl import Workbook, load_workbook
 from pipelines.core.config import DatasetConfig, Settings
 from pipelines.core.errors import ConfigError
 from pipelines.core.problems import Severity
-from pipelines.gather.submissions.records import (
-    SamplesOverRealData,
-    gather_progress_records,
-)
+from pipelines.gather.submissions.records import gather_progress_records, merge_archive
 from pipelines.gather.submissions.template import TemplateAction, write_template_xlsx
+from pipelines.intake.status import campaign_status
 from pipelines.intake.submissions import collect_submissions, withdraw_submission
+from pipelines.state.campaign import dataset_for_run, resolve_campaign
+from pipelines.state.samples import SamplesOverRealData
 from publish.release import refuse_samples_over_real_data
 from tests.conftest import PROGRESS_SLUG, TODAY
 from tests.unit.intake.test_progress_collection import HEADER, Pipeline
@@ -71,8 +71,9 @@ def published(pipeline: Pipeline) -> dict[tuple[str, str], dict[str, object]]:
 
 
 def journal_codes(pipeline: Pipeline, content: bytes) -> list[tuple[int | None, str | None, str]]:
-    report = json.loads((pipeline.archive.folder(sha(content)) / "rapport.json").read_text(encoding="utf-8"))
-    return [(e["ligne"], e["colonne"], e["code"]) for e in report["erreurs"]]
+    """The errors of the latest reception of a file, as ``(row, column, code)``."""
+    reception = [r for r in pipeline.archive.receptions() if r.sha256 == sha(content)][-1]
+    return [(e["ligne"], e["colonne"], e["code"]) for e in pipeline.archive.report(reception)["erreurs"]]
 
 
 @pytest.fixture
@@ -80,8 +81,8 @@ def pipeline(tmp_path: Path, progress_config: DatasetConfig) -> Pipeline:
     return Pipeline(tmp_path, progress_config)
 
 
-def test_the_later_arrival_wins_whatever_the_names_and_the_order_of_reading(pipeline: Pipeline) -> None:
-    # The draft sorts after the final report by name, but arrived first.
+def test_the_reception_order_decides_and_a_replaced_file_is_said_to_be(pipeline: Pipeline) -> None:
+    # One collection: the draft sorts after the final report by name, but was saved first.
     final = drop(
         pipeline,
         "ditp/rapport-final.csv",
@@ -94,27 +95,41 @@ def test_the_later_arrival_wins_whatever_the_names_and_the_order_of_reading(pipe
         HEADER + "E1-A1-01,2023-06-30,limite,40,Brouillon,\n",
         "2023-06-20",
     )
+    pipeline.clock.day = "2023-07-04"
     pipeline.collect()
     pipeline.publish()
     row = published(pipeline)[("E1-A1-01", "2023-06-30")]
+    # Published with the time the pipeline received it, not the file's own date.
     assert (row["commentaire"], row["id_soumission"], row["date_reception"]) == (
         "Final",
         sha(final),
-        "2023-07-03T09:00:00Z",
+        "2023-07-04T10:00:00Z",
     )
-    arrivals = {e["fichier"]: e["arrivee"] for e in pipeline.archive.receptions()}
-    assert arrivals == {
-        "rapport-final.csv": "2023-07-03T09:00:00.000000Z",
-        "rapport-version-de-travail.csv": "2023-06-20T09:00:00.000000Z",
+    received = {r.file_name: (r.collection, r.modified_at) for r in pipeline.archive.receptions()}
+    assert received == {
+        "rapport-version-de-travail.csv": (1, "2023-06-20T09:00:00.000000Z"),
+        "rapport-final.csv": (1, "2023-07-03T09:00:00.000000Z"),
     }
-    # An old copy of the draft read in a later run does not win either: it arrived earlier.
-    older = drop(
-        pipeline, "ditp/copie-brouillon.csv", HEADER + "E1-A1-01,2023-06-30,limite,35,Copie,\n", "2023-06-25"
+    draft_reception, final_reception = pipeline.archive.receptions()
+    effects = merge_archive(pipeline.archive, sample=False).effects
+    assert effects[draft_reception.n].without_effect
+    assert effects[draft_reception.n].replaced_by == {final_reception.n: 1}
+    # A correction copied with its old date, received in a later collection, is published:
+    # reception order, not the file's date.
+    pipeline.clock.day = "2023-07-05"
+    corrected = drop(
+        pipeline,
+        "ditp/copie-corrigee.csv",
+        HEADER + "E1-A1-01,2023-06-30,substantiel,85,Corrigé,\n",
+        "2023-06-25",
     )
-    assert [r.file_name for r in pipeline.collect().accepted] == ["copie-brouillon.csv"]
-    assert not pipeline.publish().published
-    assert published(pipeline)[("E1-A1-01", "2023-06-30")]["id_soumission"] == sha(final)
-    assert {sha(draft), sha(older), sha(final)} <= {
+    assert [r.file_name for r in pipeline.collect().accepted] == ["copie-corrigee.csv"]
+    assert pipeline.publish().published
+    row = published(pipeline)[("E1-A1-01", "2023-06-30")]
+    assert (row["id_soumission"], row["date_reception"]) == (sha(corrected), "2023-07-05T10:00:00Z")
+    effects = merge_archive(pipeline.archive, sample=False).effects
+    assert effects[final_reception.n].without_effect and effects[final_reception.n].replaced_by == {3: 1}
+    assert {sha(draft), sha(final), sha(corrected)} <= {
         p.name for p in (pipeline.archive.root / "soumissions").iterdir()
     }
 
@@ -298,7 +313,9 @@ def test_a_withdrawn_file_leaves_the_next_version_with_a_changelog_entry(pipelin
 
     done = withdraw_submission(pipeline.config, pipeline.settings, sha(mistake)[:10], "envoyé par erreur")
     assert (done.sha256, done.file_name, done.accepted) == (sha(mistake), "erreur.csv", True)
-    assert (pipeline.archive.folder(sha(mistake)) / "original.csv").read_bytes() == mistake  # nothing deleted
+    assert (
+        pipeline.archive.layout.submission(sha(mistake)) / "original.csv"
+    ).read_bytes() == mistake  # nothing deleted
     tables = gather_progress_records(pipeline.config, pipeline.settings)
     assert [r["id_soumission"] for r in tables["suivi"]] == [sha(kept)]
     from functools import partial
@@ -335,19 +352,96 @@ def test_a_withdrawn_file_leaves_the_next_version_with_a_changelog_entry(pipelin
         withdraw_submission(pipeline.config, pipeline.settings, "rapport.csv", "un nom")
 
 
-def test_samples_are_refused_where_real_submissions_were_received_or_published(
+def test_samples_never_replace_the_real_campaign_recorded_or_published(
     pipeline: Pipeline, progress_config: DatasetConfig, tmp_path: Path
 ) -> None:
     drop(pipeline, "ditp/rapport.csv", HEADER + "E1-A1-01,2023-06-30,limite,20,,\n", "2023-07-01")
     pipeline.collect()
     pipeline.publish()
-    sample = progress_config.for_run(Settings(state_dir=pipeline.settings.state_dir))
-    assert sample.source.sample
-    with pytest.raises(SamplesOverRealData, match="OGP_SUBMISSIONS_INBOX") as refused:
-        collect_submissions(sample, Settings(state_dir=pipeline.settings.state_dir), today=TODAY)
+    state = Settings(state_dir=pipeline.settings.state_dir)  # OGP_SUBMISSIONS_INBOX not set
+    again = dataset_for_run(progress_config, state)
+    assert (again.source.sample, again.source.inbox) == (False, pipeline.inbox.resolve())  # never the samples
+    # A state folder of before campaigns were recorded, with real files: its inbox is asked for.
+    pipeline.archive.layout.campaign.unlink()
+    assert dataset_for_run(progress_config, state).source.sample is False
+    with pytest.raises(ConfigError) as refused:
+        collect_submissions(progress_config, state, today=TODAY)
     assert "OGP_SUBMISSIONS_INBOX" in refused.value.hint
-    # A new state folder, the same output: refused by what the output serves.
-    with pytest.raises(SamplesOverRealData, match="soumissions réelles"):
+    # The samples, asked for elsewhere, are refused by what the output serves.
+    sample = dataset_for_run(progress_config, Settings(state_dir=tmp_path / "autre-etat"))
+    assert sample.source.sample
+    with pytest.raises(SamplesOverRealData) as over_output:
         refuse_samples_over_real_data(pipeline.out, sample, tmp_path / "autre-etat")
+    assert (over_output.value.slug, over_output.value.where) == (PROGRESS_SLUG, pipeline.out)
+    with pytest.raises(SamplesOverRealData) as over_state:
+        refuse_samples_over_real_data(tmp_path / "autre-site", sample, pipeline.settings.state_dir)
+    assert over_state.value.where == pipeline.archive.root
     # Neither: allowed (a demonstration elsewhere).
     refuse_samples_over_real_data(tmp_path / "autre-site", sample, tmp_path / "autre-etat")
+
+
+def test_links_out_of_the_inbox_are_refused_and_a_link_inside_is_received_once(
+    pipeline: Pipeline, tmp_path: Path
+) -> None:
+    elsewhere = tmp_path / "ailleurs"
+    (elsewhere / "dossier").mkdir(parents=True)
+    secret = HEADER + "E1-A1-01,2023-06-30,complet,100,Secret,https://x.fr/\n"
+    (elsewhere / "rapport.csv").write_text(secret, encoding="utf-8")
+    (elsewhere / "dossier" / "autre.csv").write_text(secret, encoding="utf-8")
+    kept = drop(pipeline, "ditp/rapport.csv", HEADER + "E1-A1-01,2023-06-30,limite,20,,\n", "2023-07-01")
+    (pipeline.inbox / "ditp" / "lien-fichier.csv").symlink_to(elsewhere / "rapport.csv")
+    (pipeline.inbox / "dinum").mkdir()
+    (pipeline.inbox / "dinum" / "lien-dossier").symlink_to(elsewhere / "dossier", target_is_directory=True)
+    (pipeline.inbox / "ditp" / "meme-fichier.csv").symlink_to(pipeline.inbox / "ditp" / "rapport.csv")
+    summary = pipeline.collect()
+    assert [r.file_name for r in summary.accepted] == ["rapport.csv"]  # the inside link: once
+    assert [r.code for r in pipeline.archive.refusals()] == ["lien-hors-boite", "lien-hors-boite"]
+    assert sorted(r.origin.where for r in pipeline.archive.refusals()) == [
+        "dinum/lien-dossier",
+        "ditp/lien-fichier.csv",
+    ]
+    archived = {p.name for p in (pipeline.archive.root / "soumissions").iterdir()}
+    assert archived == {sha(kept)}  # nothing of the targets read or archived
+    pipeline.publish()
+    assert {r["id_soumission"] for r in pipeline.published_rows()} == {sha(kept)}
+    status = campaign_status(resolve_campaign(pipeline.config, pipeline.settings))
+    assert sorted((r.origine, r.code) for r in status.refus) == [
+        ("depot:dinum/lien-dossier", "lien-hors-boite"),
+        ("depot:ditp/lien-fichier.csv", "lien-hors-boite"),
+    ]
+    pipeline.collect()  # refused once, not at every run
+    assert len(pipeline.archive.refusals()) == 2
+
+
+def test_a_file_moved_from_the_root_to_its_body_keeps_both_receptions_and_reports(pipeline: Pipeline) -> None:
+    content = drop(pipeline, "rapport.csv", HEADER + "E1-A1-01,2023-06-30,limite,20,,\n", "2023-07-01")
+    assert [r.file_name for r in pipeline.collect().rejected] == ["rapport.csv"]
+    (pipeline.inbox / "ditp").mkdir()
+    (pipeline.inbox / "rapport.csv").rename(pipeline.inbox / "ditp" / "rapport.csv")
+    assert [r.file_name for r in pipeline.collect().accepted] == ["rapport.csv"]
+    first, second = pipeline.archive.receptions()
+    assert (first.sha256, second.sha256) == (sha(content), sha(content))
+    assert (first.accepted, second.accepted) == (False, True)
+    assert pipeline.archive.report(first)["verdict"] == "rejete"
+    assert pipeline.archive.report(second)["verdict"] == "accepte"
+    status = campaign_status(resolve_campaign(pipeline.config, pipeline.settings))
+    assert status.non_attribues == []  # attributed since: not « rien n'en est publié »
+    ditp = next(b for b in status.organismes if b.id_organisation == "ditp")
+    assert [(n.origine, n.accepte) for n in ditp.fichiers] == [("depot:ditp/rapport.csv", True)]
+
+
+def test_an_accepted_file_that_changes_nothing_is_said_so(pipeline: Pipeline) -> None:
+    rows = HEADER + "E1-A1-01,2023-06-30,limite,20,,\n"
+    drop(pipeline, "ditp/rapport.csv", rows, "2023-07-01")
+    pipeline.collect()
+    again = drop(pipeline, "ditp/rapport-bis.csv", rows + "\n", "2023-07-02")  # other bytes, same rows
+    summary = pipeline.collect()
+    assert [r.file_name for r in summary.accepted] == ["rapport-bis.csv"]
+    assert len(summary.without_effect) == 1 and summary.without_effect[0].startswith(
+        "depot:ditp/rapport-bis.csv"
+    )
+    pipeline.publish()
+    assert published(pipeline)[("E1-A1-01", "2023-06-30")]["id_soumission"] != sha(again)  # the first says it
+    status = campaign_status(resolve_campaign(pipeline.config, pipeline.settings))
+    ditp = next(b for b in status.organismes if b.id_organisation == "ditp")
+    assert [n.fichier for n in ditp.sans_effet] == ["rapport-bis.csv"]

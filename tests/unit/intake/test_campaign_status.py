@@ -14,7 +14,8 @@ from typer.testing import CliRunner
 
 from pipelines.cli import app
 from pipelines.core.config import DatasetConfig
-from pipelines.intake.status import campaign_status, reminders_csv
+from pipelines.intake.status import CampaignStatus, campaign_status, reminders_csv
+from pipelines.state.campaign import resolve_campaign
 from tests.conftest import PROGRESS_SLUG, ROOT
 from tests.unit.intake.test_campaign import drop
 from tests.unit.intake.test_progress_collection import HEADER, Pipeline
@@ -44,12 +45,17 @@ def campaign(tmp_path: Path, progress_config: DatasetConfig) -> Pipeline:
     )
     # A file nobody can attribute.
     drop(pipeline, "orphelin.csv", HEADER + "E6-A1-01,2023-06-30,limite,10,,\n", "2023-07-04")
+    pipeline.clock.day = "2023-10-05"
     pipeline.collect()
     return pipeline
 
 
+def status_of(pipeline: Pipeline) -> CampaignStatus:
+    return campaign_status(resolve_campaign(pipeline.config, pipeline.settings))
+
+
 def test_the_status_says_who_reported_who_never_did_and_what_is_pending(campaign: Pipeline, plan) -> None:  # noqa: ANN001
-    status = campaign_status(campaign.config, campaign.settings)
+    status = status_of(campaign)
     bodies = {b.id_organisation: b for b in status.organismes}
     ditp, dinum, meae, mss = bodies["ditp"], bodies["dinum"], bodies["meae"], bodies["mss"]
     assert sorted(set(plan.actions_of("ditp")) - {"E1-A1-01", "E1-A1-02"}) == ditp.sans_rapport
@@ -89,11 +95,11 @@ def test_the_status_says_who_reported_who_never_did_and_what_is_pending(campaign
     assert json.loads(json.dumps(document)) == document
     assert next(b for b in document["organismes"] if b["id_organisation"] == "ditp")[
         "dernier_rapport"
-    ].startswith("2023-07-01")
+    ].startswith("2023-10-05")  # received by the pipeline that day
 
 
 def test_the_reminders_csv_opens_as_columns_in_a_french_spreadsheet(campaign: Pipeline) -> None:
-    content = reminders_csv(campaign_status(campaign.config, campaign.settings))
+    content = reminders_csv(status_of(campaign))
     assert content.startswith("\ufeff".encode())  # Excel reads UTF-8 only with its BOM
     rows = list(csv.reader(io.StringIO(content.decode("utf-8-sig")), delimiter=";"))
     assert rows[0] == [
@@ -139,7 +145,7 @@ def test_the_collection_writes_the_status_beside_the_archive(campaign: Pipeline)
     assert "Fichiers non attribués" in page and "<script" not in page
     assert "Fichier rejeté, pas encore remplacé : rapport.csv" in page
     assert '<th scope="row">E3-A2-03-C1</th><td>—</td><td>aucune valeur</td>' in page
-    assert "45 au 2023-06-30 (cibles.csv, reçu le 2023-07-05)" in page
+    assert "45 au 2023-06-30 (cibles.csv, reçu le 2023-10-05)" in page
 
 
 def test_ogp_validate_reads_the_archive_and_warns_as_ogp_run_will(campaign: Pipeline, tmp_path: Path) -> None:

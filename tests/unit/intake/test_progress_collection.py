@@ -20,6 +20,7 @@ from pipelines.gather.submissions.plan_facts import plan_references
 from pipelines.gather.submissions.records import gather_progress_records
 from pipelines.intake.submissions import CollectionSummary, collect_submissions
 from pipelines.state.archive import SubmissionArchive
+from pipelines.state.campaign import dataset_for_run
 from pipelines.validate.package import validate_datapackage
 from publish.release import ReleaseResult, release_dataset
 from tests.conftest import PROGRESS_SLUG, TODAY
@@ -39,6 +40,18 @@ def tree(root: Path) -> dict[str, str]:
     return found
 
 
+class Clock:
+    """Reception times of a test campaign: a chosen day (``day``), a new microsecond at each call."""
+
+    def __init__(self, day: str = "2023-07-10") -> None:
+        self.day = day
+        self.calls = 0
+
+    def __call__(self) -> str:
+        self.calls += 1
+        return f"{self.day}T10:00:00.{self.calls:06d}Z"
+
+
 class Pipeline:
     """The progress dataset's steps without Prefect: collect, rebuild, publish."""
 
@@ -47,7 +60,8 @@ class Pipeline:
         self.inbox.mkdir()
         self.out = tmp_path / "site"
         self.settings = Settings(state_dir=tmp_path / "var", submissions_inbox=self.inbox).check()
-        self.config = config.for_run(self.settings)
+        self.config = dataset_for_run(config, self.settings)
+        self.clock = Clock()
         self.schemas = {t: load_schema(self.settings.schemas_dir, t) for t in self.config.tables}
         self.archive = SubmissionArchive(self.settings.state_dir / PROGRESS_SLUG)
 
@@ -57,7 +71,7 @@ class Pipeline:
         path.write_bytes(content.encode("utf-8") if isinstance(content, str) else content)
 
     def collect(self) -> CollectionSummary:
-        return collect_submissions(self.config, self.settings, today=TODAY)
+        return collect_submissions(self.config, self.settings, today=TODAY, clock=self.clock)
 
     def publish(self) -> ReleaseResult:
         tables = build_tables(gather_progress_records(self.config, self.settings), self.schemas)
@@ -113,15 +127,17 @@ def test_bad_files_change_nothing_published_and_are_all_archived(pipeline: Pipel
     assert not result.published and result.version == "1.0.0"
     assert tree(pipeline.out) == before
 
+    receptions = {r.sha256: r for r in pipeline.archive.receptions()}
+    layout = pipeline.archive.layout
     for relative, content in BAD_FILES.items():
-        folder = pipeline.archive.folder(hashlib.sha256(content).hexdigest())
-        originals = list(folder.glob("original.*"))
+        reception = receptions[hashlib.sha256(content).hexdigest()]
+        originals = list(layout.submission(reception.sha256).glob("original.*"))
         assert len(originals) == 1 and originals[0].read_bytes() == content, relative
-        report = json.loads((folder / "rapport.json").read_text(encoding="utf-8"))
+        report = pipeline.archive.report(reception)
         assert report["verdict"] == "rejete" and report["erreurs"], relative
-        assert (folder / "rapport.html").exists() and (folder / "rapport.md").exists()
-        assert not (folder / "lignes.json").exists()
-    origins = [e["origine"] for e in pipeline.archive.journal()]
+        assert layout.report(reception, "html").exists() and layout.report(reception, "md").exists()
+        assert not layout.rows(reception.sha256).exists()
+    origins = [r.origin.to_json() for r in pipeline.archive.receptions()]
     assert sorted(origins) == sorted(["depot:ditp/rapport.csv", *(f"depot:{p}" for p in BAD_FILES)])
 
 
@@ -169,7 +185,7 @@ def test_the_same_file_received_again_is_not_validated_twice(pipeline: Pipeline)
     assert len(pipeline.collect().accepted) == 1
     again = pipeline.collect()
     assert (again.accepted, again.rejected, again.unchanged) == ([], [], 1)
-    assert len(pipeline.archive.journal()) == 1
+    assert len(pipeline.archive.journal.entries()) == 1
 
 
 def test_inbox_skips_lock_and_system_files_and_reads_the_body_from_the_folder(tmp_path: Path) -> None:
@@ -183,7 +199,7 @@ def test_inbox_skips_lock_and_system_files_and_reads_the_body_from_the_folder(tm
     ):
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_bytes(b"x")
-    found = [(f.path.relative_to(tmp_path).as_posix(), f.organisation) for f in inbox_files(tmp_path)]
+    found = [(f.relative, f.organisation) for f in inbox_files(tmp_path).files]
     assert sorted(found) == [("ditp/rapport.xlsx", "ditp"), ("sans-dossier.csv", None)]
 
 
