@@ -243,10 +243,13 @@ def _finite(text: str) -> bool:
 
 
 def normalise_submission(sheet: SheetTable, schema: TableSchema) -> NormalisedSubmission:
-    """Canonical cells for every filled row; header errors leave no rows to check.
+    """Canonical cells for every filled row, and every finding of the header and the cells.
 
-    The template's columns shown to help the person (an action's title, a target's quote:
-    the schema's ``x-modele``) are dropped without a finding."""
+    A header error (an unknown, doubled or missing column) does not stop the rows from being
+    checked: the file's other problems are told in the same report. The cells of a missing
+    required column are not reported again, row by row. The template's columns shown to help
+    the person (an action's title, a target's quote: the schema's ``x-modele``) are dropped
+    without a finding."""
     mapped, header_findings = _map_header(
         sheet.header, schema, sheet.template_org is not None, sheet.told_columns
     )
@@ -258,8 +261,12 @@ def normalise_submission(sheet: SheetTable, schema: TableSchema) -> NormalisedSu
         present={m for m in mapped if m is not None},
         names={label: m for label, m in zip(sheet.header, mapped, strict=False) if m},
     )
-    if any(f.severity == "erreur" for f in header_findings):
-        return result
+    # A required column the header lacks is one finding, not an empty cell on every row.
+    told_absent = [
+        f["name"]
+        for f in schema["fields"]
+        if f["name"] not in result.present and f.get("constraints", {}).get("required")
+    ]
     kinds: dict[str, Any] = {f["name"]: f.get("type", "string") for f in schema["fields"]}
     # The fields with a closed list of values: every spelling of each value, and the labels
     # the template's drop-down offers (chosen there, a label is no correction to report).
@@ -279,12 +286,14 @@ def normalise_submission(sheet: SheetTable, schema: TableSchema) -> NormalisedSu
     for number, cells in sheet.rows:
         if not any(cells):
             continue  # a blank line of the spreadsheet
-        # The cells a reader's finding told (a merge emptied them): not reported again.
+        # The cells a finding told (a merge emptied them, their column is missing): not
+        # reported again.
         result.reported |= {
             (number, name)
             for index, name in enumerate(mapped)
             if name and (number, index) in sheet.told_cells
         }
+        result.reported |= {(number, name) for name in told_absent}
         extra = [
             c
             for index, c in enumerate(cells)
