@@ -22,6 +22,7 @@ is ``{{ name }}``, an optional sentence is ``{% if name %}…{% endif %}``. A fi
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -118,8 +119,7 @@ FRICTIONLESS: dict[str, CodeInfo] = {
     ),
     "constraint-error": _f(
         "valeur hors des règles du champ",
-        "{% if value %}« {{ value }} » ne respecte{% else %}La cellule ne respecte{% endif %} pas la "
-        "contrainte « {{ constraint }} » de la colonne.",
+        "La valeur ne respecte pas la contrainte « {{ constraint }} » de la colonne.",
         "Corrigez la valeur d'après la description de la colonne.",
         fields={
             **_FRICTIONLESS_FIELDS,
@@ -343,10 +343,8 @@ FRICTIONLESS: dict[str, CodeInfo] = {
     ),
     "unique-error": _f(
         "valeur en double",
-        "{% if value %}« {{ value }} » est{% else %}La valeur est{% endif %} déjà celle d'une autre ligne, "
-        "dans une colonne qui n'admet pas de doublon.",
+        "La valeur est déjà celle d'une autre ligne, dans une colonne qui n'admet pas de doublon.",
         "Gardez une seule ligne de cette valeur.",
-        fields={"value": "E1-A1-01"},
     ),
 }
 
@@ -873,16 +871,39 @@ def code_info(code: str) -> CodeInfo:
 @cache
 def _template(source: str) -> Any:
     """A compiled template (plain text: reports escape what they render). Imported on the
-    first finding: a run without any does not load Jinja2."""
+    first template with a block: a run without one does not load Jinja2."""
     import jinja2
 
     environment = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False)
     return environment.from_string(source)
 
 
+_PLACEHOLDER = re.compile(r"\{\{\s*(\w+)\s*\}\}")
+
+
+@cache
+def _plain(source: str) -> str | None:
+    """The template as a ``str.format`` string when it has only ``{{ name }}`` fields (most
+    do): rendered the same, five times faster than Jinja2's context (a table of a million
+    rows may have ten thousand findings). ``None`` when it needs Jinja2."""
+    parts = _PLACEHOLDER.split(source)  # text, name, text, name, …, text
+    literal, names = parts[::2], parts[1::2]
+    if any("{" in part or "}" in part for part in literal):
+        return None
+    return literal[0] + "".join(f"{{{n}}}{text}" for n, text in zip(names, literal[1:], strict=True))
+
+
 def render(source: str, fields: Mapping[str, Any]) -> str:
     """One template with its fields; a field it uses and is not given is an error."""
-    return str(_template(source).render(fields)) if source else ""
+    if not source:
+        return ""
+    plain = _plain(source)
+    if plain is not None:
+        try:
+            return plain.format_map(fields)
+        except KeyError:
+            pass  # Jinja2 says which field is missing
+    return str(_template(source).render(fields))
 
 
 def wording_of(code: str, variant: str | None) -> Wording:

@@ -28,9 +28,6 @@ if TYPE_CHECKING:
 from pipelines.validate.normalise import NormalisedSubmission
 
 LINE = "ligne"
-# The report date when it is not after today (else empty): the reception rule is checked on
-# it, so that a date in the future is one finding (date-future), not two.
-NOT_FUTURE = "date_non_future"
 
 
 @dataclass(frozen=True)
@@ -124,13 +121,6 @@ def _frame(submission: NormalisedSubmission, context: RuleContext) -> pd.DataFra
         }
     )
     frame["avancement_precedent"] = _previous(frame, context.history, "id_action", "avancement_pct")
-    return _with_not_future(frame, context.today)
-
-
-def _with_not_future(frame: pd.DataFrame, today: dt.date) -> pd.DataFrame:
-    import pandas as pd  # imported by the runs that check submissions only
-
-    frame[NOT_FUTURE] = frame["date_rapport"].where(frame["date_rapport"] <= pd.Timestamp(today))
     return frame
 
 
@@ -185,11 +175,16 @@ def _date_rules(plan_start: dt.date, today: dt.date, received_on: dt.date | None
         ),
     ]
     if received_on is not None and received_on < today:
+        # Only on dates not after today: a date in the future is one finding, date-future.
         rules.append(
             Rule(
                 "date-rapport-apres-reception",
                 "date_rapport",
-                gxe.ExpectColumnValuesToBeBetween(column=NOT_FUTURE, max_value=pd.Timestamp(received_on)),
+                gxe.ExpectColumnValuesToBeBetween(
+                    column="date_rapport",
+                    max_value=pd.Timestamp(received_on),
+                    row_condition=_column("date_rapport") <= today.isoformat(),
+                ),
                 details=lambda _: {"received": _fr(received_on)},
             )
         )
@@ -377,7 +372,7 @@ def _target_frame(submission: NormalisedSubmission, context: TargetRuleContext) 
         }
     )
     frame["valeur_precedente"] = _previous(frame, context.history, "id_cible", "valeur_atteinte")
-    return _with_not_future(frame, context.today)
+    return frame
 
 
 def target_rules(context: TargetRuleContext) -> list[Rule]:
