@@ -4,7 +4,8 @@ A problem is data (frictionless's habit): a stable kebab-case code (frictionless
 codes verbatim, ours only where frictionless has none: see ``pipelines.core.codes``), a
 severity, a position (table, row as the person or frictionless counts it, field), the
 value found, the Table Schema constraint it breaks, a sentence in French and how to fix
-it. Every check produces these; every report renders them; tests assert on
+it. Every check makes these with :func:`problem`, which takes the severity and the words
+from the code's registry entry; every report renders them; tests assert on
 ``flatten(...)`` lists such as ``[(row, field, code)]``, never on wording.
 """
 
@@ -13,17 +14,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
 
+from pipelines.core.codes import CODES, Severity, code_info, render, wording_of
 
-class Severity(StrEnum):
-    """``erreur`` rejects the file; ``avertissement`` is published but worth a look;
-    ``correction`` is an unambiguous change the pipeline made (a French date, a label)."""
-
-    ERROR = "erreur"
-    WARNING = "avertissement"
-    CORRECTION = "correction"
+__all__ = ["Problem", "Severity", "constraint_of", "flatten", "problem", "problem_of", "shown"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +36,9 @@ class Problem:
     field: str | None = None
     value: str | None = None
     constraint: str | None = None
+    # The column as the person's template names it, « Avancement (%) [avancement_pct] »
+    # (``field`` stays the schema's name: what programs and tests read).
+    label: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The problem in a JSON report (French keys, like the rest of the reports)."""
@@ -50,6 +48,8 @@ class Problem:
         document.update({"ligne": self.row, "colonne": self.field, "valeur": self.value})
         if self.constraint is not None:
             document["contrainte"] = self.constraint
+        if self.label is not None:
+            document["intitule_colonne"] = self.label
         document.update({"regle": self.message, "que_faire": self.fix})
         return document
 
@@ -66,6 +66,7 @@ class Problem:
             field=document.get("colonne"),
             value=document.get("valeur"),
             constraint=document.get("contrainte"),
+            label=document.get("intitule_colonne"),
         )
 
     @property
@@ -80,18 +81,6 @@ def flatten(
 ) -> list[tuple[Any, ...]]:
     """The chosen attributes of each problem, as frictionless's ``Report.flatten`` does."""
     return [tuple(getattr(p, name) for name in spec) for p in problems]
-
-
-def error(code: str, message: str, fix: str, **where: Any) -> Problem:
-    return Problem(code, message, fix, Severity.ERROR, **where)
-
-
-def warning(code: str, message: str, fix: str, **where: Any) -> Problem:
-    return Problem(code, message, fix, Severity.WARNING, **where)
-
-
-def correction(code: str, message: str, fix: str = "", **where: Any) -> Problem:
-    return Problem(code, message, fix, Severity.CORRECTION, **where)
 
 
 # Characters a person cannot see, named in words where a report quotes a cell.
@@ -139,18 +128,76 @@ def constraint_of(error: Any) -> str | None:
     return constraint
 
 
+# Positions a template may name as fields: filled from the finding when not given.
+_POSITIONAL = ("value", "row", "constraint")
+
+
+def problem(
+    code: str,
+    *,
+    variant: str | None = None,
+    table: str | None = None,
+    row: int | None = None,
+    field: str | None = None,
+    value: Any = None,
+    constraint: str | None = None,
+    label: str | None = None,
+    **fields: Any,
+) -> Problem:
+    """The finding of ``code`` at a position, its severity and words from the registry.
+
+    ``value`` is the cell as typed (shown with its invisible characters named); ``fields``
+    are the template's named fields, which the registry entry declares: an undeclared one,
+    or one a template uses and is not given, is the caller's mistake and raises, as does a
+    code the registry does not have."""
+    if code not in CODES:
+        raise KeyError(f"{code} is not in the registry of codes (pipelines.core.codes)")
+    info = code_info(code)
+    unknown = set(fields) - set(info.fields)
+    if unknown:
+        raise TypeError(f"{code} declares no field {sorted(unknown)}")
+    seen = shown(value)
+    position = {"value": seen, "row": row, "constraint": constraint}
+    context = {
+        **{name: position[name] for name in _POSITIONAL if name in info.fields},
+        **fields,
+    }
+    wording = wording_of(code, variant)
+    return Problem(
+        code=code,
+        message=render(wording.message, context),
+        fix=render(wording.fix, context),
+        severity=info.severity,
+        table=table,
+        row=row,
+        field=field,
+        value=seen,
+        constraint=constraint,
+        label=label,
+    )
+
+
 def problem_of(error: Any, table: str | None) -> Problem:
     """A frictionless error, or the columnar check's record of one (same attributes), as a
-    problem: frictionless's code, position, message and, for a constraint-error, the
-    constraint's name. The one conversion between the two vocabularies."""
+    problem: frictionless's code and position, our French words for it and, for a
+    constraint-error, the constraint's name. The one conversion between the two vocabularies."""
     field = getattr(error, "field_name", None) or ",".join(getattr(error, "field_names", None) or ()) or None
-    cell = getattr(error, "cell", None)
-    return Problem(
-        code=error.type,
-        message=error.message,
+    if error.type not in CODES:  # a code of a later frictionless: its generic words
+        info, cell = code_info(error.type), getattr(error, "cell", None)
+        return Problem(
+            code=error.type,
+            message=render(info.wording.message, {"value": shown(cell), "constraint": None}),
+            fix=info.wording.fix,
+            table=table,
+            row=getattr(error, "row_number", None),
+            field=field,
+            value=shown(cell),
+        )
+    return problem(
+        error.type,
         table=table,
         row=getattr(error, "row_number", None),
         field=field,
-        value=None if cell is None else shown(cell),
+        value=getattr(error, "cell", None),
         constraint=constraint_of(error),
     )

@@ -54,7 +54,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import frictionless
 import numpy as np
@@ -87,8 +87,10 @@ def _np(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
     if isinstance(values, pa.ChunkedArray):
         values = values.combine_chunks()
     if pa.types.is_boolean(values.type):  # Arrow packs booleans in bits; numpy needs bytes
-        return values.cast(pa.uint8()).fill_null(0).to_numpy(zero_copy_only=False).astype(bool)
-    return values.to_numpy(zero_copy_only=False)
+        return cast(
+            np.ndarray, values.cast(pa.uint8()).fill_null(0).to_numpy(zero_copy_only=False).astype(bool)
+        )
+    return cast(np.ndarray, values.to_numpy(zero_copy_only=False))
 
 
 _ERROR_CLASSES = {
@@ -220,14 +222,14 @@ class TableCheck:
     """One table's errors, as frictionless error objects, and how they were found."""
 
     name: str
-    errors: list[TableError] | list[fe.Error]
+    errors: list[TableError] | list[Any]  # the fast path's records, or frictionless's errors
     rows: int
     engine: str
     reason: str = ""
     keys: dict[str, _Column] = field(default_factory=dict, repr=False)
 
 
-def _py_reader(field_: frictionless.Field):
+def _py_reader(field_: frictionless.Field) -> Callable[[Any], tuple[Any, dict[str, str] | None]]:
     reader = field_.create_cell_reader()
 
     def read(cell: Any) -> tuple[Any, dict[str, str] | None]:
@@ -452,7 +454,7 @@ def _opened_schema(resource: frictionless.Resource) -> frictionless.Schema:
         raise Fallback("fichier compressé")
     opened = standalone_resource(resource)
     try:
-        opened.open()
+        opened.open()  # type: ignore[no-untyped-call]
     except frictionless.FrictionlessException as error:
         raise Fallback(f"frictionless ne peut pas ouvrir le fichier ({error.error.type})") from error
     try:
@@ -467,13 +469,14 @@ def _opened_schema(resource: frictionless.Resource) -> frictionless.Schema:
     return schema
 
 
-def _reading_difference(opened: frictionless.Resource, schema: frictionless.Schema) -> str:
+def _reading_difference(resource: frictionless.Resource, schema: frictionless.Schema) -> str:
+    opened: Any = resource  # an opened table resource: its labels and header are read
     if opened.encoding not in ("utf-8", "utf-8-sig"):
         return f"encodage {opened.encoding}"
     if opened.format != "csv":
         return f"format {opened.format}"
     dialect = opened.dialect
-    control = dialect.get_control("csv") if dialect.has_control("csv") else None
+    control: Any = dialect.get_control("csv") if dialect.has_control("csv") else None
     plain = control is None or (
         control.delimiter == ","
         and control.quote_char == '"'
@@ -786,7 +789,7 @@ def _decide(
 def row_values(column: _Column) -> pa.ChunkedArray | list[Any]:
     """A column's typed values row by row: Arrow values, or Python ones where Arrow has none."""
     joined = _joined([column])
-    return joined.objects if joined.objects is not None else joined.values  # type: ignore[return-value]
+    return joined.objects if joined.objects is not None else joined.values
 
 
 def _joined(parts: list[_Column]) -> _Column:
@@ -851,6 +854,8 @@ def check_table(
         raise Fallback("schéma sans champ")
     if "" not in schema.missing_values:
         raise Fallback('"" n\'est pas une valeur manquante du schéma')
+    if resource.normpath is None:
+        raise Fallback("ressource non locale")
     path = Path(resource.normpath)
     if _has_nul(path):
         raise Fallback("octet NUL dans le fichier")
@@ -871,7 +876,7 @@ def check_table(
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
         for batch in _batches(path, names, ragged):
             batch_found, columns_of_batch = _decide(schema, batch, valued, pool, {}, plain)
-            found.extend((n + row, *rest) for row, *rest in batch_found)
+            found.extend((n + row, *rest) for row, *rest in batch_found)  # type: ignore[misc]
             for key in keyed:
                 parts[key].append(columns_of_batch[key])
             if sink is not None and not found and not ragged:
@@ -881,7 +886,7 @@ def check_table(
         if ragged:
             batch, extra = _ragged_batch(names, ragged)
             batch_found, columns_of_batch = _decide(schema, batch, keyed, pool, extra, plain)
-            found.extend((n + row, *rest) for row, *rest in batch_found)
+            found.extend((n + row, *rest) for row, *rest in batch_found)  # type: ignore[misc]
             for key in keyed:
                 parts[key].append(columns_of_batch[key])
             n += batch.num_rows
@@ -959,9 +964,10 @@ def check_table(
         if source_name in ("", name):
             lookup = Lookup([columns[k] for k in source_key])
         else:
-            lookup = (lookups or {}).get(source_name, {}).get(source_key)
-            if lookup is None:
+            given = (lookups or {}).get(source_name, {}).get(source_key)
+            if given is None:
                 raise Fallback(f"clé étrangère vers {source_name}, table non fournie")
+            lookup = given
         all_none = np.ones(n, dtype=bool)
         for column in target:
             all_none &= column.codes() < 0

@@ -16,15 +16,11 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from pipelines.core.problems import Problem, correction, error, shown, warning
+from pipelines.core.problems import Problem, problem
 from pipelines.core.schema import TableSchema
 from pipelines.core.text import match_key
-from pipelines.core.vocabulary import spellings
+from pipelines.core.vocabulary import categorised, column_label, informational_columns, labels, spellings
 from pipelines.gather.submissions.read import SheetTable
-from pipelines.gather.submissions.template import TITLE_COLUMN
-
-# Shown in the template to help the person; not part of the submission format.
-INFORMATIONAL_COLUMNS = frozenset({"titre_action", TITLE_COLUMN})
 
 _FRENCH_DATE = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$")
 _MIDNIGHT = re.compile(r"^(\d{4}-\d{2}-\d{2})[ T]00:00(:00)?$")
@@ -57,24 +53,28 @@ def _column_key(label: str) -> str:
     return match_key(label).replace(" ", "_")
 
 
+def _field_keys(schema: TableSchema) -> dict[str, str]:
+    """The field each header text names, by column key: its name and its title."""
+    by_key: dict[str, str] = {}
+    for f in schema["fields"]:
+        by_key[_column_key(f["name"])] = f["name"]
+        by_key[_column_key(f.get("title", f["name"]))] = f["name"]
+    return by_key
+
+
 def _map_header(
-    header: list[str],
-    schema: TableSchema,
-    template: bool = False,
-    informational_columns: frozenset[str] = INFORMATIONAL_COLUMNS,
+    header: list[str], schema: TableSchema, template: bool, told: frozenset[int] = frozenset()
 ) -> tuple[list[str | None], list[Problem]]:
     """The schema field each header cell names (by name or title), or ``None`` to drop it.
 
     A file made from the template has every column of the format: one missing was deleted,
     and its values with it, so the file is rejected naming the column. Any other file may
-    leave an optional column out, with a warning that nothing of it will be published."""
-    by_key: dict[str, str] = {}
-    for f in schema["fields"]:
-        by_key[_column_key(f["name"])] = f["name"]
-        by_key[_column_key(f.get("title", f["name"]))] = f["name"]
-    informational = {_column_key(c) for c in informational_columns}
+    leave an optional column out, with a warning that nothing of it will be published.
+    Columns in ``told`` (hidden columns holding data, already an error) are not named again."""
+    by_key = _field_keys(schema)
+    informational = {_column_key(c) for c in informational_columns(schema)}
     expected = ", ".join(f["name"] for f in schema["fields"])
-    titles = {f["name"]: f.get("title", f["name"]) for f in schema["fields"]}
+    by_name = {f["name"]: f for f in schema["fields"]}
     mapped: list[str | None] = []
     findings: list[Problem] = []
     for position, label in enumerate(header, start=1):
@@ -82,87 +82,68 @@ def _map_header(
         name = by_key.get(key)
         if name is None:
             mapped.append(None)
-            if key in informational:
+            if key in informational or position - 1 in told:
                 continue
             if not label:
                 findings.append(
-                    error(
+                    problem(
                         "blank-label",
-                        f"La colonne n° {position} n'a pas de nom dans l'en-tête.",
-                        f"Nommez-la (colonnes attendues : {expected}) ou supprimez-la.",
-                        row=None,
+                        variant="soumission",
                         field=f"n° {position}",
+                        position=position,
+                        expected=expected,
                     )
                 )
                 continue
             findings.append(
-                error(
+                problem(
                     "extra-label",
-                    f"La colonne « {label} » ne fait pas partie du format de suivi.",
-                    f"Renommez-la avec l'un des noms attendus ({expected}) ou supprimez-la.",
+                    variant="soumission",
                     field=label,
-                    value=shown(label),
+                    value=label,
+                    heading=label,
+                    expected=expected,
                 )
             )
             continue
         if name in mapped:
             findings.append(
-                error(
-                    "duplicate-label",
-                    f"La colonne « {name} » apparaît deux fois dans l'en-tête.",
-                    "Gardez une seule colonne de ce nom.",
-                    field=label,
-                    value=shown(label),
-                )
+                problem("duplicate-label", variant="soumission", field=label, value=label, heading=label)
             )
             mapped.append(None)
             continue
         mapped.append(name)
-        if label not in (name, titles[name]):  # a field's name or title is the format's own
+        if label not in (
+            name,
+            by_name[name].get("title", name),
+        ):  # a field's name or title is the format's own
             findings.append(
-                correction(
+                problem(
                     "entete-renomme",
-                    f"La colonne « {label} » est lue comme « {name} ».",
                     field=name,
-                    value=shown(label),
+                    value=label,
+                    heading=label,
+                    column=column_label(by_name[name]),
                 )
             )
     for f in schema["fields"]:
         if f["name"] in mapped:
             continue
-        title = f.get("title", f["name"])
+        column = column_label(f)
         if template:
-            findings.append(
-                error(
-                    "missing-label",
-                    f"La colonne « {f['name']} » ({title}) du modèle a été supprimée : les valeurs "
-                    "qu'elle contenait ne sont pas dans le fichier.",
-                    f"Rétablissez la colonne « {f['name']} » (annulez la suppression, ou repartez du "
-                    "modèle envoyé par l'équipe) et renvoyez le fichier.",
-                    field=f["name"],
-                )
-            )
+            findings.append(problem("missing-label", variant="template", field=f["name"], column=column))
         elif f.get("constraints", {}).get("required"):
-            findings.append(
-                error(
-                    "missing-label",
-                    f"La colonne obligatoire « {f['name']} » ({title}) est absente.",
-                    "Ajoutez-la à l'en-tête, ou repartez du modèle envoyé par l'équipe du plan.",
-                    field=f["name"],
-                )
-            )
+            findings.append(problem("missing-label", variant="required", field=f["name"], column=column))
         else:
-            findings.append(
-                warning(
-                    "colonne-absente",
-                    f"La colonne facultative « {f['name']} » ({title}) est absente : rien de cette "
-                    "colonne ne sera publié pour les lignes de ce fichier.",
-                    f"Si vous avez des valeurs de « {title} » à transmettre, ajoutez la colonne "
-                    f"« {f['name']} » et renvoyez le fichier.",
-                    field=f["name"],
-                )
-            )
+            findings.append(problem("colonne-absente", field=f["name"], column=column))
     return mapped, findings
+
+
+def _repeats_header(cells: list[str], mapped: list[str | None], by_key: dict[str, str]) -> bool:
+    """Whether a row of data is the header again (pasted twice): at least two of its cells,
+    and most of its filled ones, name the field of their own column."""
+    named = [by_key.get(_column_key(c)) == m for c, m in zip(cells, mapped, strict=False) if m and c]
+    return sum(named) >= 2 and 2 * sum(named) >= len(named)
 
 
 def _normalise_date(value: str) -> tuple[str, str | None]:
@@ -184,27 +165,42 @@ def _normalise_date(value: str) -> tuple[str, str | None]:
 _SERIAL_DAY = re.compile(r"^[1-7]\d{4}$")
 _EXCEL_EPOCH = dt.date(1899, 12, 30)
 _ISO_OR_FRENCH_DATE = re.compile(r"^(\d{4}-\d{2}-\d{2}|\d{1,2}[/.-]\d{1,2}[/.-]\d{4}|[1-7]\d{4})$")
-_PERCENT = re.compile(r"^\d{1,3}\s*%?$")
+_WHOLE = re.compile(r"^\d{1,3}\s*%?$")
 
 
-def _shifted_from(row: dict[str, str], statuses: dict[str, str]) -> tuple[str, str] | None:
-    """The column from which a row's values sit one column too far left (a cell deleted with
-    « shift cells left »), with the next one, or ``None``: a status under the date, or a
-    percentage under the status with the percentage column empty."""
-    date, status, percent = row.get("date_rapport", ""), row.get("statut", ""), row.get("avancement_pct", "")
+def _fits(field: dict[str, Any], value: str, closed: dict[str, dict[str, str]]) -> bool | None:
+    """Whether a value could be one of this field's (a date, one of its closed list, a whole
+    number), or ``None`` when the field's values have no shape to recognise."""
+    if field["name"] in closed:
+        return match_key(value) in closed[field["name"]]
+    kind = field.get("type", "string")
+    if kind == "date":
+        return bool(_ISO_OR_FRENCH_DATE.match(value))
+    if kind == "integer":
+        return bool(_WHOLE.match(value))
+    return None
 
-    def is_status(value: str) -> bool:
-        return match_key(value) in statuses
 
-    if (
-        date
-        and not _ISO_OR_FRENCH_DATE.match(date)
-        and is_status(date)
-        and (not status or _PERCENT.match(status))
-    ):
-        return "date_rapport", "statut"
-    if _ISO_OR_FRENCH_DATE.match(date) and status and _PERCENT.match(status) and not percent:
-        return "statut", "avancement_pct"
+def _shifted_from(
+    row: dict[str, str], schema: TableSchema, closed: dict[str, dict[str, str]]
+) -> tuple[str, str] | None:
+    """The field from which a row's values sit one column too far left (a cell deleted with
+    « shift cells left »), with the next one, or ``None``.
+
+    Read on consecutive fields whose values have a shape (a date, a closed list, a whole
+    number): a value that is not its column's but is the next column's (a status under the
+    date, a percentage under the status), the next cell empty or itself the following
+    column's. A row with a closed list says it at once; without one, nothing is guessed."""
+    if not closed:
+        return None
+    fields = schema["fields"]
+    for index, (here, after) in enumerate(zip(fields, fields[1:], strict=False)):
+        beyond = fields[index + 2] if index + 2 < len(fields) else None
+        value, following = row.get(here["name"], ""), row.get(after["name"], "")
+        if not value or _fits(here, value, closed) is not False or not _fits(after, value, closed):
+            continue
+        if not following or (beyond is not None and _fits(beyond, following, closed)):
+            return here["name"], after["name"]
     return None
 
 
@@ -221,19 +217,6 @@ def _normalise_integer(value: str) -> tuple[str, str | None, bool]:
             return str(int(whole)), "virgule-decimale", False
         return value, None, True
     return text, code, False
-
-
-_CORRECTIONS = {
-    "date-francaise": "Date au format JJ/MM/AAAA convertie au format AAAA-MM-JJ.",
-    "date-avec-heure": "Heure 00:00 retirée de la date.",
-    "signe-pourcentage": "Signe % retiré : la colonne attend un nombre, sans unité.",
-    "virgule-decimale-nombre": "Virgule décimale convertie en point (12,5 devient 12.5).",
-    "separateur-milliers": "Espaces entre les milliers retirées (4 000 devient 4000).",
-    "virgule-decimale": "Nombre à décimale nulle converti en entier.",
-    "statut-libelle": "Libellé du statut converti en code.",
-    "apostrophe-initiale": "Apostrophe initiale retirée (un tableur l'ajoute pour garder une valeur en texte).",
-    "date-numero-serie": "Date écrite comme un numéro de jour du tableur, convertie en date.",
-}
 
 
 _THOUSANDS = re.compile(r"^[+-]?\d{1,3}([ \u00a0\u202f]\d{3})+([,.]\d+)?$")
@@ -259,28 +242,36 @@ def _finite(text: str) -> bool:
         return True
 
 
-def normalise_submission(
-    sheet: SheetTable, schema: TableSchema, informational_columns: frozenset[str] = INFORMATIONAL_COLUMNS
-) -> NormalisedSubmission:
-    """Canonical cells for every filled row; header errors leave no rows to check.
+def normalise_submission(sheet: SheetTable, schema: TableSchema) -> NormalisedSubmission:
+    """Canonical cells for every filled row, and every finding of the header and the cells.
 
-    ``informational_columns`` are the template's columns shown to help the person (an
-    action's title, a target's quote), dropped without a finding."""
+    A header error (an unknown, doubled or missing column) does not stop the rows from being
+    checked: the file's other problems are told in the same report. The cells of a missing
+    required column are not reported again, row by row. The template's columns shown to help
+    the person (an action's title, a target's quote: the schema's ``x-modele``) are dropped
+    without a finding."""
     mapped, header_findings = _map_header(
-        sheet.header, schema, sheet.template_org is not None, informational_columns
+        sheet.header, schema, sheet.template_org is not None, sheet.told_columns
     )
     fields = [f["name"] for f in schema["fields"]]
+    by_name = {f["name"]: f for f in schema["fields"]}
     result = NormalisedSubmission(
         fields=fields,
         findings=list(header_findings),
         present={m for m in mapped if m is not None},
         names={label: m for label, m in zip(sheet.header, mapped, strict=False) if m},
     )
-    if any(f.severity == "erreur" for f in header_findings):
-        return result
+    # A required column the header lacks is one finding, not an empty cell on every row.
+    told_absent = [
+        f["name"]
+        for f in schema["fields"]
+        if f["name"] not in result.present and f.get("constraints", {}).get("required")
+    ]
     kinds: dict[str, Any] = {f["name"]: f.get("type", "string") for f in schema["fields"]}
-    # The labels and synonyms of the status (the progress format; the targets' has none).
-    statuses = spellings(schema, "statut") if "statut" in kinds else {}
+    # The fields with a closed list of values: every spelling of each value, and the labels
+    # the template's drop-down offers (chosen there, a label is no correction to report).
+    closed = {name: spellings(schema, name) for name in categorised(schema)}
+    offered = {name: {label: value for value, label in labels(schema, name).items()} for name in closed}
     # Fields whose values are codes, dates or numbers: a leading apostrophe there is only
     # the spreadsheet's mark for « keep as text » (in a comment it may be meant).
     typed = {
@@ -289,35 +280,53 @@ def normalise_submission(
         if f.get("type") in ("date", "integer", "number")
         or {"enum", "pattern"} & set(f.get("constraints", {}))
     }
+    by_key = _field_keys(schema)
     key_field = fields[0]
     unfilled: list[int] = []
     for number, cells in sheet.rows:
         if not any(cells):
             continue  # a blank line of the spreadsheet
-        extra = [c for c in cells[len(mapped) :] if c]
+        # The cells a finding told (a merge emptied them, their column is missing): not
+        # reported again.
+        result.reported |= {
+            (number, name)
+            for index, name in enumerate(mapped)
+            if name and (number, index) in sheet.told_cells
+        }
+        result.reported |= {(number, name) for name in told_absent}
+        extra = [
+            c
+            for index, c in enumerate(cells)
+            if index >= len(mapped) and c and index not in sheet.told_columns
+        ]
         if extra:
             result.findings.append(
-                error(
+                problem(
                     "extra-cell",
-                    f"La ligne a {len(cells)} cellules alors que l'en-tête a {len(mapped)} colonnes.",
-                    "Supprimez les cellules à droite de la dernière colonne, ou vérifiez le "
-                    "séparateur des colonnes.",
+                    variant="soumission",
                     row=number,
-                    value=shown(extra[0]),
+                    value=extra[0],
+                    cells=len(cells),
+                    columns=len(mapped),
                 )
             )
             result.reported.add((number, "*"))
             continue
         if sheet.kind == "csv" and len(cells) < len(mapped):
             result.findings.append(
-                error(
+                problem(
                     "missing-cell",
-                    f"La ligne a {len(cells)} cellule(s) alors que l'en-tête a {len(mapped)} colonnes.",
-                    "Vérifiez le séparateur des colonnes de cette ligne et ses guillemets.",
+                    variant="soumission",
                     row=number,
-                    value=shown(cells[0] if cells else ""),
+                    value=cells[0] if cells else "",
+                    cells=len(cells),
+                    columns=len(mapped),
                 )
             )
+            result.reported.add((number, "*"))
+            continue
+        if _repeats_header(cells, mapped, by_key):
+            result.findings.append(problem("entete-repete", row=number, value=next(c for c in cells if c)))
             result.reported.add((number, "*"))
             continue
         row = {name: "" for name in fields}
@@ -327,51 +336,31 @@ def normalise_submission(
         if all(not row[n] for n in fields if n != key_field):
             unfilled.append(number)
             continue
-        shifted = _shifted_from(row, statuses) if statuses else None
+        shifted = _shifted_from(row, schema, closed)
         if shifted is not None:
             column, following = shifted
             result.findings.append(
-                error(
+                problem(
                     "cellules-decalees",
-                    f"Les valeurs de la ligne sont décalées d'une colonne vers la gauche à partir de « {column} » : "
-                    f"« {row[column]} » est sous {column}"
-                    + (f", « {row[following]} » sous {following}." if row[following] else "."),
-                    f"Une cellule a sans doute été supprimée en décalant les autres vers la gauche : rétablissez la "
-                    f"cellule de la colonne {column} pour que chaque valeur revienne sous sa colonne, puis renvoyez "
-                    "le fichier.",
                     row=number,
-                    value=shown(row[column]),
+                    value=row[column],
+                    column=column_label(by_name[column]),
+                    next_column=column_label(by_name[following]),
+                    next_value=row[following],
                 )
             )
             result.reported.add((number, "*"))
             continue
         for name in fields:
             value = row[name]
-            if not value:
+            if not value or (number, name) in result.reported:
                 continue
             if value.startswith("'") and len(value) > 1 and name in typed:
                 result.originals[(number, name)] = value
-                result.findings.append(
-                    correction(
-                        "apostrophe-initiale",
-                        _CORRECTIONS["apostrophe-initiale"],
-                        row=number,
-                        field=name,
-                        value=shown(value),
-                    )
-                )
+                result.findings.append(problem("apostrophe-initiale", row=number, field=name, value=value))
                 value = row[name] = value[1:].strip(_WHITESPACE)
             if value.startswith("="):
-                result.findings.append(
-                    error(
-                        "formule",
-                        "La cellule contient une formule ; seules des valeurs sont acceptées.",
-                        "Remplacez la formule par sa valeur (copier, puis collage spécial > valeurs).",
-                        row=number,
-                        field=name,
-                        value=shown(value),
-                    )
-                )
+                result.findings.append(problem("formule", row=number, field=name, value=value))
                 result.reported.add((number, name))
                 continue
             code = None
@@ -386,13 +375,12 @@ def normalise_submission(
                 row[name], code, ambiguous = _normalise_integer(value)
                 if ambiguous:
                     result.findings.append(
-                        error(
+                        problem(
                             "nombre-non-entier",
-                            "L'avancement est un pourcentage entier ; la valeur a une partie décimale.",
-                            "Arrondissez à l'entier de votre choix (par exemple 50 pour 50,4).",
                             row=number,
                             field=name,
-                            value=shown(value),
+                            value=value,
+                            column=column_label(by_name[name]),
                         )
                     )
                     result.reported.add((number, name))
@@ -400,34 +388,39 @@ def normalise_submission(
                 row[name], code = _normalise_number(value)
                 if not _finite(row[name]):  # frictionless reads « inf » and 1e400 as numbers
                     result.findings.append(
-                        error(
+                        problem(
                             "type-error",
-                            f"« {value} » n'est pas un nombre fini.",
-                            "Écrivez la valeur constatée, un nombre seul (par exemple 2500 ou 12,5).",
+                            variant="infinite",
                             row=number,
                             field=name,
-                            value=shown(value),
+                            value=value,
+                            example=by_name[name].get("example", ""),
                         )
                     )
                     result.reported.add((number, name))
-            elif name == "statut":
-                canonical = statuses.get(match_key(value))
+            elif name in closed:
+                canonical = closed[name].get(match_key(value))
                 if canonical and canonical != value:
-                    row[name], code = canonical, "statut-libelle"
+                    row[name] = canonical
+                    result.originals[(number, name)] = value
+                    if offered[name].get(value) != canonical:
+                        result.findings.append(
+                            problem(
+                                "statut-libelle",
+                                row=number,
+                                field=name,
+                                value=value,
+                                canonical=canonical,
+                                column=column_label(by_name[name]),
+                            )
+                        )
             if code:
                 result.originals[(number, name)] = value
-                result.findings.append(
-                    correction(code, _CORRECTIONS[code], row=number, field=name, value=shown(value))
-                )
+                result.findings.append(problem(code, row=number, field=name, value=value))
         result.rows.append(row)
         result.sheet_rows.append(number)
     if unfilled:
-        shown_rows = ", ".join(str(n) for n in unfilled[:10]) + ("…" if len(unfilled) > 10 else "")
         result.findings.append(
-            correction(
-                "ligne-non-remplie",
-                f"{len(unfilled)} ligne(s) du modèle sans rapport (seul l'identifiant de l'action "
-                f"ou de la cible est rempli) ignorée(s) : lignes {shown_rows}.",
-            )
+            problem("ligne-non-remplie", count=len(unfilled), rows=unfilled[:10], more=len(unfilled) > 10)
         )
     return result

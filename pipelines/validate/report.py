@@ -96,16 +96,22 @@ def render_json(report: SubmissionReport) -> str:
     return json.dumps(report_dict(report), ensure_ascii=False, indent=2, sort_keys=True) + "\n"
 
 
+def column_of(finding: Problem) -> str:
+    """A finding's column as the person's template names it, with the format's name in
+    brackets (« Avancement (%) [avancement_pct] »), or as the file names it."""
+    return finding.label or finding.field or ""
+
+
 def where_of(finding: Problem) -> str:
-    """Where a finding is, in words: « feuille Cibles, ligne 4, colonne valeur_atteinte », or
-    « fichier » for the whole file."""
+    """Where a finding is, in words: « feuille Cibles, ligne 4, colonne Valeur atteinte
+    [valeur_atteinte] », or « fichier » for the whole file."""
     return (
         ", ".join(
             p
             for p in (
                 f"feuille {finding.table}" if finding.table else "",
                 f"ligne {finding.row}" if finding.row else "",
-                f"colonne {finding.field}" if finding.field else "",
+                f"colonne {column_of(finding)}" if finding.field else "",
             )
             if p
         )
@@ -164,6 +170,17 @@ _SECTIONS = (
     (Severity.WARNING, "Avertissements (publié, mais à vérifier)"),
     (Severity.CORRECTION, "Corrections automatiques (sans ambiguïté)"),
 )
+# A rejected file publishes nothing: its warnings are to look at before sending it again.
+_REJECTED_SECTIONS = (
+    _SECTIONS[0],
+    (Severity.WARNING, "Avertissements (à vérifier aussi avant de renvoyer le fichier)"),
+    _SECTIONS[2],
+)
+
+
+def sections_of(report: SubmissionReport) -> tuple[tuple[Severity, str], ...]:
+    """The report's sections, titled for an accepted or a rejected file."""
+    return _SECTIONS if report.accepted else _REJECTED_SECTIONS
 
 
 def render_markdown(report: SubmissionReport) -> str:
@@ -179,7 +196,7 @@ def render_markdown(report: SubmissionReport) -> str:
         f"{' (modèle officiel)' if report.template_used else ''}",
         "",
     ]
-    for severity, title in _SECTIONS:
+    for severity, title in sections_of(report):
         found = report.of(severity)
         lines += [f"## {title} : {len(found)}", ""]
         if not found:
@@ -190,7 +207,7 @@ def render_markdown(report: SubmissionReport) -> str:
             "|---|---|---|---|---|---|",
         ]
         lines += [
-            f"| {_md_cell(line_of(f))} | {_md_cell(f.field)} | {_md_cell(f.value)} | {_md_cell(f.message)} "
+            f"| {_md_cell(line_of(f))} | {_md_cell(column_of(f))} | {_md_cell(f.value)} | {_md_cell(f.message)} "
             f"| {_md_cell(f.fix)} | {_md_cell(code_info(f.code).title)} |"
             for f in found
         ]
@@ -230,7 +247,7 @@ code { word-break: break-all; }
 <thead><tr><th scope="col">Ligne</th><th scope="col">Colonne</th><th scope="col">Valeur trouvée</th>
 <th scope="col">Règle</th><th scope="col">Comment corriger</th><th scope="col">Problème</th></tr></thead>
 <tbody>
-{% for f in found %}<tr><td>{{ line_of(f) or "—" }}</td><td>{{ f.field or "—" }}</td><td>{{ f.value if f.value is not none else "—" }}</td><td>{{ f.message }}</td><td>{{ f.fix }}</td><td>{{ title_of(f.code) }}</td></tr>
+{% for f in found %}<tr><td>{{ line_of(f) or "—" }}</td><td>{{ column_of(f) or "—" }}</td><td>{{ f.value if f.value is not none else "—" }}</td><td>{{ f.message }}</td><td>{{ f.fix }}</td><td>{{ title_of(f.code) }}</td></tr>
 {% endfor %}</tbody>
 </table>{% else %}<p>{{ nothing[severity] }}.</p>{% endif %}
 {% endfor %}
@@ -248,10 +265,11 @@ def _html_template() -> jinja2.Template:
 def render_html(report: SubmissionReport) -> str:
     return _html_template().render(
         r=report,
-        sections=_SECTIONS,
+        sections=sections_of(report),
         nothing=_NONE,
         received_fr=received_fr,
         line_of=line_of,
+        column_of=column_of,
         title_of=lambda code: code_info(code).title,
     )
 
@@ -260,7 +278,7 @@ def render_text(report: SubmissionReport) -> str:
     """What ``ogp validate`` prints: the verdict, then one block per finding."""
     lines = [f"{report.file_name} : {report.verdict}"]
     labels = {Severity.ERROR: "ERREUR", Severity.WARNING: "AVERTISSEMENT", Severity.CORRECTION: "CORRECTION"}
-    for severity, _ in _SECTIONS:
+    for severity in labels:
         for f in report.of(severity):
             value = f" ; valeur « {f.value} »" if f.value is not None else ""
             lines.append(f"  {labels[severity]} ({code_info(f.code).title}) {where_of(f)}{value}")

@@ -2,21 +2,24 @@
 
 Frictionless checks each cell against the schema; these rules relate cells to each
 other (a ``complet`` status and its percentage), to the plan (the body's own actions,
-the plan's start) and to the body's earlier reports (progress going backwards). Each rule
-is one expectation on a pandas frame of the submission, with a stable code, a severity
-and a French rule and fix; great-expectations says which rows break it.
+the plan's start), to the file's reception (a report cannot be dated after it) and to the
+body's earlier reports (progress going backwards). Each rule is one expectation on a
+pandas frame of the submission and the code it reports; great-expectations says which
+rows break it. What the finding says, and its severity, is the code's registry entry
+(``pipelines.core.codes``); a rule only supplies the fields its words need.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from pipelines.core.problems import Problem, Severity, shown
+from pipelines.core.codes import code_info
+from pipelines.core.problems import Problem, problem
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -42,19 +45,29 @@ class RuleContext:
     responsible_bodies: Callable[[str], list[str]] | None = None
     # The schema fields the file's header has (None: all of them).
     present_columns: frozenset[str] | None = None
+    # The day the file was received (Europe/Paris): no report is dated after it.
+    received_on: dt.date | None = None
+    # Each field as reports name it (« Avancement (%) [avancement_pct] »).
+    labels: Mapping[str, str] = field(default_factory=dict)
 
     def has_column(self, name: str) -> bool:
         return self.present_columns is None or name in self.present_columns
 
 
+Row = Any  # one row of the rules' frame (a pandas Series)
+
+
 @dataclass(frozen=True)
 class Rule:
+    """One business rule: the code it reports on ``column`` (severity and words are the
+    code's registry entry), the expectation that finds the rows breaking it, and the
+    fields its words need beyond the column (``details``, read from the row's frame)."""
+
     code: str
-    severity: Severity
     column: str
-    rule: str
-    fix: str
     expectation: Any = field(compare=False)
+    variant: str | None = None
+    details: Callable[[Row], Mapping[str, Any]] | None = field(default=None, compare=False)
 
 
 @cache
@@ -141,30 +154,45 @@ def _previous(
     return pd.Series(mine["precedent"].to_numpy(), index=frame.index, dtype="Float64")
 
 
-def _date_rules(plan_start: dt.date, today: dt.date, observed: str) -> list[Rule]:
-    """The report date within the plan and not in the future, for any sheet of reports;
-    ``observed`` says what the date is the date of (« l'avancement a été constaté »)."""
+def _date_rules(plan_start: dt.date, today: dt.date, received_on: dt.date | None) -> list[Rule]:
+    """The report date within the plan, not in the future, and not after the day the file
+    was received (where that day is known and before today), for any sheet of reports."""
     import pandas as pd  # imported by the runs that check submissions only
 
     _, gxe = _gx()
-    return [
+    rules = [
         Rule(
             "date-avant-plan",
-            Severity.ERROR,
             "date_rapport",
-            f"La date du rapport ne peut pas précéder le début du plan ({plan_start.strftime('%d/%m/%Y')}).",
-            "Vérifiez l'année de la date (format JJ/MM/AAAA ou AAAA-MM-JJ).",
             gxe.ExpectColumnValuesToBeBetween(column="date_rapport", min_value=pd.Timestamp(plan_start)),
+            details=lambda _: {"start": _fr(plan_start)},
         ),
         Rule(
             "date-future",
-            Severity.ERROR,
             "date_rapport",
-            f"La date du rapport ne peut pas être dans le futur (après le {today.strftime('%d/%m/%Y')}).",
-            f"Indiquez la date à laquelle {observed}, au plus tard aujourd'hui.",
             gxe.ExpectColumnValuesToBeBetween(column="date_rapport", max_value=pd.Timestamp(today)),
+            details=lambda _: {"today": _fr(today)},
         ),
     ]
+    if received_on is not None and received_on < today:
+        # Only on dates not after today: a date in the future is one finding, date-future.
+        rules.append(
+            Rule(
+                "date-rapport-apres-reception",
+                "date_rapport",
+                gxe.ExpectColumnValuesToBeBetween(
+                    column="date_rapport",
+                    max_value=pd.Timestamp(received_on),
+                    row_condition=_column("date_rapport") <= today.isoformat(),
+                ),
+                details=lambda _: {"received": _fr(received_on)},
+            )
+        )
+    return rules
+
+
+def _fr(day: dt.date) -> str:
+    return day.strftime("%d/%m/%Y")
 
 
 def business_rules(context: RuleContext) -> list[Rule]:
@@ -173,66 +201,36 @@ def business_rules(context: RuleContext) -> list[Rule]:
     complet = _column("statut") == "complet"
     not_started = _column("statut") == "non_commence"
     uncommented = _column("commentaire").is_null()
-
-    # A rule about a column the file does not have says so, instead of asking to fill it.
-    def absent(column: str, title: str) -> tuple[str, str]:
-        """(what to add to the rule's text, what to put before its fix)."""
-        if context.has_column(column):
-            return "", ""
-        return (
-            f" La colonne {column} ({title}) manque au fichier.",
-            f"Ajoutez la colonne {column} à l'en-tête, puis ",
-        )
-
-    pct_said, pct_first = absent("avancement_pct", "Avancement (%)")
-    proof_said, proof_first = absent("preuve_url", "Lien vers une preuve")
     rules = [
         Rule(
             "complet-sans-100",
-            Severity.ERROR,
             "avancement_pct",
-            "Une action au statut complet est avancée à 100 %.",
-            "Indiquez 100 dans avancement_pct, ou choisissez le statut substantiel ou limite.",
             gxe.ExpectColumnValuesToBeBetween(
                 column="avancement_pct", min_value=100, max_value=100, row_condition=complet
             ),
         ),
         Rule(
             "complet-sans-100",
-            Severity.ERROR,
             "avancement_pct",
-            "Une action au statut complet est avancée à 100 % : l'avancement ne peut pas être vide."
-            + pct_said,
-            (pct_first + "i" if pct_first else "I") + "ndiquez 100 dans avancement_pct.",
             gxe.ExpectColumnValuesToNotBeNull(column="avancement_pct", row_condition=complet),
+            variant="empty",
         ),
         Rule(
             "statut-sans-preuve",
-            Severity.ERROR,
             "preuve_url",
-            "Une action au statut complet est attestée par un lien vers une preuve publique." + proof_said,
-            (proof_first + "i" if proof_first else "I") + "ndiquez dans preuve_url l'adresse "
-            "d'un document public qui atteste l'achèvement.",
             gxe.ExpectColumnValuesToNotBeNull(column="preuve_url", row_condition=complet),
         ),
         Rule(
             "non-commence-avec-avancement",
-            Severity.ERROR,
             "avancement_pct",
-            "Une action non commencée a un avancement de 0 % ou vide.",
-            "Mettez 0 ou videz avancement_pct, ou choisissez le statut limite.",
             gxe.ExpectColumnValuesToBeBetween(
                 column="avancement_pct", min_value=0, max_value=0, row_condition=not_started
             ),
         ),
-        *_date_rules(context.plan_start, context.today, "l'avancement a été constaté"),
+        *_date_rules(context.plan_start, context.today, context.received_on),
         Rule(
             "recul-sans-commentaire",
-            Severity.WARNING,
             "avancement_pct",
-            "L'avancement d'une action recule par rapport à son rapport précédent sans "
-            "commentaire qui l'explique.",
-            "Expliquez le recul dans la colonne commentaire, ou corrigez le pourcentage.",
             gxe.ExpectColumnPairValuesAToBeGreaterThanB(
                 column_A="avancement_pct",
                 column_B="avancement_precedent",
@@ -240,32 +238,41 @@ def business_rules(context: RuleContext) -> list[Rule]:
                 ignore_row_if="either_value_is_missing",
                 row_condition=uncommented,
             ),
+            details=lambda row: {"previous": _number(float(row["avancement_precedent"]))},
         ),
     ]
     if context.organisation is not None:
         # An error with or without the template: a row would otherwise replace the report of
         # the body that answers for the action (see the dataset's ``reporters`` to allow it).
+        organisation, bodies = context.organisation, context.responsible_bodies
         rules.append(
             Rule(
                 "action-hors-responsabilite",
-                Severity.ERROR,
                 "id_action",
-                f"L'organisme {context.organisation} ne figure pas parmi les responsables de cette action.",
-                "Retirez la ligne (l'organisme responsable en rendra compte) ou vérifiez "
-                "l'identifiant de l'action.",
                 gxe.ExpectColumnValuesToBeInSet(
                     column="id_action", value_set=sorted(context.responsible_actions)
                 ),
+                details=lambda row: {
+                    "organisation": organisation,
+                    "bodies": bodies(str(row["id_action"])) if bodies else [],
+                },
             )
         )
     return rules
 
 
 def _run_suite(
-    name: str, rules: list[Rule], frame: pd.DataFrame, submission: NormalisedSubmission
-) -> Iterator[tuple[Rule, int, dict[str, str], str]]:
-    """Each (rule, spreadsheet row, cells, value as written) great-expectations finds
-    unexpected, for cells no earlier check reported."""
+    name: str,
+    rules: list[Rule],
+    frame: pd.DataFrame,
+    submission: NormalisedSubmission,
+    *,
+    labels: Mapping[str, str],
+    has_column: Callable[[str], bool],
+) -> list[Problem]:
+    """A finding for each row great-expectations finds breaking a rule, on cells no earlier
+    check reported, with the fields the rule's words need: its column as the template names
+    it (``column``), whether the file lacks that column (``missing``), and its ``details``."""
     gx, _ = _gx()
     batch_definition = _batch_definition()  # the context a suite needs exists from here
     suite = gx.ExpectationSuite(name=name)
@@ -277,50 +284,48 @@ def _run_suite(
     )
     # Position of each spreadsheet row: a lookup per unexpected cell, not a scan.
     index_of = {row: i for i, row in enumerate(submission.sheet_rows)}
+    findings: list[Problem] = []
     for outcome in result.results:
         rule = rules[outcome.expectation_config.meta["regle"]]
         if outcome.exception_info.get("raised_exception"):
             raise RuntimeError(f"Règle {rule.code} : {outcome.exception_info.get('exception_message')}")
+        declared = code_info(rule.code).fields
+        standard = {"column": labels.get(rule.column, rule.column), "missing": not has_column(rule.column)}
         for unexpected in outcome.result.get("unexpected_index_list") or []:
             row = int(unexpected[LINE])
             if (row, rule.column) in submission.reported:
                 continue
-            cells = submission.rows[index_of[row]]
-            yield (
-                rule,
-                index_of[row],
-                cells,
-                submission.as_written(row, rule.column, cells.get(rule.column, "")),
+            index = index_of[row]
+            cells = submission.rows[index]
+            value = submission.as_written(row, rule.column, cells.get(rule.column, ""))
+            fields = {k: v for k, v in standard.items() if k in declared}
+            if rule.details is not None:
+                fields.update(rule.details(frame.iloc[index]))
+            findings.append(
+                problem(
+                    rule.code,
+                    variant=rule.variant,
+                    row=row,
+                    field=rule.column,
+                    value=value or None,
+                    **fields,
+                )
             )
+    return findings
 
 
 def check_business_rules(submission: NormalisedSubmission, context: RuleContext) -> list[Problem]:
     """Findings for every row that breaks a rule, on the rows frictionless could type."""
     if not submission.rows:
         return []
-    frame = _frame(submission, context)
-    findings: list[Problem] = []
-    for rule, index, cells, value in _run_suite("regles-suivi", business_rules(context), frame, submission):
-        text = rule.rule
-        if rule.code == "recul-sans-commentaire":
-            previous = frame["avancement_precedent"].iloc[index]
-            value = f"{value} (précédent : {int(previous)})"
-        if rule.code == "action-hors-responsabilite" and context.responsible_bodies:
-            bodies = context.responsible_bodies(str(cells.get("id_action", "")))
-            if bodies:
-                text += f" Responsable(s) : {', '.join(bodies)}."
-        findings.append(
-            Problem(
-                rule.code,
-                text,
-                rule.fix,
-                rule.severity,
-                row=submission.sheet_rows[index],
-                field=rule.column,
-                value=shown(value) if value else None,
-            )
-        )
-    return findings
+    return _run_suite(
+        "regles-suivi",
+        business_rules(context),
+        _frame(submission, context),
+        submission,
+        labels=context.labels,
+        has_column=context.has_column,
+    )
 
 
 # --- the values reached of the plan's targets ------------------------------------------
@@ -339,6 +344,10 @@ class TargetRuleContext:
     # Earlier accepted reports: (id_cible, date_rapport ISO, valeur_atteinte).
     history: Sequence[tuple[str, str, float | None]] = ()
     responsible_bodies: Callable[[str], list[str]] | None = None
+    # The day the file was received (Europe/Paris): no value is dated after it.
+    received_on: dt.date | None = None
+    # Each field as reports name it (« Valeur atteinte [valeur_atteinte] »).
+    labels: Mapping[str, str] = field(default_factory=dict)
 
 
 def _target_frame(submission: NormalisedSubmission, context: TargetRuleContext) -> pd.DataFrame:
@@ -367,31 +376,21 @@ def _target_frame(submission: NormalisedSubmission, context: TargetRuleContext) 
 
 
 def target_rules(context: TargetRuleContext) -> list[Rule]:
-    """The rules of a targets sheet: dates within the plan, a milestone is 0 or 1, a value
-    going down is explained, and a body reports on its own actions' targets only."""
+    """The rules of a targets sheet: dates within the plan and the reception, a milestone is
+    0 or 1, a value going down is explained, and a body reports on its own actions' targets only."""
     _, gxe = _gx()
     rules = [
-        *_date_rules(context.plan_start, context.today, "la valeur a été constatée"),
+        *_date_rules(context.plan_start, context.today, context.received_on),
         Rule(
             "jalon-ni-0-ni-1",
-            Severity.ERROR,
             "valeur_atteinte",
-            "Cette cible est un jalon (une livraison à une date, sans chiffre) : sa valeur atteinte est 1 "
-            "quand il est franchi, 0 sinon.",
-            "Indiquez 1 si le jalon est franchi à la date du rapport, 0 sinon ; précisez dans le "
-            "commentaire ce qui reste à faire.",
             gxe.ExpectColumnValuesToBeInSet(
                 column="valeur_atteinte", value_set=[0, 1], row_condition=_column("nature") == "jalon"
             ),
         ),
         Rule(
             "baisse-sans-commentaire",
-            Severity.WARNING,
             "valeur_atteinte",
-            "La valeur atteinte par la cible baisse par rapport à son rapport précédent sans "
-            "commentaire qui l'explique.",
-            "Expliquez la baisse dans la colonne commentaire (changement de mesure, correction), "
-            "ou corrigez la valeur.",
             gxe.ExpectColumnPairValuesAToBeGreaterThanB(
                 column_A="valeur_atteinte",
                 column_B="valeur_precedente",
@@ -399,22 +398,25 @@ def target_rules(context: TargetRuleContext) -> list[Rule]:
                 ignore_row_if="either_value_is_missing",
                 row_condition=_column("commentaire").is_null(),
             ),
+            details=lambda row: {"previous": _number(float(row["valeur_precedente"]))},
         ),
     ]
     if context.organisation is not None:
+        organisation, bodies = context.organisation, context.responsible_bodies
         rules.append(
             Rule(
                 "cible-hors-responsabilite",
-                Severity.ERROR,
                 "id_cible",
-                f"La cible appartient à une action dont l'organisme {context.organisation} n'est pas responsable.",
-                "Retirez la ligne (l'organisme responsable de l'action en rendra compte) ou vérifiez "
-                "l'identifiant de la cible.",
                 gxe.ExpectColumnValuesToBeInSet(
                     column="id_action",
                     value_set=sorted(context.responsible_actions),
                     row_condition=_column("id_action").is_not_null(),
                 ),
+                details=lambda row: {
+                    "organisation": organisation,
+                    "action": str(row["id_action"]),
+                    "bodies": bodies(str(row["id_action"])) if bodies else [],
+                },
             )
         )
     return rules
@@ -425,29 +427,14 @@ def check_target_rules(submission: NormalisedSubmission, context: TargetRuleCont
     set by the caller)."""
     if not submission.rows:
         return []
-    frame = _target_frame(submission, context)
-    findings: list[Problem] = []
-    for rule, index, _cells, value in _run_suite("regles-cibles", target_rules(context), frame, submission):
-        text = rule.rule
-        if rule.code == "baisse-sans-commentaire":
-            previous = float(frame["valeur_precedente"].iloc[index])
-            value = f"{value} (précédent : {_number(previous)})"
-        if rule.code == "cible-hors-responsabilite":
-            action = str(frame["id_action"].iloc[index])
-            bodies = context.responsible_bodies(action) if context.responsible_bodies else []
-            text += f" Action {action}" + (f", responsable(s) : {', '.join(bodies)}." if bodies else ".")
-        findings.append(
-            Problem(
-                rule.code,
-                text,
-                rule.fix,
-                rule.severity,
-                row=submission.sheet_rows[index],
-                field=rule.column,
-                value=shown(value) if value else None,
-            )
-        )
-    return findings
+    return _run_suite(
+        "regles-cibles",
+        target_rules(context),
+        _target_frame(submission, context),
+        submission,
+        labels=context.labels,
+        has_column=lambda _: True,
+    )
 
 
 def _number(value: float) -> str:

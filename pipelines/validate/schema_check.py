@@ -2,8 +2,9 @@
 
 Frictionless is the reference for types, constraints, the primary key and the foreign
 key to the plan (its ``actions`` for a progress sheet, its ``cibles`` for a targets
-sheet): the submission and the plan's table are validated as one package. Its errors keep their frictionless codes and are told again in French with
-the spreadsheet's row numbers and a fix for each field.
+sheet): the submission and the plan's table are validated as one package. Its errors keep
+their frictionless codes and are told again in French with the spreadsheet's row numbers and
+a fix worded from the field's schema (its type, constraints, and what its identifiers name).
 """
 
 from __future__ import annotations
@@ -14,96 +15,77 @@ from typing import Any
 
 import frictionless
 
-from pipelines.core.problems import Problem, constraint_of, error, shown
+from pipelines.core.problems import Problem, constraint_of, problem
 from pipelines.core.schema import TableSchema
-from pipelines.core.vocabulary import described, fix_of
+from pipelines.core.vocabulary import Field, column_label, described, is_url, subject_of
+from pipelines.validate.columnar import UNLIMITED_ERRORS
 from pipelines.validate.normalise import NormalisedSubmission
-from pipelines.validate.package import UNLIMITED_ERRORS
 
 SUBMISSION_RESOURCE = "soumission"
 _SAME_AS_ROW = re.compile(r"position (\d+)")
 
-# How a report names the thing a key value identifies (its primary key's first field).
-_SUBJECT = {"id_action": ("L'action", "action", "E1-A1-01"), "id_cible": ("La cible", "cible", "E3-A1-01-C1")}
-
 _DATE_WITH_TIME = re.compile(r"^(\d{4}-\d{2}-\d{2}|\d{1,2}/\d{1,2}/\d{4})[ T](\d{1,2}:\d{2})(:\d{2})?$")
 
 
-def _type_finding(field: dict[str, Any], value: str, row: int) -> Problem:
+def _type_finding(field: Field, value: str, row: int) -> Problem:
+    """A type-error worded for the field's type (a date with a time says the time)."""
     name, kind = field["name"], field.get("type", "string")
+    where: dict[str, Any] = {"row": row, "field": name, "value": value}
     timed = _DATE_WITH_TIME.match(value) if kind == "date" else None
     if timed:
-        rule, fix = (
-            f"La date contient une heure ({timed.group(2)}) : la colonne attend une date seule.",
-            f"Gardez seulement la date ({timed.group(1)}) : dans le tableur, choisissez le format "
-            "de cellule Date courte, ou effacez l'heure.",
-        )
-    elif kind == "date":
-        rule, fix = (
-            f"« {value} » n'est pas une date valide.",
-            "Écrivez la date au format AAAA-MM-JJ ou JJ/MM/AAAA, par exemple 31/12/2022.",
-        )
-    elif kind == "integer":
-        rule, fix = (
-            f"« {value} » n'est pas un nombre entier.",
-            "Écrivez un pourcentage entier de 0 à 100, sans décimale ni texte (par exemple 60).",
-        )
-    elif kind == "number":
-        rule, fix = (
-            f"« {value} » n'est pas un nombre.",
-            "Écrivez un nombre seul, sans unité ni texte, avec une virgule pour les décimales "
-            "(par exemple 2500 ou 12,5) ; pour un jalon, 1 s'il est franchi, 0 sinon.",
-        )
-    elif field.get("format") == "uri":
-        rule, fix = (
-            f"« {value} » n'est pas une adresse web valide.",
-            "Copiez l'adresse complète depuis la barre d'adresse du navigateur, en commençant par https://.",
-        )
-    else:
-        rule, fix = (
-            f"« {value} » n'a pas le type attendu ({kind}).",
-            "Corrigez la valeur d'après la description de la colonne dans l'onglet Instructions.",
-        )
-    return error("type-error", rule, fix, row=row, field=name, value=shown(value))
+        return problem("type-error", variant="datetime", date=timed.group(1), time=timed.group(2), **where)
+    if kind == "date":
+        return problem("type-error", variant="date", **where)
+    if kind in ("integer", "number"):
+        return problem("type-error", variant=kind, example=field.get("example", ""), **where)
+    if is_url(field):
+        return problem("type-error", variant="uri", **where)
+    return problem("type-error", variant="other", kind=kind, **where)
 
 
-def _constraint_finding(field: dict[str, Any], constraint: str, value: str, row: int) -> Problem:
-    name = field["name"]
-    title = field.get("title", name)
+def _constraint_finding(field: Field, constraint: str, value: str, row: int) -> Problem:
+    """A constraint-error worded for the constraint, from what the field's schema says."""
+    limits = field.get("constraints", {})
+    where: dict[str, Any] = {"row": row, "field": field["name"], "value": value, "constraint": constraint}
+    column = column_label(field)
+    subject = subject_of(field)
     if constraint == "required":
-        rule = f"La colonne « {name} » ({title}) est obligatoire et la cellule est vide."
-        fix = fix_of(field, "Remplissez la cellule.")
-    elif constraint == "enum":
-        rule = f"« {value} » n'est pas un statut de l'échelle du PGO."
-        fix = f"Choisissez l'une des valeurs : {described(field)}."
-    elif constraint == "minimum" and "maximum" not in field["constraints"]:
-        rule = f"{value} est inférieur au minimum autorisé ({field['constraints']['minimum']})."
-        fix = "Une valeur atteinte ne peut pas être négative : indiquez la valeur constatée."
-    elif constraint in ("minimum", "maximum"):
-        low = field["constraints"].get("minimum")
-        high = field["constraints"].get("maximum")
-        rule = f"{value} est hors de l'intervalle autorisé ({low} à {high})."
-        fix = f"Indiquez un pourcentage entier de {low} à {high}."
-    elif constraint == "pattern" and name == "id_action":
-        rule = f"« {value} » n'a pas la forme d'un identifiant d'action (E1-A1-01)."
-        fix = "Recopiez l'identifiant depuis le modèle : E, le numéro d'engagement, -A, le numéro d'ambition, puis le rang sur deux chiffres."
-    elif constraint == "pattern" and name == "id_cible":
-        rule = f"« {value} » n'a pas la forme d'un identifiant de cible (E3-A1-01-C1)."
-        fix = (
-            "Recopiez l'identifiant depuis l'onglet Cibles du modèle : l'identifiant de l'action, "
-            "puis -C et le rang de la cible."
+        return problem(
+            "constraint-error",
+            variant="required",
+            column=column,
+            to_do=field.get("x-que-faire", ""),
+            values=described(field),
+            **where,
         )
-    elif constraint == "pattern" and name == "preuve_url":
-        rule = f"« {value} » n'est pas une adresse web commençant par http:// ou https:// (sans espace)."
-        fix = "Copiez l'adresse complète depuis la barre d'adresse du navigateur."
-    elif constraint == "maxLength":
-        limit = field["constraints"]["maxLength"]
-        rule = f"Le texte compte {len(value)} caractères ; la limite est de {limit}."
-        fix = "Raccourcissez le texte et placez le détail dans le document de preuve."
-    else:
-        rule = f"La valeur ne respecte pas la contrainte « {constraint} » de la colonne « {name} »."
-        fix = "Corrigez la valeur d'après la description de la colonne dans l'onglet Instructions."
-    return error("constraint-error", rule, fix, row=row, field=name, value=shown(value))
+    if constraint == "enum":
+        return problem("constraint-error", variant="enum", column=column, values=described(field), **where)
+    if constraint == "minimum" and "maximum" not in limits:
+        return problem("constraint-error", variant="minimum", minimum=limits["minimum"], **where)
+    if constraint in ("minimum", "maximum"):
+        return problem(
+            "constraint-error",
+            variant="interval",
+            minimum=limits.get("minimum"),
+            maximum=limits.get("maximum"),
+            **where,
+        )
+    if constraint == "pattern" and subject is not None:
+        return problem(
+            "constraint-error",
+            variant="identifier",
+            thing=subject.of,
+            example=field.get("example", ""),
+            form=field.get("x-forme", ""),
+            **where,
+        )
+    if constraint == "pattern" and is_url(field):
+        return problem("constraint-error", variant="uri", **where)
+    if constraint == "maxLength":
+        return problem(
+            "constraint-error", variant="maxLength", length=len(value), limit=limits["maxLength"], **where
+        )
+    return problem("constraint-error", variant="other", column=column, **where)
 
 
 def check_submission_schema(
@@ -130,7 +112,9 @@ def check_submission_schema(
         ]
     )
     key, date = schema["primaryKey"]
-    subject, noun, example = _SUBJECT[key]
+    subject = subject_of(fields[key])
+    if subject is None:
+        raise ValueError(f"{schema.get('name', '?')}: the key field {key} has no x-objet")
     report = package.validate(checklist=frictionless.Checklist(), limit_errors=UNLIMITED_ERRORS)
 
     def sheet_row(row_number: int) -> int:
@@ -144,13 +128,7 @@ def check_submission_schema(
         for err in task.errors:
             number = getattr(err, "row_number", None)
             if number is None:
-                findings.append(
-                    error(
-                        err.type,
-                        f"Erreur de structure : {err.message}",
-                        "Repartez du modèle envoyé par l'équipe du plan, sans en modifier l'en-tête.",
-                    )
-                )
+                findings.append(problem(err.type))
                 continue
             row = sheet_row(number)
             name = getattr(err, "field_name", None)
@@ -171,41 +149,34 @@ def check_submission_schema(
                     continue
                 cells = submission.rows[number - 2]
                 first = _SAME_AS_ROW.search(err.note or "")
-                where = f" (ligne {sheet_row(int(first.group(1)))})" if first else ""
                 findings.append(
-                    error(
+                    problem(
                         "primary-key",
-                        f"{subject} {cells[key]} a déjà un rapport daté du "
-                        f"{cells[date]} dans ce fichier{where}.",
-                        f"Gardez une seule ligne par {noun} et par date : supprimez le doublon ou "
-                        "corrigez la date.",
+                        variant="soumission",
                         row=row,
                         field=f"{key}, {date}",
-                        value=shown(f"{cells[key]} / {cells[date]}"),
+                        value=f"{cells[key]} / {cells[date]}",
+                        thing=subject.the,
+                        noun=subject.noun,
+                        key=cells[key],
+                        date=cells[date],
+                        first=sheet_row(int(first.group(1))) if first else None,
                     )
                 )
             elif err.type == "foreign-key":
                 value = submission.rows[number - 2][key]
                 findings.append(
-                    error(
+                    problem(
                         "foreign-key",
-                        f"{subject} « {value} » n'existe pas dans le plan d'action 2021-2023 (table {table}).",
-                        "Recopiez l'identifiant depuis le modèle envoyé par l'équipe du plan ou depuis la table "
-                        f"{table} du plan (par exemple {example}).",
+                        variant="soumission",
                         row=row,
                         field=key,
-                        value=shown(value),
+                        value=value,
+                        thing=subject.the,
+                        plan_table=table,
+                        example=fields[key].get("example", ""),
                     )
                 )
             else:
-                findings.append(
-                    error(
-                        err.type,
-                        f"Erreur frictionless : {err.message}",
-                        "Corrigez la cellule indiquée.",
-                        row=row,
-                        field=name,
-                        value=shown(value) if value else None,
-                    )
-                )
+                findings.append(problem(err.type, row=row, field=name, value=value or None))
     return findings

@@ -19,10 +19,12 @@ import datetime as dt
 import difflib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
 
-from pipelines.core.problems import Problem, Severity, error, shown, warning
+from pipelines.core.problems import Problem, Severity, problem
 from pipelines.core.schema import TableSchema
 from pipelines.core.text import match_key
+from pipelines.core.vocabulary import column_labels, informational_columns
 from pipelines.gather.submissions.plan_facts import PlanFacts
 from pipelines.gather.submissions.read import (
     DEFAULT_LIMITS,
@@ -32,16 +34,16 @@ from pipelines.gather.submissions.read import (
     parse_submission_file,
     too_large,
 )
-from pipelines.gather.submissions.template import TARGET_SHOWN
 from pipelines.state.journal import Door
 from pipelines.state.received import Received
-from pipelines.validate.normalise import INFORMATIONAL_COLUMNS, NormalisedSubmission, normalise_submission
+from pipelines.validate.normalise import NormalisedSubmission, normalise_submission
 from pipelines.validate.report import SubmissionReport
 from pipelines.validate.rules import RuleContext, TargetRuleContext, check_business_rules, check_target_rules
 from pipelines.validate.schema_check import check_submission_schema
 
-# The targets sheet's columns shown to help the person (the target as the plan states it).
-TARGET_INFORMATIONAL_COLUMNS = frozenset(TARGET_SHOWN)
+# Where the campaign's days are counted: a file received at 23:30 UTC in winter arrived the
+# next day for the body that sent it.
+CAMPAIGN_TIMEZONE = ZoneInfo("Europe/Paris")
 
 TargetHistory = Sequence[tuple[str, str, float | None]]
 
@@ -55,32 +57,42 @@ class ValidatedSubmission:
     target_rows: list[dict[str, str]] = field(default_factory=list)
 
 
-def _known_columns(schema: TableSchema, informational: frozenset[str] = INFORMATIONAL_COLUMNS) -> set[str]:
-    keys = {match_key(c).replace(" ", "_") for c in informational}
+def _known_columns(schema: TableSchema) -> set[str]:
+    keys = {match_key(c).replace(" ", "_") for c in informational_columns(schema)}
     for f in schema["fields"]:
         keys.add(match_key(f["name"]).replace(" ", "_"))
         keys.add(match_key(f.get("title", f["name"])).replace(" ", "_"))
     return keys
 
 
-def _is_targets_table(sheet: SheetTable, targets_schema: TableSchema) -> bool:
+def _is_targets_table(sheet: SheetTable, schema: TableSchema, targets_schema: TableSchema) -> bool:
     """Whether a file's one table is in the targets format: its header names the target
-    identifier and no action identifier (a CSV holds one table)."""
+    identifier and not the progress format's (a CSV holds one table)."""
     keys = {match_key(c).replace(" ", "_") for c in sheet.header}
-    target_key = targets_schema["fields"][0]
-    names = {
-        match_key(target_key["name"]).replace(" ", "_"),
-        match_key(target_key.get("title", "")).replace(" ", "_"),
-    }
-    return bool(keys & names) and not keys & {"id_action", "action"}
+
+    def names(key: dict[str, str]) -> set[str]:
+        return {match_key(key["name"]).replace(" ", "_"), match_key(key.get("title", "")).replace(" ", "_")}
+
+    return bool(keys & names(targets_schema["fields"][0])) and not keys & names(schema["fields"][0])
+
+
+def received_day(received: Received) -> dt.date | None:
+    """The day the file was received, in the campaign's time zone (``None``: unreadable)."""
+    try:
+        moment = dt.datetime.fromisoformat(received.received_at.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment.astimezone(CAMPAIGN_TIMEZONE).date()
 
 
 def _schema_checked(
-    sheet: SheetTable, schema: TableSchema, informational: frozenset[str], references: list[str]
+    sheet: SheetTable, schema: TableSchema, references: list[str]
 ) -> tuple[NormalisedSubmission, list[Problem]]:
     """A sheet normalised and checked by frictionless against its schema (``references``: the
     values of the plan's table its foreign key points at), with every finding so far."""
-    normalised = normalise_submission(sheet, schema, informational)
+    normalised = normalise_submission(sheet, schema)
     # The reader names a cell's column by its header label; reports name the field.
     findings = [
         dataclasses.replace(f, field=normalised.names.get(f.field, f.field)) if f.field else f
@@ -92,6 +104,20 @@ def _schema_checked(
     return normalised, findings + schema_findings
 
 
+def _labelled(findings: list[Problem], schema: TableSchema) -> list[Problem]:
+    """Each finding on a field of the schema names its column as the template does,
+    « Avancement (%) [avancement_pct] » (a key of two fields names both)."""
+    labels = column_labels(schema)
+
+    def label(name: str) -> str | None:
+        parts = [labels.get(part) for part in name.split(", ")]
+        return ", ".join(p for p in parts if p) if all(parts) else None
+
+    return [
+        dataclasses.replace(f, label=label(f.field)) if f.field and f.label is None else f for f in findings
+    ]
+
+
 def _validate_targets(
     sheet: SheetTable,
     schema: TableSchema,
@@ -99,11 +125,12 @@ def _validate_targets(
     org: str | None,
     *,
     today: dt.date,
+    received_on: dt.date | None,
     history: TargetHistory,
 ) -> NormalisedSubmission:
     """The targets table of a file, normalised and checked (schema, then rules); findings on
     the workbook's « Cibles » sheet say so."""
-    normalised, findings = _schema_checked(sheet, schema, TARGET_INFORMATIONAL_COLUMNS, sorted(plan.targets))
+    normalised, findings = _schema_checked(sheet, schema, sorted(plan.targets))
     context = TargetRuleContext(
         plan_start=plan.start,
         today=today,
@@ -112,25 +139,24 @@ def _validate_targets(
         targets=plan.targets,
         history=history,
         responsible_bodies=plan.responsible_for,
+        received_on=received_on,
+        labels=column_labels(schema),
     )
-    findings += check_target_rules(normalised, context)
+    findings = _labelled(findings + check_target_rules(normalised, context), schema)
     if sheet.sheet == TARGETS_SHEET:
         findings = [dataclasses.replace(f, table=TARGETS_SHEET) for f in findings]
     normalised.findings = findings
     return normalised
 
 
-def _attribution_fix(received: Received) -> str:
-    """How to attribute a file, by where it came from."""
+def _source_kind(received: Received) -> str:
+    """Where a file came from, as the fix of an attribution error needs it: an inbox
+    (or the samples), a file named on the command line, or an address."""
     if received.origin.door in (Door.INBOX, Door.SAMPLE):
-        return (
-            "Déplacez le fichier dans le dossier de l'organisme qui l'a envoyé, nommé par son "
-            "identifiant dans la table organisations du plan (par exemple ditp/), puis "
-            "relancez la collecte ; ou demandez-lui de remplir son modèle."
-        )
+        return "inbox"
     if received.origin.door is Door.FILE:
-        return "Indiquez l'organisme qui rend compte (--org, par exemple --org ditp)."
-    return "Indiquez l'organisme de cette adresse (urls[].organisation dans dataset.yaml)."
+        return "file"
+    return "url"
 
 
 def _organisation(
@@ -144,51 +170,27 @@ def _organisation(
     org = template_org or received.organisation
     if template_org and received.organisation and template_org != received.organisation:
         findings.append(
-            warning(
-                "organisme-different",
-                f"Le modèle a été préparé pour {template_org} mais le fichier vient de la source de "
-                f"{received.organisation} ; c'est le modèle qui fait foi.",
-                "Vérifiez que le bon organisme a rempli ce modèle.",
-            )
+            problem("organisme-different", template_org=template_org, source_org=received.organisation)
         )
     if org is not None and org not in plan.organisations:
-        where = (
-            f"Le modèle indique l'organisme « {org} »"
-            if template_org
-            else f"Le dossier ou la source « {org} » ne désigne"
-        )
         close = difflib.get_close_matches(org, sorted(plan.organisations), n=3, cutoff=0.5)
         by_name = [
             o
             for o, name in sorted(plan.organisation_names.items())
             if org.replace("-", " ") in match_key(name)
         ]
-        hints = list(dict.fromkeys([*close, *by_name]))[:3]
         findings.append(
-            error(
+            problem(
                 "organisme-inconnu",
-                (
-                    f"{where}, qui n'est pas un organisme du plan"
-                    if template_org
-                    else f"{where} aucun organisme du plan"
-                )
-                + " : on ne sait pas qui rend compte. Le fichier "
-                "est archivé, rien n'en est publié.",
-                _attribution_fix(received)
-                + (f" Identifiants proches : {', '.join(hints)}." if hints else ""),
-                value=shown(org),
+                value=org,
+                from_template=bool(template_org),
+                source=_source_kind(received),
+                close=list(dict.fromkeys([*close, *by_name]))[:3],
             )
         )
         return None, findings
     if org is None:
-        findings.append(
-            error(
-                "organisme-non-identifie",
-                "On ne sait pas quel organisme a envoyé ce fichier (ni modèle d'organisme, ni dossier "
-                "d'organisme, ni source déclarée) : il est archivé, rien n'en est publié.",
-                _attribution_fix(received),
-            )
-        )
+        findings.append(problem("organisme-non-identifie", source=_source_kind(received)))
     return org, findings
 
 
@@ -220,23 +222,24 @@ def validate_submission(
         return ValidatedSubmission(report, [])
     known = _known_columns(schema)
     if targets_schema is not None:
-        known |= _known_columns(targets_schema, TARGET_INFORMATIONAL_COLUMNS)
+        known |= _known_columns(targets_schema)
     read, unreadable = parse_submission_file(received.name, received.content, known, limits)
     if read is None:
         report.findings = unreadable
         return ValidatedSubmission(report, [])
     sheet: SheetTable | None = read
     target_sheet = read.targets if targets_schema is not None else None
-    if targets_schema is not None and _is_targets_table(read, targets_schema):
+    if targets_schema is not None and _is_targets_table(read, schema, targets_schema):
         sheet, target_sheet = None, read  # a CSV, or a workbook, of targets only
     template_org = read.template_org
     org, org_findings = _organisation(received, template_org, plan)
     report.organisation = org
     report.template_used = template_org is not None and template_org == org
     findings = list(org_findings)
+    received_on = received_day(received)
     rows: list[dict[str, str]] = []
     if sheet is not None:
-        normalised, checked = _schema_checked(sheet, schema, INFORMATIONAL_COLUMNS, list(plan.action_ids))
+        normalised, checked = _schema_checked(sheet, schema, list(plan.action_ids))
         findings += checked
         if normalised.rows:
             context = RuleContext(
@@ -248,25 +251,27 @@ def validate_submission(
                 history=history,
                 responsible_bodies=plan.responsible_for,
                 present_columns=frozenset(normalised.present),
+                received_on=received_on,
+                labels=column_labels(schema),
             )
             findings += check_business_rules(normalised, context)
+        findings = _labelled(findings, schema)
         rows = normalised.rows
     target_rows: list[dict[str, str]] = []
     if target_sheet is not None and targets_schema is not None:
         targets = _validate_targets(
-            target_sheet, targets_schema, plan, org, today=today, history=target_history
+            target_sheet,
+            targets_schema,
+            plan,
+            org,
+            today=today,
+            received_on=received_on,
+            history=target_history,
         )
         findings += targets.findings
         target_rows = targets.rows
     if not rows and not target_rows and not any(f.severity == Severity.ERROR for f in findings):
-        findings.append(
-            error(
-                "aucune-ligne",
-                "Le fichier ne contient aucune ligne de suivi remplie.",
-                "Remplissez au moins la date du rapport et le statut d'une action (ou la date et la valeur "
-                "atteinte d'une cible), puis renvoyez le fichier.",
-            )
-        )
+        findings.append(problem("aucune-ligne"))
     report.findings = findings
     report.rows = len(rows)
     report.target_rows = len(target_rows)

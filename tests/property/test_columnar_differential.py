@@ -119,7 +119,7 @@ def _issue_keys(issues: list) -> list[tuple]:
                 i.row,
                 i.field,
                 i.code,
-                i.message.split('constraint "')[1].split('"')[0] if i.code == "constraint-error" else None,
+                i.constraint if i.code == "constraint-error" else None,
             )
             for i in issues
         ),

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import PurePath
 from typing import Any, Literal
 
-from pipelines.core.problems import Problem, correction, error, shown, warning
+from pipelines.core.problems import Problem, problem
 from pipelines.core.text import match_key
 
 TEMPLATE_SHEET = "_modele"
@@ -57,6 +57,11 @@ class SheetTable:
     sheet: str | None = None  # the workbook sheet it was read from (None for a CSV)
     # The workbook's « Cibles » sheet (values reached of targets), read in the same pass.
     targets: SheetTable | None = None
+    # What a finding of the reader already told (0-based column indices, and (row, column)
+    # cells): hidden columns holding data, the cells a merge empties. The later checks do
+    # not report their symptoms again (an unnamed column, empty cells).
+    told_columns: frozenset[int] = frozenset()
+    told_cells: frozenset[tuple[int, int]] = frozenset()
 
 
 def _megabytes(size: int) -> str:
@@ -65,21 +70,12 @@ def _megabytes(size: int) -> str:
 
 def _empty_file() -> Problem:
     """A file with no byte, or with no filled cell: the same fact for the person."""
-    return error(
-        "fichier-vide",
-        "Le fichier ne contient aucune cellule remplie.",
-        "Remplissez le modèle envoyé par l'équipe du plan, puis renvoyez-le.",
-    )
+    return problem("fichier-vide")
 
 
 def too_large(size: int, limit: int) -> Problem:
     """The finding for a file over the size limit, whether its bytes were read or it was left on disk."""
-    return error(
-        "fichier-trop-volumineux",
-        f"Le fichier pèse {_megabytes(size)} ; la limite est de {_megabytes(limit)}.",
-        "Un rapport d'avancement tient en quelques centaines de lignes : retirez les "
-        "feuilles, images ou lignes superflues, ou scindez le fichier.",
-    )
+    return problem("fichier-trop-volumineux", size=_megabytes(size), limit=_megabytes(limit))
 
 
 def parse_submission_file(
@@ -101,11 +97,7 @@ def parse_submission_file(
         and _looks_like_csv(content, known_columns)
     ):
         sheet, problems = _parse_csv(content, known_columns, limits)
-        renamed = correction(
-            "extension-csv",
-            "Le fichier porte l'extension .xlsx mais c'est un fichier CSV "
-            "(du texte, colonnes séparées) : il est lu comme un CSV.",
-        )
+        renamed = problem("extension-csv")
         if sheet is None:
             return None, [renamed, *problems]
         sheet.findings.insert(0, renamed)
@@ -113,22 +105,9 @@ def parse_submission_file(
     if content.startswith(b"PK\x03\x04") or suffix == ".xlsx":
         return _parse_xlsx(content, suffix, limits, known_columns)
     if content.startswith(b"\xd0\xcf\x11\xe0"):
-        return None, [
-            error(
-                "format-xls",
-                "Le fichier est au format Excel 97-2003 (.xls), qui n'est pas accepté.",
-                "Enregistrez-le au format .xlsx (Fichier > Enregistrer sous > Classeur Excel) "
-                "ou au format CSV.",
-            )
-        ]
+        return None, [problem("format-xls")]
     if suffix == ".ods":
-        return None, [
-            error(
-                "format-ods",
-                "Les classeurs OpenDocument (.ods) ne sont pas acceptés.",
-                "Enregistrez le fichier au format .xlsx ou CSV.",
-            )
-        ]
+        return None, [problem("format-ods")]
     return _parse_csv(content, known_columns, limits)
 
 
@@ -138,11 +117,7 @@ def parse_submission_file(
 def _check_zip(content: bytes, limits: Limits) -> Problem | None:
     """Refuses what is not a workbook, or what would inflate far beyond its size, before
     openpyxl decompresses anything."""
-    not_a_workbook = error(
-        "xlsx-invalide",
-        "Le fichier n'est pas un classeur .xlsx lisible (archive invalide).",
-        "Ouvrez-le dans votre tableur et enregistrez-le à nouveau au format .xlsx, ou exportez-le en CSV.",
-    )
+    not_a_workbook = problem("xlsx-invalide")
     try:
         archive = zipfile.ZipFile(io.BytesIO(content))
         members = archive.infolist()
@@ -153,12 +128,7 @@ def _check_zip(content: bytes, limits: Limits) -> Problem | None:
     unzipped = sum(m.file_size for m in members)
     ratio = unzipped / max(len(content), 1)
     if unzipped > limits.max_unzipped_bytes or ratio > limits.max_zip_ratio:
-        return error(
-            "xlsx-trop-volumineux",
-            f"Décompressé, le classeur ferait {_megabytes(unzipped)} "
-            f"({ratio:.0f} fois sa taille) : il est refusé par précaution.",
-            "Renvoyez un classeur qui ne contient que la feuille du modèle remplie, ou un fichier CSV.",
-        )
+        return problem("xlsx-trop-volumineux", size=_megabytes(unzipped), ratio=f"{ratio:.0f}")
     return None
 
 
@@ -182,10 +152,7 @@ def _xlsx_text(cell: Any) -> tuple[str, Problem | None]:
         if "%" in number_format:
             percent = round(value * 100, 6)
             text = str(int(percent)) if percent == int(percent) else str(percent)
-            return text, correction(
-                "pourcentage-tableur",
-                f"La cellule est au format pourcentage ({value!r}) : elle est lue comme {text}.",
-            )
+            return text, problem("pourcentage-tableur", stored=repr(value), value=text)
         if isinstance(value, float) and value.is_integer():
             return str(int(value)), None
         return str(value), None
@@ -252,12 +219,6 @@ def _sheet_layout(archive: zipfile.ZipFile, title: str) -> SheetLayout:
     return SheetLayout(frozenset(rows), frozenset(columns), tuple(merged))
 
 
-def _without_cell_notes(findings: list[Problem]) -> list[Problem]:
-    """The findings about the file, without the notes on cells (named by column index
-    until the header is known): kept when another cause alone rejects the file."""
-    return [f for f in findings if not (f.field or "").startswith("#")]
-
-
 def _column_letter(index: int) -> str:
     from openpyxl.utils import get_column_letter
 
@@ -266,43 +227,26 @@ def _column_letter(index: int) -> str:
 
 def _hidden_data(
     raw: list[tuple[int, list[str]]], rows: frozenset[int], columns: frozenset[int]
-) -> list[Problem]:
-    """Errors for hidden rows and columns that hold data: they would be published unseen."""
+) -> tuple[list[Problem], frozenset[int]]:
+    """Errors for hidden rows and columns that hold data (they would be published unseen),
+    and the hidden columns that hold data (their cells' symptoms are told by the error)."""
     findings: list[Problem] = []
     for number, cells in raw:
         if number in rows:
             first = next((c for c in cells if c.strip()), "")
-            findings.append(
-                error(
-                    "ligne-masquee",
-                    f"La ligne {number} est masquée dans le tableur mais contient des données : elle "
-                    "serait publiée sans que personne l'ait relue à l'écran.",
-                    "Affichez les lignes masquées (sélectionnez les lignes autour, clic droit > "
-                    "Afficher), puis gardez cette ligne si elle fait partie du rapport ou supprimez-la, "
-                    "et renvoyez le fichier.",
-                    row=number,
-                    value=shown(first),
-                )
-            )
+            findings.append(problem("ligne-masquee", row=number, value=first))
+    told: set[int] = set()
     for index in sorted(columns):
         filled = [
             (number, cells[index]) for number, cells in raw if index < len(cells) and cells[index].strip()
         ]
         if filled:
             letter = _column_letter(index)
+            told.add(index)
             findings.append(
-                error(
-                    "colonne-masquee",
-                    f"La colonne {letter} est masquée dans le tableur mais contient des données "
-                    f"({len(filled)} cellule(s) remplie(s)).",
-                    f"Affichez la colonne {letter} (sélectionnez les colonnes autour, clic droit > "
-                    "Afficher), puis gardez-la si elle fait partie du rapport ou supprimez-la, et "
-                    "renvoyez le fichier.",
-                    field=letter,
-                    value=shown(filled[0][1]),
-                )
+                problem("colonne-masquee", field=letter, value=filled[0][1], letter=letter, count=len(filled))
             )
-    return findings
+    return findings, frozenset(told)
 
 
 def _template_org(workbook: Any) -> str | None:
@@ -352,30 +296,36 @@ def _report_sheet(sheets: list[Any], known_columns: Collection[str]) -> Any:
     return sheets[0] if sheets else None
 
 
-def _merge_problems(ranges: tuple[str, ...], table: SheetTable) -> list[Problem]:
+def _merge_problems(ranges: tuple[str, ...], table: SheetTable) -> tuple[list[Problem], set[tuple[int, int]]]:
     """One error per merged range that spans rows of data: only its first cell keeps the
-    value, the others read as empty (N « cellule vide » errors that never say why)."""
+    value, the others read as empty (N « cellule vide » errors that never say why); and
+    those emptied cells, (row, 0-based column), so that no later check reports them."""
     from openpyxl.utils import range_boundaries
 
     found = []
+    emptied: set[tuple[int, int]] = set()
     for ref in ranges:
         first_column, first_row, last_column, last_row = range_boundaries(ref)
         if last_row <= table.header_row or last_row == first_row:
             continue
         name = table.header[first_column - 1] if first_column - 1 < len(table.header) else None
+        top = max(first_row, table.header_row + 1)
         found.append(
-            error(
+            problem(
                 "cellules-fusionnees",
-                f"Les cellules {ref} sont fusionnées : seule la première garde sa valeur, les autres sont "
-                "lues comme vides.",
-                "Annulez la fusion (Accueil > Fusionner et centrer > Annuler la fusion des cellules), "
-                "recopiez la valeur dans chaque ligne, puis renvoyez le fichier.",
-                row=max(first_row, table.header_row + 1),
+                row=top,
                 field=name or _column_letter(first_column - 1),
                 value=ref,
+                cells=ref,
             )
         )
-    return found
+        emptied |= {
+            (number, column - 1)
+            for number in range(top, last_row + 1)
+            for column in range(first_column, last_column + 1)
+            if (number, column) != (first_row, first_column)
+        }
+    return found, emptied
 
 
 def _sheet_rows(sheet: Any, limits: Limits, findings: list[Problem]) -> list[tuple[int, list[str]]] | None:
@@ -405,17 +355,18 @@ def _sheet_table(
     limits: Limits,
     known_columns: Collection[str],
 ) -> tuple[SheetTable | None, list[Problem]]:
-    """One sheet's table, or the causes that reject it alone: data in hidden rows or columns,
-    merged cells spanning rows (the cells' own notes would point at unseen or empty cells)."""
-    hidden = _hidden_data(raw, layout.hidden_rows, layout.hidden_columns)
-    if hidden:
-        return None, [*_without_cell_notes(findings), *hidden]
+    """One sheet's table with every finding about it: data in hidden rows or columns and
+    merged cells spanning rows are errors of their own, and the sheet is read all the same,
+    so that one report tells every problem of the file (``None``: no table to read)."""
+    hidden, told_columns = _hidden_data(raw, layout.hidden_rows, layout.hidden_columns)
     table, problems = _with_header("xlsx", raw, template_org, findings, limits, known_columns)
-    if table is not None:
-        table.sheet = title
-        spanning = _merge_problems(layout.merged, table)
-        if spanning:
-            return None, [*_without_cell_notes(table.findings), *spanning]
+    if table is None:
+        return None, [*problems, *hidden]
+    table.sheet = title
+    spanning, emptied = _merge_problems(layout.merged, table)
+    table.findings += [*hidden, *spanning]
+    table.told_columns = told_columns
+    table.told_cells = frozenset(emptied)
     return table, problems
 
 
@@ -427,20 +378,14 @@ def _parse_xlsx(
 
     A workbook of targets only gives its « Cibles » sheet as its table. A problem that rejects
     the « Cibles » sheet rejects the file, and names the sheet."""
-    problem = _check_zip(content, limits)
-    if problem:
-        return None, [problem]
+    refused = _check_zip(content, limits)
+    if refused:
+        return None, [refused]
     from openpyxl import load_workbook  # imported here: CSV-only runs do not need it
 
     findings: list[Problem] = []
     if suffix != ".xlsx":
-        findings.append(
-            correction(
-                "extension-xlsx",
-                f"Le fichier porte l'extension « {suffix or '(aucune)'} » mais "
-                "c'est un classeur .xlsx : il est lu comme tel.",
-            )
-        )
+        findings.append(problem("extension-xlsx", suffix=suffix))
     target_findings: list[Problem] = []
     try:
         workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=False)
@@ -458,22 +403,9 @@ def _parse_xlsx(
         if sheet is None:  # a workbook of targets only: that sheet is its table
             sheet, targets = targets, None
         if sheet is None:
-            return None, [
-                error(
-                    "xlsx-sans-feuille",
-                    "Le classeur ne contient aucune feuille visible.",
-                    "Renvoyez le modèle rempli.",
-                )
-            ]
+            return None, [problem("xlsx-sans-feuille")]
         if len(sheets) > 1 and sheet.title != DATA_SHEET:
-            findings.append(
-                warning(
-                    "plusieurs-feuilles",
-                    f"Le classeur a {len(sheets)} feuilles ; le rapport est lu dans la feuille « {sheet.title} », "
-                    "les autres sont ignorées.",
-                    "Vérifiez qu'aucune autre feuille ne contient de rapport ; le plus sûr est d'utiliser le modèle.",
-                )
-            )
+            findings.append(problem("plusieurs-feuilles", count=len(sheets), sheet=sheet.title))
         template_org = _template_org(workbook)
         raw = _sheet_rows(sheet, limits, findings)
         target_raw = _sheet_rows(targets, limits, target_findings) if targets is not None else []
@@ -482,13 +414,7 @@ def _parse_xlsx(
             return None, [_too_many_rows(limits)]
         layouts = _sheet_layouts(content, [sheet.title, *([TARGETS_SHEET] if targets is not None else [])])
     except Exception as exc:  # noqa: BLE001 - untrusted bytes: any failure is a finding
-        return None, [
-            error(
-                "xlsx-illisible",
-                f"Le classeur n'a pas pu être lu ({type(exc).__name__}).",
-                "Ouvrez-le dans votre tableur, enregistrez-le à nouveau au format .xlsx et renvoyez-le.",
-            )
-        ]
+        return None, [problem("xlsx-illisible", reason=type(exc).__name__)]
     table, problems = _sheet_table(
         sheet.title, raw, layouts[sheet.title], template_org, findings, limits, known_columns
     )
@@ -510,12 +436,7 @@ def _parse_xlsx(
 
 
 def _too_many_rows(limits: Limits) -> Problem:
-    return error(
-        "trop-de-lignes",
-        f"Le fichier dépasse {limits.max_rows} lignes.",
-        "Un rapport compte une ligne par action et par date : vérifiez que le fichier "
-        "est bien un rapport d'avancement, ou scindez-le.",
-    )
+    return problem("trop-de-lignes", limit=limits.max_rows)
 
 
 def _name_column(finding: Problem, header: list[str]) -> Problem:
@@ -547,22 +468,10 @@ def _with_header(
     while header and not header[-1]:
         header = header[:-1]
     if len(header) > limits.max_columns:
-        return None, [
-            *findings,
-            error(
-                "trop-de-colonnes",
-                f"L'en-tête compte {len(header)} colonnes ; le format en a 6.",
-                "Gardez seulement les colonnes du modèle.",
-            ),
-        ]
+        return None, [*findings, problem("trop-de-colonnes", count=len(header), limit=limits.max_columns)]
     findings = [_name_column(f, header) for f in findings]
     if header_row != 1:
-        findings.append(
-            correction(
-                "lignes-avant-entete",
-                f"L'en-tête est en ligne {header_row} : les lignes au-dessus sont ignorées.",
-            )
-        )
+        findings.append(problem("lignes-avant-entete", header_row=header_row))
     return SheetTable(kind, header, header_row, rows[start + 1 :], template_org, findings), []
 
 
@@ -574,11 +483,7 @@ def _decode(content: bytes) -> tuple[str | None, list[Problem]]:
         content = content[3:]
     elif content.startswith((b"\xff\xfe", b"\xfe\xff")):
         try:
-            return content.decode("utf-16"), [
-                correction(
-                    "encodage-utf16", "Le fichier est en UTF-16 (texte Unicode de Excel) : converti en UTF-8."
-                )
-            ]
+            return content.decode("utf-16"), [problem("encodage-utf16")]
         except UnicodeDecodeError:
             pass
     sample = content[:65536]
@@ -591,22 +496,14 @@ def _decode(content: bytes) -> tuple[str | None, list[Problem]]:
             text = content.decode("cp1252")
         except UnicodeDecodeError:
             return None, [
-                error(
+                problem(
                     "encoding-error",
-                    f"Le fichier n'est ni en UTF-8 ni en Windows-1252 (octet 0x{content[exc.start]:02x} "
-                    f"à la position {exc.start}).",
-                    "Enregistrez le fichier au format « CSV UTF-8 » depuis votre tableur.",
+                    variant="soumission",
+                    byte=f"0x{content[exc.start]:02x}",
+                    position=exc.start,
                 )
             ]
-        return text, [
-            warning(
-                "encodage-windows-1252",
-                "Le fichier n'est pas en UTF-8 : il a été lu comme du Windows-1252 (l'encodage "
-                "par défaut d'Excel en français) et converti en UTF-8.",
-                "Vérifiez les accents dans le rapport publié ; pour éviter cette conversion, "
-                "enregistrez au format « CSV UTF-8 ».",
-            )
-        ]
+        return text, [problem("encodage-windows-1252")]
     controls = sum(1 for c in text[:65536] if ord(c) < 32 and c not in "\t\r\n")
     if controls > max(3, len(text[:65536]) // 100):
         return None, [_binary()]
@@ -614,11 +511,7 @@ def _decode(content: bytes) -> tuple[str | None, list[Problem]]:
 
 
 def _binary() -> Problem:
-    return error(
-        "fichier-binaire",
-        "Le fichier n'est pas un fichier texte CSV (contenu binaire).",
-        "Envoyez le rapport au format .xlsx ou CSV, pas un PDF, une image ou une archive.",
-    )
+    return problem("fichier-binaire")
 
 
 def _pick_delimiter(first_line: str, known_columns: set[str]) -> str:
@@ -640,13 +533,7 @@ def _parse_csv(
     first_line = next((line for line in text.splitlines() if line.strip()), "")
     delimiter = _pick_delimiter(first_line, known_columns)
     if delimiter != ",":
-        name = {";": "points-virgules", "\t": "tabulations"}[delimiter]
-        findings.append(
-            correction(
-                "separateur",
-                f"Les colonnes sont séparées par des {name} : lu comme tel.",
-            )
-        )
+        findings.append(problem("separateur", delimiter=delimiter))
     raw: list[tuple[int, list[str]]] = []
     try:
         for number, cells in enumerate(
@@ -659,11 +546,6 @@ def _parse_csv(
     except csv.Error as exc:
         return None, [
             *findings,
-            error(
-                "format-error",
-                f"Le fichier CSV est mal formé près de la ligne {len(raw) + 1} ({exc}).",
-                "Vérifiez les guillemets de cette ligne, ou enregistrez à nouveau le fichier depuis "
-                "votre tableur.",
-            ),
+            problem("format-error", variant="soumission", line=len(raw) + 1, detail=str(exc)),
         ]
     return _with_header("csv", raw, None, findings, limits, known_columns)

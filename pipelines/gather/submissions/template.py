@@ -5,6 +5,11 @@ action it is responsible for (identifier and title locked), drop-downs and input
 that stop most mistakes at typing time, and instructions in French. The xlsx template
 carries a hidden marker with the body's identifier, so that a returned file says who
 reports without relying on its name or where it was dropped.
+
+Nothing here repeats the format: the columns, their order, titles and widths are the
+submission schema's (``x-modele``), each input check follows its field's type and
+constraints (its prompt is the field's ``x-aide``), and the rules the Instructions sheet
+lists are the code registry's (``pipelines.core.codes``).
 """
 
 from __future__ import annotations
@@ -16,9 +21,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pipelines.core.codes import instructions_for
 from pipelines.core.errors import ConfigError
 from pipelines.core.schema import TableSchema
-from pipelines.core.vocabulary import labels
+from pipelines.core.vocabulary import TemplateColumn, all_labels, labels, subject_of, template_columns
 from pipelines.gather.submissions.plan_facts import PlanFacts, TargetFact
 from pipelines.gather.submissions.read import (
     DATA_SHEET,
@@ -29,31 +35,8 @@ from pipelines.gather.submissions.read import (
 
 TEMPLATE_VERSION = "1"
 EXTRA_ROWS = 100  # free rows for a second report date on an action
-COLUMNS = (
-    "id_action",
-    "titre_action",
-    "date_rapport",
-    "statut",
-    "avancement_pct",
-    "commentaire",
-    "preuve_url",
-)
-WIDTHS = {
-    "id_action": 12,
-    "titre_action": 60,
-    "date_rapport": 14,
-    "statut": 24,
-    "avancement_pct": 16,
-    "commentaire": 60,
-    "preuve_url": 45,
-}
-TITLE_COLUMN = "Titre de l'action"
-# The « Cibles » sheet: the target as the plan states it (locked, not read back), then what
-# the body fills. The shown titles are the validator's informational columns.
-TARGET_SHOWN = ("Citation du plan", "Valeur visée", "Unité", "Échéance")
-TARGET_FILLED = ("date_rapport", "valeur_atteinte", "commentaire", "preuve_url")
-TARGET_WIDTHS = (15, 70, 12, 30, 12, 14, 16, 50, 40)
 TARGET_FREE_ROWS = 30  # for a second report date on a target
+URL_MAX_LENGTH = 2000  # what a cell of an address may hold (browsers' own limit)
 
 
 def _number_fr(value: float | None) -> str:
@@ -68,23 +51,10 @@ def _deadline_fr(deadline: str | None) -> str:
     return dt.date.fromisoformat(deadline).strftime("%d/%m/%Y") if deadline else ""
 
 
-def _target_header(schema: TableSchema) -> list[str]:
-    """The « Cibles » sheet's header: the target's identifier, the plan's words, then what to fill."""
-    titles = {f["name"]: f.get("title", f["name"]) for f in schema["fields"]}
-    return [titles["id_cible"], *TARGET_SHOWN, *(titles[c] for c in TARGET_FILLED)]
-
-
-def _target_shown(target: TargetFact) -> list[str]:
-    """A target's prefilled cells: its identifier and the plan's words (quote, value, unit, deadline)."""
-    value = "jalon" if target.nature == "jalon" else _number_fr(target.value)
-    return [target.id_cible, target.citation, value, target.unit or "", _deadline_fr(target.deadline)]
-
-
 def headers(schema: TableSchema) -> list[str]:
     """The template's header: the French title of each column (the reader maps titles back
     to the format's names), so that the people who fill it read words, not codes."""
-    titles = {f["name"]: f.get("title", f["name"]) for f in schema["fields"]}
-    return [TITLE_COLUMN if c == "titre_action" else titles[c] for c in COLUMNS]
+    return [c.title for c in template_columns(schema)]
 
 
 @dataclass(frozen=True)
@@ -95,10 +65,62 @@ class TemplateAction:
     title: str
 
 
-def _target_instructions(targets_schema: TableSchema) -> list[list[str]]:
+# What the template's informational columns (the schema's ``x-modele``) show of the plan.
+def _action_cells(action: TemplateAction) -> dict[str, str]:
+    return {"id_action": action.id_action, "titre_action": action.title}
+
+
+def _target_cells(target: TargetFact) -> dict[str, str]:
+    """A target's prefilled cells: its identifier and the plan's words (quote, value, unit, deadline)."""
+    return {
+        "id_cible": target.id_cible,
+        "citation": target.citation,
+        "valeur_visee": "jalon" if target.nature == "jalon" else _number_fr(target.value),
+        "unite": target.unit or "",
+        "echeance": _deadline_fr(target.deadline),
+    }
+
+
+def _prefilled(schema: TableSchema, cells: list[dict[str, str]]) -> list[list[str]]:
+    """Rows of the template: the prefilled cells in column order, the others empty."""
+    columns = template_columns(schema)
+    return [[row.get(c.name, "") for c in columns] for row in cells]
+
+
+def _column_lines(schema: TableSchema) -> list[list[str]]:
+    """One line per column of the template: its title, then what it holds (from the schema)."""
+    fields = {f["name"]: f for f in schema["fields"]}
+    lines = []
+    for column in template_columns(schema):
+        if column.informational:
+            lines.append([column.title, column.description])
+            continue
+        required = (
+            "obligatoire" if fields[column.name].get("constraints", {}).get("required") else "facultatif"
+        )
+        lines.append([column.title, f"{required.capitalize()}. {column.description}"])
+    return lines
+
+
+def _value_lines(schema: TableSchema) -> list[list[str]]:
+    """The labels of every field with a closed list of values, under its heading."""
+    lines: list[list[str]] = []
+    for field in schema["fields"]:
+        if field.get("categories"):
+            heading = field.get("x-intitule-valeurs") or f"Les valeurs de la colonne {field.get('title')}"
+            lines += [[], [str(heading)], *([label] for label in labels(schema, field["name"]).values())]
+    return lines
+
+
+def _rule_lines(schema: TableSchema, plan_start: dt.date) -> list[list[str]]:
+    """The business rules checked on reception of this format (the code registry's words)."""
+    context = {"labels": all_labels(schema), "plan_start": plan_start.strftime("%d/%m/%Y")}
+    return [[sentence] for sentence in instructions_for(schema["name"], context)]
+
+
+def _target_instructions(targets_schema: TableSchema, plan_start: dt.date) -> list[list[str]]:
     """The instructions of the « Cibles » sheet: what a target is, what to fill."""
-    fields = {f["name"]: f for f in targets_schema["fields"]}
-    lines = [
+    return [
         [],
         ["L'onglet « Cibles »"],
         [
@@ -107,28 +129,18 @@ def _target_instructions(targets_schema: TableSchema) -> list[list[str]]:
             "Indiquez pour chaque cible la valeur atteinte à la date du rapport ; laissez vide la ligne d'une "
             "cible sur laquelle vous ne rendez pas compte."
         ],
-        ["Un jalon (une livraison à une date, sans chiffre) vaut 1 quand il est franchi, 0 sinon."],
         [
             "Pour une autre date, utilisez une ligne libre sous les cibles et choisissez la cible dans la liste."
         ],
+        *_column_lines(targets_schema),
+        [],
+        ["Règles vérifiées à la réception de l'onglet « Cibles »"],
+        *_rule_lines(targets_schema, plan_start),
     ]
-    for column in TARGET_FILLED:
-        field = fields[column]
-        required = "obligatoire" if field.get("constraints", {}).get("required") else "facultatif"
-        lines.append([field.get("title", column), f"{required.capitalize()}. {field['description']}"])
-    lines.append(
-        [
-            "Règle vérifiée à la réception",
-            "Une valeur atteinte qui baisse par rapport au rapport précédent est expliquée dans le commentaire.",
-        ]
-    )
-    return lines
 
 
 def _instructions(organisation: str, name: str, plan_start: dt.date, schema: TableSchema) -> list[list[str]]:
-    fields = {f["name"]: f for f in schema["fields"]}
-    statuses = labels(schema, "statut")
-    lines = [
+    return [
         [f"Rapport d'avancement du plan d'action national PGO 2021-2023 — {name} ({organisation})"],
         [],
         ["À quoi sert ce fichier"],
@@ -155,27 +167,127 @@ def _instructions(organisation: str, name: str, plan_start: dt.date, schema: Tab
         ["5. Enregistrez au format .xlsx et renvoyez le fichier tel quel, par le même moyen que d'habitude."],
         [],
         ["Les colonnes"],
-    ]
-    for column, title in zip(COLUMNS, headers(schema), strict=True):
-        if column == "titre_action":
-            lines.append([title, "Titre de l'action (pour information, non publié)."])
-            continue
-        field = fields[column]
-        required = "obligatoire" if field.get("constraints", {}).get("required") else "facultatif"
-        lines.append([title, f"{required.capitalize()}. {field['description']}"])
-    lines += [
-        [],
-        ["Les statuts (échelle du Mécanisme d'évaluation indépendant du PGO)"],
-        *([label] for label in statuses.values()),
+        *_column_lines(schema),
+        *_value_lines(schema),
         [],
         ["Règles vérifiées à la réception"],
-        [f"Un statut « {statuses['complet']} » va avec un avancement de 100 et un lien vers une preuve."],
-        [f"Un statut « {statuses['non_commence']} » va avec un avancement de 0 ou vide."],
-        [f"La date du rapport est comprise entre le {plan_start.strftime('%d/%m/%Y')} et aujourd'hui."],
-        ["Un avancement qui recule par rapport au rapport précédent est expliqué dans le commentaire."],
+        *_rule_lines(schema, plan_start),
         ["Vous recevez en retour un rapport qui indique, ligne par ligne, ce qui est à corriger."],
     ]
-    return lines
+
+
+def _check_of(field: dict[str, Any], plan_start: dt.date) -> Any:
+    """The input check of a column, from its field's type and constraints (``None``: none).
+    Its prompt is the field's ``x-aide``, its titles the field's title."""
+    from openpyxl.worksheet.datavalidation import DataValidation
+
+    kind, limits, title = field.get("type", "string"), field.get("constraints", {}), str(field.get("title"))
+    start = plan_start.strftime("%d/%m/%Y")
+    if field.get("categories"):
+        options: dict[str, Any] = {
+            "type": "list",
+            "formula1": '"' + ",".join(str(c["label"]) for c in field["categories"]) + '"',
+            "error": field.get("x-que-faire") or "Choisissez une valeur dans la liste.",
+        }
+    elif kind == "integer" and "minimum" in limits and "maximum" in limits:
+        low, high = limits["minimum"], limits["maximum"]
+        options = {
+            "type": "whole",
+            "operator": "between",
+            "formula1": str(low),
+            "formula2": str(high),
+            "error": f"Un nombre entier de {low} à {high}.",
+        }
+    elif kind == "number" and "minimum" in limits:
+        low = limits["minimum"]
+        options = {
+            "type": "decimal",
+            "operator": "greaterThanOrEqual",
+            "formula1": str(low),
+            "error": "Un nombre positif ou nul, sans unité." if low == 0 else f"Un nombre d'au moins {low}.",
+        }
+    elif kind == "date":
+        options = {
+            "type": "date",
+            "operator": "between",
+            "formula1": f"DATE({plan_start.year},{plan_start.month},{plan_start.day})",
+            "formula2": "TODAY()",
+            "error": f"Une date entre le {start} et aujourd'hui, au format JJ/MM/AAAA.",
+        }
+    elif field.get("format") == "uri":
+        options = {"type": "textLength", "operator": "lessThanOrEqual", "formula1": str(URL_MAX_LENGTH)}
+    else:
+        return None
+    check = DataValidation(
+        allow_blank=True, errorTitle=title, promptTitle=title, prompt=field.get("x-aide"), **options
+    )
+    check.showErrorMessage = check.showInputMessage = True  # without it Excel never shows the prompt
+    return check
+
+
+def _write_sheet(
+    sheet: Any, schema: TableSchema, rows: list[list[str]], free_rows: int, plan_start: dt.date
+) -> None:
+    """One sheet of the template, as the schema's ``x-modele`` lays it out: the header of
+    titles, one prefilled row per action or target (its identifier and the informational
+    columns locked and greyed), free rows below for another date, whose identifier is chosen
+    from the prefilled ones, and an input check per column from its field's schema."""
+    from openpyxl.styles import Alignment, Font, PatternFill, Protection
+    from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet.datavalidation import DataValidation
+
+    columns: list[TemplateColumn] = template_columns(schema)
+    fields = {f["name"]: f for f in schema["fields"]}
+    key = schema["fields"][0]["name"]  # the identifier every row starts with
+    sheet.append([c.title for c in columns])
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+        cell.fill = PatternFill("solid", fgColor="DDDDDD")
+    for row in rows:
+        sheet.append([value or None for value in row])
+    last = len(rows) + 1 + free_rows
+    locked_fill = PatternFill("solid", fgColor="EEEEEE")
+    for cells in sheet.iter_rows(min_row=2, max_row=last, max_col=len(columns)):
+        for cell in cells:
+            column = columns[cell.column - 1]
+            prefilled = cell.row <= len(rows) + 1 and (column.informational or column.name == key)
+            cell.protection = Protection(locked=prefilled or column.informational)
+            if prefilled:
+                cell.fill = locked_fill
+            if not column.informational and fields[column.name].get("type") == "date":
+                cell.number_format = "DD/MM/YYYY"
+            if column.wrap:
+                cell.alignment = Alignment(wrap_text=True, vertical="top")
+    for index, column in enumerate(columns, start=1):
+        sheet.column_dimensions[get_column_letter(index)].width = column.width
+    # Frozen: the identifier and the columns shown beside it stay in view.
+    shown = next(i for i, c in enumerate(columns) if i > 0 and not c.informational)
+    sheet.freeze_panes = sheet.cell(2, shown + 1).coordinate
+    subject = subject_of(fields[key])
+    thing = subject.the if subject else "la valeur"
+    choose = DataValidation(
+        type="list",
+        formula1='"' + ",".join(row[0] for row in rows) + '"',
+        allow_blank=True,
+        errorTitle=str(fields[key].get("title")),
+        error=f"Choisissez {thing} dans la liste.",
+        promptTitle=str(fields[key].get("title")),
+        prompt=f"Pour une autre date : choisissez {thing} dans la liste.",
+    )
+    choose.showErrorMessage = choose.showInputMessage = True
+    choose.add(f"A{len(rows) + 2}:A{last}")
+    sheet.add_data_validation(choose)
+    for index, column in enumerate(columns, start=1):
+        if column.informational or column.name == key:
+            continue
+        check = _check_of(fields[column.name], plan_start)
+        if check is not None:
+            letter = get_column_letter(index)
+            check.add(f"{letter}2:{letter}{last}")
+            sheet.add_data_validation(check)
+    sheet.protection.sheet = True
+    sheet.protection.formatColumns = False
+    sheet.protection.formatRows = False
 
 
 def write_template_xlsx(
@@ -191,15 +303,14 @@ def write_template_xlsx(
     """Writes the spreadsheet template of one body; with ``targets`` (and their format), a
     « Cibles » sheet to report the values reached of its actions' targets."""
     from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Font, PatternFill, Protection
-    from openpyxl.worksheet.datavalidation import DataValidation
+    from openpyxl.styles import Alignment, Font
 
     workbook = Workbook()
     instructions = workbook.active
     instructions.title = "Instructions"
     lines = _instructions(organisation, name, plan_start, schema)
     if targets and targets_schema is not None:
-        lines += _target_instructions(targets_schema)
+        lines += _target_instructions(targets_schema, plan_start)
     for line in lines:
         instructions.append(line)
     instructions["A1"].font = Font(bold=True, size=14)
@@ -209,114 +320,13 @@ def write_template_xlsx(
         for cell in row:
             cell.alignment = Alignment(wrap_text=True, vertical="top")
 
-    sheet = workbook.create_sheet(DATA_SHEET)
-    sheet.append(headers(schema))
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-        cell.fill = PatternFill("solid", fgColor="DDDDDD")
-    for action in actions:
-        sheet.append([action.id_action, action.title])
-    last = len(actions) + 1 + EXTRA_ROWS
-    locked_fill = PatternFill("solid", fgColor="EEEEEE")
-    for row in sheet.iter_rows(min_row=2, max_row=last, max_col=len(COLUMNS)):
-        for cell in row:
-            prefilled = cell.row <= len(actions) + 1 and cell.column <= 2
-            cell.protection = Protection(locked=prefilled)
-            if prefilled:
-                cell.fill = locked_fill
-            if COLUMNS[cell.column - 1] == "date_rapport":
-                cell.number_format = "DD/MM/YYYY"
-            if COLUMNS[cell.column - 1] in ("titre_action", "commentaire"):
-                cell.alignment = Alignment(wrap_text=True, vertical="top")
-    for index, column in enumerate(COLUMNS, start=1):
-        sheet.column_dimensions[sheet.cell(1, index).column_letter].width = WIDTHS[column]
-    sheet.freeze_panes = "C2"
-
-    def column_range(column: str) -> str:
-        letter = sheet.cell(1, COLUMNS.index(column) + 1).column_letter
-        return f"{letter}2:{letter}{last}"
-
-    statuses = list(labels(schema, "statut").values())  # the reader maps each label to its code
-    free_rows = f"A{len(actions) + 2}:A{last}"
-    checks = [
-        (
-            "statut",
-            DataValidation(
-                type="list",
-                formula1='"' + ",".join(statuses) + '"',
-                allow_blank=True,
-                errorTitle="Statut",
-                error="Choisissez un statut dans la liste.",
-                promptTitle="Statut",
-                prompt="Échelle du PGO : choisissez dans la liste.",
-            ),
-        ),
-        (
-            "avancement_pct",
-            DataValidation(
-                type="whole",
-                operator="between",
-                formula1="0",
-                formula2="100",
-                allow_blank=True,
-                errorTitle="Avancement",
-                error="Un pourcentage entier de 0 à 100.",
-                promptTitle="Avancement (%)",
-                prompt="Un nombre entier de 0 à 100, sans le signe %.",
-            ),
-        ),
-        (
-            "date_rapport",
-            DataValidation(
-                type="date",
-                operator="between",
-                formula1=f"DATE({plan_start.year},{plan_start.month},{plan_start.day})",
-                formula2="TODAY()",
-                allow_blank=True,
-                errorTitle="Date du rapport",
-                error=f"Une date entre le {plan_start.strftime('%d/%m/%Y')} et aujourd'hui, "
-                "au format JJ/MM/AAAA.",
-                promptTitle="Date du rapport",
-                prompt="La date à laquelle l'avancement est constaté, au format JJ/MM/AAAA.",
-            ),
-        ),
-        (
-            "preuve_url",
-            DataValidation(
-                type="textLength",
-                operator="lessThanOrEqual",
-                formula1="2000",
-                allow_blank=True,
-                promptTitle="Preuve",
-                prompt="Adresse complète, commençant par https://",
-            ),
-        ),
-    ]
-    # The free rows (another report date on an action): the body's actions in a list, so
-    # that identifiers are chosen, not retyped.
-    own = DataValidation(
-        type="list",
-        formula1='"' + ",".join(a.id_action for a in actions) + '"',
-        allow_blank=True,
-        errorTitle="Action",
-        error="Choisissez l'une de vos actions.",
-        promptTitle="Action",
-        prompt="Pour une autre date : choisissez l'action dans la liste.",
-    )
-    own.showErrorMessage = own.showInputMessage = True
-    own.add(free_rows)
-    sheet.add_data_validation(own)
-    for column, check in checks:
-        check.showErrorMessage = True
-        check.showInputMessage = True  # without it Excel never shows the prompt
-        check.add(column_range(column))
-        sheet.add_data_validation(check)
-    sheet.protection.sheet = True
-    sheet.protection.formatColumns = False
-    sheet.protection.formatRows = False
-
+    rows = _prefilled(schema, [_action_cells(a) for a in actions])
+    _write_sheet(workbook.create_sheet(DATA_SHEET), schema, rows, EXTRA_ROWS, plan_start)
     if targets and targets_schema is not None:
-        _write_targets_sheet(workbook, targets, targets_schema, plan_start)
+        target_rows = _prefilled(targets_schema, [_target_cells(t) for t in targets])
+        _write_sheet(
+            workbook.create_sheet(TARGETS_SHEET), targets_schema, target_rows, TARGET_FREE_ROWS, plan_start
+        )
 
     marker = workbook.create_sheet(TEMPLATE_SHEET)
     marker.append([TEMPLATE_MARKER, organisation, TEMPLATE_VERSION])
@@ -327,122 +337,24 @@ def write_template_xlsx(
     workbook.save(path)
 
 
-def _write_targets_sheet(
-    workbook: Any, targets: list[TargetFact], schema: TableSchema, plan_start: dt.date
-) -> None:
-    """The « Cibles » sheet: one locked row per target (identifier and the plan's words),
-    cells to fill with input checks, and free rows for another date."""
-    from openpyxl.styles import Alignment, Font, PatternFill, Protection
-    from openpyxl.worksheet.datavalidation import DataValidation
-
-    sheet = workbook.create_sheet(TARGETS_SHEET)
-    sheet.append(_target_header(schema))
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-        cell.fill = PatternFill("solid", fgColor="DDDDDD")
-    for target in targets:
-        sheet.append(_target_shown(target))
-    shown = 1 + len(TARGET_SHOWN)
-    last = len(targets) + 1 + TARGET_FREE_ROWS
-    locked_fill = PatternFill("solid", fgColor="EEEEEE")
-    for row in sheet.iter_rows(min_row=2, max_row=last, max_col=shown + len(TARGET_FILLED)):
-        for cell in row:
-            prefilled = cell.row <= len(targets) + 1 and cell.column <= shown
-            cell.protection = Protection(locked=prefilled or (cell.column <= shown and cell.column > 1))
-            if prefilled:
-                cell.fill = locked_fill
-            if cell.column == 2 or cell.column == shown + 3:
-                cell.alignment = Alignment(wrap_text=True, vertical="top")
-            if cell.column == shown + 1:
-                cell.number_format = "DD/MM/YYYY"
-    for index, width in enumerate(TARGET_WIDTHS, start=1):
-        sheet.column_dimensions[sheet.cell(1, index).column_letter].width = width
-    sheet.freeze_panes = sheet.cell(2, shown + 1).coordinate
-
-    def letter(column: int) -> str:
-        return str(sheet.cell(1, column).column_letter)
-
-    date_col, value_col, proof_col = letter(shown + 1), letter(shown + 2), letter(shown + 4)
-    checks = [
-        (
-            f"{date_col}2:{date_col}{last}",
-            DataValidation(
-                type="date",
-                operator="between",
-                formula1=f"DATE({plan_start.year},{plan_start.month},{plan_start.day})",
-                formula2="TODAY()",
-                allow_blank=True,
-                errorTitle="Date du rapport",
-                error=f"Une date entre le {plan_start.strftime('%d/%m/%Y')} et aujourd'hui, au format JJ/MM/AAAA.",
-                promptTitle="Date du rapport",
-                prompt="La date à laquelle la valeur est constatée, au format JJ/MM/AAAA.",
-            ),
-        ),
-        (
-            f"{value_col}2:{value_col}{last}",
-            DataValidation(
-                type="decimal",
-                operator="greaterThanOrEqual",
-                formula1="0",
-                allow_blank=True,
-                errorTitle="Valeur atteinte",
-                error="Un nombre positif ou nul, sans unité.",
-                promptTitle="Valeur atteinte",
-                prompt="Un nombre dans l'unité de la cible ; pour un jalon, 1 s'il est franchi, 0 sinon.",
-            ),
-        ),
-        (
-            f"{proof_col}2:{proof_col}{last}",
-            DataValidation(
-                type="textLength",
-                operator="lessThanOrEqual",
-                formula1="2000",
-                allow_blank=True,
-                promptTitle="Preuve",
-                prompt="Adresse complète, commençant par https://",
-            ),
-        ),
-        (
-            f"A{len(targets) + 2}:A{last}",
-            DataValidation(
-                type="list",
-                formula1='"' + ",".join(t.id_cible for t in targets) + '"',
-                allow_blank=True,
-                errorTitle="Cible",
-                error="Choisissez l'une de vos cibles.",
-                promptTitle="Cible",
-                prompt="Pour une autre date : choisissez la cible dans la liste.",
-            ),
-        ),
-    ]
-    for cells, check in checks:
-        check.showErrorMessage = check.showInputMessage = True
-        check.add(cells)
-        sheet.add_data_validation(check)
-    sheet.protection.sheet = True
-    sheet.protection.formatColumns = False
-    sheet.protection.formatRows = False
+def _csv_bytes(schema: TableSchema, rows: list[list[str]]) -> bytes:
+    """A CSV template: UTF-8 with BOM and semicolons, what French Excel opens as columns."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
+    writer.writerow(headers(schema))
+    writer.writerows(rows)
+    return b"\xef\xbb\xbf" + buffer.getvalue().encode("utf-8")
 
 
 def template_csv_bytes(actions: list[TemplateAction], schema: TableSchema) -> bytes:
     """The CSV template: UTF-8 with BOM and semicolons, what French Excel opens as columns."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
-    writer.writerow(headers(schema))
-    for action in actions:
-        writer.writerow([action.id_action, action.title, "", "", "", "", ""])
-    return b"\xef\xbb\xbf" + buffer.getvalue().encode("utf-8")
+    return _csv_bytes(schema, _prefilled(schema, [_action_cells(a) for a in actions]))
 
 
 def template_targets_csv_bytes(targets: list[TargetFact], schema: TableSchema) -> bytes:
     """The CSV template of a body's targets: the « Cibles » sheet's columns and prefilled cells,
     UTF-8 with BOM and semicolons (a CSV holds one table: this one is read as targets)."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
-    writer.writerow(_target_header(schema))
-    for target in targets:
-        writer.writerow([*_target_shown(target), *([""] * len(TARGET_FILLED))])
-    return b"\xef\xbb\xbf" + buffer.getvalue().encode("utf-8")
+    return _csv_bytes(schema, _prefilled(schema, [_target_cells(t) for t in targets]))
 
 
 def write_template(

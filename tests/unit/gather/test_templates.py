@@ -9,10 +9,16 @@ from collections.abc import Callable
 from pathlib import Path
 
 from openpyxl import load_workbook
+from openpyxl.utils import get_column_letter
 from typer.testing import CliRunner
 
 from pipelines.cli import app
+from pipelines.core.codes import PROGRESS, TARGETS, instructions_for
+from pipelines.core.schema import TableSchema
+from pipelines.core.vocabulary import all_labels, template_columns
 from pipelines.gather.submissions.plan_facts import PlanFacts
+from pipelines.gather.submissions.read import TARGETS_SHEET
+from pipelines.gather.submissions.template import write_template
 from tests.conftest import codes
 
 
@@ -117,3 +123,26 @@ def test_template_for_an_unknown_body_is_a_message(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "organisme inconnu" in result.output.lower() and "ditp" in result.output
     assert not (tmp_path / "x.xlsx").exists()
+
+
+def test_the_template_is_laid_out_by_the_schema_and_lists_the_registrys_rules(
+    tmp_path: Path, plan: PlanFacts, submission_schema: TableSchema, targets_submission_schema: TableSchema
+) -> None:
+    """Columns, titles and widths are the schema's ``x-modele``; the rules the Instructions
+    sheet lists are the code registry's sentences for each sheet's format."""
+    path = tmp_path / "meae.xlsx"
+    write_template(path, "meae", plan, submission_schema, targets_submission_schema)
+    workbook = load_workbook(path)
+    for sheet, schema in (("Suivi", submission_schema), (TARGETS_SHEET, targets_submission_schema)):
+        columns = template_columns(schema)
+        assert [c.value for c in workbook[sheet][1]] == [c.title for c in columns]
+        widths = [
+            workbook[sheet].column_dimensions[get_column_letter(i)].width for i in range(1, len(columns) + 1)
+        ]
+        assert widths == [c.width for c in columns]
+    text = [str(c.value) for row in workbook["Instructions"].iter_rows() for c in row if c.value]
+    context = {"plan_start": "01/01/2021"}
+    progress = instructions_for(PROGRESS, {**context, "labels": all_labels(submission_schema)})
+    targets = instructions_for(TARGETS, {**context, "labels": all_labels(targets_submission_schema)})
+    assert len(progress) >= 6 and len(targets) >= 4
+    assert all(sentence in text for sentence in [*progress, *targets])

@@ -294,8 +294,8 @@ def test_an_optional_column_left_out_is_a_warning_and_a_rule_about_it_says_it_is
     (rejected,) = summary.rejected
     errors = [f for f in rejected.findings if f.severity == "erreur"]
     assert [(f.row, f.field, f.code) for f in errors] == [(2, "avancement_pct", "complet-sans-100")]
-    assert "La colonne avancement_pct (Avancement (%)) manque au fichier" in errors[0].message
-    assert errors[0].fix.startswith("Ajoutez la colonne avancement_pct")
+    assert "La colonne Avancement (%) [avancement_pct] manque au fichier" in errors[0].message
+    assert errors[0].fix.startswith("Ajoutez la colonne Avancement (%) [avancement_pct]")
     assert sha(without_pct) == rejected.sha256
 
 

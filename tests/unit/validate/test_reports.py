@@ -68,9 +68,10 @@ def test_ogp_validate_prints_every_error_and_exits_1_when_rejected(tmp_path) -> 
     assert lines[0].startswith("rapport.csv : REJETÉ : 3 erreurs")
     errors = [line for line in lines if line.strip().startswith("ERREUR")]
     assert errors == [
-        "  ERREUR (valeur hors des règles du champ) ligne 2, colonne statut ; valeur « fini »",
-        "  ERREUR (référence inconnue) ligne 3, colonne id_action ; valeur « E9-A9-99 »",
-        "  ERREUR (valeur hors des règles du champ) ligne 4, colonne avancement_pct ; valeur « -5 »",
+        "  ERREUR (valeur hors des règles du champ) ligne 2, colonne Statut [statut] ; valeur « fini »",
+        "  ERREUR (référence inconnue) ligne 3, colonne Action [id_action] ; valeur « E9-A9-99 »",
+        "  ERREUR (valeur hors des règles du champ) ligne 4, colonne Avancement (%) [avancement_pct] ; "
+        "valeur « -5 »",
     ]
     assert sum("Que faire :" in line for line in lines) == 3
     written = sorted(p.name for p in (tmp_path / "rapports").iterdir())
