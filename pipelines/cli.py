@@ -701,7 +701,7 @@ def validate(
     )
 
     validator = _progress_context(datasets_dir, state_dir)
-    if not validator.resolved.recorded and not validator.archive.journal.exists:
+    if state_dir is not None and not validator.resolved.recorded and not validator.archive.journal.exists:
         errors.print(
             f"Aucune campagne enregistrée dans {validator.archive.root} : les fichiers ne sont comparés à "
             "aucun rapport reçu (--state-dir pour celui de la campagne).",
