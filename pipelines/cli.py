@@ -171,6 +171,9 @@ def run(
     # The temporary server's telemetry heartbeat races its own SQLite start-up and prints
     # a "database is locked" traceback; a steward's run sends no telemetry anyway.
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    # The temporary server gets 20 s to start by default: a busy machine (a campaign run
+    # beside other jobs) takes longer, and the run would fail for nothing.
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
     _quiet_libraries(verbose)
     # Imported here: Prefect takes seconds to import and other commands do not need it.
     from pipelines.flows import publish_catalog_flow
@@ -250,6 +253,13 @@ def _show_received(collections: list[Any]) -> None:
         errors.print(f"      rapport : {collection.report_path(report)}", highlight=False, markup=False)
     for collection in collections:
         for line in collection.refused:
+            errors.print(f"  - {line}", highlight=False, markup=False)
+    without_effect = [line for c in collections for line in c.without_effect]
+    if without_effect:
+        errors.print(
+            f"[bold]Fichiers acceptés sans effet complet[/] ({len(without_effect)}) :", highlight=False
+        )
+        for line in without_effect:
             errors.print(f"  - {line}", highlight=False, markup=False)
     warned = [(c, r, w) for c in collections for r in c.accepted for w in r.of(Severity.WARNING)]
     if warned:
@@ -333,14 +343,32 @@ def diff(
 def rollback(
     dataset: Annotated[str, typer.Argument(help="Slug du jeu de données.")],
     version: Annotated[str, typer.Argument(help="Version à servir de nouveau, par exemple 1.0.0.")],
-    out: Annotated[Path, typer.Option(help="Dossier de publication.")] = Path("site"),
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Dossier de publication (défaut : celui de la campagne, sinon ./site)."),
+    ] = None,
     reason: Annotated[str, typer.Option(help="Motif, inscrit dans l'historique des versions.")] = "",
+    include_withdrawn: Annotated[
+        bool,
+        typer.Option(
+            "--include-withdrawn",
+            help="Sert la version même si elle contient des lignes de soumissions retirées depuis.",
+        ),
+    ] = False,
+    state_dir: Annotated[Path | None, typer.Option(help="Dossier d'état (défaut ./var).")] = None,
 ) -> None:
     """Sert de nouveau une version antérieure (latest), sans supprimer aucune version."""
-    from pipelines.core.config import Settings
+    from pipelines.core.config import Settings, load_dataset
+    from pipelines.state.campaign import resolve_campaign
     from publish.operations import roll_back
 
-    previous = roll_back(out, Settings(), dataset, version, reason)
+    settings = Settings(**({"state_dir": state_dir} if state_dir else {})).check()
+    config = load_dataset(settings.datasets_dir / dataset)
+    if config.source.kind == "submissions":
+        campaign = resolve_campaign(config, settings, out=out).campaign
+        out = out or campaign.output
+    out = out or Path("site")
+    previous = roll_back(out, settings, dataset, version, reason, include_withdrawn=include_withdrawn)
     if previous == version:
         console.print(f"{dataset} sert déjà la version {version} : rien à faire.", highlight=False)
     else:
@@ -406,7 +434,9 @@ def status(
     ] = False,
     reminders: Annotated[
         Path | None,
-        typer.Option("--relances", help="Écrit un CSV pour un publipostage : les organismes à relancer."),
+        typer.Option(
+            "--reminders", "--relances", help="Écrit un CSV pour un publipostage : les organismes à relancer."
+        ),
     ] = None,
     state_dir: Annotated[Path | None, typer.Option(help="Dossier d'état (défaut ./var).")] = None,
     datasets_dir: Annotated[
@@ -596,11 +626,12 @@ def serve(
         server.server_close()
 
 
-def _progress_context(datasets_dir: Path | None):  # noqa: ANN202 - lazy imports
+def _progress_context(datasets_dir: Path | None, state_dir: Path | None = None):  # noqa: ANN202 - lazy imports
     from pipelines.core.config import Settings
     from pipelines.intake.submissions import ProgressContext
 
-    return ProgressContext(Settings(**({"datasets_dir": datasets_dir} if datasets_dir else {})).check())
+    overrides = {k: v for k, v in (("state_dir", state_dir), ("datasets_dir", datasets_dir)) if v}
+    return ProgressContext(Settings(**overrides).check())
 
 
 @command()
@@ -654,6 +685,12 @@ def validate(
     datasets_dir: Annotated[
         Path | None, typer.Option(help="Dossier des définitions de jeux de données.")
     ] = None,
+    state_dir: Annotated[
+        Path | None,
+        typer.Option(
+            help="Dossier d'état de la campagne : ses rapports reçus servent de comparaison (défaut ./var)."
+        ),
+    ] = None,
 ) -> None:
     """Valide des fichiers de suivi sans rien publier ni archiver ; code de sortie 1 si l'un est rejeté."""
     from pipelines.validate.report import (
@@ -663,7 +700,13 @@ def validate(
         render_text,
     )
 
-    validator = _progress_context(datasets_dir)
+    validator = _progress_context(datasets_dir, state_dir)
+    if state_dir is not None and not validator.resolved.recorded and not validator.archive.journal.exists:
+        errors.print(
+            f"Aucune campagne enregistrée dans {validator.archive.root} : les fichiers ne sont comparés à "
+            "aucun rapport reçu (--state-dir pour celui de la campagne).",
+            highlight=False,
+        )
     rejected = 0
     for path in files:
         if not path.is_file():

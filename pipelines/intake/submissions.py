@@ -34,12 +34,12 @@ from pipelines.gather.submissions.plan_facts import (
     campaign_plan,
 )
 from pipelines.gather.submissions.read import Limits
-from pipelines.gather.submissions.records import merge_archive
+from pipelines.gather.submissions.records import Merged, merge_archive
 from pipelines.intake.status import campaign_status, effect_sentence, write_status
 from pipelines.io.lock import exclusive
-from pipelines.state.archive import SubmissionArchive
+from pipelines.state.archive import AcceptedSubmission, SubmissionArchive
 from pipelines.state.campaign import ResolvedCampaign, record_campaign, resolve_campaign
-from pipelines.state.journal import Door, Origin, Reception
+from pipelines.state.journal import Door, Origin, Reception, Verdict
 from pipelines.state.received import Received, receive_file
 from pipelines.state.samples import refuse_over_real_state
 from pipelines.validate.report import SubmissionReport, render_html, render_json, render_markdown
@@ -178,6 +178,10 @@ class Intake:
             target_history=self.history.targets,
         )
         report = validated.report
+        if report.accepted and report.organisation:
+            report.notes = self._effect_notes(
+                received, report.organisation, validated.rows, validated.target_rows
+            )
         reception = self.archive.save(
             received,
             {
@@ -196,6 +200,36 @@ class Intake:
         receipt = Receipt(report, reception, self.archive.layout.report(reception, "html").resolve())
         summary.receipts.append(receipt)
         return receipt
+
+    def _effect_notes(
+        self,
+        received: Received,
+        organisation: str,
+        rows: list[dict[str, str]],
+        target_rows: list[dict[str, str]],
+    ) -> list[str]:
+        """What an accepted file changes, merged after every file received before it: a
+        sentence when some of its rows were all said before (nothing new to publish)."""
+        provisional = Reception(
+            n=self.archive.journal.next_n(),
+            sha256=received.sha256,
+            file_name=received.name,
+            origin=received.origin,
+            received_at=received.received_at,
+            arrived_at=received.arrived_at or received.received_at,
+            organisation=organisation,
+            sample=self.source.sample,
+            verdict=Verdict.ACCEPTED,
+            collection=self.collection,
+        )
+        effect = self.merged.add(AcceptedSubmission(provisional, organisation, rows, tuple(target_rows)))
+        sentence = effect_sentence(effect, {r.n: r for r in self.archive.receptions()})
+        return [sentence] if sentence else []
+
+    @functools.cached_property
+    def merged(self) -> Merged:
+        """The merge of the campaign's accepted files so far, grown as files are accepted."""
+        return merge_archive(self.archive, self.source.sample)
 
 
 def open_intake(
@@ -299,16 +333,18 @@ def _collect(intake: Intake, policy: HttpPolicy | None) -> CollectionSummary:
         arrival = source.sample_arrived_at.strftime("%Y-%m-%dT%H:%M:%S.%fZ") if source.sample else None
         for link in contents.refused:
             origin = Origin(door, link.relative)
+            if intake.archive.is_refused(origin, link.code):
+                summary.unchanged += 1  # refused once, like a file received once
+                continue
             summary.refused.append(f"{link.relative} : {link.reason}")
-            if not intake.archive.is_refused(origin, link.code):
-                intake.archive.refuse(
-                    origin,
-                    PurePosixPath(link.relative).name,
-                    link.code,
-                    link.reason,
-                    intake.clock(),
-                    intake.collection,
-                )
+            intake.archive.refuse(
+                origin,
+                PurePosixPath(link.relative).name,
+                link.code,
+                link.reason,
+                intake.clock(),
+                intake.collection,
+            )
         for found in files:
             received = receive_file(
                 found.path,

@@ -34,6 +34,9 @@ class SubmissionReport:
     rows: int
     findings: list[Problem] = field(default_factory=list)
     target_rows: int = 0  # rows of values reached of targets (the « Cibles » sheet)
+    # What the reception changes, when it is not every accepted row (a file whose rows
+    # were all received before): French sentences shown under the verdict.
+    notes: list[str] = field(default_factory=list)
 
     def of(self, severity: Severity) -> list[Problem]:
         return sorted((f for f in self.findings if f.severity == severity), key=lambda f: f.position)
@@ -89,6 +92,7 @@ def report_dict(report: SubmissionReport) -> dict[str, Any]:
         "erreurs": [f.to_dict() for f in report.of(Severity.ERROR)],
         "avertissements": [f.to_dict() for f in report.of(Severity.WARNING)],
         "corrections": [f.to_dict() for f in report.of(Severity.CORRECTION)],
+        "effet": report.notes,
     }
 
 
@@ -189,6 +193,8 @@ def render_markdown(report: SubmissionReport) -> str:
         "",
         f"**{report.verdict}**",
         "",
+        *[f"> {_md_cell(note)}" for note in report.notes],
+        *([""] if report.notes else []),
         f"- Fichier : `{report.file_name}` ({report.size} octets, SHA-256 `{report.sha256}`)",
         f"- Origine : {_md_cell(report.origin)}",
         f"- Reçu le : {received_fr(report.received_at)}",
@@ -235,7 +241,8 @@ code { word-break: break-all; }
 <body>
 <h1>Rapport de validation : {{ r.file_name }}</h1>
 <p class="verdict {{ 'accepte' if r.accepted else 'rejete' }}">{{ r.verdict }}</p>
-<ul>
+{% for note in r.notes %}<p class="effet">{{ note }}</p>
+{% endfor %}<ul>
 <li>Fichier : <code>{{ r.file_name }}</code> ({{ r.size }} octets, SHA-256 <code>{{ r.sha256 }}</code>)</li>
 <li>Origine : {{ r.origin }}</li>
 <li>Reçu le : {{ received_fr(r.received_at) }}</li>
@@ -276,7 +283,7 @@ def render_html(report: SubmissionReport) -> str:
 
 def render_text(report: SubmissionReport) -> str:
     """What ``ogp validate`` prints: the verdict, then one block per finding."""
-    lines = [f"{report.file_name} : {report.verdict}"]
+    lines = [f"{report.file_name} : {report.verdict}", *(f"  {note}" for note in report.notes)]
     labels = {Severity.ERROR: "ERREUR", Severity.WARNING: "AVERTISSEMENT", Severity.CORRECTION: "CORRECTION"}
     for severity in labels:
         for f in report.of(severity):

@@ -76,10 +76,16 @@ def _is_targets_table(sheet: SheetTable, schema: TableSchema, targets_schema: Ta
     return bool(keys & names(targets_schema["fields"][0])) and not keys & names(schema["fields"][0])
 
 
+def received_moment(received: Received) -> str:
+    """When the file counts as received: the reception time its rows are published with
+    (``date_reception``): the pipeline's reception, or the declared time of the samples."""
+    return received.arrived_at or received.received_at
+
+
 def received_day(received: Received) -> dt.date | None:
     """The day the file was received, in the campaign's time zone (``None``: unreadable)."""
     try:
-        moment = dt.datetime.fromisoformat(received.received_at.replace("Z", "+00:00"))
+        moment = dt.datetime.fromisoformat(received_moment(received).replace("Z", "+00:00"))
     except ValueError:
         return None
     if moment.tzinfo is None:
@@ -212,7 +218,7 @@ def validate_submission(
         sha256=received.sha256,
         size=received.byte_count,
         origin=received.origin.to_json(),
-        received_at=received.received_at,
+        received_at=received_moment(received),
         organisation=received.organisation,
         template_used=False,
         rows=0,

@@ -61,6 +61,15 @@ class Merged:
     def effect_of(self, reception: Reception) -> ReceptionEffect | None:
         return self.effects.get(reception.n)
 
+    def add(self, submission: AcceptedSubmission) -> ReceptionEffect:
+        """Merges one more accepted reception, after every one merged so far; its effect."""
+        effect = self.effects[submission.reception.n] = ReceptionEffect(
+            submission.reception, submission.organisation
+        )
+        _merge_into(self.progress, submission.rows, _PROGRESS_KEY, submission, self.effects)
+        _merge_into(self.targets, submission.target_rows, _TARGET_KEY, submission, self.effects)
+        return effect
+
 
 def _same(a: Row, b: Row, key: tuple[str, ...]) -> bool:
     return {k: v for k, v in a.items() if k not in key} == {k: v for k, v in b.items() if k not in key}

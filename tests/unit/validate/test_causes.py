@@ -39,8 +39,9 @@ def validate(
         org: str | None = "ditp",
         received_at: str = "2026-11-28T08:00:00Z",
         today: dt.date = TODAY,
+        arrived_at: str | None = None,
     ) -> ValidatedSubmission:
-        received = Received(name, content, f"depot:{org}/{name}", received_at, org)
+        received = Received(name, content, f"depot:{org}/{name}", received_at, org, arrived_at=arrived_at)
         return validate_submission(
             received, submission_schema, plan, today=today, targets_schema=targets_submission_schema
         )
@@ -278,3 +279,14 @@ def test_a_target_value_dated_after_the_reception_is_an_error(validate: Validate
     content = b"id_cible,date_rapport,valeur_atteinte,commentaire,preuve_url\nE6-A1-01-C1,2023-02-01,12,,\n"
     validated = validate(content, name="cibles.csv", org="meae", received_at="2023-01-16T09:00:00Z")
     assert found(validated) == [(None, 2, "date_rapport", "date-rapport-apres-reception")]
+
+
+def test_a_sample_is_judged_at_its_declared_reception_not_at_the_run(validate: Validate) -> None:
+    """The invented samples are received at a declared time (their rows' date_reception): a
+    report dated after it is refused like any other, whenever the run reads the file."""
+    content = _csv("E1-A1-02,2023-03-31,limite,20,,")
+    validated = validate(content, received_at="2026-11-28T08:00:00Z", arrived_at="2023-01-16T09:00:00Z")
+    assert found(validated) == [(None, 2, "date_rapport", "date-rapport-apres-reception")]
+    assert validated.report.received_at == "2023-01-16T09:00:00Z"  # what the report says too
+    later = validate(content, received_at="2026-11-28T08:00:00Z", arrived_at="2023-04-14T09:00:00Z")
+    assert later.report.accepted
