@@ -120,7 +120,7 @@ def grant_body_access(settings: Settings, organisation: str, expires: str | None
 
 
 @dataclass(frozen=True)
-class Finding:
+class ShownProblem:
     """A problem as a body reads it: the sheet, the row, the column by its template label."""
 
     problem: Problem
@@ -137,7 +137,7 @@ class ReceptionView:
 
     reception: Reception
     report: dict[str, Any]
-    findings: dict[Severity, list[Finding]]
+    findings: dict[Severity, list[ShownProblem]]
     door: str
     effect: str = ""
     withdrawn: str | None = None  # the reason, when the steward withdrew the file
@@ -275,14 +275,14 @@ class DropOff:
 
     def _view(self, archive: SubmissionArchive, reception: Reception, effect: str = "") -> ReceptionView:
         report = archive.report(reception)
-        findings: dict[Severity, list[Finding]] = {}
+        findings: dict[Severity, list[ShownProblem]] = {}
         for severity, key in (
             (Severity.ERROR, "erreurs"),
             (Severity.WARNING, "avertissements"),
             (Severity.CORRECTION, "corrections"),
         ):
             problems = [Problem.from_dict(p) for p in report.get(key, [])]
-            findings[severity] = [Finding(p, self.column_label(p)) for p in problems]
+            findings[severity] = [ShownProblem(p, self.column_label(p)) for p in problems]
         withdrawal = archive.withdrawals().get(reception.sha256)
         return ReceptionView(
             reception,

@@ -224,7 +224,7 @@ def create_app(door: DropOff, settings: Settings) -> Flask:
 
     @app.errorhandler(PipelineError)
     def pipeline_error(exc: PipelineError) -> Response:
-        log.error("erreur du guichet : %s", exc.message)
+        log.log(logging.ERROR, "erreur du guichet : %s", exc.message)
         # PublishError: the state lock was held too long (a long collection): try again.
         return error_page(503 if isinstance(exc, PublishError) else 500)
 

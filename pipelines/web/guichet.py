@@ -149,6 +149,6 @@ def _trigger(deployment: str) -> None:
                 trigger_deployment(deployment),
             )
         except Exception as exc:  # noqa: BLE001 - any failure of Prefect leaves the reception as it is
-            log.warning("publication non demandée (%s) : %s", deployment, exc)
+            log.log(logging.WARNING, "publication non demandée (%s) : %s", deployment, exc)
 
     threading.Thread(target=run, name="ogp-publication", daemon=True).start()
