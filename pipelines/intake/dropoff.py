@@ -45,7 +45,7 @@ from pipelines.io.atomic import remove_stale_temporaries
 from pipelines.io.lock import exclusive
 from pipelines.state.accesses import Access, AccessKind, AccessStore, Minted, parse_expiry
 from pipelines.state.archive import SubmissionArchive
-from pipelines.state.campaign import ResolvedCampaign, record_campaign, resolve_campaign
+from pipelines.state.campaign import ResolvedCampaign, read_campaign, record_campaign, resolve_campaign
 from pipelines.state.journal import Door, Origin, Reception
 from pipelines.state.received import Received
 from pipelines.validate.submission import validate_submission
@@ -237,6 +237,18 @@ class DropOff:
                     self._templates[key] = path.read_bytes()
             return self._templates[key]
 
+    def publication_parameters(self) -> dict[str, str]:
+        """What a publication run triggered by an upload is given: this campaign's state and
+        datasets folders, and its recorded output (else the deployment's own)."""
+        parameters = {
+            "state_dir": str(self.settings.state_dir.resolve()),
+            "datasets_dir": str(self.settings.datasets_dir.resolve()),
+        }
+        recorded = read_campaign(self.layout)
+        if recorded is not None and recorded.output is not None:
+            parameters["out"] = str(recorded.output)
+        return parameters
+
     # --- who --------------------------------------------------------------------------------
 
     def open(self, token: str) -> Access | None:
@@ -358,8 +370,15 @@ class DropOff:
             assert receipt is not None  # an identical file from this access was found above
             status = campaign_status(self.resolved, self.plan, archive=archive)
             write_status(self.layout, status)
-            merged = merge_archive(archive, False)
-            by_n = {r.n: r for r in archive.receptions()}
-            effect = effect_sentence(merged.effect_of(receipt.reception), by_n)
-            view = self._view(archive, receipt.reception, effect)
+            done = receipt.reception
+            effect = next(
+                (
+                    note.effet
+                    for body in status.organismes
+                    for note in body.fichiers
+                    if note.id_soumission == done.sha256 and note.arrivee == done.arrived_at
+                ),
+                "",
+            )
+            view = self._view(archive, done, effect)
         return Upload(view, already=False)

@@ -97,7 +97,7 @@ def register(
             " (déjà reçu)" if done.already else "",
         )
         if done.view.accepted and not done.already and settings.dropoff_publish_deployment:
-            _trigger(settings.dropoff_publish_deployment)
+            _trigger(settings.dropoff_publish_deployment, door.publication_parameters())
         target = url_for(".reception", n=reception.n, deja=1 if done.already else None)
         return redirect(target, 303)
 
@@ -135,7 +135,7 @@ def register(
     landings[AccessKind.BODY] = "guichet.page"
 
 
-def _trigger(deployment: str) -> None:
+def _trigger(deployment: str, parameters: dict[str, str]) -> None:
     """Starts the publication's Prefect deployment in the background (the body does not
     wait); a failure is logged, the reception stands."""
 
@@ -146,7 +146,7 @@ def _trigger(deployment: str) -> None:
             log.info(
                 "publication demandée : déploiement %s, exécution %s",
                 deployment,
-                trigger_deployment(deployment),
+                trigger_deployment(deployment, parameters),
             )
         except Exception as exc:  # noqa: BLE001 - any failure of Prefect leaves the reception as it is
             log.log(logging.WARNING, "publication non demandée (%s) : %s", deployment, exc)

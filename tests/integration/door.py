@@ -126,6 +126,11 @@ class DoorProcess:
         status = Path(f"/proc/{self.process.pid}/status").read_text(encoding="ascii")
         return int(re.search(r"VmRSS:\s+(\d+) kB", status).group(1))
 
+    def cpu_seconds(self) -> float:
+        """User and system CPU time the server process has used (from /proc)."""
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text(encoding="ascii").rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def output(self) -> str:
         return self.log.read_text(encoding="utf-8")
 
