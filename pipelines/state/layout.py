@@ -12,6 +12,8 @@ Under ``<state_dir>/<dataset slug>/`` (never under the published output)::
                                                   reception kept its own
     http.json                          ETag / Last-Modified of each polled URL
     etat-collecte.{json,html}          the campaign's status, after each collection
+    acces.json                         the door's accesses: token hashes, never a token
+                                       (``state.accesses``), under its own lock ``.acces.lock``
 
 Every module that reads or writes these asks this object; none spells a path itself.
 """
@@ -48,6 +50,10 @@ class ArchiveLayout:
     @property
     def campaign(self) -> Path:
         return self.root / "campagne.json"
+
+    @property
+    def accesses(self) -> Path:
+        return self.root / "acces.json"
 
     @property
     def http_validators(self) -> Path:
