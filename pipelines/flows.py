@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pyarrow as pa
 from prefect import State, flow, task
@@ -327,7 +327,9 @@ def trigger_deployment(name: str, parameters: dict[str, Any]) -> str:
     server (``PREFECT_API_URL``) with ``parameters`` over its own, without waiting for it;
     returns the run's id. The door calls it after an accepted upload when
     ``OGP_DROPOFF_PUBLISH_DEPLOYMENT`` is set."""
+    from prefect.client.schemas.objects import FlowRun
     from prefect.deployments import run_deployment
 
-    run = run_deployment(name=name, parameters=parameters, timeout=0)
+    # Called from synchronous code: the synchronous variant, which returns the run itself.
+    run = cast(FlowRun, run_deployment(name=name, parameters=parameters, timeout=0))
     return str(run.id)

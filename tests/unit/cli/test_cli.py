@@ -56,14 +56,15 @@ def readme_usages() -> list[tuple[str, set[str]]]:
     snippets = re.findall(r"`(ogp [^`\n]+)`", README)
     snippets += re.findall(r"^\s*(?:\$ )?(ogp [^\n#]+)", README, flags=re.MULTILINE)
     known = commands()
+    groups = {name.split()[0] for name in known if " " in name}
     usages = []
     for snippet in snippets:
         words = snippet.split()
         name = words[1]
         if len(words) > 2 and f"{name} {words[2]}" in known:
             name = f"{name} {words[2]}"
-        if name.startswith("-"):
-            continue  # ogp --help
+        if name.startswith("-") or (name in groups and len(words) == 2):
+            continue  # ogp --help; a group named alone (« ogp dropoff »)
         usages.append((name, set(re.findall(r"--[a-z][a-z-]*", snippet))))
     return usages
 
