@@ -1,4 +1,4 @@
-"""Configuration: dataset definitions (``datasets/*/dataset.yaml``) and run settings.
+"""Core: dataset definitions (``datasets/*/dataset.yaml``) and run settings.
 
 Settings are layered as data.gouv.fr's hydra does: packaged defaults, then environment
 variables (``OGP_*``), then a ``check()`` of invariants before anything runs.
@@ -257,3 +257,32 @@ class Settings(BaseSettings):
                 hint="Créez le dossier ou corrigez OGP_SUBMISSIONS_INBOX.",
             )
         return self
+
+
+class InvalidSetting(ConfigError):
+    """``OGP_*`` variables (or options) whose values do not read: ``names``."""
+
+    def __init__(self, names: list[str]) -> None:
+        super().__init__(
+            "Réglage illisible : " + ", ".join(names) + ".",
+            hint="Corrigez ou retirez ces variables d'environnement (leurs valeurs admises : "
+            "README, section Settings).",
+            names=names,
+        )
+        self.names = names
+
+
+def load_settings(**overrides: Path | str | None) -> Settings:
+    """The run settings, built the one way every command and flow builds them: packaged
+    defaults, then ``OGP_*`` variables, then the options given (``None``: not given), then
+    :meth:`Settings.check`. A variable that does not read (``OGP_LOCK_TIMEOUT=abc``) is an
+    :class:`InvalidSetting` naming it, never a traceback (its value is not repeated: it may
+    be a secret)."""
+    given = {name: value for name, value in overrides.items() if value is not None}
+    try:
+        settings = Settings(**given)  # type: ignore[arg-type]  # pydantic converts the values
+    except ValidationError as exc:
+        raise InvalidSetting(
+            sorted({f"OGP_{str(e['loc'][0]).upper()}" for e in exc.errors() if e["loc"]})
+        ) from None
+    return settings.check()

@@ -217,6 +217,8 @@ def test_a_campaign_over_several_runs(tmp_path: Path) -> None:
     refused = c.run(real=False)
     assert refused.returncode == 2 and "OGP_SUBMISSIONS_INBOX" in refused.stderr
     assert "Traceback" not in refused.stderr
+    # The French error alone: no line of Prefect's (« ERROR | Flow run … ») before it.
+    assert refused.stderr.startswith("Erreur : ") and "Flow run" not in refused.stderr
     assert tree(c.out) == site_before
     assert (c.state / PROGRESS_SLUG / "journal.jsonl").read_bytes() == journal
 

@@ -8,46 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.build.tables import build_tables
-from pipelines.core.config import DatasetConfig, Settings
 from pipelines.core.errors import ValidationFailed
-from pipelines.core.schema import load_schema
 from pipelines.validate.package import validate_datapackage
-from publish.release import release_dataset
-
-TABLES = ("engagements", "ambitions")
-
-
-def engagement(n: int) -> dict:
-    return {
-        "id_engagement": f"E{n}",
-        "numero": n,
-        "titre": f"Titre {n}",
-        "titre_sommaire": f"Sommaire {n}",
-        "axe": "transversal",
-        "enjeux": "Des enjeux, « cités ».",
-    }
-
-
-def ambition(e: int, a: int) -> dict:
-    return {
-        "id_ambition": f"E{e}-A{a}",
-        "id_engagement": f"E{e}",
-        "numero": a,
-        "titre": f"Ambition {a}",
-        "titre_feuille_de_route": f"Ambition {a}",
-    }
-
-
-@pytest.fixture()
-def small(plan_config: DatasetConfig, settings: Settings):
-    config = plan_config.model_copy(update={"tables": TABLES})
-    schemas = {t: load_schema(settings.schemas_dir, t) for t in TABLES}
-
-    def publish(out: Path, records: dict):
-        return release_dataset(out, config, schemas, build_tables(records, schemas), validate_datapackage)
-
-    return publish
+from tests.helpers.plan import ambition, engagement
 
 
 def test_first_rerun_and_change(small, tmp_path: Path) -> None:
