@@ -44,7 +44,14 @@ from publish.metadata.datapackage import (
 )
 from publish.metadata.udata import build_udata_payload, udata_bytes
 from publish.versioning.table_diff import arrow_counts
-from publish.writers import FORMATS, HashingWriter, table_slices, write_formats
+from publish.writers import (
+    FORMAT_CHANGES,
+    FORMAT_REVISION,
+    FORMATS,
+    HashingWriter,
+    table_slices,
+    write_formats,
+)
 
 Validator = Callable[[Path], list[Problem]]
 Table = Any  # a pa.Table, or a pipelines.spill.SpilledTable (on disk, in key order)
@@ -210,6 +217,7 @@ def release_dataset(
             "fingerprint": fingerprint,
             **({"inputs": inputs} if inputs else {}),
             **({"exemple": sample} if isinstance(config.source, SubmissionsSource) else {}),
+            "format": FORMAT_REVISION,
             "level": change.level.name.lower(),
             "reasons": change.reasons,
             "tables": {
@@ -261,9 +269,41 @@ def _change_against(
         return v.diff_table(old_rows, new_rows, key).counts
 
     change = v.classify_change({}, {}, old_schemas, new_schemas, counts=counts)
+    for note in _format_notes(old_dir, served):
+        change.raise_to(v.Level.PATCH, note)
     if change.level == v.Level.NONE:
         change.raise_to(v.Level.PATCH, "fichiers régénérés à l'identique des données")
     return change
+
+
+def _format_notes(old_dir: Path, served: dict[str, Any]) -> list[str]:
+    """What the writers now write differently from the served version, when they do.
+
+    Only for a version written by an earlier revision of the writers (``format`` in its
+    log entry; none: revision 1): its tables are written again, from its own Parquet
+    files, by the current writers; if a CSV or JSON file then differs from the served
+    one, the change of format is a reason of the new version (the same rows written
+    differently are not « rows changed »), in the words of ``FORMAT_CHANGES``."""
+    written_with = int(served.get("format", 1))
+    if written_with >= FORMAT_REVISION:
+        return []
+    notes = [FORMAT_CHANGES[r] for r in range(written_with + 1, FORMAT_REVISION + 1) if r in FORMAT_CHANGES]
+    descriptor = json.loads((old_dir / "datapackage.json").read_text(encoding="utf-8"))
+    hashes = {r["path"]: r["hash"] for r in descriptor["resources"]}
+    for table in sorted(v.read_schemas(old_dir)):
+        parquet_path = old_dir / f"{table}.parquet"
+        if not parquet_path.exists():
+            continue
+        parquet = pq.ParquetFile(parquet_path)
+        with open(os.devnull, "wb") as void:
+            sinks = {fmt: HashingWriter(void) for fmt in ("csv", "json")}
+            parts = (pa.Table.from_batches([b]) for b in parquet.iter_batches(batch_size=SLICE_ROWS))
+            write_formats(parquet.schema_arrow, parts, sinks)
+        if any(
+            hashes.get(f"{table}.{fmt}") != f"sha256:{sink.digest.hexdigest()}" for fmt, sink in sinks.items()
+        ):
+            return notes
+    return []
 
 
 def refuse_samples_over_real_output(
