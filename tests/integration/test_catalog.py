@@ -281,8 +281,23 @@ def test_published_schemas_resolve_and_meet_schema_data_gouv_fr_requirements(sit
         assert schema["path"] == url
         assert all(f.get("description") and "example" in f for f in schema["fields"]), url
         example = schema["resources"][0]["path"].removeprefix(BASE)
-        standalone = frictionless.Schema.from_descriptor(
-            {k: v for k, v in descriptor.items() if k != "foreignKeys"}
+        # The schema alone, as schema.data.gouv.fr's CI runs it (relative paths: frictionless
+        # refuses absolute ones).
+        checked = subprocess.run(
+            [
+                str(Path(sys.executable).parent / "frictionless"),
+                "validate",
+                "--json",
+                "--schema",
+                url.removeprefix(BASE),
+                example,
+            ],
+            cwd=site,
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
-        resource = frictionless.Resource(path=example, basepath=str(site), schema=standalone)
-        assert resource.validate().valid, url
+        report = json.loads(checked.stdout)
+        assert report["valid"] is True, (url, report)
+        assert report["tasks"][0]["stats"]["rows"] > 0, url
+        assert "foreignKeys" not in schema, url
