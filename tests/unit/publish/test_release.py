@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 from pathlib import Path
@@ -159,12 +160,16 @@ def test_a_new_way_of_writing_the_same_rows_is_a_version_that_says_so(
             tmp_path, config, schemas, build_tables(records, schemas), validate_datapackage
         )
 
+    def cells(path: Path) -> tuple[str, str]:
+        row = next(csv.DictReader(path.read_text("utf-8").splitlines()))
+        return row["valeur"], row["valeur_initiale"]
+
     with monkeypatch.context() as before:  # the writers of revision 1: repr of every double
         before.setattr(writers, "published_value", python_value)
         before.setattr(release, "FORMAT_REVISION", 1)
         assert publish({"actions": [action], "cibles": [target]}).version == "1.0.0"
     dataset = tmp_path / "datasets" / config.slug
-    assert "Accompagner 3 collectivités,3.0,,0.5" in (dataset / "1.0.0" / "cibles.csv").read_text("utf-8")
+    assert cells(dataset / "1.0.0" / "cibles.csv") == ("3.0", "0.5")
     log = json.loads((dataset / "versions.json").read_bytes())
     assert log["versions"][0].pop("format") == 1  # logs of before the mark: revision 1
     (dataset / "versions.json").write_text(json.dumps(log, ensure_ascii=False, indent=2) + "\n", "utf-8")
@@ -175,7 +180,7 @@ def test_a_new_way_of_writing_the_same_rows_is_a_version_that_says_so(
     assert entry["reasons"] == [writers.FORMAT_CHANGES[2]] and entry["level"] == "patch"
     assert entry["format"] == writers.FORMAT_REVISION == 2
     assert entry["tables"]["cibles"] == {"added": 0, "changed": 0, "removed": 0}
-    assert "Accompagner 3 collectivités,3,,0.5" in (dataset / "1.0.1" / "cibles.csv").read_text("utf-8")
+    assert cells(dataset / "1.0.1" / "cibles.csv") == ("3", "0.5")
     assert json.loads((dataset / "1.0.1" / "cibles.json").read_bytes())[0]["valeur"] == 3
     assert b'"valeur": 3,' in (dataset / "1.0.1" / "cibles.json").read_bytes()
     # Written by this revision: a later change of rows gives no format reason.
