@@ -13,7 +13,6 @@ valid) → rename into place → version log (the commit record) → changelog �
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import os
 import shutil
@@ -26,6 +25,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pipelines.build.tables import SLICE_ROWS
+from pipelines.core.clock import publication_date
 from pipelines.core.config import DatasetConfig, SubmissionsSource
 from pipelines.core.errors import PublishError, ValidationFailed
 from pipelines.core.problems import Problem
@@ -44,6 +44,7 @@ from publish.metadata.datapackage import (
 )
 from publish.metadata.udata import build_udata_payload, udata_bytes
 from publish.versioning.table_diff import arrow_counts
+from publish.workbook import workbook_bytes, workbook_name
 from publish.writers import (
     FORMAT_CHANGES,
     FORMAT_REVISION,
@@ -72,13 +73,6 @@ def served_entry(out: Path, slug: str) -> dict[str, Any] | None:
     return log.entry(log.served) if log.served else None
 
 
-def publication_date() -> str:
-    """Today (UTC), or the day of ``SOURCE_DATE_EPOCH`` for reproducible rebuilds."""
-    epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    moment = dt.datetime.fromtimestamp(int(epoch), tz=dt.UTC) if epoch else dt.datetime.now(dt.UTC)
-    return moment.date().isoformat()
-
-
 def _schema_bytes(schema: TableSchema) -> bytes:
     return json.dumps(schema, ensure_ascii=False, sort_keys=True).encode("utf-8")
 
@@ -94,11 +88,13 @@ def _report(tables: dict[str, Table]) -> bytes:
     return (json.dumps(document, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
 
 
-def _stage_data(staging: Path, config: DatasetConfig, tables: dict[str, Table]) -> dict[str, FileFacts]:
+def _stage_data(
+    staging: Path, config: DatasetConfig, tables: dict[str, Table], schemas: dict[str, TableSchema]
+) -> dict[str, FileFacts]:
     """Every data file streamed into a fresh staging folder, fsynced; their sizes and sha256.
 
     The three files of a table are written in one pass over its rows (a table on disk is
-    read once)."""
+    read once); the dataset's workbook, if it has one, last."""
     if staging.exists():
         shutil.rmtree(staging)
     staging.mkdir(parents=True)
@@ -120,6 +116,15 @@ def _stage_data(staging: Path, config: DatasetConfig, tables: dict[str, Table]) 
         for fmt, name in sorted(names.items(), key=lambda item: item[1]):
             facts[name] = FileFacts(hashing[fmt].size, hashing[fmt].digest.hexdigest())
             failpoints.reached(f"stage:{name}")
+    if config.workbook:
+        name = workbook_name(config.slug)
+        content = workbook_bytes(tables, schemas, config.workbook)
+        with open(staging / name, "wb") as handle:
+            handle.write(content)
+            handle.flush()
+            os.fsync(handle.fileno())
+        facts[name] = FileFacts.of(content)
+        failpoints.reached(f"stage:{name}")
     return facts
 
 
@@ -155,7 +160,7 @@ def release_dataset(
         refuse_samples_over_real_output(out, config, log)
         staging = out / v.STAGING_DIR / f"{config.slug}-{os.getpid()}"
         try:
-            facts = _stage_data(staging, config, tables)
+            facts = _stage_data(staging, config, tables, schemas)
             fingerprint = v.fingerprint(
                 {
                     **{name: f.sha256 for name, f in facts.items()},

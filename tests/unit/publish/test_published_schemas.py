@@ -25,7 +25,7 @@ def test_every_foreign_key_is_said_in_the_description_of_its_fields(settings: Se
             for name in key["fields"]:
                 keys += 1
                 assert f"table {key['reference']['resource']}" in fields[name]["description"], (path, name)
-    assert keys == 14
+    assert keys == 23
 
 
 def test_published_schemas_have_no_foreign_keys_and_say_where_they_are(settings: Settings) -> None:
