@@ -28,6 +28,7 @@ from typing import Any
 
 from pipelines.core.clock import publication_date
 from pipelines.core.config import DatasetConfig, Settings
+from pipelines.core.errors import ConfigError
 from pipelines.core.schema import load_schema
 from pipelines.core.vocabulary import labels
 from pipelines.gather.plan.tables import Tables
@@ -172,6 +173,13 @@ def derive_action_view(
     latest = latest_by(suivi, "id_action")
     reports = Counter(r["id_action"] for r in suivi)
     names = {o["id_organisation"]: o["nom"] for o in plan["organisations"]}
+    joined = [name for name in names.values() if SEPARATOR.strip() in name]
+    if joined:  # the list of an action's bodies could no longer be split back
+        raise ConfigError(
+            f"Nom d'organisme contenant « {SEPARATOR.strip()} » : {joined[0]}.",
+            hint="Le point-virgule sépare les organismes d'une action dans vue_actions : "
+            "retirez-le du nom dans reference/organisations.yaml du plan.",
+        )
     ambitions = {a["id_ambition"]: a["titre"] for a in plan["ambitions"]}
     engagements = {e["id_engagement"]: e["titre"] for e in plan["engagements"]}
     bodies: dict[str, list[str]] = {}
