@@ -67,3 +67,22 @@ def test_frictionless_validates_a_table_with_its_published_schema_alone(
     report = validate(with_keys)
     assert report["valid"] is False
     assert "package is required" in json.dumps(report)
+
+
+def test_every_schema_is_a_valid_table_schema_documented_field_by_field(settings: Settings) -> None:
+    import frictionless
+
+    names = sorted(p.stem for p in settings.schemas_dir.glob("*.json"))
+    assert {"vue_actions", "vue_cibles", "soumissions"} <= set(names)
+    for name in names:
+        schema = json.loads((settings.schemas_dir / f"{name}.json").read_text(encoding="utf-8"))
+        descriptor = {k: v for k, v in schema.items() if k != "$schema"}
+        assert frictionless.Schema.validate_descriptor(descriptor).valid, name
+        assert schema["title"] and schema["description"], name
+        for field in schema["fields"]:
+            assert field["title"] and field["description"] and "example" in field, (name, field["name"])
+            if "categories" in field:  # every value of a closed list has its French label
+                assert [c["value"] for c in field["categories"]] == field["constraints"]["enum"], (
+                    name,
+                    field,
+                )
