@@ -13,12 +13,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from pipelines.state.archive import AcceptedSubmission, SubmissionArchive, arrival
-
-# The doors a file comes through, as origins name them (``<door>:<where>``; an address
-# fetched over HTTP is written as it is).
-DOORS = ("depot", "guichet", "exemple")
-URL_DOOR = "url"
+from pipelines.state.archive import SubmissionArchive
+from pipelines.state.journal import Origin, Reception
 
 
 @dataclass(frozen=True)
@@ -36,16 +32,10 @@ class ReceivedFile:
     withdrawal_reason: str | None = None
 
 
-def door_of(origin: object) -> str:
-    """The door of an origin: its kind only (``depot``, ``guichet``, ``url``, ``exemple``).
-
-    An origin is a typed record with a ``door`` or, in journals of the first form, the text
-    ``<door>:<where>`` (or an address for a file fetched over HTTP)."""
-    door = getattr(origin, "door", None)
-    if door is not None:
-        return str(getattr(door, "value", door))
-    prefix, separator, _ = str(origin).partition(":")
-    return prefix if separator and prefix in DOORS else URL_DOOR
+def door_of(origin: Origin) -> str:
+    """The door of an origin: its kind only (``depot``, ``guichet``, ``url``, ``exemple``),
+    never where in it (a path in the inbox, an address, an access)."""
+    return origin.door.value
 
 
 def utc_seconds(text: str) -> dt.datetime:
@@ -57,12 +47,14 @@ def received_files(archive: SubmissionArchive, sample: bool, *, rejected: bool =
     """Every accepted file of the campaign (sample or real), withdrawn ones included, and
     with ``rejected`` the files never accepted; in sha256 order.
 
-    A file received several times is one record: its last accepted reception in merge
-    order (whose arrival and body its published rows carry), else its last reception."""
+    A file received several times is one record: its first accepted reception in merge
+    order (when the pipeline first received it, the time its published rows carry: a later
+    reception of the same rows leaves them in place), else its last reception."""
     withdrawals = archive.withdrawals()
     files: dict[str, ReceivedFile] = {}
-    submission: AcceptedSubmission
     for submission in archive.accepted(sample, withdrawn=True):
+        if submission.sha256 in files:
+            continue
         withdrawal = withdrawals.get(submission.sha256)
         files[submission.sha256] = ReceivedFile(
             submission.sha256,
@@ -78,21 +70,19 @@ def received_files(archive: SubmissionArchive, sample: bool, *, rejected: bool =
     if rejected:
         refused = sorted(
             (
-                e
-                for e in archive.receptions()
-                if e.get("exemple", False) == sample
-                and e["sha256"] not in files
-                and e["verdict"] != "accepte"
+                r
+                for r in archive.receptions()
+                if r.sample == sample and r.sha256 not in files and not r.accepted
             ),
-            key=lambda e: (arrival(e), e["origine"], e["n"]),
+            key=Reception.order_key,
         )
-        for entry in refused:  # the last reception of each file wins
-            withdrawal = withdrawals.get(entry["sha256"])
-            files[entry["sha256"]] = ReceivedFile(
-                entry["sha256"],
-                entry.get("organisme") or None,
-                utc_seconds(arrival(entry)),
-                door_of(entry["origine"]),
+        for reception in refused:  # the last reception of each file wins
+            withdrawal = withdrawals.get(reception.sha256)
+            files[reception.sha256] = ReceivedFile(
+                reception.sha256,
+                reception.organisation or None,
+                utc_seconds(reception.arrived_at),
+                door_of(reception.origin),
                 False,
                 withdrawn_at=utc_seconds(withdrawal.date) if withdrawal else None,
                 withdrawal_reason=withdrawal.reason if withdrawal else None,

@@ -40,6 +40,8 @@ from pipelines.gather.submissions.views import (
     latest_by,
 )
 from pipelines.intake.submissions import collect_submissions, withdraw_submission
+from pipelines.state.campaign import dataset_for_run
+from pipelines.state.journal import Origin
 from pipelines.validate.package import standalone_schema, validate_datapackage
 from publish.operations import release_built
 from publish.release import release_dataset
@@ -98,7 +100,7 @@ class Campaign:
         self.inbox.mkdir()
         self.out = root / "site"
         self.settings = Settings(state_dir=root / "var", submissions_inbox=self.inbox).check()
-        self.config = progress_config.for_run(self.settings)
+        self.config = dataset_for_run(progress_config, self.settings)
         self.plan_config = plan_config
 
     def run(self) -> None:
@@ -109,7 +111,9 @@ class Campaign:
                 path.write_bytes(FILES[name])
                 stamp = dt.datetime.fromisoformat(f"{day}T09:00:00+00:00").timestamp()
                 os.utime(path, (stamp, stamp))
-            collect_submissions(self.config, self.settings, today=TODAY)
+            # Each file received on its day, a microsecond after the one before.
+            times = (f"{day}T10:00:00.{n:06d}Z" for n in range(1, 100))
+            collect_submissions(self.config, self.settings, today=TODAY, clock=times.__next__)
         withdraw_submission(self.config, self.settings, sha("ditp/erreur.csv"), "Envoyé par erreur")
         plan_schemas = {t: load_schema(self.settings.schemas_dir, t) for t in self.plan_config.tables}
         release_dataset(
@@ -533,18 +537,10 @@ def test_files_whose_rows_are_all_replaced_are_left_out_and_unknown_bodies_empty
 
 
 def test_the_door_is_a_kind_never_a_path() -> None:
-    class Door:
-        value = "guichet"
-
-    class Origin:
-        door = Door()
-        where = "acces-123"
-
-    assert door_of("depot:ditp/rapport.csv") == "depot"
-    assert door_of("exemple:ditp/suivi.xlsx") == "exemple"
-    assert door_of("https://exemple.fr/rapport.csv?token=***") == "url"
-    assert door_of("guichet:acces-123") == "guichet"
-    assert door_of(Origin()) == "guichet"
+    assert door_of(Origin.from_json("depot:ditp/rapport.csv")) == "depot"
+    assert door_of(Origin.from_json("exemple:ditp/suivi.xlsx")) == "exemple"
+    assert door_of(Origin.from_json("https://exemple.fr/rapport.csv?token=***")) == "url"
+    assert door_of(Origin.from_json("guichet:acces-123")) == "guichet"
 
 
 def test_a_body_name_with_the_separator_is_refused() -> None:
