@@ -190,6 +190,63 @@ def test_a_new_way_of_writing_the_same_rows_is_a_version_that_says_so(
     ], changed
 
 
+def test_new_writers_and_new_rows_in_one_run_make_two_versions(
+    plan_config: DatasetConfig, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A change of format is a version of its own: the served rows written anew, then the
+    new rows as the next version, each with its own reasons."""
+    import publish.release as release
+    import publish.writers as writers
+    from pipelines.core.schema import python_value
+
+    config = plan_config.model_copy(update={"tables": ("actions", "cibles")})
+    schemas = {t: load_schema(settings.schemas_dir, t) for t in config.tables}
+    action = {
+        "id_action": "E1-A1-01",
+        "id_ambition": "E1-A1",
+        "id_engagement": "E1",
+        "numero": 1,
+        "rang": 1,
+        "titre": "Titre",
+        "texte": "Accompagner 3 collectivités.",
+    }
+    target = {
+        "id_cible": "E1-A1-01-C1",
+        "id_action": "E1-A1-01",
+        "citation": "Accompagner 3 collectivités",
+        "valeur": 3.0,
+        "nature": "effectif",
+    }
+
+    def publish(records: dict):
+        return release_dataset(
+            tmp_path, config, schemas, build_tables(records, schemas), validate_datapackage
+        )
+
+    with monkeypatch.context() as before:
+        before.setattr(writers, "published_value", python_value)
+        before.setattr(release, "FORMAT_REVISION", 1)
+        publish({"actions": [action], "cibles": [target]})
+    result = publish({"actions": [action], "cibles": [target, {**target, "id_cible": "E1-A1-01-C2"}]})
+    dataset = tmp_path / "datasets" / config.slug
+    log = json.loads((dataset / "versions.json").read_bytes())
+    assert [(e["version"], e["level"], e["reasons"]) for e in log["versions"]] == [
+        ("1.0.0", "major", ["première publication"]),
+        ("1.0.1", "patch", [writers.FORMAT_CHANGES[2]]),
+        ("1.1.0", "minor", ["cibles: 1 ligne(s) ajoutée(s)"]),
+    ]
+    assert (result.version, log["latest"]) == ("1.1.0", "1.1.0")
+    # The format version holds the served rows, as they were, written anew.
+    assert json.loads((dataset / "1.0.1" / "cibles.json").read_bytes()) == json.loads(
+        (dataset / "1.0.0" / "cibles.json").read_bytes()
+    )
+    assert b",3.0," in (dataset / "1.0.0" / "cibles.csv").read_bytes()
+    assert b",3.0," not in (dataset / "1.0.1" / "cibles.csv").read_bytes()
+    assert (dataset / "1.0.1" / "cibles.parquet").read_bytes() == (
+        dataset / "1.0.0" / "cibles.parquet"
+    ).read_bytes()
+
+
 def test_an_older_version_without_numbers_gets_no_format_reason(
     small, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
