@@ -34,7 +34,7 @@ from pipelines.core.schema import TableSchema, load_schema
 from pipelines.gather.plan.records import gather_plan_records
 from pipelines.gather.plan.tables import Tables
 from pipelines.gather.submissions.plan_facts import campaign_plan
-from pipelines.gather.submissions.records import gather_progress_records
+from pipelines.gather.submissions.views import gather_progress_tables
 from pipelines.intake.submissions import CollectionSummary, ProgressContext, collect_submissions
 from pipelines.intake.table_file import gather_table_file
 from pipelines.io import steps as progress
@@ -46,7 +46,7 @@ from publish.release import ReleaseResult, refuse_samples_over_real_data
 
 GATHERERS: dict[str, Callable[[DatasetConfig, Settings], Tables | dict[str, pa.Table]]] = {
     "plan_document": lambda config, settings: gather_plan_records(config),
-    "submissions": gather_progress_records,
+    "submissions": gather_progress_tables,
     "table_file": gather_table_file,
 }
 

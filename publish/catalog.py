@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from pipelines.core.config import (
     CatalogConfig,
@@ -71,17 +72,44 @@ def publish_catalog(
     return written
 
 
+# Said in every published schema whose table has foreign keys (see ``standalone``).
+KEYS_NOTE = (
+    "Ce schéma se suffit à lui-même : il valide un fichier de la table seul. Les renvois "
+    "vers d'autres tables (clés étrangères), décrits dans les champs concernés, sont "
+    "vérifiés à chaque publication et déclarés dans le Data Package de chaque version "
+    "(datapackage.json), qui réunit les tables."
+)
+
+
+def standalone(schema: dict[str, Any]) -> dict[str, Any]:
+    """A table's schema as published on its own: without its foreign keys.
+
+    ``frictionless validate --schema T.json T.csv`` (what schema.data.gouv.fr's CI and
+    Validata run, and what udata's ``schema.url`` and DCAT's ``dct:conformsTo`` of one
+    file mean) checks one file: a foreign key needs the other table, so frictionless
+    refuses the whole check (« package is required for foreign keys »). The keys stay in
+    each version's ``datapackage.json`` (the tables of one dataset; the keys to the plan's
+    tables are checked at build time) and in the descriptions of their fields, which name
+    the table they point at (a test holds every one)."""
+    if not schema.get("foreignKeys"):
+        return dict(schema)
+    kept = {k: v for k, v in schema.items() if k != "foreignKeys"}
+    kept["description"] = f"{schema['description']} {KEYS_NOTE}"
+    return kept
+
+
 def schema_files(schemas_dir: Path, configs: list[DatasetConfig], base_url: str) -> dict[str, bytes]:
     """The Table Schema of every table, as published beside the data.
 
-    The file of ``schemas/`` plus what schema.data.gouv.fr asks of a published schema:
-    its own URL (``path``), a ``homepage`` and an example file that is valid
-    (``resources``: the table's latest CSV, which passed the schema to be published).
+    The file of ``schemas/`` without its foreign keys (``standalone``) plus what
+    schema.data.gouv.fr asks of a published schema: its own URL (``path``), a
+    ``homepage`` and an example file that is valid (``resources``: the table's latest
+    CSV, which passed the schema to be published), valid against this file alone.
     """
     files = {}
     for config in configs:
         for table in config.tables:
-            schema = json.loads((schemas_dir / f"{table}.json").read_text(encoding="utf-8"))
+            schema = standalone(json.loads((schemas_dir / f"{table}.json").read_text(encoding="utf-8")))
             schema.update(
                 {
                     "path": f"{base_url}{SCHEMAS_DIR}/{table}.json",

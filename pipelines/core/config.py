@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, Field, SecretStr, ValidationError
+from pydantic import BaseModel, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from pipelines.core.errors import ConfigError
@@ -104,6 +104,10 @@ class SubmissionsSource(BaseModel, frozen=True):
     # Bodies entitled to report on an action they are not responsible for (a delegated
     # report): action id → organisation ids. Anyone else's row about it is rejected.
     reporters: dict[str, tuple[str, ...]] = {}
+    # Whether the published ``soumissions`` table also lists the rejected files (nothing of
+    # them is published either way): off, it lists the files whose rows are published or
+    # that were withdrawn.
+    list_rejected_files: bool = False
 
     def provenance(self) -> dict[str, str]:
         return {"title": self.title, "publisher": self.publisher}
@@ -147,9 +151,19 @@ class DatasetConfig(BaseModel, frozen=True):
     source: SourceSnapshot | SubmissionsSource | TableFileSource = Field(discriminator="kind")
     reference: PlanReference | None = None
     tables: tuple[str, ...]
+    # Tables also published together as one xlsx workbook (one sheet each, in this order):
+    # for people who open data in a spreadsheet. Empty: no workbook.
+    workbook: tuple[str, ...] = ()
     # The udata organisation (id or slug) ``ogp publish`` creates the dataset under.
     portal_organisation: str | None = None
     directory: Path = Field(exclude=True)
+
+    @model_validator(mode="after")
+    def _workbook_of_tables(self) -> DatasetConfig:
+        unknown = [t for t in self.workbook if t not in self.tables]
+        if unknown:
+            raise ValueError(f"workbook : tables absentes de tables : {', '.join(unknown)}")
+        return self
 
     def resolve(self, relative: Path) -> Path:
         return self.directory / relative

@@ -52,7 +52,7 @@ IANA = "https://www.iana.org/assignments/media-types/"
 # The Etalab page URI: udata resolves it to "lov2" and CKAN's data.gouv.fr licence register
 # matches it exactly (without a trailing slash); the EU ETALAB_2_0 URI is not recognised.
 LICENCE_URIS = {"etalab-2.0": "https://www.etalab.gouv.fr/licence-ouverte-open-licence"}
-FILE_TYPES = {"csv": "CSV", "parquet": "PARQUET", "json": "JSON"}
+FILE_TYPES = {"csv": "CSV", "parquet": "PARQUET", "json": "JSON", "xlsx": "XLSX"}
 COUNTRIES = {"France": "FRA"}
 
 # France as a geometry. The plan is the national one, so its coverage is the whole
@@ -93,7 +93,7 @@ def wkt_multipolygon(boxes: tuple[tuple[str, float, float, float, float], ...]) 
 
 # A geometry per country of COUNTRIES, in WKT (GeoSPARQL's default CRS: WGS84 lon/lat).
 GEOMETRIES = {"FRA": wkt_multipolygon(FRANCE_BOXES)}
-FORMAT_LABELS = {"csv": "CSV", "parquet": "Parquet", "json": "JSON"}
+FORMAT_LABELS = {"csv": "CSV", "parquet": "Parquet", "json": "JSON", "xlsx": "XLSX"}
 
 Profile = Literal["dcat-ap", "datagouv"]
 SERIALISATIONS = {"ttl": "turtle", "jsonld": "json-ld", "rdf": "xml"}
@@ -176,6 +176,7 @@ PREF_LABELS = {
     f"{EU}file-type/CSV": "CSV",
     f"{EU}file-type/PARQUET": "Parquet",
     f"{EU}file-type/JSON": "JSON",
+    f"{EU}file-type/XLSX": "XLSX",
     "http://purl.org/adms/publishertype/NationalAuthority": "Autorité nationale",
     f"{EU}planned-availability/STABLE": "stable",
 }
@@ -329,9 +330,13 @@ def add_dataset(
     graph.add((node, DCTERMS.license, licence))
     for resource in descriptor["resources"]:
         table = table_of(resource)
-        standard = URIRef(schema_url(base_url, table))
-        graph.add((standard, RDF.type, DCTERMS.Standard))
-        _add_distribution(graph, node, page, resource, table, standard, licence, served, profile)
+        standard = None
+        if table is not None:  # the workbook holds several tables: no one schema
+            standard = URIRef(schema_url(base_url, table))
+            graph.add((standard, RDF.type, DCTERMS.Standard))
+        _add_distribution(
+            graph, node, page, resource, table or resource["name"], standard, licence, served, profile
+        )
     return node
 
 
@@ -347,7 +352,7 @@ def _add_distribution(
     page: str,
     resource: dict[str, Any],
     table: str,
-    standard: URIRef,
+    standard: URIRef | None,
     licence: URIRef,
     served: dict[str, Any],
     profile: Profile,
@@ -363,7 +368,9 @@ def _add_distribution(
             node,
             DCTERMS.description,
             RdfLiteral(
-                f"{resource['description']} Format {FORMAT_LABELS[fmt]} ; schéma : {standard}", lang="fr"
+                f"{resource['description']} Format {FORMAT_LABELS[fmt]}"
+                + (f" ; schéma : {standard}" if standard is not None else "."),
+                lang="fr",
             ),
         )
     )
@@ -395,7 +402,8 @@ def _add_distribution(
         )
     )
     graph.add((node, DCTERMS.license, licence))
-    graph.add((node, DCTERMS.conformsTo, standard))
+    if standard is not None:
+        graph.add((node, DCTERMS.conformsTo, standard))
     graph.add((node, DCTERMS.modified, _date(served["date"])))
     # The latest/ URL stays: what it serves changes with each version, the address does not.
     graph.add(

@@ -21,6 +21,7 @@ import jinja2
 from pipelines.core.config import CatalogConfig, SubmissionsSource
 from pipelines.core.schema import primary_key
 from pipelines.core.vocabulary import labels
+from pipelines.gather.submissions.views import derive_views
 from publish import versioning as v
 from publish.metadata.dcat import PublishedDataset, dataset_uri, schema_url
 from publish.site.dashboard import (
@@ -173,24 +174,48 @@ def _dashboard(
         return None, ""
     source = progress.config.source
     assert isinstance(source, SubmissionsSource)
-    plan_dir = out / "datasets" / source.plan / "latest"
-    if not plan_dir.is_dir():
-        return None, ""
-    plan = {t: _json(plan_dir / f"{t}.json") for t in PLAN_TABLES}
-    # A plan version published before its targets were curated has no cibles table.
-    plan["cibles"] = _json(plan_dir / "cibles.json") if (plan_dir / "cibles.json").exists() else []
     latest = out / "datasets" / progress.config.slug / "latest"
-    suivi = _json(latest / "suivi.json")
-    # A version published before the targets were reported on has no suivi_cibles.
-    suivi_cibles = _json(latest / "suivi_cibles.json") if (latest / "suivi_cibles.json").exists() else []
+    views = _flat_tables(out / "datasets" / source.plan / "latest", latest, progress, current)
+    if views is None:
+        return None, ""
     notice = (source.sample_notice or "") if source.sample else ""
     # The statuses' labels are those of the served version's own schema; a version published
     # before its schema carried them is shown with the current schema's.
-    served = next(r["schema"] for r in progress.descriptor["resources"] if r["name"] == "suivi")
+    schemas = {r["name"]: r["schema"] for r in progress.descriptor["resources"] if "schema" in r}
+    served = schemas.get("vue_actions") or schemas["suivi"]
     found = labels(served, "statut") or labels(current.get("suivi", served), "statut")
+    vue_actions, vue_cibles = views
     return build_dashboard(
-        plan, suivi, status_scale(found), suivi_cibles, str(progress.served["date"])[:10]
+        vue_actions,
+        vue_cibles,
+        _json(latest / "suivi.json"),
+        status_scale(found),
+        str(progress.served["date"])[:10],
     ), notice
+
+
+def _flat_tables(
+    plan_dir: Path, latest: Path, progress: PublishedDataset, current: dict[str, dict[str, Any]]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]] | None:
+    """The served ``vue_actions`` and ``vue_cibles``: what the dashboard shows. A version
+    published before the flat tables existed has them derived from its own tables by the
+    same functions that build them (``derive_views``), as of its date; None without a plan."""
+    if (latest / "vue_actions.json").exists() and (latest / "vue_cibles.json").exists():
+        return _json(latest / "vue_actions.json"), _json(latest / "vue_cibles.json")
+    if not plan_dir.is_dir():
+        return None
+    plan = {t: _json(plan_dir / f"{t}.json") for t in PLAN_TABLES}
+    # A plan version published before its targets were curated has no cibles table.
+    plan["cibles"] = _json(plan_dir / "cibles.json") if (plan_dir / "cibles.json").exists() else []
+    suivi_cibles = _json(latest / "suivi_cibles.json") if (latest / "suivi_cibles.json").exists() else []
+    derived = derive_views(
+        plan,
+        {"suivi": _json(latest / "suivi.json"), "suivi_cibles": suivi_cibles},
+        [],
+        str(progress.served["date"])[:10],
+        current,
+    )
+    return derived["vue_actions"], derived["vue_cibles"]
 
 
 def plan_slug_of(datasets: list[PublishedDataset]) -> str:
