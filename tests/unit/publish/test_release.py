@@ -9,8 +9,12 @@ from pathlib import Path
 
 import pytest
 
+from pipelines.build.tables import build_tables
+from pipelines.core.config import DatasetConfig, Settings
 from pipelines.core.errors import ValidationFailed
+from pipelines.core.schema import load_schema
 from pipelines.validate.package import validate_datapackage
+from publish.release import release_dataset
 from tests.helpers.plan import ambition, engagement
 
 
