@@ -227,6 +227,11 @@ def run(
         rows,
     )
     _show_received(collections)
+    from pipelines.core.config import Settings
+    from publish.catalog import local_address_notice
+
+    if notice := local_address_notice(Settings().base_url):  # said once, after the summary
+        errors.print(notice, highlight=False, markup=False)
     if any(c.rejected or c.refused for c in collections):
         raise typer.Exit(code=EXIT_SUBMISSIONS_REJECTED)
 
