@@ -349,7 +349,7 @@ def test_every_page_passes_axe_core_with_no_violation_and_names_the_feed(browser
 
     axe = Axe()  # axe-core as the package bundles it: nothing is fetched
     pages = every_page(site)
-    assert len(pages) == 2 + 2 + 9
+    assert len(pages) >= 2 + 2 + 9  # at least the nine tables of the two datasets
     found = {}
     for path in pages:
         page, requested = open_page(browser, site + path)
