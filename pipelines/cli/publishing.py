@@ -126,6 +126,10 @@ def run(
         rows,
     )
     show_received(collections)
+    from publish.catalog import local_address_notice
+
+    if notice := local_address_notice(settings(datasets_dir=datasets_dir, state_dir=state_dir).base_url):
+        errors.print(notice, highlight=False, markup=False)  # said once, after the summary
     if any(c.rejected or c.refused for c in collections):
         raise typer.Exit(code=EXIT_REJECTED)
 

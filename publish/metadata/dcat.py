@@ -8,6 +8,9 @@ harvesters depend on:
   updates the dataset it imported, never duplicates it. Earlier versions are reachable
   through ``versions.json`` and ``CHANGELOG.md`` (``foaf:page``) and the version notes,
   not as datasets of their own.
+- Each dataset's Atom feed of versions (``versions.atom``), and the catalogue's, are
+  ``dct:relation`` of the dataset and of the catalogue: related resources a reader
+  subscribes to, beside ``dcat:landingPage`` and ``foaf:page``, which keep their meaning.
 - A distribution's ``dcat:downloadURL`` is the stable ``latest/`` URL of the file, so a
   new version updates each resource in place.
 - Every node has a URI (hash URIs under the dataset's) except the temporal coverage, a
@@ -40,6 +43,8 @@ from pipelines.core.config import CatalogConfig, DatasetConfig, SubmissionsSourc
 from publish import versioning as v
 from publish.metadata.datapackage import table_of
 
+FEED_FILE = "versions.atom"  # the feed of versions (publish.feeds), a dct:relation
+FEED_TYPE = "application/atom+xml"
 ADMS = Namespace("http://www.w3.org/ns/adms#")
 GSP = Namespace("http://www.opengis.net/ont/geosparql#")
 LOCN = Namespace("http://www.w3.org/ns/locn#")
@@ -326,6 +331,9 @@ def add_dataset(
     graph.add((node, DCAT.landingPage, _document(graph, page)))
     for name in (v.VERSIONS_FILE, v.CHANGELOG_FILE):
         graph.add((node, FOAF.page, _document(graph, f"{page}{name}")))
+    # The Atom feed of its versions: a related resource (what a reader subscribes to), not
+    # a distribution of the data nor a page of documentation.
+    graph.add((node, DCTERMS.relation, _document(graph, f"{page}{FEED_FILE}")))
     licence = _licence(graph, config.licence.id, config.licence.title)
     graph.add((node, DCTERMS.license, licence))
     for resource in descriptor["resources"]:
@@ -449,6 +457,7 @@ def build_catalog(
         )
     )
     graph.add((catalog, FOAF.homepage, _document(graph, base_url)))
+    graph.add((catalog, DCTERMS.relation, _document(graph, f"{base_url}{FEED_FILE}")))
     graph.add(
         (
             catalog,

@@ -12,18 +12,22 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import jinja2
+from markupsafe import Markup, escape
 
 from pipelines.core.config import CatalogConfig, SubmissionsSource
 from pipelines.core.schema import primary_key
 from pipelines.core.vocabulary import labels
 from pipelines.gather.submissions.views import derive_views
 from publish import versioning as v
-from publish.metadata.dcat import PublishedDataset, dataset_uri, schema_url
+from publish.metadata.datapackage import table_of
+from publish.metadata.dcat import FEED_FILE, FEED_TYPE, PublishedDataset, dataset_uri, schema_url
+from publish.portal import url_problem
 from publish.site.dashboard import (
     TARGET_SCALE,
     Dashboard,
@@ -31,6 +35,7 @@ from publish.site.dashboard import (
     stacked_bars_svg,
     status_scale,
 )
+from publish.site.fields import PREVIEW_ROWS, constraints_of, example_text, pattern_fr, read_preview
 
 MONTHS = (
     "janvier",
@@ -87,22 +92,6 @@ def size_fr(size: int) -> str:
     return f"{size} o"
 
 
-def constraint_fr(name: str, value: Any) -> str:
-    """A field constraint in French for the schema tables; empty for a false ``required`` or ``unique``."""
-    if name in ("required", "unique"):
-        return {"required": "obligatoire", "unique": "unique"}[name] if value else ""
-    if name == "enum":
-        return "une valeur parmi : " + ", ".join(map(str, value))
-    texts = {
-        "minimum": f"minimum {value}",
-        "maximum": f"maximum {value}",
-        "minLength": f"au moins {value} caractère(s)",
-        "maxLength": f"au plus {value} caractères",
-        "pattern": f"motif {value}",
-    }
-    return texts.get(name, f"{name} : {value}")
-
-
 @cache
 def _environment() -> jinja2.Environment:
     environment = jinja2.Environment(
@@ -114,7 +103,8 @@ def _environment() -> jinja2.Environment:
         keep_trailing_newline=True,
     )
     environment.filters.update(date_fr=date_fr, size_fr=size_fr, number_fr=number_fr, percent_fr=percent_fr)
-    environment.globals.update(constraint_fr=constraint_fr)
+    environment.filters.update(example_text=example_text, pattern_fr=pattern_fr, link_datasets=link_datasets)
+    environment.globals.update(constraints_of=constraints_of, feed_file=FEED_FILE, feed_type=FEED_TYPE)
     return environment
 
 
@@ -218,6 +208,61 @@ def _flat_tables(
     return derived["vue_actions"], derived["vue_cibles"]
 
 
+def _report(version_dir: Path) -> dict[str, Any]:
+    """The served version's ``report.json`` (the validation of the build), or {} if it has none."""
+    path = version_dir / "report.json"
+    if not path.is_file():
+        return {}
+    document = json.loads(path.read_text(encoding="utf-8"))
+    return document if isinstance(document, dict) else {}
+
+
+def _tables(d: PublishedDataset, version_dir: Path, report: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each table of the served version: its schema and key, its files (by format), its
+    number of rows (from the report) and its first rows (from its CSV file)."""
+    files: dict[str, list[dict[str, Any]]] = {}
+    for resource in d.descriptor["resources"]:
+        files.setdefault(table_of(resource), []).append(resource)
+    counts = report.get("tables", {}) if isinstance(report.get("tables"), dict) else {}
+    tables = []
+    for resource in d.descriptor["resources"]:
+        if "schema" not in resource:
+            continue
+        name = resource["name"]
+        tables.append(
+            {
+                "name": name,
+                "schema": resource["schema"],
+                "key": _key(resource["schema"]),
+                "files": [{"path": r["path"], "format": r["format"]} for r in files[name]],
+                "rows": counts.get(name, {}).get("lignes"),
+                "preview": read_preview(version_dir / resource["path"]),
+            }
+        )
+    return tables
+
+
+def link_datasets(text: str, root: str, known: dict[str, str]) -> Markup:
+    """``text``, escaped, with each identifier of a served dataset made a link to its page; a
+    Jinja filter. An identifier inside a longer one (the plan's within the progress
+    dataset's) is not one."""
+    if not known:
+        return escape(text)
+    names = "|".join(re.escape(slug) for slug in sorted(known, key=len, reverse=True))
+    parts: list[Markup] = []
+    last = 0
+    for found in re.finditer(rf"(?<![\w-])({names})(?![\w-])", text):
+        parts.append(escape(text[last : found.start()]))
+        parts.append(
+            Markup('<a href="{}">{}</a>').format(
+                f"{root}datasets/{found.group(1)}/index.html", found.group(1)
+            )
+        )
+        last = found.end()
+    parts.append(escape(text[last:]))
+    return Markup("").join(parts)
+
+
 def plan_slug_of(datasets: list[PublishedDataset]) -> str:
     """The slug of the plan the progress dataset refers to ("" without a progress dataset)."""
     source = next((d.config.source for d in datasets if isinstance(d.config.source, SubmissionsSource)), None)
@@ -297,23 +342,28 @@ def render_site(
             )
             .encode("utf-8")
         )
+    known = {d.config.slug: d.config.title for d in datasets}
+    local = url_problem(base_url) is not None
     schemas: dict[str, dict[str, Any]] = {}
+    owners: dict[str, dict[str, Any]] = {}
     for d in datasets:
-        tables = []
-        for resource in d.descriptor["resources"]:
-            if "schema" in resource:
-                schemas[resource["name"]] = resource["schema"]
-                tables.append(
-                    {"name": resource["name"], "schema": resource["schema"], "key": _key(resource["schema"])}
-                )
+        version_dir = out / "datasets" / d.config.slug / str(d.log.served)
+        report = _report(version_dir)
+        tables = _tables(d, version_dir, report)
+        for t in tables:
+            schemas[t["name"]] = t["schema"]
+            owners[t["name"]] = {"slug": d.config.slug, "title": d.config.title, "files": t["files"]}
         source = d.config.source
         notice = source.sample_notice if isinstance(source, SubmissionsSource) and source.sample else ""
+        plan = str(source.plan) if isinstance(source, SubmissionsSource) and source.plan in known else ""
         pages[f"datasets/{d.config.slug}/index.html"] = (
             environment.get_template("dataset.html")
             .render(
                 root="../../",
                 d=d,
                 tables=tables,
+                report=report,
+                preview_limit=PREVIEW_ROWS,
                 rule=VERSION_RULE,
                 licence=d.config.licence.title,
                 description=[
@@ -332,6 +382,9 @@ def render_site(
                 rollback=d.rollback(),
                 level_fr=LEVELS_FR,
                 identifier=str(dataset_uri(base_url, d.config.slug)),
+                local=local,
+                known=known,
+                related={"slug": plan, "title": known[plan]} if plan else None,
                 json_ld=_schema_org(d, base_url),
             )
             .encode("utf-8")
@@ -346,6 +399,9 @@ def render_site(
                 key=_key(schema),
                 licence=licence,
                 url=schema_url(base_url, name),
+                owner=owners.get(name),
+                documented=set(schemas),
+                known=known,
             )
             .encode("utf-8")
         )

@@ -11,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import feedparser
 import pytest
 import requests
 from pyshacl import validate
@@ -46,6 +47,7 @@ def ogp_run(out: Path, state: Path, **env: str) -> None:
         timeout=300,
     )
     assert result.returncode == 0, result.stderr
+    assert "OGP_BASE_URL=" not in result.stderr  # a public address: no notice
 
 
 @pytest.fixture(scope="module")
@@ -98,6 +100,23 @@ def test_the_three_serialisations_are_one_graph_and_profiles_differ_only_in_chec
     assert len(list(datagouv[0].objects(None, SPDX.checksumValue))) == 37
 
 
+def test_each_dataset_and_the_catalogue_name_their_feed_and_pages_say_stable_identifiers(site: Path) -> None:
+    graph = parse(site / "catalog.ttl")
+    assert (URIRef(f"{BASE}catalog"), DCTERMS.relation, URIRef(f"{BASE}versions.atom")) in graph
+    ids = []
+    for slug in (PLAN_SLUG, PROGRESS_SLUG):
+        feed = URIRef(f"{BASE}datasets/{slug}/versions.atom")
+        assert list(graph.objects(URIRef(f"{BASE}datasets/{slug}"), DCTERMS.relation)) == [feed]
+        parsed = feedparser.parse((site / "datasets" / slug / "versions.atom").read_bytes())
+        assert not parsed.bozo and parsed.feed.id == str(feed)
+        assert [e.id for e in parsed.entries] == [f"{BASE}datasets/{slug}/1.0.0/"]
+        ids += [e.id for e in parsed.entries]
+        page = (site / "datasets" / slug / "index.html").read_text(encoding="utf-8")
+        assert '<li id="identifiant">Identifiant stable' in page
+    catalogue = feedparser.parse((site / "versions.atom").read_bytes())
+    assert sorted(e.id for e in catalogue.entries) == sorted(ids)
+
+
 def test_turtle_is_served_with_its_charset(site: Path) -> None:
     server = make_server(site, port=0)
     import threading
@@ -114,6 +133,7 @@ def test_turtle_is_served_with_its_charset(site: Path) -> None:
                 f"datasets/{PLAN_SLUG}/latest/actions.parquet",
                 f"datasets/{PLAN_SLUG}/latest/actions.csv",
                 f"datasets/{PLAN_SLUG}/latest/actions.json",
+                "versions.atom",
             )
         }
         served = requests.get(base + "catalog-datagouv.ttl", timeout=5)
@@ -127,6 +147,7 @@ def test_turtle_is_served_with_its_charset(site: Path) -> None:
         f"datasets/{PLAN_SLUG}/latest/actions.parquet": "application/vnd.apache.parquet",
         f"datasets/{PLAN_SLUG}/latest/actions.csv": "text/csv; charset=utf-8",
         f"datasets/{PLAN_SLUG}/latest/actions.json": "application/json; charset=utf-8",
+        "versions.atom": "application/atom+xml; charset=utf-8",
     }
     assert "données" in served.text  # decoded as UTF-8 by requests, as udata would
 

@@ -16,6 +16,7 @@ import pytest
 from bench.synthetic import DATASET_SLUG, reference_keys, write_datasets_dir
 from pipelines.core.config import Settings, load_dataset
 from pipelines.state.inputs import input_fingerprint
+from publish.catalog import local_address_notice
 from tests.conftest import PLAN_SLUG, PROGRESS_SLUG, ROOT
 
 pytestmark = pytest.mark.slow
@@ -110,6 +111,8 @@ def test_off_a_terminal_the_summary_keeps_whole_names_and_prefect_stays_quiet(
         f"  - {ROOT}/datasets/{PROGRESS_SLUG}/soumissions-exemple/meae/export-excel-meae.csv, fichier : Le "
         "fichier n'est pas en UTF-8 : il a été lu comme du Windows-1252 (l'encodage par défaut d'Excel en "
         "français) et converti en UTF-8.",
+        # Built on the default loopback address: said once, with the command to run instead.
+        local_address_notice("http://127.0.0.1:8000/"),
     ]
     history = ogp("versions", PROGRESS_SLUG, "--out", str(out))
     assert (
