@@ -69,14 +69,19 @@ def exec_start(unit: str) -> str:
 def test_the_worker_and_the_server_run_as_make_runs_them() -> None:
     """The same supervisor (one SIGTERM stops the tree) and the pool prefect.yaml deploys to."""
     makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
-    pools = {d["work_pool"]["name"] for d in yaml.safe_load((ROOT / "prefect.yaml").read_text())["deployments"]}
+    pools = {
+        d["work_pool"]["name"] for d in yaml.safe_load((ROOT / "prefect.yaml").read_text())["deployments"]
+    }
     assert pools == {"ogp-process"}
     worker, server = exec_start("ogp-prefect-worker.service"), exec_start("ogp-prefect-server.service")
     assert worker.startswith(".venv/bin/python -m pipelines.io.service ")
     assert worker.endswith(" -- .venv/bin/prefect worker start --pool ogp-process")
     assert server.startswith(".venv/bin/python -m pipelines.io.service ")
-    assert re.search(r"^worker:.*\n\texec .*\$\(SERVICE\) \$\(BIN\)/prefect worker start --pool ogp-process$",
-                     makefile, re.M)
+    assert re.search(
+        r"^worker:.*\n\texec .*\$\(SERVICE\) \$\(BIN\)/prefect worker start --pool ogp-process$",
+        makefile,
+        re.M,
+    )
     assert re.search(r"^server:.*\n\texec .*\$\(SERVICE\) \$\(BIN\)/prefect server start ", makefile, re.M)
     assert "SERVICE := $(BIN)/python -m pipelines.io.service --" in makefile
 
