@@ -21,6 +21,10 @@ from pipelines.core.errors import SourceUnavailable
 
 DEFAULT_API = "http://127.0.0.1:4200/api"
 PAGE = 200
+# Every deployment of prefect.yaml has the first tag; a run that rejected a file gets the
+# second (pipelines.deployments), so that the watch and the UI's filters tell it apart.
+PROJECT_TAG = "ogp"
+REJECTED_TAG = "fichiers-rejetes"
 
 
 @dataclass(frozen=True)
