@@ -168,12 +168,20 @@ class KnownErrorsFilter(logging.Filter):
     « Finished in state … » (said in French by :func:`finished`, and by the tasks). Any other
     exception keeps its line and its traceback. Under the ``ogp`` command
     (``OGP_QUIET_KNOWN_ERRORS=1``), Prefect's English notice that its events are still
-    being sent at exit goes too."""
+    being sent at exit goes too; with ``--verbose`` (``OGP_QUIET_KNOWN_ERRORS=0``) Prefect's
+    lines all stay, an expected error's without its traceback."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if os.environ.get("OGP_QUIET_KNOWN_ERRORS") == "1":
             if record.name == "EventsWorker" and record.levelno < logging.ERROR:
                 return False  # "Still processing items" while a failed run's events drain at exit
+        if os.environ.get("OGP_QUIET_KNOWN_ERRORS") == "0":
+            # ``ogp run --verbose``: Prefect's own lines stay, an expected error's without
+            # its traceback (the command prints the French message after them).
+            if record.exc_info and isinstance(record.exc_info[1], PipelineError):
+                record.exc_info = None
+                record.exc_text = None
+            return True
         if record.exc_info and isinstance(record.exc_info[1], PipelineError | FailedRun):
             return False
         return not record.getMessage().startswith("Finished in state ")
