@@ -67,10 +67,12 @@ def _quiet_libraries(verbose: bool) -> None:
         os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "warning")  # --dask: scheduler chatter
 
 
-def command(**options: Any) -> Callable[[Callable[..., None]], Callable[..., None]]:
-    """``app.command``, with the one error handler of the command: a :class:`PipelineError`
-    is printed as French sentences (what happened, what to do) and ends the command with the
-    error's own exit code (``exit_code``); never a traceback."""
+def command(
+    group: typer.Typer | None = None, **options: Any
+) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """``app.command`` (or ``group.command``), with the one error handler of the command: a
+    :class:`PipelineError` is printed as French sentences (what happened, what to do) and
+    ends the command with the error's own exit code (``exit_code``); never a traceback."""
 
     def register(function: Callable[..., None]) -> Callable[..., None]:
         @functools.wraps(function)
@@ -80,7 +82,7 @@ def command(**options: Any) -> Callable[[Callable[..., None]], Callable[..., Non
             except PipelineError as exc:
                 _fail(exc)
 
-        return app.command(cls=french_cli.FrenchCommand, **options)(handled)
+        return (group or app).command(cls=french_cli.FrenchCommand, **options)(handled)
 
     return register
 
@@ -261,6 +263,9 @@ def _show_received(collections: list[Any]) -> None:
         )
         for line in without_effect:
             errors.print(f"  - {line}", highlight=False, markup=False)
+    for collection in collections:  # receipts: said once per collection, never an address
+        for line in collection.mail:
+            console.print(line, highlight=False, markup=False)
     warned = [(c, r, w) for c in collections for r in c.accepted for w in r.of(Severity.WARNING)]
     if warned:
         errors.print(
@@ -447,6 +452,7 @@ def status(
     from pipelines.core.config import Settings, load_dataset
     from pipelines.intake.status import campaign_status, reminders_csv, to_remind
     from pipelines.state.campaign import require_campaign, resolve_campaign
+    from pipelines.state.mails import MailKind, Outcome
 
     overrides = {k: v for k, v in (("state_dir", state_dir), ("datasets_dir", datasets_dir)) if v}
     settings = Settings(**overrides).check()
@@ -484,6 +490,11 @@ def status(
                 if body.avertissements
                 else "—",
                 ", ".join(body.cibles_sans_valeur) or "—",
+                "; ".join(
+                    f"{m.date[:10]} {MailKind(m.type).label} : {Outcome(m.issue).label}"
+                    for m in body.courriels[-2:]
+                )
+                or "—",
             )
         )
     _show(
@@ -497,6 +508,7 @@ def status(
             "Fichier rejeté à remplacer",
             "Avertissements",
             "Cibles sans valeur",
+            "Derniers courriels",
         ),
         rows,
     )
@@ -780,6 +792,228 @@ def check(
     if len(result.issues) > shown:
         typer.echo(f"  … et {len(result.issues) - shown} autre(s) (--afficher pour en voir plus).")
     raise typer.Exit(code=1)
+
+
+# --- The campaign's mail: contacts, reminders, deadline ------------------------------------
+# Shared options as aliases (the command's convention): one settings builder below.
+StateDir = Annotated[Path | None, typer.Option(help="Dossier d'état (défaut ./var).")]
+DatasetsDir = Annotated[Path | None, typer.Option(help="Dossier des définitions de jeux de données.")]
+
+contacts_app = typer.Typer(
+    cls=french_cli.FrenchGroup,
+    help="Les contacts des organismes, pour les courriels (données personnelles : jamais publiées).",
+    no_args_is_help=True,
+)
+app.add_typer(contacts_app, name="contacts")
+campaign_app = typer.Typer(
+    cls=french_cli.FrenchGroup, help="La campagne de collecte enregistrée (échéance).", no_args_is_help=True
+)
+app.add_typer(campaign_app, name="campaign")
+
+
+def _settings(state_dir: Path | None = None, datasets_dir: Path | None = None) -> Any:
+    """The run settings, the options given over the environment, checked."""
+    from pipelines.core.config import Settings
+
+    overrides = {k: v for k, v in (("state_dir", state_dir), ("datasets_dir", datasets_dir)) if v}
+    return Settings(**overrides).check()
+
+
+def _progress_campaign(settings: Any) -> Any:
+    """The progress dataset's campaign in the state folder (resolved, not required)."""
+    from pipelines.core.config import load_dataset
+    from pipelines.gather.submissions.plan_facts import PROGRESS_SLUG
+    from pipelines.state.campaign import resolve_campaign
+
+    return resolve_campaign(load_dataset(settings.datasets_dir / PROGRESS_SLUG), settings)
+
+
+@command(contacts_app, name="import")
+def contacts_import(
+    file: Annotated[
+        Path,
+        typer.Argument(help="CSV : id_organisation, nom, courriel (séparateur , ou ; ; UTF-8 ou Excel)."),
+    ],
+    state_dir: StateDir = None,
+    datasets_dir: DatasetsDir = None,
+) -> None:
+    """Importe les contacts des organismes depuis un CSV ; remplace la liste entière, ou rien en cas d'erreur."""
+    from pipelines.gather.submissions.plan_facts import campaign_plan
+    from pipelines.intake.contacts import import_contacts
+
+    settings = _settings(state_dir, datasets_dir)
+    resolved = _progress_campaign(settings)
+    done = import_contacts(resolved.layout, settings, campaign_plan(resolved.config), file)
+    bodies = len({c.organisation for c in done.contacts})
+    console.print(
+        f"{len(done.contacts)} contact(s) de {bodies} organisme(s) importé(s) dans {done.path} "
+        f"(la liste précédente en comptait {done.before}).",
+        highlight=False,
+    )
+    if done.without:
+        console.print(
+            f"Organismes sans contact ({len(done.without)}), qui ne recevront ni relance ni accusé de "
+            f"réception : {', '.join(done.without)}.",
+            highlight=False,
+        )
+
+
+@command(contacts_app, name="list")
+def contacts_list(
+    org: Annotated[str | None, typer.Option(help="Un seul organisme, par exemple ditp.")] = None,
+    state_dir: StateDir = None,
+    datasets_dir: DatasetsDir = None,
+) -> None:
+    """Liste les contacts enregistrés (adresses comprises : à ne pas copier dans un journal)."""
+    from pipelines.intake.contacts import last_refusals
+    from pipelines.state.contacts import ContactBook
+
+    settings = _settings(state_dir, datasets_dir)
+    layout = _progress_campaign(settings).layout
+    contacts = [c for c in ContactBook(layout.contacts).read() if org is None or c.organisation == org]
+    if not contacts:
+        console.print(f"Aucun contact enregistré dans {layout.contacts}.", highlight=False)
+        return
+    refused = last_refusals(layout)
+    _show(
+        console,
+        f"Contacts ({len(contacts)})",
+        ("Organisme", "Nom", "Courriel", "Identifiant", "Dernier refus du relais"),
+        [(c.organisation, c.name, c.email, c.id, refused.get(c.id, "")) for c in sorted(contacts)],
+    )
+
+
+@command(campaign_app, name="deadline")
+def campaign_deadline(
+    date: Annotated[
+        str,
+        typer.Argument(help="Date limite donnée aux organismes, AAAA-MM-JJ ; « aucune » pour la retirer."),
+    ],
+    state_dir: StateDir = None,
+    datasets_dir: DatasetsDir = None,
+) -> None:
+    """Enregistre l'échéance de la campagne, rappelée dans les relances et la console."""
+    import datetime as dt
+
+    from pipelines.io.lock import exclusive
+    from pipelines.state.campaign import set_deadline
+
+    try:
+        day = None if date.strip().lower() == "aucune" else dt.date.fromisoformat(date.strip())
+    except ValueError:
+        raise ConfigError(
+            f"« {date} » n'est pas une date AAAA-MM-JJ.",
+            hint="Par exemple : ogp campaign deadline 2026-12-15",
+        ) from None
+    settings = _settings(state_dir, datasets_dir)
+    resolved = _progress_campaign(settings)
+    if not resolved.recorded and resolved.campaign.sample:
+        raise ConfigError(
+            f"Aucune campagne enregistrée dans {resolved.layout.root}, et OGP_SUBMISSIONS_INBOX n'est pas "
+            "défini : ce serait la campagne des données d'exemple.",
+            hint="Indiquez la boîte de dépôt réelle : OGP_SUBMISSIONS_INBOX=/chemin/de/la/boite ogp campaign "
+            "deadline AAAA-MM-JJ (elle est alors enregistrée).",
+        )
+    with exclusive(resolved.layout.root, timeout=settings.lock_timeout, what="Échéance de la campagne"):
+        campaign = set_deadline(resolved, day)
+    if campaign.deadline:
+        console.print(
+            f"Échéance de la campagne {campaign.dataset} : {campaign.deadline} (enregistrée dans "
+            f"{resolved.layout.campaign}).",
+            highlight=False,
+        )
+    else:
+        console.print(f"La campagne {campaign.dataset} n'a plus d'échéance.", highlight=False)
+
+
+@command(name="remind")
+def remind(
+    org: Annotated[str | None, typer.Option(help="Relancer un seul organisme, par exemple ditp.")] = None,
+    dry_run: Annotated[
+        Path | None,
+        typer.Option("--dry-run", help="Écrit chaque courriel en .eml dans ce dossier, sans rien envoyer."),
+    ] = None,
+    interval: Annotated[
+        int,
+        typer.Option(min=0, help="Ne relance pas un organisme relancé il y a moins de ce nombre de jours."),
+    ] = 7,
+    force: Annotated[
+        bool, typer.Option("--force", help="Relance même un organisme relancé récemment.")
+    ] = False,
+    state_dir: StateDir = None,
+    datasets_dir: DatasetsDir = None,
+) -> None:
+    """Envoie à chaque organisme à relancer un courriel : ses actions sans rapport, ses cibles sans valeur, ses fichiers rejetés, l'échéance et son lien de dépôt."""
+    import datetime as dt
+
+    from pipelines.gather.submissions.plan_facts import campaign_plan
+    from pipelines.intake.mail import NoDoorLinks, Postbox, posted_line
+    from pipelines.intake.reminders import plan_reminders, send_reminders
+    from pipelines.intake.status import campaign_status
+    from pipelines.state.campaign import require_campaign
+    from pipelines.state.mails import MailJournal
+
+    settings = _settings(state_dir, datasets_dir)
+    if dry_run is None and not settings.mail_configured:
+        raise ConfigError(
+            "Le courriel n'est pas configuré (OGP_SMTP_HOST) : aucune relance ne peut partir.",
+            hint="Exportez OGP_SMTP_HOST, OGP_MAIL_FROM (et OGP_SMTP_USER, OGP_SMTP_PASSWORD), ou écrivez "
+            "les courriels sans les envoyer : ogp remind --dry-run DOSSIER",
+        )
+    resolved = _progress_campaign(settings)
+    require_campaign(resolved)
+    plan = campaign_plan(resolved.config)
+    if org is not None and org not in plan.organisations:
+        raise ConfigError(f"Organisme inconnu du plan : {org}.", hint="Utilisez l'identifiant de ogp status.")
+    postbox = Postbox(resolved.layout, settings)
+    now = dt.datetime.now(dt.UTC)
+    planned = plan_reminders(
+        campaign_status(resolved, plan),
+        plan,
+        MailJournal(resolved.layout.mail_journal).mails(),
+        now=now,
+        deadline=resolved.campaign.deadline,
+        interval=interval,
+        force=force,
+        organisation=org,
+        contacts=postbox.contacts.counts(),
+    )
+    done = send_reminders(
+        postbox, planned.reminders, NoDoorLinks(), run=now.strftime("%Y%m%dT%H%M%SZ"), dry_run=dry_run
+    )
+    rows = []
+    trouble = False
+    for item in done:
+        r = item.reminder
+        if item.preview is not None:
+            outcome = f"écrit dans {item.preview}"
+        else:
+            assert item.posted is not None
+            outcome = posted_line(r.organisation, item.posted).split(" : ", 1)[1]
+            trouble = trouble or not item.posted.sent or bool(item.posted.refused)
+        rows.append(
+            (
+                f"{r.organisation} ({r.name})",
+                str(len(r.actions)),
+                str(len(r.targets)),
+                str(len(r.rejected)),
+                outcome,
+            )
+        )
+    _show(
+        console,
+        "Relances" + (f" (écrites dans {dry_run}, rien n'est envoyé)" if dry_run else ""),
+        ("Organisme", "Actions sans rapport", "Cibles sans valeur", "Fichiers rejetés", "Courriel"),
+        rows,
+    )
+    if not done:
+        console.print("Aucune relance à envoyer.", highlight=False)
+    for skipped in planned.skipped:
+        console.print(f"Non relancé : {skipped.organisation} : {skipped.reason}.", highlight=False)
+    if postbox.broken is not None:
+        raise postbox.broken
+    if trouble:
+        raise typer.Exit(code=EXIT_SUBMISSIONS_REJECTED)
 
 
 if __name__ == "__main__":  # pragma: no cover - `python -m pipelines.cli`

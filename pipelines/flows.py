@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-from prefect import flow, task
+from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.states import Completed, Failed, State
@@ -111,6 +111,8 @@ def _report_artifacts(summary: CollectionSummary) -> None:
 def collect_task(config: DatasetConfig, settings: Settings, out: Path | None = None) -> CollectionSummary:
     summary = collect_submissions(config, settings, plan=campaign_plan(config), out=out)
     _report_artifacts(summary)
+    for line in summary.mail:  # receipts: counts and bodies, never an address
+        get_run_logger().info(line)
     if summary.failures:
         raise SourceUnavailable(
             f"{len(summary.failures)} source(s) de {config.slug} illisible(s) : "

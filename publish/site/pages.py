@@ -17,8 +17,10 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+from markupsafe import Markup
 
 from pipelines.core.config import CatalogConfig, SubmissionsSource
+from pipelines.core.look import SITE_CSS
 from pipelines.core.schema import primary_key
 from pipelines.core.vocabulary import labels
 from publish import versioning as v
@@ -113,7 +115,7 @@ def _environment() -> jinja2.Environment:
         keep_trailing_newline=True,
     )
     environment.filters.update(date_fr=date_fr, size_fr=size_fr, number_fr=number_fr, percent_fr=percent_fr)
-    environment.globals.update(constraint_fr=constraint_fr)
+    environment.globals.update(constraint_fr=constraint_fr, site_css=Markup(SITE_CSS))
     return environment
 
 
