@@ -948,7 +948,7 @@ def remind(
 
     from pipelines.gather.submissions.plan_facts import campaign_plan
     from pipelines.intake.mail import NoDoorLinks, Postbox, posted_line
-    from pipelines.intake.reminders import plan_reminders, send_reminders
+    from pipelines.intake.reminders import NO_CONTACT_REASON, plan_reminders, send_reminders
     from pipelines.intake.status import campaign_status
     from pipelines.state.campaign import require_campaign
     from pipelines.state.mails import MailJournal
@@ -979,7 +979,7 @@ def remind(
         contacts=postbox.contacts.counts(),
     )
     done = send_reminders(
-        postbox, planned.reminders, NoDoorLinks(), run=now.strftime("%Y%m%dT%H%M%SZ"), dry_run=dry_run
+        postbox, planned.reminders, NoDoorLinks(), run=now.strftime("%Y%m%dT%H%M%S.%fZ"), dry_run=dry_run
     )
     rows = []
     trouble = False
@@ -1008,8 +1008,15 @@ def remind(
     )
     if not done:
         console.print("Aucune relance à envoyer.", highlight=False)
+    without = [s.organisation for s in planned.skipped if s.reason == NO_CONTACT_REASON]
+    if without:
+        console.print(
+            f"Non relancés, faute de contact ({len(without)}) : {', '.join(without)} (ogp contacts import).",
+            highlight=False,
+        )
     for skipped in planned.skipped:
-        console.print(f"Non relancé : {skipped.organisation} : {skipped.reason}.", highlight=False)
+        if skipped.reason != NO_CONTACT_REASON:
+            console.print(f"Non relancé : {skipped.organisation} : {skipped.reason}.", highlight=False)
     if postbox.broken is not None:
         raise postbox.broken
     if trouble:

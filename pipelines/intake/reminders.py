@@ -23,6 +23,7 @@ from pipelines.intake.status import BodyStatus, CampaignStatus, to_remind
 from pipelines.state.mails import Mail, MailKind
 
 DEFAULT_INTERVAL = 7
+NO_CONTACT_REASON = "aucun contact"
 FIRST_ERRORS = 3
 
 
@@ -123,9 +124,7 @@ def plan_reminders(
                 result.skipped.append(Skipped(body.id_organisation, "rien à réclamer : tout est reçu"))
             continue
         if contacts is not None and not contacts.get(body.id_organisation):
-            result.skipped.append(
-                Skipped(body.id_organisation, "aucun contact : importez-les (ogp contacts import)")
-            )
+            result.skipped.append(Skipped(body.id_organisation, NO_CONTACT_REASON))
             continue
         previous = last.get(body.id_organisation)
         if previous is not None and not force:

@@ -134,9 +134,10 @@ class _Uncertain(Exception):
         self.recipients = recipients
 
 
-def _payload(message: EmailMessage) -> tuple[bytes, bool]:
-    """The message's bytes as sent (CRLF), and whether it needs SMTPUTF8."""
-    international = any(not str(v).isascii() for k, v in message.items() if k.lower() in ("from", "to", "cc"))
+def _payload(message: EmailMessage, sender: str, recipients: Sequence[str]) -> tuple[bytes, bool]:
+    """The message's bytes as sent (CRLF), and whether it needs SMTPUTF8: only when an
+    envelope address is not ASCII (names with accents are encoded in the headers)."""
+    international = not all(a.isascii() for a in (sender, *recipients))
     buffer = io.BytesIO()
     policy = email.policy.SMTPUTF8 if international else email.policy.SMTP
     BytesGenerator(buffer, policy=policy).flatten(message, linesep="\r\n")
@@ -282,8 +283,8 @@ def deliver(
 
     Raises :class:`MailConfigError` when the relay cannot take mail as configured."""
     policy = policy or RetryPolicy()
-    payload, utf8 = _payload(message)
     sender = _envelope_sender(message)
+    payload, utf8 = _payload(message, sender, recipients)
     delivery = Delivery()
     remaining = list(dict.fromkeys(recipients))
     for number in range(policy.attempts):
