@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import shutil
 import threading
 import time
 from collections.abc import Iterator
@@ -26,7 +27,7 @@ from pipelines.intake.submissions import collect_submissions
 from pipelines.io.smtp import RetryPolicy
 from pipelines.state.contacts import ContactBook, ContactsInvalid
 from pipelines.state.mails import MailJournal, Outcome
-from tests.conftest import TODAY
+from tests.conftest import PROGRESS_SLUG, TODAY
 from tests.integration.smtp_relay import PASSWORD, Relay, text_of
 from tests.unit.intake.test_campaign import drop
 from tests.unit.intake.test_progress_collection import HEADER, Pipeline
@@ -86,17 +87,32 @@ def _campaign(tmp_path: Path, config: DatasetConfig) -> Pipeline:
     return pipeline
 
 
-@pytest.fixture
-def campaign(tmp_path: Path, progress_config: DatasetConfig) -> Pipeline:
-    """The campaign collected without mail, then the contacts imported as Excel saves them."""
-    pipeline = _campaign(tmp_path, progress_config)
+@pytest.fixture(scope="module")
+def collected(tmp_path_factory: pytest.TempPathFactory, progress_config: DatasetConfig) -> Path:
+    """The campaign collected without mail, then the contacts imported as Excel saves them:
+    once per module (a collection takes seconds), each test working on a copy."""
+    root = tmp_path_factory.mktemp("campagne")
+    pipeline = _campaign(root, progress_config)
     pipeline.collect()
-    source = tmp_path / "contacts.csv"
+    source = root / "contacts.csv"
     source.write_bytes(excel_csv(CONTACTS))
     result = CliRunner().invoke(
         app, ["contacts", "import", str(source), *state_args(pipeline)], env=env_of(pipeline)
     )
     assert result.exit_code == 0, result.output
+    return root
+
+
+@pytest.fixture
+def campaign(collected: Path, tmp_path: Path, progress_config: DatasetConfig) -> Pipeline:
+    """A copy of the collected campaign, its recorded inbox moved with it."""
+    pipeline = Pipeline(tmp_path, progress_config)
+    shutil.copytree(collected / "boite", pipeline.inbox, dirs_exist_ok=True)
+    shutil.copytree(collected / "var", pipeline.settings.state_dir)
+    record = pipeline.archive.layout.campaign
+    document = json.loads(record.read_text(encoding="utf-8"))
+    document["boite_de_depot"] = str(pipeline.inbox.resolve())
+    record.write_text(json.dumps(document), encoding="utf-8")
     return pipeline
 
 
@@ -406,3 +422,60 @@ def test_receipts_without_mail_settings_are_said_once(tmp_path: Path, progress_c
         "Courriel non configuré (OGP_SMTP_HOST) : aucun accusé de réception envoyé (5 réception(s))."
     ]
     assert pipeline.collect().mail == []  # nothing received, nothing to say
+
+
+@pytest.mark.slow
+def test_ogp_run_sends_receipts_and_writes_no_address_anywhere_but_the_state_folder(
+    tmp_path: Path, relay: Relay
+) -> None:
+    """`ogp run` as a process, verbose (every log line shown): the receipts go, and no
+    address or password is in its output, in any published file or in any report."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.integration.inbox import drop as put
+
+    inbox, state, out = tmp_path / "boite", tmp_path / "var", tmp_path / "site"
+    put(inbox, "ditp/rapport.csv", (HEADER + "E1-A1-01,2023-06-30,limite,20,,\n").encode(), "2023-07-01")
+    put(inbox, "meae/rapport.csv", (HEADER + "E6-A1-01,2023-06-30,complet,100,,\n").encode(), "2023-07-02")
+    (tmp_path / "contacts.csv").write_bytes(excel_csv(CONTACTS))
+    env = {
+        **os.environ,
+        **relay.env,
+        "OGP_SUBMISSIONS_INBOX": str(inbox),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    }
+    ogp = str(Path(sys.executable).parent / "ogp")
+    imported = subprocess.run(
+        [ogp, "contacts", "import", str(tmp_path / "contacts.csv"), "--state-dir", str(state)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert imported.returncode == 0, imported.stderr
+    run = subprocess.run(
+        [ogp, "run", "--out", str(out), "--state-dir", str(state), "--verbose"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
+    assert run.returncode == 3, run.stderr  # meae's file is rejected
+    assert sorted(r for m in relay.received for r in m.recipients) == sorted(
+        c[2] for c in CONTACTS if c[0] in ("ditp", "meae")
+    )
+    assert "Accusés de réception envoyés : 2." in run.stdout
+    assert_nothing_personal(run.stdout, run.stderr)
+    written = [p for p in out.rglob("*") if p.is_file()]
+    written += [p for p in state.rglob("rapport.*")] + [p for p in state.rglob("etat-collecte.*")]
+    written += [
+        state / PROGRESS_SLUG / "journal.jsonl",
+        state / PROGRESS_SLUG / "courriels" / "journal.jsonl",
+    ]
+    assert len(written) > 50
+    for path in written:
+        content = path.read_bytes()
+        for secret in [*ADDRESSES, PASSWORD, "ditp.exemple.fr"]:
+            assert secret.encode() not in content, (path, secret)
