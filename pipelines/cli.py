@@ -1017,6 +1017,10 @@ def remind(
     for skipped in planned.skipped:
         if skipped.reason != NO_CONTACT_REASON:
             console.print(f"Non relancé : {skipped.organisation} : {skipped.reason}.", highlight=False)
+    if dry_run is None and done:
+        from pipelines.intake.submissions import refresh_status
+
+        refresh_status(resolved, settings, plan)  # etat-collecte shows the mails sent
     if postbox.broken is not None:
         raise postbox.broken
     if trouble:

@@ -327,6 +327,19 @@ def status_labels(intake: Intake) -> dict[str, str]:
     return labels(intake.schemas[0], "statut")
 
 
+def refresh_status(resolved: ResolvedCampaign, settings: Settings, plan: PlanFacts | None = None) -> Path:
+    """Writes ``etat-collecte.{json,html}`` again, under the state lock: after what changes
+    the campaign without a collection (a withdrawal, reminders sent)."""
+    schema = load_schema(settings.schemas_dir, SUBMISSION_SCHEMA)
+    with exclusive(resolved.layout.root, timeout=settings.lock_timeout, what="État de la collecte"):
+        return _write_status(resolved, schema, plan)
+
+
+def _write_status(resolved: ResolvedCampaign, schema: TableSchema, plan: PlanFacts | None) -> Path:
+    status = campaign_status(resolved, plan or campaign_plan(resolved.config))
+    return write_status(resolved.layout, status, labels(schema, "statut"))
+
+
 def effects_of_collection(intake: Intake) -> list[str]:
     """The accepted files this collection left without (full) effect: a file it received
     whose rows were all said before, or an earlier file whose rows it replaced. Never silent."""
@@ -490,4 +503,5 @@ def withdraw_submission(
         sha = archive.find(submission)
         done = archive.withdraw(sha, reason, now_utc())
         accepted = any(r.sha256 == sha and r.accepted for r in archive.receptions())
+        _write_status(resolved, load_schema(settings.schemas_dir, SUBMISSION_SCHEMA), None)
     return WithdrawnSubmission(done.sha256, done.file_name, done.reason, done.date, accepted)
