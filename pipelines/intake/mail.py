@@ -180,8 +180,8 @@ class Postbox:
         self.journal = MailJournal(layout.mail_journal)
         self.contacts = ContactBook(layout.contacts)
         self.broken: MailConfigError | None = None
-        # The relay could not be reached for a whole message (every attempt): the next
-        # messages of this postbox are journalled « echec » without waiting on it again.
+        # The relay could not be reached at all for a whole message (every attempt): the
+        # next messages of this postbox are journalled « echec » without waiting on it again.
         self.unreachable = ""
 
     @property
@@ -271,7 +271,7 @@ class Postbox:
         if self.broken is not None:
             delivery = Delivery(pending=list(by_envelope), error=self.broken.message)
         elif self.unreachable:
-            delivery = Delivery(pending=list(by_envelope), error=self.unreachable)
+            delivery = Delivery(pending=list(by_envelope), error=self.unreachable, connected=False)
         else:
             try:
                 delivery = deliver(
@@ -284,7 +284,7 @@ class Postbox:
             except MailConfigError as exc:
                 self.broken = exc
                 delivery = Delivery(pending=list(by_envelope), error=exc.message)
-        if delivery.pending and not (delivery.accepted or delivery.refused or delivery.uncertain):
+        if delivery.pending and not delivery.connected and self.broken is None:
             self.unreachable = self.unreachable or delivery.error
         accepted = tuple(by_envelope[a] for a in delivery.accepted)
         refused = {by_envelope[r.recipient]: f"{r.code} {r.reason}".strip() for r in delivery.refused}

@@ -115,6 +115,7 @@ class Delivery:
     uncertain: list[str] = field(default_factory=list)
     attempts: int = 0
     error: str = ""
+    connected: bool = False  # a session with the relay was opened at least once
 
 
 class MailConfigError(ConfigError):
@@ -295,6 +296,7 @@ def deliver(
         delivery.attempts += 1
         try:
             smtp = _connect(server)
+            delivery.connected = True
             try:
                 attempt = _transaction(smtp, server, sender, remaining, payload, utf8)
             finally:
