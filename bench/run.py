@@ -12,6 +12,9 @@ refers to), (b) ``ogp check`` of the same package, (c) the whole pipeline, ``ogp
 on a catalogue of the plan and that table (gather, validate, the three formats, metadata,
 catalogue and pages) against a Prefect server started here, as in production, and (c')
 the same run again, unchanged. Each row gives rows/s, MB/s of CSV and peak memory.
+Between the two, the bodies' door (``door_bench``): ``ogp dropoff serve`` started, then 51
+uploads of a 60-row template, timed as a body waits for its answer (``python -m bench.run
+door`` runs that part alone).
 """
 
 from __future__ import annotations
@@ -301,6 +304,65 @@ def scale_bench(work: Path, prefect_env: dict[str, str]) -> list[dict[str, Any]]
     return results
 
 
+DOOR_UPLOADS = int(os.environ.get("BENCH_DOOR_UPLOADS", "50"))
+DOOR_ROWS = 60  # a template-sized report
+
+
+def door_bench() -> dict[str, float]:
+    """The bodies' door as a body meets it: ``ogp dropoff serve`` started (seconds until it
+    answers, warm-up included), then the first upload (cold) and ``DOOR_UPLOADS`` more of
+    distinct 60-row templates, each timed from the POST to the answer page (seconds)."""
+    import datetime as dt
+    import io
+
+    from openpyxl import load_workbook
+
+    from tests.integration.door import Body, Campaign, DoorProcess, fill_template
+
+    with tempfile.TemporaryDirectory() as folder:
+        campaign = Campaign(Path(folder), {"OGP_DROPOFF_UPLOAD_LIMIT": "10000 per minute"})
+        token = campaign.grant("ditp")
+        door = DoorProcess(campaign)
+        try:
+            body = Body(door.url, token)
+            template = body.template()
+            sheet = load_workbook(io.BytesIO(template))["Suivi"]
+            actions = [sheet.cell(r, 1).value for r in range(2, sheet.max_row + 1) if sheet.cell(r, 1).value]
+            times, cpu = [], []
+            for n in range(DOOR_UPLOADS + 1):
+                reports = [
+                    (
+                        actions[i % len(actions)],
+                        dt.date(2022, 1, 3) + dt.timedelta(days=20 * (i // len(actions)) + n % 15),
+                        "Avancement substantiel",
+                        40 + i // len(actions),
+                        f"Dépôt {n}",
+                        "https://www.modernisation.gouv.fr/preuve",
+                    )
+                    for i in range(DOOR_ROWS)
+                ]
+                content = fill_template(template, reports)
+                csrf = body.csrf()
+                started, used = time.perf_counter(), door.cpu_seconds()
+                answer = body.upload(f"rapport-{n}.xlsx", content, csrf=csrf)
+                times.append(time.perf_counter() - started)
+                cpu.append(door.cpu_seconds() - used)
+                if "ACCEPTÉ" not in answer.text:
+                    raise SystemExit(f"dépôt {n} non accepté")
+        finally:
+            door.stop()
+    warm = times[1:]
+    return {
+        "start_s": door.start_seconds,
+        "first_s": times[0],
+        "median_s": statistics.median(warm),
+        "worst_s": max(warm),
+        "cpu_median_s": statistics.median(cpu[1:]),
+        "uploads": len(warm),
+        "load": os.getloadavg()[0],
+    }
+
+
 def main() -> None:
     results: dict[str, dict[str, float]] = {}
     with tempfile.TemporaryDirectory() as plan_out, tempfile.TemporaryDirectory() as synth_out:
@@ -335,6 +397,14 @@ def main() -> None:
         f"frictionless validate alone, {SUBMISSION_ROWS} rows: {submission:.2f}"
     )
 
+    door = door_bench()
+    print(
+        f"bodies' door, {DOOR_ROWS}-row template (xlsx), POST to answer page: start-up {door['start_s']:.1f} s, "
+        f"first upload {door['first_s']:.2f} s, then {door['uploads']:.0f} uploads: "
+        f"median {door['median_s']:.2f} s, worst {door['worst_s']:.2f} s; the server's CPU per upload "
+        f"(median) {door['cpu_median_s']:.2f} s; load average {door['load']:.1f}"
+    )
+
     with tempfile.TemporaryDirectory() as work, tempfile.TemporaryDirectory() as home:
         server, prefect_env = _prefect_server(Path(home))
         try:
@@ -354,11 +424,13 @@ def main() -> None:
             f"{r['rows_per_s']:>10.0f} {r['mb_per_s']:>7.1f} {r['peak_mib']:>9.0f} "
             f"{r['peak_vs_csv']:>8.2f} {speedup:>15} {r['status']:>4}"
         )
-    print(json.dumps({"small": results, "scale": scale}))
+    print(json.dumps({"small": results, "door": door, "scale": scale}))
 
 
 if __name__ == "__main__":
     if len(sys.argv) == 3:
         print(CASES[sys.argv[1]](sys.argv[2]))
+    elif sys.argv[1:] == ["door"]:  # the door's part alone: python -m bench.run door
+        print(json.dumps(door_bench()))
     else:
         main()

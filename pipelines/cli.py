@@ -70,9 +70,9 @@ def _quiet_libraries(verbose: bool) -> None:
 def command(
     group: typer.Typer | None = None, **options: Any
 ) -> Callable[[Callable[..., None]], Callable[..., None]]:
-    """``app.command`` (or ``group.command``), with the one error handler of the command: a
-    :class:`PipelineError` is printed as French sentences (what happened, what to do) and
-    ends the command with the error's own exit code (``exit_code``); never a traceback."""
+    """``app.command`` (or ``group``'s, for a sub-command), with the one error handler of the
+    command: a :class:`PipelineError` is printed as French sentences (what happened, what to
+    do) and ends the command with the error's own exit code (``exit_code``); never a traceback."""
 
     def register(function: Callable[..., None]) -> Callable[..., None]:
         @functools.wraps(function)
@@ -794,10 +794,17 @@ def check(
     raise typer.Exit(code=1)
 
 
-# --- The campaign's mail: contacts, reminders, deadline ------------------------------------
-# Shared options as aliases (the command's convention): one settings builder below.
-StateDir = Annotated[Path | None, typer.Option(help="Dossier d'état (défaut ./var).")]
+# The bodies' door: `ogp dropoff serve|grant|list|revoke` (see README, « The bodies' door »).
+dropoff = typer.Typer(
+    cls=french_cli.FrenchGroup,
+    help="Le guichet de dépôt : chaque organisme dépose son rapport avec son lien personnel et lit le verdict aussitôt.",
+    no_args_is_help=True,
+)
+app.add_typer(dropoff, name="dropoff")
+
+StateDir = Annotated[Path | None, typer.Option(help="Dossier d'état de la campagne (défaut ./var).")]
 DatasetsDir = Annotated[Path | None, typer.Option(help="Dossier des définitions de jeux de données.")]
+
 
 contacts_app = typer.Typer(
     cls=french_cli.FrenchGroup,
@@ -811,8 +818,7 @@ campaign_app = typer.Typer(
 app.add_typer(campaign_app, name="campaign")
 
 
-def _settings(state_dir: Path | None = None, datasets_dir: Path | None = None) -> Any:
-    """The run settings, the options given over the environment, checked."""
+def _settings(state_dir: Path | None, datasets_dir: Path | None):  # noqa: ANN202 - lazy imports
     from pipelines.core.config import Settings
 
     overrides = {k: v for k, v in (("state_dir", state_dir), ("datasets_dir", datasets_dir)) if v}
@@ -1025,6 +1031,122 @@ def remind(
         raise postbox.broken
     if trouble:
         raise typer.Exit(code=EXIT_SUBMISSIONS_REJECTED)
+
+
+@command(dropoff, name="serve")
+def dropoff_serve(
+    host: Annotated[
+        str,
+        typer.Option(help="Adresse d'écoute (127.0.0.1 : derrière un mandataire inverse sur cette machine)."),
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port d'écoute.")] = 8080,
+    state_dir: StateDir = None,
+    datasets_dir: DatasetsDir = None,
+) -> None:
+    """Ouvre le guichet de la campagne enregistrée dans le dossier d'état (serveur waitress ; Ctrl+C pour arrêter)."""
+    from pipelines.intake.dropoff import DropOff
+    from pipelines.web.app import create_app
+    from pipelines.web.server import make_server, serve
+
+    settings = _settings(state_dir, datasets_dir)
+    door = DropOff(settings)
+    door.warm()
+    application = create_app(door, settings)
+    try:
+        server = make_server(application, settings, host, port)
+    except OSError as exc:
+        raise ConfigError(
+            f"Impossible d'écouter sur {host}:{port} ({exc.strerror}).",
+            hint="Choisissez un autre port (--port) ou arrêtez ce qui l'occupe.",
+        ) from None
+    serve(
+        server,
+        lambda url: console.print(
+            f"Guichet de {door.resolved.config.slug} ({door.layout.root}) servi sur {url} ; "
+            f"liens personnels : {settings.dropoff_url} (Ctrl+C pour arrêter)",
+            highlight=False,
+        ),
+    )
+
+
+@command(dropoff, name="grant")
+def dropoff_grant(
+    org: Annotated[
+        str, typer.Option(help="Identifiant de l'organisme (table organisations du plan), par exemple ditp.")
+    ],
+    expires: Annotated[
+        str | None, typer.Option(help="Dernier jour où le lien fonctionne, AAAA-MM-JJ (défaut : sans fin).")
+    ] = None,
+    state_dir: StateDir = None,
+    datasets_dir: DatasetsDir = None,
+) -> None:
+    """Donne à un organisme son lien personnel vers le guichet, affiché une seule fois (dernière ligne)."""
+    from pipelines.intake.dropoff import grant_body_access, personal_link
+
+    settings = _settings(state_dir, datasets_dir)
+    minted, name = grant_body_access(settings, org, expires)
+    access = minted.access
+    until = f"jusqu'au {access.expires} inclus" if access.expires else "sans date de fin"
+    if minted.renewed:
+        console.print(
+            f"Nouveau lien pour l'accès {access.id} de {org} ({name}), {until} ; les liens envoyés avant "
+            f"restent valides (ogp dropoff revoke {org} les invalide tous).",
+            highlight=False,
+        )
+    else:
+        console.print(f"Accès {access.id} créé pour {org} ({name}), {until}.", highlight=False)
+    console.print(
+        "Ce lien est personnel et ne sera plus jamais affiché (seule son empreinte est conservée) : "
+        "envoyez-le à l'organisme.",
+        highlight=False,
+    )
+    typer.echo(personal_link(settings, minted.token))
+
+
+@command(dropoff, name="list")
+def dropoff_list(state_dir: StateDir = None, datasets_dir: DatasetsDir = None) -> None:
+    """Liste les accès au guichet : organisme, création, expiration, dernier usage, état (jamais les liens)."""
+    from pipelines.intake.dropoff import access_store
+
+    store = access_store(_settings(state_dir, datasets_dir))
+    accesses = store.all()
+    today = store.today()
+    states = {"active": "actif", "expiree": "expiré", "revoquee": "révoqué"}
+    _show(
+        console,
+        f"Accès au guichet ({len(accesses)})",
+        ("Accès", "Organisme", "Créé le", "Expire le", "Dernier usage", "Liens", "État"),
+        [
+            (
+                a.id,
+                a.who,
+                a.created_at,
+                a.expires or "—",
+                a.last_used_at or "jamais",
+                str(len(a.tokens)),
+                states[a.state(today)] + (f" le {a.revoked_at}" if a.revoked_at else ""),
+            )
+            for a in accesses
+        ],
+    )
+
+
+@command(dropoff, name="revoke")
+def dropoff_revoke(
+    reference: Annotated[
+        str, typer.Argument(help="Identifiant de l'organisme (tous ses accès actifs) ou d'un accès.")
+    ],
+    state_dir: StateDir = None,
+    datasets_dir: DatasetsDir = None,
+) -> None:
+    """Révoque un accès : tous les liens envoyés sous cet accès cessent aussitôt de fonctionner."""
+    from pipelines.intake.dropoff import access_store
+
+    for access in access_store(_settings(state_dir, datasets_dir)).revoke(reference):
+        console.print(
+            f"Accès {access.id} de {access.who} révoqué : ses {len(access.tokens)} lien(s) ne fonctionnent plus.",
+            highlight=False,
+        )
 
 
 if __name__ == "__main__":  # pragma: no cover - `python -m pipelines.cli`

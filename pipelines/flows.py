@@ -305,3 +305,14 @@ def validate_submission_flow(path: str, org: str | None = None, datasets_dir: st
     if not report.accepted:
         return Failed(message=f"{report.file_name} : {report.verdict}")
     return Completed(message=f"{report.file_name} : {report.verdict}", data=report.verdict)
+
+
+def trigger_deployment(name: str, parameters: dict[str, Any]) -> str:
+    """Starts a run of the deployment ``name`` (« flux/déploiement ») on the configured Prefect
+    server (``PREFECT_API_URL``) with ``parameters`` over its own, without waiting for it;
+    returns the run's id. The door calls it after an accepted upload when
+    ``OGP_DROPOFF_PUBLISH_DEPLOYMENT`` is set."""
+    from prefect.deployments import run_deployment
+
+    run = run_deployment(name=name, parameters=parameters, timeout=0)
+    return str(run.id)

@@ -677,6 +677,18 @@ OURS: dict[str, CodeInfo] = {
         ),
         fields={"template_org": "ditp", "source_org": "dinum"},
     ),
+    "modele-autre-acces": CodeInfo(
+        E,
+        "modèle d'un autre organisme déposé par un accès",
+        Wording(
+            "Ce fichier est le modèle préparé pour {{ template_org }}, mais il a été déposé par le lien "
+            "personnel de {{ access_org }} : un accès ne rend compte que pour son organisme. Rien n'en est "
+            "publié.",
+            "Déposez votre propre modèle (le lien « Télécharger mon modèle » de votre page), ou demandez à "
+            "{{ template_org }} de déposer son fichier avec son propre lien.",
+        ),
+        fields={"template_org": "ditp", "access_org": "dinum"},
+    ),
     "organisme-inconnu": CodeInfo(
         E,
         "organisme inconnu du plan",

@@ -248,6 +248,24 @@ class Settings(BaseSettings):
         """Whether mail is to be sent (``OGP_SMTP_HOST`` set); ``check`` holds the rest."""
         return bool(self.smtp_host)
 
+    # The bodies' door (ogp dropoff): the address its personal links start with (what the
+    # bodies' browsers reach: the reverse proxy's public address in production).
+    dropoff_url: str = Field(default="http://127.0.0.1:8080/", pattern=r"^https?://[^\s]+$")
+    # Signs the door's session cookies (OGP_DROPOFF_SECRET_KEY, a secret never written);
+    # unset, a random key per start: sessions end when the server restarts (the links do not).
+    dropoff_secret_key: SecretStr | None = None
+    # Rate limits (Flask-Limiter's notation, « ; » between limits): uploads per access, every
+    # request per address, and links that open nothing per address.
+    dropoff_upload_limit: str = "12 per minute;300 per day"
+    dropoff_address_limit: str = "300 per minute"
+    dropoff_failed_limit: str = "10 per minute;50 per hour"
+    # The reverse proxy's address, whose X-Forwarded-For and -Proto are believed; unset: none.
+    dropoff_trusted_proxy: str | None = None
+    dropoff_threads: int = Field(default=8, ge=1, le=64)
+    # The Prefect deployment an accepted upload triggers (« flux/déploiement »), when a Prefect
+    # server is configured (PREFECT_API_URL); unset: nothing is published on upload.
+    dropoff_publish_deployment: str | None = None
+
     def check(self) -> Settings:
         for name in ("datasets_dir", "schemas_dir"):
             if not getattr(self, name).is_dir():

@@ -9,4 +9,5 @@ from __future__ import annotations
 
 from pathlib import Path
 
-SITE_CSS = (Path(__file__).with_name("site.css")).read_text(encoding="utf-8")
+STYLESHEET = Path(__file__).with_name("site.css")
+SITE_CSS = STYLESHEET.read_text(encoding="utf-8")

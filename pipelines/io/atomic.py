@@ -20,6 +20,22 @@ def _replace(temporary: Path, path: Path) -> None:
     failpoints.reached(f"write:{path.name}")
 
 
+TEMPORARY = ".*.tmp-*"
+
+
+def remove_stale_temporaries(folder: Path, *, skip: tuple[str, ...] = ()) -> list[Path]:
+    """Removes the temporary files of writes that never finished under ``folder`` (a process
+    killed between writing and renaming). Only for a caller holding the folder's lock: then
+    no write is under way; ``skip`` names files written under another lock, whose
+    temporaries are left alone. Returns what was removed."""
+    removed = []
+    for path in sorted(folder.rglob(TEMPORARY)):
+        if path.is_file() and not any(path.name.startswith(f".{name}.tmp-") for name in skip):
+            path.unlink()
+            removed.append(path)
+    return removed
+
+
 def write_atomically(path: Path, content: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")

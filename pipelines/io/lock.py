@@ -36,10 +36,15 @@ def holder_pid(path: Path) -> int | None:
 
 
 @contextmanager
-def exclusive(folder: Path, *, timeout: float, what: str, poll: float = 0.2) -> Iterator[None]:
-    """Holds the lock of ``folder`` for the ``with`` block; waits up to ``timeout`` seconds."""
+def exclusive(
+    folder: Path, *, timeout: float, what: str, poll: float = 0.2, name: str = LOCK_FILE
+) -> Iterator[None]:
+    """Holds the lock of ``folder`` for the ``with`` block; waits up to ``timeout`` seconds.
+
+    ``name``: another lock file of the same folder, for what is written apart from the rest
+    (the door's accesses are not held up by a collection)."""
     folder.mkdir(parents=True, exist_ok=True)
-    handle = os.open(folder / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+    handle = os.open(folder / name, os.O_RDWR | os.O_CREAT, 0o644)
     try:
         deadline = time.monotonic() + timeout
         while True:
@@ -48,7 +53,7 @@ def exclusive(folder: Path, *, timeout: float, what: str, poll: float = 0.2) -> 
                 break
             except BlockingIOError:
                 if time.monotonic() >= deadline:
-                    pid = holder_pid(folder / LOCK_FILE)
+                    pid = holder_pid(folder / name)
                     raise PublishError(
                         f"{what} : une autre exécution"
                         f"{f' (processus {pid})' if pid else ''} tient le verrou de {folder} "

@@ -15,6 +15,8 @@ Under ``<state_dir>/<dataset slug>/`` (never under the published output)::
     contacts.json                      the bodies' contacts (personal data: never published)
     courriels/journal.jsonl            the journal of mails (``state.mails``)
     courriels/<n>.eml                  each mail as planned (bytes sent, Message-ID)
+    acces.json                         the door's accesses: token hashes, never a token
+                                       (``state.accesses``), under its own lock ``.acces.lock``
 
 Every module that reads or writes these asks this object; none spells a path itself.
 """
@@ -52,6 +54,10 @@ class ArchiveLayout:
     @property
     def campaign(self) -> Path:
         return self.root / "campagne.json"
+
+    @property
+    def accesses(self) -> Path:
+        return self.root / "acces.json"
 
     @property
     def http_validators(self) -> Path:

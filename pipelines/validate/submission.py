@@ -168,11 +168,18 @@ def _source_kind(received: Received) -> str:
 def _organisation(
     received: Received, template_org: str | None, plan: PlanFacts
 ) -> tuple[str | None, list[Problem]]:
-    """The reporting body: the template's marker first, else what the source says.
+    """The reporting body: the template's marker first, else what the source says; through
+    the bodies' door, the access alone (another body's template there is an error).
 
     A file no body of the plan can be found for is an error: it is archived and reported,
     never published, so that no published row lacks its author or gets someone else's."""
     findings: list[Problem] = []
+    if received.origin.door is Door.DROPOFF and received.organisation:
+        if template_org and template_org != received.organisation:
+            findings.append(
+                problem("modele-autre-acces", template_org=template_org, access_org=received.organisation)
+            )
+        return received.organisation, findings
     org = template_org or received.organisation
     if template_org and received.organisation and template_org != received.organisation:
         findings.append(
@@ -242,6 +249,9 @@ def validate_submission(
     report.organisation = org
     report.template_used = template_org is not None and template_org == org
     findings = list(org_findings)
+    # Another body's template at the door: that is the cause; its rows being that body's
+    # actions would only be its symptoms (checked against the template's body instead).
+    rules_org = template_org if any(f.code == "modele-autre-acces" for f in org_findings) else org
     received_on = received_day(received)
     rows: list[dict[str, str]] = []
     if sheet is not None:
@@ -251,9 +261,9 @@ def validate_submission(
             context = RuleContext(
                 plan_start=plan.start,
                 today=today,
-                organisation=org,
+                organisation=rules_org,
                 template_used=report.template_used,
-                responsible_actions=plan.actions_of(org) if org else frozenset(),
+                responsible_actions=plan.actions_of(rules_org) if rules_org else frozenset(),
                 history=history,
                 responsible_bodies=plan.responsible_for,
                 present_columns=frozenset(normalised.present),
@@ -269,7 +279,7 @@ def validate_submission(
             target_sheet,
             targets_schema,
             plan,
-            org,
+            rules_org,
             today=today,
             received_on=received_on,
             history=target_history,

@@ -203,3 +203,66 @@ def test_validating_a_bad_file_on_demand_fails_with_the_verdict(prefect: dict) -
     assert (
         report["type"] == "markdown" and "référence inconnue" in report["data"]
     )  # the French title of foreign-key
+
+
+def test_an_accepted_upload_at_the_door_starts_the_publication_of_its_campaign(
+    prefect: dict, tmp_path: Path
+) -> None:
+    """OGP_DROPOFF_PUBLISH_DEPLOYMENT: the door asks the Prefect server for a run of the
+    publication, on the campaign it serves (its state, datasets and recorded output)."""
+    import datetime as dt
+    import hashlib
+    import json
+
+    from tests.integration.door import Body, Campaign, DoorProcess, fill_template
+
+    inbox = prefect["root"] / "boite"  # the worker's OGP_SUBMISSIONS_INBOX
+    campaign = Campaign(tmp_path, {"OGP_SUBMISSIONS_INBOX": str(inbox)})
+    campaign.ogp("run", "--out", str(campaign.out), check=False)  # records the campaign's output
+    token = campaign.grant("ditp")
+    deployment = api_call(
+        prefect, "GET", "/deployments/name/publier-catalogue/publier-catalogue-hebdomadaire"
+    )
+    door = DoorProcess(
+        campaign,
+        PREFECT_API_URL=prefect["api"],
+        OGP_DROPOFF_PUBLISH_DEPLOYMENT="publier-catalogue/publier-catalogue-hebdomadaire",
+    )
+    try:
+        body = Body(door.url, token)
+        content = fill_template(
+            body.template(),
+            [
+                (
+                    "E1-A1-02",
+                    dt.date(2022, 9, 30),
+                    "Avancement limité",
+                    15,
+                    "Premier bilan",
+                    "https://www.modernisation.gouv.fr/p",
+                )
+            ],
+        )
+        assert "ACCEPTÉ" in body.upload("bilan.xlsx", content).text
+        deadline = time.monotonic() + 400
+        while True:
+            runs = api_call(
+                prefect,
+                "POST",
+                "/flow_runs/filter",
+                json={"flow_runs": {"deployment_id": {"any_": [deployment["id"]]}}},
+            )
+            mine = [r for r in runs if r["parameters"].get("state_dir") == str(campaign.state.resolve())]
+            if mine and mine[0]["state"]["type"] in ("COMPLETED", "FAILED", "CRASHED"):
+                break
+            assert time.monotonic() < deadline, door.output()[-3000:]
+            time.sleep(2)
+    finally:
+        door.stop()
+    assert len(mine) == 1 and mine[0]["state"]["type"] == "COMPLETED", mine[0]["state"]
+    assert mine[0]["parameters"]["out"] == str(campaign.out.resolve())
+    suivi = json.loads((campaign.out / "datasets" / PROGRESS_SLUG / "latest" / "suivi.json").read_text())
+    sha = hashlib.sha256(content).hexdigest()
+    assert [(r["id_action"], r["date_rapport"]) for r in suivi if r["id_soumission"] == sha] == [
+        ("E1-A1-02", "2022-09-30")
+    ]

@@ -13,8 +13,10 @@ def test_every_command_is_documented_in_the_readme() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     commands = get_command(app).commands  # type: ignore[attr-defined]
     assert commands
-    for name in commands:
+    for name, command in commands.items():
         assert f"ogp {name}" in readme, name
+        for sub in getattr(command, "commands", {}):  # a group: ogp dropoff serve, grant…
+            assert f"ogp {name} {sub}" in readme, (name, sub)
 
 
 def test_versions_of_an_unpublished_dataset_is_a_message(tmp_path: Path) -> None:

@@ -146,3 +146,41 @@ def test_the_template_is_laid_out_by_the_schema_and_lists_the_registrys_rules(
     targets = instructions_for(TARGETS, {**context, "labels": all_labels(targets_submission_schema)})
     assert len(progress) >= 6 and len(targets) >= 4
     assert all(sentence in text for sentence in [*progress, *targets])
+
+
+def test_another_bodys_template_is_read_as_its_body_from_a_folder_but_refused_at_the_door(
+    tmp_path: Path,
+    submission_schema: TableSchema,
+    targets_submission_schema: TableSchema,
+    plan: PlanFacts,
+) -> None:
+    from pipelines.state.received import Received
+    from pipelines.validate.submission import validate_submission
+    from tests.conftest import TODAY
+
+    workbook = load_workbook(_template(tmp_path, "ditp"))
+    sheet = workbook["Suivi"]
+    sheet["C2"], sheet["D2"], sheet["E2"] = dt.datetime(2022, 12, 31), "limite", 20
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+
+    def received_from(origin: str) -> Received:
+        return Received("retour.xlsx", buffer.getvalue(), origin, "2026-11-28T08:00:00Z", "dinum")
+
+    def validated(origin: str):  # noqa: ANN202
+        return validate_submission(
+            received_from(origin),
+            submission_schema,
+            plan,
+            today=TODAY,
+            targets_schema=targets_submission_schema,
+        )
+
+    # Saved in dinum's inbox folder: the template names its body (a warning says so).
+    from_folder = validated("depot:dinum/retour.xlsx")
+    assert from_folder.report.accepted and from_folder.report.organisation == "ditp"
+    assert codes(from_folder, "avertissement") == [(None, None, "organisme-different")]
+    # Uploaded with dinum's personal link: the access decides, and ditp's template is refused.
+    at_the_door = validated("guichet:a1b2c3d4")
+    assert not at_the_door.report.accepted and at_the_door.report.organisation == "dinum"
+    assert codes(at_the_door) == [(None, None, "modele-autre-acces")]
