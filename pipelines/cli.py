@@ -953,9 +953,11 @@ def remind(
     import datetime as dt
 
     from pipelines.gather.submissions.plan_facts import campaign_plan
-    from pipelines.intake.mail import NoDoorLinks, Postbox, posted_line
+    from pipelines.intake.dropoff import AccessLinks
+    from pipelines.intake.mail import Postbox, posted_line
     from pipelines.intake.reminders import NO_CONTACT_REASON, plan_reminders, send_reminders
     from pipelines.intake.status import campaign_status
+    from pipelines.state.accesses import TokenPurpose
     from pipelines.state.campaign import require_campaign
     from pipelines.state.mails import MailJournal
 
@@ -984,8 +986,9 @@ def remind(
         organisation=org,
         contacts=postbox.contacts.counts(),
     )
+    links = AccessLinks(settings, resolved.layout, TokenPurpose.REMINDER)
     done = send_reminders(
-        postbox, planned.reminders, NoDoorLinks(), run=now.strftime("%Y%m%dT%H%M%S.%fZ"), dry_run=dry_run
+        postbox, planned.reminders, links, run=now.strftime("%Y%m%dT%H%M%S.%fZ"), dry_run=dry_run
     )
     rows = []
     trouble = False
@@ -1072,18 +1075,45 @@ def dropoff_serve(
 @command(dropoff, name="grant")
 def dropoff_grant(
     org: Annotated[
-        str, typer.Option(help="Identifiant de l'organisme (table organisations du plan), par exemple ditp.")
-    ],
+        str | None,
+        typer.Option(help="Identifiant de l'organisme (table organisations du plan), par exemple ditp."),
+    ] = None,
+    steward: Annotated[
+        bool,
+        typer.Option(
+            "--steward",
+            help="Un accès à la console de pilotage (/pilotage) au lieu du guichet d'un organisme.",
+        ),
+    ] = False,
+    label: Annotated[
+        str, typer.Option(help="À qui est l'accès de pilotage (nom ou service), montré par ogp dropoff list.")
+    ] = "",
     expires: Annotated[
         str | None, typer.Option(help="Dernier jour où le lien fonctionne, AAAA-MM-JJ (défaut : sans fin).")
     ] = None,
     state_dir: StateDir = None,
     datasets_dir: DatasetsDir = None,
 ) -> None:
-    """Donne à un organisme son lien personnel vers le guichet, affiché une seule fois (dernière ligne)."""
-    from pipelines.intake.dropoff import grant_body_access, personal_link
+    """Donne à un organisme son lien personnel vers le guichet (ou, avec --steward, un lien vers la console de pilotage), affiché une seule fois (dernière ligne)."""
+    from pipelines.intake.dropoff import grant_body_access, grant_steward_access
+    from pipelines.intake.links import personal_link
 
     settings = _settings(state_dir, datasets_dir)
+    if steward == (org is not None):
+        raise ConfigError(
+            "Indiquez soit --org ORGANISME (le guichet d'un organisme), soit --steward (la console de pilotage).",
+            hint="Par exemple : ogp dropoff grant --org ditp, ou ogp dropoff grant --steward --label « Équipe PGO ».",
+        )
+    if org is None:
+        minted = grant_steward_access(settings, label, expires)
+        until = f"jusqu'au {minted.access.expires} inclus" if minted.access.expires else "sans date de fin"
+        console.print(
+            f"Accès de pilotage {minted.access.id} créé{f' pour {label}' if label else ''}, {until} : il ouvre "
+            "la console (état de chaque organisme, relances, retraits). Ce lien ne sera plus jamais affiché :",
+            highlight=False,
+        )
+        typer.echo(personal_link(settings, minted.token))
+        return
     minted, name = grant_body_access(settings, org, expires)
     access = minted.access
     until = f"jusqu'au {access.expires} inclus" if access.expires else "sans date de fin"

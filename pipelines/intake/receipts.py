@@ -53,6 +53,7 @@ def receipt_letter(
     subject = f"Accusé de réception : {reception.file_name} — " + (
         "accepté" if accepted else "rejeté, à corriger et renvoyer"
     )
+    door_link = links.link_for(organisation)
     context = {
         "body": body_name,
         "file_name": reception.file_name,
@@ -65,8 +66,8 @@ def receipt_letter(
         "errors": [{"where": where_of(p), "message": p.message, "fix": p.fix} for p in errors[:FIRST_ERRORS]],
         "more_errors": max(0, len(errors) - FIRST_ERRORS),
         "report_name": f"rapport-{reception.file_name}.html",
-        "door_link": links.link_for(organisation),
-        "report_link": None,
+        "door_link": door_link,
+        "report_link": f"{door_link}?suite=reception-{reception.n}" if door_link else None,
         "guide_link": guide_link(links),
     }
     text, html = render("accuse", **context)
@@ -146,6 +147,14 @@ def send_receipts(
         return sent
     sent.posted += postbox.retry_failed(MailKind.RECEIPT)
     for reception in owed:
+        key = receipt_key(reception)
+        organisation = str(reception.organisation)
+        earlier = postbox.sent_before(key)
+        if earlier is not None and earlier.outcome is not Outcome.FAILED:
+            continue  # already sent (by the door, or a collection): nothing minted
+        if not postbox.contacts.of(organisation):
+            sent.posted.append(Posted(Letter(key, MailKind.RECEIPT, organisation, "", "", ""), NO_CONTACT))
+            continue
         report = archive.report(reception)
         report_html = archive.layout.report(reception, "html").read_bytes()
         letter = receipt_letter(reception, report, report_html, names[str(reception.organisation)], links)

@@ -102,6 +102,7 @@ class FileNote:
     id_soumission: str = ""
     accepte: bool = False
     effet: str = ""
+    reception: int = 0  # its line in the journal (the console's links)
 
 
 @dataclass(frozen=True)
@@ -282,6 +283,7 @@ class _Notes:
             reception.sha256,
             reception.accepted,
             effect_sentence(effect, self.by_n),
+            reception.n,
         )
 
 

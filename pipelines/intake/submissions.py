@@ -36,10 +36,12 @@ from pipelines.gather.submissions.plan_facts import (
 )
 from pipelines.gather.submissions.read import Limits
 from pipelines.gather.submissions.records import Merged, merge_archive
-from pipelines.intake.mail import DoorLinks, NoDoorLinks, Postbox
+from pipelines.intake.links import AccessLinks
+from pipelines.intake.mail import DoorLinks, Postbox
 from pipelines.intake.receipts import send_receipts
 from pipelines.intake.status import campaign_status, effect_sentence, write_status
 from pipelines.io.lock import exclusive
+from pipelines.state.accesses import TokenPurpose
 from pipelines.state.archive import AcceptedSubmission, SubmissionArchive
 from pipelines.state.campaign import ResolvedCampaign, record_campaign, resolve_campaign
 from pipelines.state.journal import Door, Origin, Reception, Verdict
@@ -316,7 +318,7 @@ def collect_submissions(
         intake.archive,
         [r.reception for r in summary.receipts],
         plan.organisation_names,
-        links or NoDoorLinks(),
+        links or AccessLinks(settings, resolved.layout, TokenPurpose.RECEIPT),
     )
     summary.mail = sent.lines()
     return summary
