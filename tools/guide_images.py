@@ -20,6 +20,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.text import Text
 
+from tests.integration.door import Campaign, DoorProcess
 from tests.integration.inbox import drop
 from tests.integration.smtp_relay import Relay
 
@@ -57,6 +58,21 @@ def shot(name: str, commands: list[str], env: dict[str, str], width: int = 120) 
     print(f"{IMAGES / name}")
 
 
+class _Campaign(Campaign):
+    """The tests' campaign folders, at WORK, with the tool's environment."""
+
+    def __init__(self, root: Path, env: dict[str, str]) -> None:
+        super().__init__(root)
+        self.base = env
+
+    @property
+    def state(self) -> Path:
+        return self.root / "var"
+
+    def env(self, **more: str) -> dict[str, str]:
+        return {**self.base, "OGP_STATE_DIR": str(self.state), **more}
+
+
 def main() -> None:
     shutil.rmtree(WORK, ignore_errors=True)
     inbox = WORK / "boite"
@@ -87,20 +103,46 @@ def main() -> None:
         env = {**base, **relay.env}
         shot("collecte.svg", ["ogp run --out site"], env)
         shot("ogp-status.svg", ["ogp status suivi-plan-action-pgo-2021-2023"], env, width=220)
+        pages(env, before_reminders=True)
         shot("relances.svg", ["ogp remind --dry-run relances/", "ogp remind"], env, width=160)
+        pages(env, before_reminders=False)
     finally:
         relay.stop()
+
+
+def pages(env: dict[str, str], *, before_reminders: bool) -> None:
+    """The console (on a running door) before the reminders go; the status page after."""
     from playwright.sync_api import sync_playwright
 
     executable = shutil.which("chromium")
     assert executable, "Chromium is missing: make browser"
+    door = None
+    if before_reminders:
+        ogp = str(Path(sys.executable).parent / "ogp")
+        granted = subprocess.run(
+            [ogp, "dropoff", "grant", "--steward"],
+            cwd=WORK,
+            capture_output=True,
+            text=True,
+            env=env,
+            check=True,
+        )
+        steward = granted.stdout.strip().splitlines()[-1]
+        door = DoorProcess(_Campaign(WORK, env))
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=executable, args=["--no-sandbox"])
         page = browser.new_page(viewport={"width": 1280, "height": 900})
-        page.goto((WORK / "var" / "suivi-plan-action-pgo-2021-2023" / "etat-collecte.html").as_uri())
-        page.screenshot(path=str(IMAGES / "etat-collecte.png"))
+        if door is not None:
+            page.goto(steward.replace("http://127.0.0.1:8080/", door.url))
+            page.screenshot(path=str(IMAGES / "pilotage.png"))
+            page.get_by_role("link", name="Préparer les relances").click()
+            page.wait_for_load_state()
+            page.screenshot(path=str(IMAGES / "pilotage-relances.png"))
+            door.stop()
+        else:
+            page.goto((WORK / "var" / "suivi-plan-action-pgo-2021-2023" / "etat-collecte.html").as_uri())
+            page.screenshot(path=str(IMAGES / "etat-collecte.png"))
         browser.close()
-    print(IMAGES / "etat-collecte.png")
 
 
 if __name__ == "__main__":
