@@ -102,11 +102,18 @@ class DoorLinks(Protocol):
 
     def link_for(self, organisation: str) -> str | None: ...
 
+    def guide_link(self) -> str | None:
+        """Where the bodies' guide is read (the door serves it), if anywhere."""
+        ...
+
 
 class NoDoorLinks:
-    """No door: mails carry no personal link."""
+    """No door: mails carry no personal link and no guide's address."""
 
     def link_for(self, organisation: str) -> str | None:
+        return None
+
+    def guide_link(self) -> str | None:
         return None
 
 

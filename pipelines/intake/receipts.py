@@ -68,7 +68,7 @@ def receipt_letter(
         "report_name": f"rapport-{reception.file_name}.html",
         "door_link": door_link,
         "report_link": f"{door_link}?suite=reception-{reception.n}" if door_link else None,
-        "guide_link": guide_link(links),
+        "guide_link": links.guide_link(),
     }
     text, html = render("accuse", **context)
     return Letter(
@@ -80,12 +80,6 @@ def receipt_letter(
         html,
         (Attachment(str(context["report_name"]), report_html, "text", "html"),),
     )
-
-
-def guide_link(links: DoorLinks) -> str | None:
-    """Where the bodies' guide is read, when the door serves it."""
-    guide = getattr(links, "guide_link", None)
-    return guide() if callable(guide) else None
 
 
 @dataclass

@@ -17,7 +17,6 @@ from pathlib import Path
 
 from pipelines.gather.submissions.plan_facts import PlanFacts
 from pipelines.intake.mail import DoorLinks, Letter, Postbox, Posted
-from pipelines.intake.receipts import guide_link
 from pipelines.intake.render import date_fr, render
 from pipelines.intake.status import BodyStatus, CampaignStatus, to_remind
 from pipelines.state.mails import Mail, MailKind
@@ -158,7 +157,7 @@ def reminder_letter(reminder: Reminder, key: str, links: DoorLinks) -> Letter:
         r=reminder,
         deadline_fr=date_fr(reminder.deadline) if reminder.deadline else None,
         door_link=links.link_for(reminder.organisation),
-        guide_link=guide_link(links),
+        guide_link=links.guide_link(),
     )
     return Letter(key, MailKind.REMINDER, reminder.organisation, subject, text, html)
 
@@ -202,4 +201,4 @@ class _PreviewLinks:
         return preview(organisation) if callable(preview) else None
 
     def guide_link(self) -> str | None:
-        return guide_link(self.links)
+        return self.links.guide_link()
