@@ -14,26 +14,27 @@ serialises releases anyway, and a fixed order keeps the output byte-identical.
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pyarrow as pa
-from prefect import flow, get_run_logger, task
+from prefect import State, flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
-from prefect.states import Completed, Failed, State
+from prefect.states import Completed, Failed
 
 from pipelines.build.tables import build_tables
-from pipelines.core.config import DatasetConfig, Settings, load_catalog, load_dataset
+from pipelines.core.config import DatasetConfig, Settings, load_catalog, load_dataset, load_settings
 from pipelines.core.errors import PipelineError, SourceUnavailable
 from pipelines.core.schema import TableSchema, load_schema
 from pipelines.gather.plan.records import gather_plan_records
 from pipelines.gather.plan.tables import Tables
 from pipelines.gather.submissions.plan_facts import campaign_plan
-from pipelines.gather.submissions.records import gather_progress_records
+from pipelines.gather.submissions.views import gather_progress_tables
 from pipelines.intake.submissions import CollectionSummary, ProgressContext, collect_submissions
 from pipelines.intake.table_file import gather_table_file
 from pipelines.io import steps as progress
@@ -45,7 +46,7 @@ from publish.release import ReleaseResult, refuse_samples_over_real_data
 
 GATHERERS: dict[str, Callable[[DatasetConfig, Settings], Tables | dict[str, pa.Table]]] = {
     "plan_document": lambda config, settings: gather_plan_records(config),
-    "submissions": gather_progress_records,
+    "submissions": gather_progress_tables,
     "table_file": gather_table_file,
 }
 
@@ -60,14 +61,27 @@ class DatasetOutcome:
 
 
 class _KnownErrorsWithoutTraceback(logging.Filter):
-    """Drops the traceback Prefect logs for a :class:`PipelineError`.
+    """Drops the traceback Prefect logs for a :class:`PipelineError`, and under the ``ogp``
+    command without ``--verbose`` (``OGP_QUIET_KNOWN_ERRORS=1``) the whole English line.
 
     Those errors are expected outcomes (a changed source, invalid data) that carry their
-    own French message and hint; a traceback would only bury them for the steward.
+    own French message and hint; a traceback would only bury them for the steward, and the
+    command prints the French message itself. A deployment's run keeps the line (its log
+    is where a steward reads it). Any other exception keeps its line and its traceback.
+    Quiet, Prefect's English notice that its events are still being sent at exit goes too.
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
+        quiet = os.environ.get("OGP_QUIET_KNOWN_ERRORS") == "1"
+        if quiet and record.name == "EventsWorker" and record.levelno < logging.ERROR:
+            return False  # "Still processing items" while a failed run's events drain at exit
+        if quiet and record.getMessage().startswith("Finished in state "):
+            # A task's end (« Failed », or « NotReady » after an upstream failure): the
+            # exception itself is the record that says it, and an unexpected one keeps it.
+            return False
         if record.exc_info and isinstance(record.exc_info[1], PipelineError):
+            if quiet:
+                return False
             record.exc_info = None
             record.exc_text = None
         return True
@@ -168,8 +182,7 @@ def catalog_task(out: Path, settings: Settings) -> list[str]:
 
 
 def _settings(datasets_dir: str | None, state_dir: str | None) -> Settings:
-    overrides = {k: Path(v) for k, v in (("datasets_dir", datasets_dir), ("state_dir", state_dir)) if v}
-    return Settings(**overrides).check()
+    return load_settings(datasets_dir=datasets_dir or None, state_dir=state_dir or None)
 
 
 def _publish(configs: list[DatasetConfig], settings: Settings, out: Path) -> list[DatasetOutcome]:
@@ -191,8 +204,12 @@ def _publish(configs: list[DatasetConfig], settings: Settings, out: Path) -> lis
             continue
         waits = [collections[config.slug]] if config.slug in collections else []
         progress.step(config.slug, "collecte")
-        gathered[config.slug] = gather_task.submit(config, settings, wait_for=waits)
-        built[config.slug] = build_task.submit(gathered[config.slug], schemas[config.slug])
+        # return_state=False is the default, said so that mypy picks the overload that takes
+        # futures (wait_for, an upstream result) as arguments.
+        gathered[config.slug] = gather_task.submit(config, settings, wait_for=waits, return_state=False)
+        built[config.slug] = build_task.submit(
+            gathered[config.slug], schemas[config.slug], return_state=False
+        )
     outcomes = []
     for config in configs:
         plan = plans[config.slug]
@@ -312,7 +329,9 @@ def trigger_deployment(name: str, parameters: dict[str, Any]) -> str:
     server (``PREFECT_API_URL``) with ``parameters`` over its own, without waiting for it;
     returns the run's id. The door calls it after an accepted upload when
     ``OGP_DROPOFF_PUBLISH_DEPLOYMENT`` is set."""
+    from prefect.client.schemas.objects import FlowRun
     from prefect.deployments import run_deployment
 
-    run = run_deployment(name=name, parameters=parameters, timeout=0)
+    # Called from synchronous code: the synchronous variant, which returns the run itself.
+    run = cast(FlowRun, run_deployment(name=name, parameters=parameters, timeout=0))
     return str(run.id)

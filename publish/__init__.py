@@ -1,0 +1,1 @@
+"""Publish stage: versions, files, metadata, pages and portals, from built tables."""

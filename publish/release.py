@@ -13,7 +13,6 @@ valid) → rename into place → version log (the commit record) → changelog �
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import os
 import shutil
@@ -26,6 +25,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pipelines.build.tables import SLICE_ROWS
+from pipelines.core.clock import publication_date
 from pipelines.core.config import DatasetConfig, SubmissionsSource
 from pipelines.core.errors import PublishError, ValidationFailed
 from pipelines.core.problems import Problem
@@ -35,6 +35,7 @@ from pipelines.io import failpoints
 from pipelines.io.lock import exclusive
 from pipelines.state.archive import SubmissionArchive
 from pipelines.state.samples import is_sample, refuse_over_real_output, refuse_over_real_state
+from pipelines.validate.package import validate_datapackage
 from publish import versioning as v
 from publish.metadata.datapackage import (
     FileFacts,
@@ -44,7 +45,15 @@ from publish.metadata.datapackage import (
 )
 from publish.metadata.udata import build_udata_payload, udata_bytes
 from publish.versioning.table_diff import arrow_counts
-from publish.writers import FORMATS, HashingWriter, table_slices, write_formats
+from publish.workbook import workbook_bytes, workbook_name
+from publish.writers import (
+    FORMAT_CHANGES,
+    FORMAT_REVISION,
+    FORMATS,
+    HashingWriter,
+    table_slices,
+    write_formats,
+)
 
 Validator = Callable[[Path], list[Problem]]
 Table = Any  # a pa.Table, or a pipelines.spill.SpilledTable (on disk, in key order)
@@ -65,13 +74,6 @@ def served_entry(out: Path, slug: str) -> dict[str, Any] | None:
     return log.entry(log.served) if log.served else None
 
 
-def publication_date() -> str:
-    """Today (UTC), or the day of ``SOURCE_DATE_EPOCH`` for reproducible rebuilds."""
-    epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    moment = dt.datetime.fromtimestamp(int(epoch), tz=dt.UTC) if epoch else dt.datetime.now(dt.UTC)
-    return moment.date().isoformat()
-
-
 def _schema_bytes(schema: TableSchema) -> bytes:
     return json.dumps(schema, ensure_ascii=False, sort_keys=True).encode("utf-8")
 
@@ -87,11 +89,13 @@ def _report(tables: dict[str, Table]) -> bytes:
     return (json.dumps(document, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
 
 
-def _stage_data(staging: Path, config: DatasetConfig, tables: dict[str, Table]) -> dict[str, FileFacts]:
+def _stage_data(
+    staging: Path, config: DatasetConfig, tables: dict[str, Table], schemas: dict[str, TableSchema]
+) -> dict[str, FileFacts]:
     """Every data file streamed into a fresh staging folder, fsynced; their sizes and sha256.
 
     The three files of a table are written in one pass over its rows (a table on disk is
-    read once)."""
+    read once); the dataset's workbook, if it has one, last."""
     if staging.exists():
         shutil.rmtree(staging)
     staging.mkdir(parents=True)
@@ -113,6 +117,15 @@ def _stage_data(staging: Path, config: DatasetConfig, tables: dict[str, Table]) 
         for fmt, name in sorted(names.items(), key=lambda item: item[1]):
             facts[name] = FileFacts(hashing[fmt].size, hashing[fmt].digest.hexdigest())
             failpoints.reached(f"stage:{name}")
+    if config.workbook:
+        name = workbook_name(config.slug)
+        content = workbook_bytes(tables, schemas, config.workbook)
+        with open(staging / name, "wb") as handle:
+            handle.write(content)
+            handle.flush()
+            os.fsync(handle.fileno())
+        facts[name] = FileFacts.of(content)
+        failpoints.reached(f"stage:{name}")
     return facts
 
 
@@ -138,88 +151,186 @@ def release_dataset(
     renamed into place, is never rewritten; ``versions.json`` is the commit record, and
     ``latest`` follows it. A version built from sample submissions is marked
     ``"exemple": true`` and is never published where a real version was. ``notes(served
-    version folder)`` gives reasons the data cannot tell (a withdrawn submission).
+    version folder)`` gives reasons the data cannot tell (a withdrawn submission). When the
+    served version's rows are written differently by the current writers (an older
+    ``format`` revision), they are first published again as a version of its own, whose one
+    reason is the change of format; the new rows then follow as the next version.
     """
     dataset_dir = out / "datasets" / config.slug
-    rows = {name: tables[name].num_rows for name in config.tables}
-    sample = is_sample(config)
     with exclusive(out, timeout=lock_timeout, what=f"Publication de {config.slug}"):
         log = v.recover(dataset_dir, out / v.STAGING_DIR, config.slug, config.title)
         refuse_samples_over_real_output(out, config, log)
-        staging = out / v.STAGING_DIR / f"{config.slug}-{os.getpid()}"
-        try:
-            facts = _stage_data(staging, config, tables)
-            fingerprint = v.fingerprint(
-                {
-                    **{name: f.sha256 for name, f in facts.items()},
-                    **{
-                        f"schemas/{name}.json": FileFacts.of(_schema_bytes(schemas[name])).sha256
-                        for name in config.tables
-                    },
-                }
+        served = log.entry(log.served) if log.served else None
+        # The served rows, written again by newer writers: a version of its own first.
+        rewritten = _release_in_new_format(out, config, schemas, log, served, base_url) if served else None
+        result = _release_locked(
+            out, config, schemas, tables, validate, log, base_url=base_url, inputs=inputs, notes=notes
+        )
+    if rewritten is None:
+        return result
+    if not result.published:
+        return ReleaseResult(config.slug, rewritten.version, True, result.rows, note=rewritten.note)
+    return ReleaseResult(
+        config.slug,
+        result.version,
+        True,
+        result.rows,
+        note=f"après la version {rewritten.version} : {rewritten.note}",
+    )
+
+
+def _release_in_new_format(
+    out: Path,
+    config: DatasetConfig,
+    current: dict[str, TableSchema],
+    log: v.VersionLog,
+    served: dict[str, Any],
+    base_url: str,
+) -> ReleaseResult | None:
+    """When the served version was written by an older revision of the writers and they now
+    write its rows differently, publishes those very rows (read back from its Parquet files,
+    under its own schemas, title and description) as a PATCH version whose one reason is
+    what the writers changed: a change of format is a version of its own, never mixed with
+    a change of data (the caller holds the lock; ``log`` is updated)."""
+    old_dir = out / "datasets" / config.slug / served["version"]
+    notes = _format_notes(old_dir, served)
+    if not notes:
+        return None
+    descriptor = json.loads((old_dir / "datapackage.json").read_text(encoding="utf-8"))
+    schemas = v.read_schemas(old_dir)
+    # A table's schema of the definitions when it publishes as the served one did: then
+    # the same rows, built again later, have this version's fingerprint (nothing more to publish).
+    schemas = {
+        name: current[name]
+        if name in current and published_schema(current[name], tuple(schemas)) == schema
+        else schema
+        for name, schema in schemas.items()
+    }
+    tables: dict[str, Table] = {name: pq.read_table(old_dir / f"{name}.parquet") for name in schemas}
+    as_served = config.model_copy(
+        update={
+            "tables": tuple(schemas),
+            "workbook": (),
+            "title": descriptor["title"],
+            "description": descriptor["description"],
+        }
+    )
+    change = v.Change(v.Level.PATCH, notes)
+    change.tables = {name: v.TableChanges() for name in schemas}
+    # Checked as a package on its own: these rows passed every check when first published
+    # (the plan they refer to may have changed since; the next version is checked against it).
+    result = _release_locked(
+        out,
+        as_served,
+        schemas,
+        tables,
+        validate_datapackage,
+        log,
+        base_url=base_url,
+        inputs=served.get("inputs"),
+        change=change,
+        sample=served.get("exemple"),
+    )
+    return ReleaseResult(
+        config.slug, result.version, True, result.rows, note="nouvelle écriture des fichiers"
+    )
+
+
+def _release_locked(
+    out: Path,
+    config: DatasetConfig,
+    schemas: dict[str, TableSchema],
+    tables: dict[str, Table],
+    validate: Validator,
+    log: v.VersionLog,
+    *,
+    base_url: str,
+    inputs: str | None = None,
+    notes: Callable[[Path], list[str]] | None = None,
+    change: v.Change | None = None,
+    sample: bool | None = None,
+) -> ReleaseResult:
+    """``release_dataset``'s work once the lock is held and ``log`` recovered; ``change``
+    given: the version's level and reasons (else computed against the served version);
+    ``sample``: the version's sample mark (else this run's)."""
+    dataset_dir = out / "datasets" / config.slug
+    rows = {name: tables[name].num_rows for name in config.tables}
+    sample = is_sample(config) if sample is None else sample
+    staging = out / v.STAGING_DIR / f"{config.slug}-{os.getpid()}"
+    try:
+        facts = _stage_data(staging, config, tables, schemas)
+        fingerprint = v.fingerprint(
+            {
+                **{name: f.sha256 for name, f in facts.items()},
+                **{
+                    f"schemas/{name}.json": FileFacts.of(_schema_bytes(schemas[name])).sha256
+                    for name in config.tables
+                },
+            }
+        )
+        served = log.entry(log.served) if log.served else None
+        if served is not None and served["fingerprint"] == fingerprint:
+            if inputs and served.get("inputs") != inputs:  # same data from new inputs
+                served["inputs"] = inputs
+                v.write_log(dataset_dir, config.slug, config.title, log)
+            return ReleaseResult(config.slug, served["version"], False, rows)
+        withdrawn = next((e for e in log.withdrawn() if e["fingerprint"] == fingerprint), None)
+        if withdrawn is not None:
+            return ReleaseResult(
+                config.slug,
+                log.served or "",
+                False,
+                rows,
+                note=f"identique à la version {withdrawn['version']}, retirée par un retour "
+                f"arrière : rien n'est publié ; pour la servir de nouveau : ogp rollback {config.slug} "
+                f"{withdrawn['version']}",
             )
-            served = log.entry(log.served) if log.served else None
-            if served is not None and served["fingerprint"] == fingerprint:
-                if inputs and served.get("inputs") != inputs:  # same data from new inputs
-                    served["inputs"] = inputs
-                    v.write_log(dataset_dir, config.slug, config.title, log)
-                return ReleaseResult(config.slug, served["version"], False, rows)
-            withdrawn = next((e for e in log.withdrawn() if e["fingerprint"] == fingerprint), None)
-            if withdrawn is not None:
-                return ReleaseResult(
-                    config.slug,
-                    log.served or "",
-                    False,
-                    rows,
-                    note=f"identique à la version {withdrawn['version']}, retirée par un retour "
-                    f"arrière : rien n'est publié ; pour la servir de nouveau : ogp rollback {config.slug} "
-                    f"{withdrawn['version']}",
-                )
+        if change is None:
             change = _change_against(dataset_dir, served, staging, schemas, config, rows, tables)
             if served is not None and notes is not None:
                 for note in notes(dataset_dir / served["version"]):
                     change.raise_to(v.Level.PATCH, note)
-            version = v.bump(log.highest, change.level)
-            descriptor = build_datapackage(config, version, schemas, facts)
-            v.stage_files(
-                staging,
-                {
-                    "datapackage.json": datapackage_bytes(descriptor),
-                    "report.json": _report(tables),
-                    "udata.json": udata_bytes(build_udata_payload(config, version, descriptor, base_url)),
-                },
-                fresh=False,
-            )
-            issues = validate(staging / "datapackage.json")
-            failpoints.reached("validated")
-            if issues:
-                raise ValidationFailed(
-                    f"Le jeu de données {config.slug} contient {len(issues)} erreur(s) : "
-                    "rien n'a été publié.",
-                    issues,
-                    hint="Corrigez la source ou le référentiel indiqués, puis relancez.",
-                )
-            v.commit_version(staging, dataset_dir, version)
-        finally:
-            if staging.exists():
-                shutil.rmtree(staging)
-
-        entry = {
-            "version": version,
-            "date": publication_date(),
-            "fingerprint": fingerprint,
-            **({"inputs": inputs} if inputs else {}),
-            **({"exemple": sample} if isinstance(config.source, SubmissionsSource) else {}),
-            "level": change.level.name.lower(),
-            "reasons": change.reasons,
-            "tables": {
-                name: {"added": c.added, "changed": c.changed, "removed": c.removed}
-                for name, c in sorted(change.tables.items())
+        version = v.bump(log.highest, change.level)
+        descriptor = build_datapackage(config, version, schemas, facts)
+        v.stage_files(
+            staging,
+            {
+                "datapackage.json": datapackage_bytes(descriptor),
+                "report.json": _report(tables),
+                "udata.json": udata_bytes(build_udata_payload(config, version, descriptor, base_url)),
             },
-        }
-        log.versions.append(entry)
-        log.served = version
-        v.write_log(dataset_dir, config.slug, config.title, log)
+            fresh=False,
+        )
+        issues = validate(staging / "datapackage.json")
+        failpoints.reached("validated")
+        if issues:
+            raise ValidationFailed(
+                f"Le jeu de données {config.slug} contient {len(issues)} erreur(s) : rien n'a été publié.",
+                issues,
+                hint="Corrigez la source ou le référentiel indiqués, puis relancez.",
+            )
+        v.commit_version(staging, dataset_dir, version)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging)
+
+    entry = {
+        "version": version,
+        "date": publication_date(),
+        "fingerprint": fingerprint,
+        **({"inputs": inputs} if inputs else {}),
+        **({"exemple": sample} if isinstance(config.source, SubmissionsSource) else {}),
+        "format": FORMAT_REVISION,
+        "level": change.level.name.lower(),
+        "reasons": change.reasons,
+        "tables": {
+            name: {"added": c.added, "changed": c.changed, "removed": c.removed}
+            for name, c in sorted(change.tables.items())
+        },
+    }
+    log.versions.append(entry)
+    log.served = version
+    v.write_log(dataset_dir, config.slug, config.title, log)
     return ReleaseResult(config.slug, version, True, rows)
 
 
@@ -264,6 +375,36 @@ def _change_against(
     if change.level == v.Level.NONE:
         change.raise_to(v.Level.PATCH, "fichiers régénérés à l'identique des données")
     return change
+
+
+def _format_notes(old_dir: Path, served: dict[str, Any]) -> list[str]:
+    """What the writers now write differently from the served version, when they do.
+
+    Only for a version written by an earlier revision of the writers (``format`` in its
+    log entry; none: revision 1): its tables are written again, from its own Parquet
+    files, by the current writers; if a CSV or JSON file then differs from the served
+    one, the change of format is a reason of the new version (the same rows written
+    differently are not « rows changed »), in the words of ``FORMAT_CHANGES``."""
+    written_with = int(served.get("format", 1))
+    if written_with >= FORMAT_REVISION:
+        return []
+    notes = [FORMAT_CHANGES[r] for r in range(written_with + 1, FORMAT_REVISION + 1) if r in FORMAT_CHANGES]
+    descriptor = json.loads((old_dir / "datapackage.json").read_text(encoding="utf-8"))
+    hashes = {r["path"]: r["hash"] for r in descriptor["resources"]}
+    for table in sorted(v.read_schemas(old_dir)):
+        parquet_path = old_dir / f"{table}.parquet"
+        if not parquet_path.exists():
+            continue
+        parquet = pq.ParquetFile(parquet_path)
+        with open(os.devnull, "wb") as void:
+            sinks = {fmt: HashingWriter(void) for fmt in ("csv", "json")}
+            parts = (pa.Table.from_batches([b]) for b in parquet.iter_batches(batch_size=SLICE_ROWS))
+            write_formats(parquet.schema_arrow, parts, sinks)
+        if any(
+            hashes.get(f"{table}.{fmt}") != f"sha256:{sink.digest.hexdigest()}" for fmt, sink in sinks.items()
+        ):
+            return notes
+    return []
 
 
 def refuse_samples_over_real_output(

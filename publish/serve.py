@@ -4,7 +4,9 @@ A preview and test server (``ogp serve``), not a production web server: it binds
 loopback by default. What it gets right matters to harvesters: Turtle and CSV carry
 ``charset=utf-8`` (without it, ``requests`` decodes Turtle as ISO-8859-1 and udata
 imports garbled titles), JSON-LD, RDF/XML and Parquet have their registered types, and
-``latest`` links are followed like any folder.
+``latest`` links are followed like any folder. Every answer carries
+``Access-Control-Allow-Origin: *``: the files are public and read only, and reusers'
+browser applications fetch them from other origins.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ CONTENT_TYPES = {
     ".md": "text/markdown; charset=utf-8",
     ".html": "text/html; charset=utf-8",
     ".svg": "image/svg+xml",
+    ".atom": "application/atom+xml; charset=utf-8",
 }
 
 
@@ -30,6 +33,11 @@ class OutputHandler(SimpleHTTPRequestHandler):
     """Serves the output folder with ``CONTENT_TYPES`` (UTF-8 charset on text) and no line per request."""
 
     extensions_map = {**SimpleHTTPRequestHandler.extensions_map, **CONTENT_TYPES}
+
+    def end_headers(self) -> None:
+        """Adds the CORS header that lets any origin read the published files (no credentials)."""
+        self.send_header("Access-Control-Allow-Origin", "*")
+        super().end_headers()
 
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib name
         """Discards the request log line that the standard handler writes to stderr."""

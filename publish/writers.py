@@ -37,24 +37,45 @@ _PARQUET_OPTIONS: dict[str, Any] = {
 }
 
 
+# What each revision of the writers changed in the bytes they write from the same rows, in
+# French, for the changelog: a version records the revision it was written with
+# (``format`` in ``versions.json``; entries without one were written by revision 1), and
+# the first version a dataset publishes with a newer one says what changed and why.
+FORMAT_REVISION = 2
+FORMAT_CHANGES = {
+    2: "nombres entiers écrits sans partie décimale dans les fichiers CSV et JSON (3 et non 3.0), "
+    "pour que les tableurs les lisent comme des nombres ; les valeurs ne changent pas",
+}
+
+
+def published_value(value: Any) -> Any:
+    """A value as the CSV and JSON files write it (``python_value``), an integral number as
+    an integer: ``3``, not ``3.0``, which French spreadsheets read as text. Exact: ``int``
+    of a double is its exact value; Parquet keeps the ``double``."""
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"nombre non fini : {value}")
+        return int(value) if value.is_integer() else value
+    if isinstance(value, list):
+        return [published_value(v) for v in value]
+    return python_value(value)
+
+
 def csv_cell(value: Any) -> str:
     """One CSV cell as Table Schema's default formats read it back.
 
     Empty for null; ``true``/``false``; ISO 8601 dates; arrays as compact JSON (the
-    ``array`` type's CSV form); numbers in their shortest round-trip form.
+    ``array`` type's CSV form); integral numbers as integers, others in their shortest
+    round-trip form with ``.`` as the decimal separator.
     """
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise ValueError(f"nombre non fini : {value}")
-        return repr(value)
     if isinstance(value, list):
-        return json.dumps(python_value(value), ensure_ascii=False, separators=(",", ":"))
-    plain = python_value(value)
-    return plain if isinstance(plain, str) else str(plain)
+        return json.dumps(published_value(value), ensure_ascii=False, separators=(",", ":"))
+    plain = published_value(value)
+    return plain if isinstance(plain, str) else repr(plain) if isinstance(plain, float) else str(plain)
 
 
 # Column types whose Arrow text cast is exactly ``csv_cell``'s text; other columns (numbers:
@@ -221,7 +242,7 @@ def _json_values(column: pa.ChunkedArray) -> tuple[pa.ChunkedArray, bool]:
                         None
                         if v is None
                         else json.dumps(
-                            python_value(v), ensure_ascii=False, indent=2, allow_nan=False
+                            published_value(v), ensure_ascii=False, indent=2, allow_nan=False
                         ).replace("\n", "\n    ")
                         for v in column.to_pylist()
                     ],

@@ -1,4 +1,4 @@
-"""A typed table too large to hold twice, kept on disk in Arrow IPC files and read in order.
+"""Build stage: a typed table too large to hold twice, kept on disk in Arrow IPC files and read in order.
 
 A table delivered as one CSV file of millions of rows is checked a batch at a time
 (``validate.columnar``); its typed batches go to disk as they are checked, so the table

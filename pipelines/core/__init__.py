@@ -1,2 +1,2 @@
-"""Core, under every stage: the exception tree, the problem record, settings and dataset
+"""Core: under every stage, the exception tree, the problem record, settings and dataset
 definitions, Table Schemas, text helpers. Imports nothing of the project above it."""

@@ -1,4 +1,4 @@
-"""Configuration: dataset definitions (``datasets/*/dataset.yaml``) and run settings.
+"""Core: dataset definitions (``datasets/*/dataset.yaml``) and run settings.
 
 Settings are layered as data.gouv.fr's hydra does: packaged defaults, then environment
 variables (``OGP_*``), then a ``check()`` of invariants before anything runs.
@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, Field, SecretStr, ValidationError
+from pydantic import BaseModel, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from pipelines.core.errors import ConfigError
@@ -104,6 +104,10 @@ class SubmissionsSource(BaseModel, frozen=True):
     # Bodies entitled to report on an action they are not responsible for (a delegated
     # report): action id → organisation ids. Anyone else's row about it is rejected.
     reporters: dict[str, tuple[str, ...]] = {}
+    # Whether the published ``soumissions`` table also lists the rejected files (nothing of
+    # them is published either way): off, it lists the files whose rows are published or
+    # that were withdrawn.
+    list_rejected_files: bool = False
 
     def provenance(self) -> dict[str, str]:
         return {"title": self.title, "publisher": self.publisher}
@@ -147,9 +151,19 @@ class DatasetConfig(BaseModel, frozen=True):
     source: SourceSnapshot | SubmissionsSource | TableFileSource = Field(discriminator="kind")
     reference: PlanReference | None = None
     tables: tuple[str, ...]
+    # Tables also published together as one xlsx workbook (one sheet each, in this order):
+    # for people who open data in a spreadsheet. Empty: no workbook.
+    workbook: tuple[str, ...] = ()
     # The udata organisation (id or slug) ``ogp publish`` creates the dataset under.
     portal_organisation: str | None = None
     directory: Path = Field(exclude=True)
+
+    @model_validator(mode="after")
+    def _workbook_of_tables(self) -> DatasetConfig:
+        unknown = [t for t in self.workbook if t not in self.tables]
+        if unknown:
+            raise ValueError(f"workbook : tables absentes de tables : {', '.join(unknown)}")
+        return self
 
     def resolve(self, relative: Path) -> Path:
         return self.directory / relative
@@ -305,3 +319,32 @@ class Settings(BaseSettings):
                 hint="Indiquez un fichier PEM lisible, ou retirez la variable.",
                 setting="OGP_SMTP_CA_FILE",
             )
+
+
+class InvalidSetting(ConfigError):
+    """``OGP_*`` variables (or options) whose values do not read: ``names``."""
+
+    def __init__(self, names: list[str]) -> None:
+        super().__init__(
+            "Réglage illisible : " + ", ".join(names) + ".",
+            hint="Corrigez ou retirez ces variables d'environnement (leurs valeurs admises : "
+            "README, section Settings).",
+            names=names,
+        )
+        self.names = names
+
+
+def load_settings(**overrides: Path | str | None) -> Settings:
+    """The run settings, built the one way every command and flow builds them: packaged
+    defaults, then ``OGP_*`` variables, then the options given (``None``: not given), then
+    :meth:`Settings.check`. A variable that does not read (``OGP_LOCK_TIMEOUT=abc``) is an
+    :class:`InvalidSetting` naming it, never a traceback (its value is not repeated: it may
+    be a secret)."""
+    given = {name: value for name, value in overrides.items() if value is not None}
+    try:
+        settings = Settings(**given)  # type: ignore[arg-type]  # pydantic converts the values
+    except ValidationError as exc:
+        raise InvalidSetting(
+            sorted({f"OGP_{str(e['loc'][0]).upper()}" for e in exc.errors() if e["loc"]})
+        ) from None
+    return settings.check()

@@ -1,8 +1,10 @@
-"""All stages: the small exception tree callers branch on.
+"""Core: the small exception tree callers branch on.
 
-Exceptions carry the fields a caller needs (and a fix hint) rather than prose only, so
-that the CLI, Prefect state messages and reports can all render them. Bad *data* is
-returned as issues by the validators; these exceptions are for control flow.
+Exceptions carry the fields a caller needs as attributes (and a fix hint) rather than
+prose only, so that the command, Prefect state messages and reports can all render them
+and tests assert on data, not wording. Bad *data* is returned as issues by the
+validators; these exceptions are for control flow. ``exit_code`` is what the ``ogp``
+command exits with (see ``pipelines.cli``): 1 for invalid data, 2 for everything else.
 """
 
 from __future__ import annotations
@@ -36,6 +38,14 @@ class PipelineError(Exception):
 
 class ConfigError(PipelineError):
     """A dataset definition, curated reference file or setting is wrong: never retry."""
+
+
+class NotFound(ConfigError):
+    """A file or folder a command or a setting names does not exist (``path``)."""
+
+    def __init__(self, message: str, *, path: Path, hint: str = "") -> None:
+        super().__init__(message, hint=hint, path=path)
+        self.path = path
 
 
 class SourceUnavailable(PipelineError):
@@ -74,3 +84,18 @@ class ValidationFailed(PipelineError):
 
 class PublishError(PipelineError):
     """Writing or committing a version failed; the previous version is still served."""
+
+
+class DataRejected(PipelineError):
+    """Data a command was given to check is invalid, and each problem was already said where
+    it was found (a report, the command's own output): ``rejected`` names what was
+    refused (files), ``problems`` counts the errors when known. Never retry."""
+
+    exit_code = 1
+
+    def __init__(
+        self, message: str, *, rejected: list[str], problems: int | None = None, hint: str = ""
+    ) -> None:
+        super().__init__(message, hint=hint, rejected=rejected, problems=problems)
+        self.rejected = rejected
+        self.problems = problems

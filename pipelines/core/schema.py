@@ -1,7 +1,9 @@
-"""Build stage: rows into typed Arrow tables that follow a Frictionless Table Schema.
+"""Core: a Frictionless Table Schema, read from ``schemas/`` and said in Arrow's types.
 
-Arrow is the in-memory form of every published table: the writers of all three formats
-read the same typed columns, so CSV, Parquet and JSON cannot disagree on a value.
+Every stage reads a table's schema through :func:`load_schema` (a missing or unreadable
+schema is a :class:`ConfigError`); the Arrow type of each field, the primary key and the
+Python value of an Arrow scalar are decided here once, so that the build, the validators
+and the writers agree on them.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Shared text helpers for the gather stage: one place that says what "the same words" means."""
+"""Core: text helpers, one place that says what "the same words" means."""
 
 from __future__ import annotations
 

@@ -1,0 +1,1 @@
+"""Gather stage: the plan document and the progress submissions read into records."""

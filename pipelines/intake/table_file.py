@@ -1,11 +1,11 @@
-"""Gather stage for a table delivered whole as one CSV file (millions of rows).
+"""Intake: a table delivered whole as one CSV file (millions of rows).
 
-The file is recognised by its checksum before anything parses it (``pipelines.inputs``):
+The file is recognised by its checksum before anything parses it (``pipelines.state.inputs``):
 when the inputs of the served version are unchanged, a rerun stops there. Otherwise it is
 archived under ``<state>/<slug>/entrees/<sha256>/`` (kept even when rejected, with its
 report), checked on Arrow columns with frictionless's semantics, and its typed values
 become the table, so that nothing parses it twice. Those values go to disk batch by
-batch as they are checked and come back in primary-key order (``pipelines.spill``):
+batch as they are checked and come back in primary-key order (``pipelines.build.spill``):
 the table is never whole in memory, whatever its size.
 """
 
@@ -22,7 +22,7 @@ import pyarrow as pa
 from pipelines.build import spill
 from pipelines.build.tables import key_order, sorted_by_key
 from pipelines.core.config import DatasetConfig, Settings, TableFileSource
-from pipelines.core.errors import ConfigError, PublishError, ValidationFailed
+from pipelines.core.errors import ConfigError, PipelineError, ValidationFailed
 from pipelines.core.problems import Problem, problem_of
 from pipelines.core.schema import TableSchema, arrow_schema, load_schema, primary_key
 from pipelines.io.atomic import copy_atomically, write_atomically
@@ -31,6 +31,18 @@ from pipelines.validate import columnar
 from pipelines.validate.package import inline_table, issues_of
 
 ARCHIVE_DIR = "entrees"
+
+
+class SetAsideFailed(PipelineError):
+    """The checked rows of ``file`` could not be set aside in the state folder ``folder``
+    while the table was checked (a full disk, a folder not writable: ``reason``). Nothing
+    was published; the file received stays archived."""
+
+    def __init__(self, message: str, *, file: str, folder: Path, reason: str, hint: str) -> None:
+        super().__init__(message, hint=hint, file=file, folder=folder, reason=reason)
+        self.file = file
+        self.folder = folder
+        self.reason = reason
 
 
 def source_of(config: DatasetConfig) -> TableFileSource:
@@ -180,9 +192,12 @@ def gather_table_file(config: DatasetConfig, settings: Settings) -> dict[str, sp
                 spill.spill_folder(settings.state_dir, config.slug),
             )
         except OSError as exc:  # a full disk, a folder not writable: said, not a traceback
-            raise PublishError(
+            raise SetAsideFailed(
                 f"La table de {path.name} n'a pas pu être mise de côté pendant sa vérification "
                 f"({exc.strerror or exc}) : rien n'a été publié.",
+                file=path.name,
+                folder=settings.state_dir,
+                reason=str(exc.strerror or exc),
                 hint=f"Vérifiez la place libre et les droits du dossier d'état "
                 f"({settings.state_dir}) : la table y occupe à peu près la taille du fichier "
                 "le temps de la publication.",

@@ -1,8 +1,8 @@
-"""Publish stage (and the state folder): files that are either whole or absent.
+"""I/O: files that are either whole or absent.
 
 Every file the pipeline writes goes through a temporary name in the same folder, is
 fsynced, then replaces its target in one ``os.replace``: a crash leaves the old file or
-the new one, never half of one. Both helpers pass failpoints (``publish.failpoints``).
+the new one, never half of one. Both helpers pass failpoints (``pipelines.io.failpoints``).
 """
 
 from __future__ import annotations

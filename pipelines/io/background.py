@@ -1,4 +1,4 @@
-"""Work handed to a thread of its own and done in the order given.
+"""I/O: work handed to a thread of its own and done in the order given.
 
 Used where writing must not hold up what produces the data (a checked batch going to
 disk, a file's text being hashed and written) while order still matters. The line is

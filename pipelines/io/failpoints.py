@@ -1,4 +1,4 @@
-"""Publish stage: named points where a test may kill the process, to prove crash safety.
+"""I/O: named points where a test may kill the process, to prove crash safety.
 
 ``reached(name)`` does nothing in normal runs. With ``OGP_FAILPOINT_LOG`` set, it appends
 the name of every point reached to that file (a test learns the points of a run); with

@@ -1,4 +1,4 @@
-"""Publish stage: one writer at a time per output (or state) folder, even across crashes.
+"""I/O: one writer at a time per output (or state) folder, even across crashes.
 
 The lock is ``flock`` on a file beside what it protects: the kernel releases it when the
 holding process ends, however it ends, so a run killed with SIGKILL never leaves a lock
@@ -16,9 +16,33 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from pipelines.core.errors import PublishError
+from pipelines.core.errors import PipelineError
 
 LOCK_FILE = ".lock"
+
+
+class LockHeld(PipelineError):
+    """Another process held the lock of ``folder`` for longer than ``timeout`` seconds.
+
+    ``holder`` is its pid (``None`` when the kernel's table does not say), ``what`` the work
+    that waited (« Publication », « Réception des soumissions »…). Not a publication error:
+    the same lock guards the state folder. Nothing was written by the run that waited."""
+
+    def __init__(self, folder: Path, *, holder: int | None, timeout: float, what: str) -> None:
+        super().__init__(
+            f"{what} : une autre exécution{f' (processus {holder})' if holder else ''} tient le verrou "
+            f"de {folder} depuis plus de {timeout:.0f} s.",
+            hint="Attendez la fin de l'autre exécution puis relancez ; un verrou laissé par une "
+            "exécution interrompue se libère de lui-même.",
+            folder=folder,
+            holder=holder,
+            timeout=timeout,
+            what=what,
+        )
+        self.folder = folder
+        self.holder = holder
+        self.timeout = timeout
+        self.what = what
 
 
 def holder_pid(path: Path) -> int | None:
@@ -39,7 +63,8 @@ def holder_pid(path: Path) -> int | None:
 def exclusive(
     folder: Path, *, timeout: float, what: str, poll: float = 0.2, name: str = LOCK_FILE
 ) -> Iterator[None]:
-    """Holds the lock of ``folder`` for the ``with`` block; waits up to ``timeout`` seconds.
+    """Holds the lock of ``folder`` for the ``with`` block; waits up to ``timeout`` seconds,
+    then raises :class:`LockHeld`.
 
     ``name``: another lock file of the same folder, for what is written apart from the rest
     (the door's accesses are not held up by a collection)."""
@@ -53,14 +78,8 @@ def exclusive(
                 break
             except BlockingIOError:
                 if time.monotonic() >= deadline:
-                    pid = holder_pid(folder / name)
-                    raise PublishError(
-                        f"{what} : une autre exécution"
-                        f"{f' (processus {pid})' if pid else ''} tient le verrou de {folder} "
-                        f"depuis plus de {timeout:.0f} s.",
-                        hint="Attendez la fin de l'autre exécution puis relancez ; un verrou "
-                        "laissé par une exécution interrompue se libère de lui-même.",
-                    ) from None
+                    holder = holder_pid(folder / name)
+                    raise LockHeld(folder, holder=holder, timeout=timeout, what=what) from None
                 time.sleep(poll)
         yield
     finally:

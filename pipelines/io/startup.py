@@ -1,4 +1,4 @@
-"""Start-up costs a command can skip.
+"""I/O: start-up costs a command can skip.
 
 pyarrow asks "is pandas installed?" the first time it converts any Python value, and
 answers by importing pandas: one second here, for commands that never touch pandas.

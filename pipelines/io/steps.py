@@ -1,4 +1,4 @@
-"""Orchestration: progress of a run as it goes, for whoever watches (the ``ogp`` command).
+"""I/O: progress of a run as it goes, for whoever watches (the ``ogp`` command).
 
 Flows call ``step``/``done``; nothing is shown unless a watcher is installed, so flows run
 by a Prefect worker or in tests stay quiet. The CLI installs a rich progress display

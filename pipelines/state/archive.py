@@ -235,10 +235,11 @@ class SubmissionArchive:
         found = self.report(reception).get("organisme")
         return str(found) if found else None
 
-    def ordered(self, sample: bool) -> list[Reception]:
-        """The campaign's receptions (sample or real), not withdrawn, in merge order."""
-        withdrawn = self.withdrawals()
-        found = [r for r in self.receptions() if r.sample == sample and r.sha256 not in withdrawn]
+    def ordered(self, sample: bool, *, withdrawn: bool = False) -> list[Reception]:
+        """The campaign's receptions (sample or real), not withdrawn, in merge order;
+        ``withdrawn``: withdrawn files too."""
+        left_out = {} if withdrawn else self.withdrawals()
+        found = [r for r in self.receptions() if r.sample == sample and r.sha256 not in left_out]
         return sorted(found, key=Reception.order_key)
 
     def rows_of(self, sha256: str) -> tuple[list[Row], tuple[Row, ...]]:
@@ -251,14 +252,15 @@ class SubmissionArchive:
             )
         return self._rows[sha256]
 
-    def accepted(self, sample: bool) -> Iterator[AcceptedSubmission]:
+    def accepted(self, sample: bool, *, withdrawn: bool = False) -> Iterator[AcceptedSubmission]:
         """Accepted, attributed, not withdrawn receptions in merge order.
 
         A later reception's report of an action and date replaces an earlier one. A file
         received twice counts at each reception (its rows are the same). A reception without
         a body (journals of before attribution was required) is left out: no published row is
-        without an author."""
-        for reception in self.ordered(sample):
+        without an author. ``withdrawn``: withdrawn files too, in the same order (what a file
+        held, for the published table of files; never for rows)."""
+        for reception in self.ordered(sample, withdrawn=withdrawn):
             if not reception.accepted:
                 continue
             organisation = self.organisation_of(reception)

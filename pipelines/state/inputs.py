@@ -1,4 +1,4 @@
-"""What a dataset's version is made from, as one checksum computed without parsing anything.
+"""State: what a dataset's version is made from, as one checksum computed without parsing anything.
 
 A rerun whose inputs have the checksum recorded by the served version has nothing new to
 publish: it stops before reading the data (``flows._publish``). The checksum covers the

@@ -1,4 +1,4 @@
-"""Table Schema validation on Arrow columns, reporting exactly the errors frictionless reports.
+"""Validate stage: Table Schema validation on Arrow columns, reporting exactly the errors frictionless reports.
 
 frictionless reads a CSV row by row in Python (about 18 000 rows a second here); the same
 checks run on whole Arrow columns take a small fraction of that. The contract is equality:

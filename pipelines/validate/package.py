@@ -18,6 +18,7 @@ from typing import Any
 import frictionless
 from frictionless import errors as fe
 
+from pipelines.core.errors import ConfigError, NotFound
 from pipelines.core.problems import Problem, problem_of
 from pipelines.core.schema import TableSchema
 from pipelines.validate.columnar import (
@@ -121,6 +122,52 @@ def check_package(
         if task.name not in (references or {})
     }
     return PackageCheck(issues_of(report, skip=set(references or {})), rows, FRICTIONLESS, reason)
+
+
+class UnreadablePackage(ConfigError):
+    """``path`` (a descriptor, a CSV file or its schema) does not read as a package to
+    check: ``reason`` is what frictionless, the JSON parser or the system said."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        super().__init__(
+            f"Descripteur, table ou schéma illisible ({path}) : {reason}",
+            hint="Vérifiez que le fichier est un datapackage.json, ou un CSV accompagné de son "
+            "schéma de table (--schema), et qu'il se lit en UTF-8.",
+            path=path,
+            reason=reason,
+        )
+        self.path = path
+        self.reason = reason
+
+
+def package_to_check(path: Path, schema: Path | None = None) -> frictionless.Package:
+    """What ``ogp check`` checks: the Data Package a descriptor (``*.json``) describes, or a
+    one-table package of a CSV file, with its Table Schema when ``schema`` is given. Files
+    are resolved from the descriptor's folder, as frictionless does. Raises
+    :class:`NotFound` or :class:`UnreadablePackage`, never frictionless's own errors."""
+    for given in (path, schema):
+        if given is not None and not given.is_file():
+            raise NotFound(f"Fichier introuvable : {given}", path=given, hint="Vérifiez le chemin.")
+    basepath = str(path.parent.resolve())
+    try:
+        if path.suffix.lower() == ".json" and schema is None:
+            return frictionless.Package(path.name, basepath=basepath)
+        resource: dict[str, Any] = {"name": path.stem.lower(), "path": path.name}
+        if schema is not None:
+            resource["schema"] = json.loads(schema.read_text(encoding="utf-8"))
+        return frictionless.Package({"resources": [resource]}, basepath=basepath)
+    except (frictionless.FrictionlessException, ValueError, OSError) as exc:  # JSON, UTF-8, disk
+        raise UnreadablePackage(path, str(exc)) from None
+
+
+def check_path(path: Path, schema: Path | None = None) -> PackageCheck:
+    """:func:`check_package` of :func:`package_to_check`: every error of the package or CSV
+    file at ``path``. A file that cannot be read at all raises :class:`UnreadablePackage`."""
+    package = package_to_check(path, schema)
+    try:
+        return check_package(package)
+    except (frictionless.FrictionlessException, OSError) as exc:
+        raise UnreadablePackage(path, str(exc)) from None
 
 
 def issues_of(report: frictionless.Report, skip: Collection[str] = ()) -> list[Problem]:

@@ -29,8 +29,9 @@ from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
 
 from pipelines.core.config import PROJECT_ROOT, Settings
-from pipelines.core.errors import PipelineError, PublishError
+from pipelines.core.errors import PipelineError
 from pipelines.intake.dropoff import DropOff
+from pipelines.io.lock import LockHeld
 from pipelines.state.accesses import Access, AccessKind
 from publish.site import STYLESHEET
 
@@ -238,8 +239,8 @@ def create_app(door: DropOff, settings: Settings) -> Flask:
     @app.errorhandler(PipelineError)
     def pipeline_error(exc: PipelineError) -> Response:
         log.log(logging.ERROR, "erreur du guichet : %s", exc.message)
-        # PublishError: the state lock was held too long (a long collection): try again.
-        return error_page(503 if isinstance(exc, PublishError) else 500)
+        # LockHeld: the state lock was held too long (a long collection): try again.
+        return error_page(503 if isinstance(exc, LockHeld) else 500)
 
     del csrf  # registered on the app
     return app

@@ -1,0 +1,1 @@
+"""Publish stage: the metadata of a version (Data Package, DCAT-AP, udata)."""

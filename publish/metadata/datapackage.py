@@ -3,7 +3,8 @@
 Every file of the version is a resource with its ``bytes`` and ``hash`` (sha256), so
 that ``frictionless validate datapackage.json`` checks integrity as well as content.
 The CSV file of each table is the tabular resource (with its inline schema, primary and
-foreign keys); its Parquet and JSON twins are file resources holding the same rows.
+foreign keys); its Parquet and JSON twins are file resources holding the same rows. A
+dataset's workbook (its tables as sheets of one xlsx file) is one more file resource.
 """
 
 from __future__ import annotations
@@ -15,13 +16,18 @@ from typing import Any
 
 from pipelines.core.config import DatasetConfig
 from pipelines.core.schema import TableSchema
+from publish.workbook import MEDIA_TYPE as WORKBOOK_MEDIA_TYPE
+from publish.workbook import workbook_name
 from publish.writers import FORMATS
 
 MEDIA_TYPES = {
     "csv": "text/csv",
     "parquet": "application/vnd.apache.parquet",
     "json": "application/json",
+    "xlsx": WORKBOOK_MEDIA_TYPE,
 }
+# The workbook's resource name: no table has it.
+WORKBOOK = "classeur"
 
 # Keys of a published schema that describe the schema document itself rather than the
 # table (they stay in schemas/*.json, the schema's own home).
@@ -63,13 +69,34 @@ def resource_name(table: str, fmt: str) -> str:
     return table if fmt == "csv" else f"{table}-{fmt}"
 
 
-def table_of(resource: dict[str, Any]) -> str:
-    """The table a resource of a descriptor holds (the inverse of ``resource_name``)."""
+def table_of(resource: dict[str, Any]) -> str | None:
+    """The table a resource of a descriptor holds (the inverse of ``resource_name``); None
+    for the workbook, which holds several."""
+    if resource["name"] == WORKBOOK:
+        return None
     return (
         resource["name"].removesuffix(f"-{resource['format']}")
         if resource["format"] != "csv"
         else resource["name"]
     )
+
+
+def workbook_resource(config: DatasetConfig, facts: FileFacts) -> dict[str, Any]:
+    """The workbook as a file resource: its sheets named in its description."""
+    sheets = ", ".join(config.workbook)
+    return {
+        "name": WORKBOOK,
+        "path": workbook_name(config.slug),
+        "title": "Classeur de toutes les tables (XLSX)",
+        "description": f"Les tables {sheets} dans un classeur pour tableur, une feuille par table "
+        "(mêmes lignes et mêmes colonnes que leurs fichiers CSV ; cellules typées : nombres, dates, "
+        "heures en UTC ; titre et description de chaque colonne en commentaire de son en-tête).",
+        "format": "xlsx",
+        "mediatype": WORKBOOK_MEDIA_TYPE,
+        "bytes": facts.bytes,
+        "hash": f"sha256:{facts.sha256}",
+        "type": "file",
+    }
 
 
 def build_datapackage(
@@ -111,6 +138,8 @@ def build_datapackage(
             else:
                 resource["type"] = "file"
             resources.append(resource)
+    if config.workbook:
+        resources.append(workbook_resource(config, files[workbook_name(config.slug)]))
     return {
         "name": config.slug,
         "id": config.slug,

@@ -8,6 +8,9 @@ harvesters depend on:
   updates the dataset it imported, never duplicates it. Earlier versions are reachable
   through ``versions.json`` and ``CHANGELOG.md`` (``foaf:page``) and the version notes,
   not as datasets of their own.
+- Each dataset's Atom feed of versions (``versions.atom``), and the catalogue's, are
+  ``dct:relation`` of the dataset and of the catalogue: related resources a reader
+  subscribes to, beside ``dcat:landingPage`` and ``foaf:page``, which keep their meaning.
 - A distribution's ``dcat:downloadURL`` is the stable ``latest/`` URL of the file, so a
   new version updates each resource in place.
 - Every node has a URI (hash URIs under the dataset's) except the temporal coverage, a
@@ -40,6 +43,8 @@ from pipelines.core.config import CatalogConfig, DatasetConfig, SubmissionsSourc
 from publish import versioning as v
 from publish.metadata.datapackage import table_of
 
+FEED_FILE = "versions.atom"  # the feed of versions (publish.feeds), a dct:relation
+FEED_TYPE = "application/atom+xml"
 ADMS = Namespace("http://www.w3.org/ns/adms#")
 GSP = Namespace("http://www.opengis.net/ont/geosparql#")
 LOCN = Namespace("http://www.w3.org/ns/locn#")
@@ -52,7 +57,7 @@ IANA = "https://www.iana.org/assignments/media-types/"
 # The Etalab page URI: udata resolves it to "lov2" and CKAN's data.gouv.fr licence register
 # matches it exactly (without a trailing slash); the EU ETALAB_2_0 URI is not recognised.
 LICENCE_URIS = {"etalab-2.0": "https://www.etalab.gouv.fr/licence-ouverte-open-licence"}
-FILE_TYPES = {"csv": "CSV", "parquet": "PARQUET", "json": "JSON"}
+FILE_TYPES = {"csv": "CSV", "parquet": "PARQUET", "json": "JSON", "xlsx": "XLSX"}
 COUNTRIES = {"France": "FRA"}
 
 # France as a geometry. The plan is the national one, so its coverage is the whole
@@ -93,7 +98,7 @@ def wkt_multipolygon(boxes: tuple[tuple[str, float, float, float, float], ...]) 
 
 # A geometry per country of COUNTRIES, in WKT (GeoSPARQL's default CRS: WGS84 lon/lat).
 GEOMETRIES = {"FRA": wkt_multipolygon(FRANCE_BOXES)}
-FORMAT_LABELS = {"csv": "CSV", "parquet": "Parquet", "json": "JSON"}
+FORMAT_LABELS = {"csv": "CSV", "parquet": "Parquet", "json": "JSON", "xlsx": "XLSX"}
 
 Profile = Literal["dcat-ap", "datagouv"]
 SERIALISATIONS = {"ttl": "turtle", "jsonld": "json-ld", "rdf": "xml"}
@@ -176,6 +181,7 @@ PREF_LABELS = {
     f"{EU}file-type/CSV": "CSV",
     f"{EU}file-type/PARQUET": "Parquet",
     f"{EU}file-type/JSON": "JSON",
+    f"{EU}file-type/XLSX": "XLSX",
     "http://purl.org/adms/publishertype/NationalAuthority": "Autorité nationale",
     f"{EU}planned-availability/STABLE": "stable",
 }
@@ -325,13 +331,20 @@ def add_dataset(
     graph.add((node, DCAT.landingPage, _document(graph, page)))
     for name in (v.VERSIONS_FILE, v.CHANGELOG_FILE):
         graph.add((node, FOAF.page, _document(graph, f"{page}{name}")))
+    # The Atom feed of its versions: a related resource (what a reader subscribes to), not
+    # a distribution of the data nor a page of documentation.
+    graph.add((node, DCTERMS.relation, _document(graph, f"{page}{FEED_FILE}")))
     licence = _licence(graph, config.licence.id, config.licence.title)
     graph.add((node, DCTERMS.license, licence))
     for resource in descriptor["resources"]:
         table = table_of(resource)
-        standard = URIRef(schema_url(base_url, table))
-        graph.add((standard, RDF.type, DCTERMS.Standard))
-        _add_distribution(graph, node, page, resource, table, standard, licence, served, profile)
+        standard = None
+        if table is not None:  # the workbook holds several tables: no one schema
+            standard = URIRef(schema_url(base_url, table))
+            graph.add((standard, RDF.type, DCTERMS.Standard))
+        _add_distribution(
+            graph, node, page, resource, table or resource["name"], standard, licence, served, profile
+        )
     return node
 
 
@@ -347,7 +360,7 @@ def _add_distribution(
     page: str,
     resource: dict[str, Any],
     table: str,
-    standard: URIRef,
+    standard: URIRef | None,
     licence: URIRef,
     served: dict[str, Any],
     profile: Profile,
@@ -363,7 +376,9 @@ def _add_distribution(
             node,
             DCTERMS.description,
             RdfLiteral(
-                f"{resource['description']} Format {FORMAT_LABELS[fmt]} ; schéma : {standard}", lang="fr"
+                f"{resource['description']} Format {FORMAT_LABELS[fmt]}"
+                + (f" ; schéma : {standard}" if standard is not None else "."),
+                lang="fr",
             ),
         )
     )
@@ -395,7 +410,8 @@ def _add_distribution(
         )
     )
     graph.add((node, DCTERMS.license, licence))
-    graph.add((node, DCTERMS.conformsTo, standard))
+    if standard is not None:
+        graph.add((node, DCTERMS.conformsTo, standard))
     graph.add((node, DCTERMS.modified, _date(served["date"])))
     # The latest/ URL stays: what it serves changes with each version, the address does not.
     graph.add(
@@ -441,6 +457,7 @@ def build_catalog(
         )
     )
     graph.add((catalog, FOAF.homepage, _document(graph, base_url)))
+    graph.add((catalog, DCTERMS.relation, _document(graph, f"{base_url}{FEED_FILE}")))
     graph.add(
         (
             catalog,

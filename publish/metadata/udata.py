@@ -62,20 +62,20 @@ def build_udata_payload(
     for resource in descriptor["resources"]:
         fmt = resource["format"]
         table = table_of(resource)
-        resources.append(
-            {
-                "title": f"{table}.{fmt}",
-                "description": f"{resource['description']} (format {fmt.upper()})",
-                "type": "main",
-                "filetype": "remote",
-                "url": f"{page}latest/{resource['path']}",
-                "format": fmt,
-                "mime": resource["mediatype"],
-                "filesize": resource["bytes"],
-                "checksum": {"type": "sha256", "value": resource["hash"].removeprefix("sha256:")},
-                "schema": {"url": schema_url(base_url, table)},
-            }
-        )
+        entry: dict[str, Any] = {
+            "title": f"{table}.{fmt}" if table is not None else resource["path"],
+            "description": f"{resource['description']} (format {fmt.upper()})",
+            "type": "main",
+            "filetype": "remote",
+            "url": f"{page}latest/{resource['path']}",
+            "format": fmt,
+            "mime": resource["mediatype"],
+            "filesize": resource["bytes"],
+            "checksum": {"type": "sha256", "value": resource["hash"].removeprefix("sha256:")},
+        }
+        if table is not None:  # the workbook holds several tables: no one schema describes it
+            entry["schema"] = {"url": schema_url(base_url, table)}
+        resources.append(entry)
     resources.append(
         {
             "title": "Historique des versions (CHANGELOG.md)",

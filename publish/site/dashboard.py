@@ -1,13 +1,13 @@
-"""Publish stage: the progress dashboard's figures, computed from the published tables.
+"""Publish stage: the progress dashboard's figures, read from the published flat tables.
 
-Pure functions from the rows of the published plan (``engagements``, ``ambitions``,
-``actions``, ``responsables``, ``organisations``, ``cibles``) and progress (``suivi``,
-``suivi_cibles``) to what the home page shows: for each commitment and ambition the actions
-by status as of their latest report, the same counts at each report date, one line per
-action, and each target with its latest value, the share of the target reached and
-whether its deadline has passed. The page
-template only lays these figures out, and the browser test compares them with counts it
-makes itself from the published files.
+The states are computed once, when the progress dataset is built
+(``pipelines.gather.submissions.views``): each action's latest report is a row of
+``vue_actions``, each target's latest value, share reached and state a row of
+``vue_cibles``. Here they are only grouped and counted for the home page: for each
+commitment and ambition the actions by status, the same counts at each report date (the
+one « latest report » rule, applied to ``suivi`` as of each date), one line per action and
+per target. The page template only lays these figures out, and the browser test compares
+them with counts it makes itself from the published files.
 """
 
 from __future__ import annotations
@@ -17,9 +17,10 @@ from dataclasses import dataclass, field
 from html import escape
 from typing import Any
 
+from pipelines.gather.submissions.views import NO_REPORT, OVERDUE, REACHED, SEPARATOR, latest_by
+
 Row = dict[str, Any]
 
-NO_REPORT = "sans_rapport"
 NO_REPORT_LABEL = "Sans rapport"
 # Presentation only: the order of the OGP IRM completion scale on the page, then the two
 # states outside it, and a colour for each. The labels are the schema's (``categories``).
@@ -49,19 +50,35 @@ def status_scale(labels: dict[str, str]) -> Scale:
 
 @dataclass(frozen=True)
 class ActionLine:
-    """One row of the actions table: the action, its bodies and its latest report (``NO_REPORT`` if none)."""
+    """One row of the actions table: a row of ``vue_actions`` (status ``NO_REPORT`` if none)."""
 
     id_action: str
     title: str
     id_engagement: str
     id_ambition: str
-    bodies: tuple[str, ...]  # organisation ids
+    bodies: tuple[str, ...]  # organisation ids, the lead first
     status: str
     progress: int | None
     date: str | None
     comment: str | None
     evidence: str | None
     author: str | None = None  # the body that sent the latest report
+
+    @classmethod
+    def of(cls, row: Row) -> ActionLine:
+        return cls(
+            row["id_action"],
+            row["titre_action"],
+            row["id_engagement"],
+            row["id_ambition"],
+            tuple(row["ids_organisations_responsables"].split(SEPARATOR)),
+            row["statut"],
+            row.get("avancement_pct"),
+            row.get("date_rapport"),
+            row.get("commentaire"),
+            row.get("preuve_url"),
+            row.get("id_organisation_declarante"),
+        )
 
 
 @dataclass(frozen=True)
@@ -91,126 +108,10 @@ class BodyView:
         return sum(1 for a in self.actions if a.status == NO_REPORT)
 
 
-@dataclass
-class Dashboard:
-    """The home page's progress figures, each list in page order, as ``build_dashboard`` computes them."""
-
-    engagements: list[Group] = field(default_factory=list)
-    ambitions: list[Group] = field(default_factory=list)
-    over_time: list[tuple[str, dict[str, int]]] = field(default_factory=list)
-    actions: list[ActionLine] = field(default_factory=list)
-    bodies: dict[str, str] = field(default_factory=dict)  # id → name, for the filter
-    totals: dict[str, int] = field(default_factory=dict)
-    scale: Scale = ()
-    by_body: list[BodyView] = field(default_factory=list)
-    names: dict[str, str] = field(default_factory=dict)  # every body of the plan, id → name
-    targets: list[TargetLine] = field(default_factory=list)
-    targets_by_engagement: list[tuple[str, dict[str, int]]] = field(default_factory=list)
-    as_of: str = ""  # the date the deadlines are compared with: the served version's
-
-    @property
-    def overdue(self) -> list[TargetLine]:
-        """The targets whose deadline has passed without a report showing them reached, by deadline."""
-        return sorted(
-            (t for t in self.targets if t.state == "echeance_depassee"),
-            key=lambda t: (str(t.deadline), t.id_cible),
-        )
-
-    @property
-    def labels(self) -> dict[str, str]:
-        """The French label of each status value, in the scale's order."""
-        return {code: label for code, label, _ in self.scale}
-
-
-def latest_reports(rows: list[Row], as_of: str | None = None, key: str = "id_action") -> dict[str, Row]:
-    """The latest report of each action (or of each target, ``key="id_cible"``), dated
-    ``as_of`` or before if given."""
-    latest: dict[str, Row] = {}
-    for row in sorted(rows, key=lambda r: (r[key], r["date_rapport"])):
-        if as_of is None or row["date_rapport"] <= as_of:
-            latest[row[key]] = row
-    return latest
-
-
-def build_dashboard(
-    plan: dict[str, list[Row]],
-    suivi: list[Row],
-    scale: Scale,
-    suivi_cibles: list[Row] | None = None,
-    as_of: str = "",
-) -> Dashboard:
-    """The dashboard's figures from the published plan and progress tables; deadlines are
-    compared with ``as_of`` (ISO date)."""
-
-    def _counts(action_ids: list[str], latest: dict[str, Row]) -> dict[str, int]:
-        found = Counter(latest[a]["statut"] if a in latest else NO_REPORT for a in action_ids)
-        return {code: found.get(code, 0) for code, _, _ in scale}
-
-    actions = sorted(plan["actions"], key=lambda a: a["id_action"])
-    latest = latest_reports(suivi)
-    bodies: dict[str, list[str]] = {}
-    for row in sorted(plan["responsables"], key=lambda r: (r["id_action"], r["ordre"])):
-        bodies.setdefault(row["id_action"], []).append(row["id_organisation"])
-    dashboard = Dashboard(scale=scale)
-    for engagement in sorted(plan["engagements"], key=lambda e: e["id_engagement"]):
-        ids = [a["id_action"] for a in actions if a["id_engagement"] == engagement["id_engagement"]]
-        dashboard.engagements.append(
-            Group(engagement["id_engagement"], engagement["titre"], _counts(ids, latest))
-        )
-    for ambition in sorted(plan["ambitions"], key=lambda a: a["id_ambition"]):
-        ids = [a["id_action"] for a in actions if a["id_ambition"] == ambition["id_ambition"]]
-        dashboard.ambitions.append(Group(ambition["id_ambition"], ambition["titre"], _counts(ids, latest)))
-    all_ids = [a["id_action"] for a in actions]
-    for date in sorted({r["date_rapport"] for r in suivi}):
-        dashboard.over_time.append((date, _counts(all_ids, latest_reports(suivi, as_of=date))))
-    dashboard.totals = _counts(all_ids, latest)
-    for action in actions:
-        report = latest.get(action["id_action"])
-        dashboard.actions.append(
-            ActionLine(
-                action["id_action"],
-                action["titre"],
-                action["id_engagement"],
-                action["id_ambition"],
-                tuple(bodies.get(action["id_action"], ())),
-                report["statut"] if report else NO_REPORT,
-                report.get("avancement_pct") if report else None,
-                report["date_rapport"] if report else None,
-                report.get("commentaire") if report else None,
-                report.get("preuve_url") if report else None,
-                report.get("id_organisation") if report else None,
-            )
-        )
-    names = {o["id_organisation"]: o["nom"] for o in plan["organisations"]}
-    used = sorted({b for line in dashboard.actions for b in line.bodies}, key=lambda b: names.get(b, b))
-    dashboard.bodies = {b: names.get(b, b) for b in used}
-    dashboard.names = names
-    dashboard.by_body = [
-        BodyView(b, names.get(b, b), [a for a in dashboard.actions if b in a.bodies]) for b in used
-    ]
-    dashboard.as_of = as_of
-    dashboard.targets = build_targets(plan, suivi_cibles or [], as_of)
-    dashboard.targets_by_engagement = target_counts(dashboard.targets, dashboard.engagements)
-    return dashboard
-
-
-# The states of a target on the page, in page order, with a colour each (presentation only).
-TARGET_SCALE: Scale = (
-    ("atteinte", "Atteinte", "#18753c"),
-    ("en_cours", "En cours", "#0063cb"),
-    ("echeance_depassee", "Échéance dépassée, non atteinte", "#ce0500"),
-    ("sans_rapport", "Sans valeur déclarée", "#929292"),
-)
-
-
 @dataclass(frozen=True)
 class TargetLine:
-    """One target of the plan and where it stands as of ``as_of`` (the served version's date).
-
-    ``share`` is the part of the way from the baseline (``valeur_initiale``, 0 when the plan
-    gives none) to the target that the latest value covers: ``(value − baseline) / (target −
-    baseline)``, 1 or more when reached; for a milestone (``jalon``), 1 once reported as
-    passed. ``None`` when there is no value yet or the plan states no number to reach."""
+    """One target of the plan and where it stands as of the served version's date: a row
+    of ``vue_cibles`` (its share and state as that table computed them)."""
 
     id_cible: str
     id_action: str
@@ -228,67 +129,137 @@ class TargetLine:
     evidence: str | None = None
     share: float | None = None
     deadline_passed: bool = False
+    state: str = NO_REPORT
+    upper: float | None = None  # the upper bound of a range (« entre 10 et 20 »)
+    approximate: bool = False  # an order of magnitude (« une quarantaine »)
+    deadline_kind: str | None = None  # echeance, or debut (« à partir de »)
+    deadline_source: str | None = None  # texte, document, hors_document
+
+    @classmethod
+    def of(cls, row: Row) -> TargetLine:
+        return cls(
+            row["id_cible"],
+            row["id_action"],
+            row["id_engagement"],
+            row["citation"],
+            row["nature"],
+            row.get("valeur"),
+            row.get("unite"),
+            row.get("valeur_initiale"),
+            row.get("echeance"),
+            row.get("echeance_texte"),
+            row.get("valeur_atteinte"),
+            row.get("date_rapport"),
+            row.get("id_organisation_declarante"),
+            row.get("preuve_url"),
+            row.get("part_atteinte"),
+            bool(row.get("echeance_depassee")),
+            row["etat"],
+            row.get("valeur_max"),
+            bool(row.get("valeur_approchee")),
+            row.get("type_echeance"),
+            row.get("source_echeance"),
+        )
 
     @property
     def reached(self) -> bool:
-        return self.share is not None and self.share >= 1
+        return self.state == REACHED
+
+
+@dataclass
+class Dashboard:
+    """The home page's progress figures, each list in page order, as ``build_dashboard`` computes them."""
+
+    engagements: list[Group] = field(default_factory=list)
+    ambitions: list[Group] = field(default_factory=list)
+    over_time: list[tuple[str, dict[str, int]]] = field(default_factory=list)
+    actions: list[ActionLine] = field(default_factory=list)
+    bodies: dict[str, str] = field(default_factory=dict)  # id → name, for the filter
+    totals: dict[str, int] = field(default_factory=dict)
+    scale: Scale = ()
+    by_body: list[BodyView] = field(default_factory=list)
+    names: dict[str, str] = field(default_factory=dict)  # every body named by the tables, id → name
+    targets: list[TargetLine] = field(default_factory=list)
+    targets_by_engagement: list[tuple[str, dict[str, int]]] = field(default_factory=list)
+    as_of: str = ""  # the date the deadlines were compared with: the served version's
 
     @property
-    def state(self) -> str:
-        """The target's state on the page: reached, under way, deadline passed unmet, no report."""
-        if self.reached:
-            return "atteinte"
-        if self.deadline_passed:
-            return "echeance_depassee"
-        return "en_cours" if self.value is not None else "sans_rapport"
-
-
-def share_reached(
-    nature: str, target: float | None, baseline: float | None, value: float | None
-) -> float | None:
-    """The share of the way to the target that ``value`` covers (see :class:`TargetLine`)."""
-    if value is None:
-        return None
-    if nature == "jalon":
-        return 1.0 if value >= 1 else 0.0
-    if target is None:
-        return None
-    start = baseline or 0.0
-    if target == start:
-        return 1.0 if value >= target else 0.0
-    return (value - start) / (target - start)
-
-
-def build_targets(plan: dict[str, list[Row]], suivi_cibles: list[Row], as_of: str) -> list[TargetLine]:
-    """Every target of the plan in identifier order, with its latest reported value."""
-    latest = latest_reports(suivi_cibles, key="id_cible")
-    engagement_of = {a["id_action"]: a["id_engagement"] for a in plan["actions"]}
-    lines = []
-    for target in sorted(plan.get("cibles", []), key=lambda t: t["id_cible"]):
-        report = latest.get(target["id_cible"])
-        value = float(report["valeur_atteinte"]) if report else None
-        deadline = target.get("echeance")
-        lines.append(
-            TargetLine(
-                target["id_cible"],
-                target["id_action"],
-                engagement_of.get(target["id_action"], ""),
-                target["citation"],
-                target["nature"],
-                target.get("valeur"),
-                target.get("unite"),
-                target.get("valeur_initiale"),
-                deadline,
-                target.get("echeance_texte"),
-                value,
-                report["date_rapport"] if report else None,
-                report.get("id_organisation") if report else None,
-                report.get("preuve_url") if report else None,
-                share_reached(target["nature"], target.get("valeur"), target.get("valeur_initiale"), value),
-                deadline is not None and str(deadline) < as_of,
-            )
+    def overdue(self) -> list[TargetLine]:
+        """The targets whose deadline has passed without a report showing them reached, by deadline."""
+        return sorted(
+            (t for t in self.targets if t.state == OVERDUE),
+            key=lambda t: (str(t.deadline), t.id_cible),
         )
-    return lines
+
+    @property
+    def labels(self) -> dict[str, str]:
+        """The French label of each status value, in the scale's order."""
+        return {code: label for code, label, _ in self.scale}
+
+
+def body_names(vue_actions: list[Row]) -> dict[str, str]:
+    """Every body ``vue_actions`` names (responsible or reporting), id → name."""
+    names: dict[str, str] = {}
+    for row in vue_actions:
+        ids = row["ids_organisations_responsables"].split(SEPARATOR)
+        names.update(zip(ids, row["noms_organisations_responsables"].split(SEPARATOR), strict=True))
+        if row.get("id_organisation_declarante"):
+            names[row["id_organisation_declarante"]] = row["nom_organisation_declarante"]
+    return names
+
+
+def build_dashboard(
+    vue_actions: list[Row],
+    vue_cibles: list[Row],
+    suivi: list[Row],
+    scale: Scale,
+    as_of: str = "",
+) -> Dashboard:
+    """The dashboard's figures from the published flat tables (``vue_actions``, ``vue_cibles``)
+    and, for the counts at each report date, ``suivi``; ``as_of`` is the date the tables
+    compared deadlines with (the served version's)."""
+
+    def _counts(statuses: list[str]) -> dict[str, int]:
+        found = Counter(statuses)
+        return {code: found.get(code, 0) for code, _, _ in scale}
+
+    rows = sorted(vue_actions, key=lambda r: r["id_action"])
+    dashboard = Dashboard(scale=scale, as_of=as_of)
+    dashboard.actions = [ActionLine.of(r) for r in rows]
+    engagements = sorted({(r["id_engagement"], r["titre_engagement"]) for r in rows})
+    for ident, title in engagements:
+        statuses = [r["statut"] for r in rows if r["id_engagement"] == ident]
+        dashboard.engagements.append(Group(ident, title, _counts(statuses)))
+    for ident, title in sorted({(r["id_ambition"], r["titre_ambition"]) for r in rows}):
+        statuses = [r["statut"] for r in rows if r["id_ambition"] == ident]
+        dashboard.ambitions.append(Group(ident, title, _counts(statuses)))
+    ids = [r["id_action"] for r in rows]
+    for date in sorted({r["date_rapport"] for r in suivi}):
+        then = latest_by(suivi, "id_action", as_of=date)
+        dashboard.over_time.append(
+            (date, _counts([then[a]["statut"] if a in then else NO_REPORT for a in ids]))
+        )
+    dashboard.totals = _counts([r["statut"] for r in rows])
+    names = body_names(rows)
+    used = sorted({b for line in dashboard.actions for b in line.bodies}, key=lambda b: names.get(b, b))
+    dashboard.bodies = {b: names.get(b, b) for b in used}
+    dashboard.names = names
+    dashboard.by_body = [
+        BodyView(b, names.get(b, b), [a for a in dashboard.actions if b in a.bodies]) for b in used
+    ]
+    dashboard.targets = [TargetLine.of(r) for r in sorted(vue_cibles, key=lambda r: r["id_cible"])]
+    dashboard.targets_by_engagement = target_counts(dashboard.targets, dashboard.engagements)
+    return dashboard
+
+
+# The states of a target on the page, in page order, with a colour each (presentation only;
+# the labels are those of vue_cibles's etat).
+TARGET_SCALE: Scale = (
+    (REACHED, "Atteinte", "#18753c"),
+    ("en_cours", "En cours", "#0063cb"),
+    (OVERDUE, "Échéance dépassée, non atteinte", "#ce0500"),
+    (NO_REPORT, "Sans valeur déclarée", "#929292"),
+)
 
 
 def target_counts(lines: list[TargetLine], engagements: list[Group]) -> list[tuple[str, dict[str, int]]]:

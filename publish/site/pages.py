@@ -12,19 +12,23 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import jinja2
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from pipelines.core.config import CatalogConfig, SubmissionsSource
 from pipelines.core.look import SITE_CSS
 from pipelines.core.schema import primary_key
 from pipelines.core.vocabulary import labels
+from pipelines.gather.submissions.views import derive_views
 from publish import versioning as v
-from publish.metadata.dcat import PublishedDataset, dataset_uri, schema_url
+from publish.metadata.datapackage import table_of
+from publish.metadata.dcat import FEED_FILE, FEED_TYPE, PublishedDataset, dataset_uri, schema_url
+from publish.portal import url_problem
 from publish.site.dashboard import (
     TARGET_SCALE,
     Dashboard,
@@ -32,6 +36,7 @@ from publish.site.dashboard import (
     stacked_bars_svg,
     status_scale,
 )
+from publish.site.fields import PREVIEW_ROWS, constraints_of, example_text, pattern_fr, read_preview
 
 MONTHS = (
     "janvier",
@@ -88,22 +93,6 @@ def size_fr(size: int) -> str:
     return f"{size} o"
 
 
-def constraint_fr(name: str, value: Any) -> str:
-    """A field constraint in French for the schema tables; empty for a false ``required`` or ``unique``."""
-    if name in ("required", "unique"):
-        return {"required": "obligatoire", "unique": "unique"}[name] if value else ""
-    if name == "enum":
-        return "une valeur parmi : " + ", ".join(map(str, value))
-    texts = {
-        "minimum": f"minimum {value}",
-        "maximum": f"maximum {value}",
-        "minLength": f"au moins {value} caractère(s)",
-        "maxLength": f"au plus {value} caractères",
-        "pattern": f"motif {value}",
-    }
-    return texts.get(name, f"{name} : {value}")
-
-
 @cache
 def _environment() -> jinja2.Environment:
     environment = jinja2.Environment(
@@ -115,7 +104,10 @@ def _environment() -> jinja2.Environment:
         keep_trailing_newline=True,
     )
     environment.filters.update(date_fr=date_fr, size_fr=size_fr, number_fr=number_fr, percent_fr=percent_fr)
-    environment.globals.update(constraint_fr=constraint_fr, site_css=Markup(SITE_CSS))
+    environment.filters.update(example_text=example_text, pattern_fr=pattern_fr, link_datasets=link_datasets)
+    environment.globals.update(
+        constraints_of=constraints_of, feed_file=FEED_FILE, feed_type=FEED_TYPE, site_css=Markup(SITE_CSS)
+    )
     return environment
 
 
@@ -175,24 +167,103 @@ def _dashboard(
         return None, ""
     source = progress.config.source
     assert isinstance(source, SubmissionsSource)
-    plan_dir = out / "datasets" / source.plan / "latest"
-    if not plan_dir.is_dir():
-        return None, ""
-    plan = {t: _json(plan_dir / f"{t}.json") for t in PLAN_TABLES}
-    # A plan version published before its targets were curated has no cibles table.
-    plan["cibles"] = _json(plan_dir / "cibles.json") if (plan_dir / "cibles.json").exists() else []
     latest = out / "datasets" / progress.config.slug / "latest"
-    suivi = _json(latest / "suivi.json")
-    # A version published before the targets were reported on has no suivi_cibles.
-    suivi_cibles = _json(latest / "suivi_cibles.json") if (latest / "suivi_cibles.json").exists() else []
+    views = _flat_tables(out / "datasets" / source.plan / "latest", latest, progress, current)
+    if views is None:
+        return None, ""
     notice = (source.sample_notice or "") if source.sample else ""
     # The statuses' labels are those of the served version's own schema; a version published
     # before its schema carried them is shown with the current schema's.
-    served = next(r["schema"] for r in progress.descriptor["resources"] if r["name"] == "suivi")
+    schemas = {r["name"]: r["schema"] for r in progress.descriptor["resources"] if "schema" in r}
+    served = schemas.get("vue_actions") or schemas["suivi"]
     found = labels(served, "statut") or labels(current.get("suivi", served), "statut")
+    vue_actions, vue_cibles = views
     return build_dashboard(
-        plan, suivi, status_scale(found), suivi_cibles, str(progress.served["date"])[:10]
+        vue_actions,
+        vue_cibles,
+        _json(latest / "suivi.json"),
+        status_scale(found),
+        str(progress.served["date"])[:10],
     ), notice
+
+
+def _flat_tables(
+    plan_dir: Path, latest: Path, progress: PublishedDataset, current: dict[str, dict[str, Any]]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]] | None:
+    """The served ``vue_actions`` and ``vue_cibles``: what the dashboard shows. A version
+    published before the flat tables existed has them derived from its own tables by the
+    same functions that build them (``derive_views``), as of its date; None without a plan."""
+    if (latest / "vue_actions.json").exists() and (latest / "vue_cibles.json").exists():
+        return _json(latest / "vue_actions.json"), _json(latest / "vue_cibles.json")
+    if not plan_dir.is_dir():
+        return None
+    plan = {t: _json(plan_dir / f"{t}.json") for t in PLAN_TABLES}
+    # A plan version published before its targets were curated has no cibles table.
+    plan["cibles"] = _json(plan_dir / "cibles.json") if (plan_dir / "cibles.json").exists() else []
+    suivi_cibles = _json(latest / "suivi_cibles.json") if (latest / "suivi_cibles.json").exists() else []
+    derived = derive_views(
+        plan,
+        {"suivi": _json(latest / "suivi.json"), "suivi_cibles": suivi_cibles},
+        [],
+        str(progress.served["date"])[:10],
+        current,
+    )
+    return derived["vue_actions"], derived["vue_cibles"]
+
+
+def _report(version_dir: Path) -> dict[str, Any]:
+    """The served version's ``report.json`` (the validation of the build), or {} if it has none."""
+    path = version_dir / "report.json"
+    if not path.is_file():
+        return {}
+    document = json.loads(path.read_text(encoding="utf-8"))
+    return document if isinstance(document, dict) else {}
+
+
+def _tables(d: PublishedDataset, version_dir: Path, report: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each table of the served version: its schema and key, its files (by format), its
+    number of rows (from the report) and its first rows (from its CSV file)."""
+    files: dict[str, list[dict[str, Any]]] = {}
+    for resource in d.descriptor["resources"]:
+        files.setdefault(table_of(resource), []).append(resource)
+    counts = report.get("tables", {}) if isinstance(report.get("tables"), dict) else {}
+    tables = []
+    for resource in d.descriptor["resources"]:
+        if "schema" not in resource:
+            continue
+        name = resource["name"]
+        tables.append(
+            {
+                "name": name,
+                "schema": resource["schema"],
+                "key": _key(resource["schema"]),
+                "files": [{"path": r["path"], "format": r["format"]} for r in files[name]],
+                "rows": counts.get(name, {}).get("lignes"),
+                "preview": read_preview(version_dir / resource["path"]),
+            }
+        )
+    return tables
+
+
+def link_datasets(text: str, root: str, known: dict[str, str]) -> Markup:
+    """``text``, escaped, with each identifier of a served dataset made a link to its page; a
+    Jinja filter. An identifier inside a longer one (the plan's within the progress
+    dataset's) is not one."""
+    if not known:
+        return escape(text)
+    names = "|".join(re.escape(slug) for slug in sorted(known, key=len, reverse=True))
+    parts: list[Markup] = []
+    last = 0
+    for found in re.finditer(rf"(?<![\w-])({names})(?![\w-])", text):
+        parts.append(escape(text[last : found.start()]))
+        parts.append(
+            Markup('<a href="{}">{}</a>').format(
+                f"{root}datasets/{found.group(1)}/index.html", found.group(1)
+            )
+        )
+        last = found.end()
+    parts.append(escape(text[last:]))
+    return Markup("").join(parts)
 
 
 def plan_slug_of(datasets: list[PublishedDataset]) -> str:
@@ -274,23 +345,28 @@ def render_site(
             )
             .encode("utf-8")
         )
+    known = {d.config.slug: d.config.title for d in datasets}
+    local = url_problem(base_url) is not None
     schemas: dict[str, dict[str, Any]] = {}
+    owners: dict[str, dict[str, Any]] = {}
     for d in datasets:
-        tables = []
-        for resource in d.descriptor["resources"]:
-            if "schema" in resource:
-                schemas[resource["name"]] = resource["schema"]
-                tables.append(
-                    {"name": resource["name"], "schema": resource["schema"], "key": _key(resource["schema"])}
-                )
+        version_dir = out / "datasets" / d.config.slug / str(d.log.served)
+        report = _report(version_dir)
+        tables = _tables(d, version_dir, report)
+        for t in tables:
+            schemas[t["name"]] = t["schema"]
+            owners[t["name"]] = {"slug": d.config.slug, "title": d.config.title, "files": t["files"]}
         source = d.config.source
         notice = source.sample_notice if isinstance(source, SubmissionsSource) and source.sample else ""
+        plan = str(source.plan) if isinstance(source, SubmissionsSource) and source.plan in known else ""
         pages[f"datasets/{d.config.slug}/index.html"] = (
             environment.get_template("dataset.html")
             .render(
                 root="../../",
                 d=d,
                 tables=tables,
+                report=report,
+                preview_limit=PREVIEW_ROWS,
                 rule=VERSION_RULE,
                 licence=d.config.licence.title,
                 description=[
@@ -309,6 +385,9 @@ def render_site(
                 rollback=d.rollback(),
                 level_fr=LEVELS_FR,
                 identifier=str(dataset_uri(base_url, d.config.slug)),
+                local=local,
+                known=known,
+                related={"slug": plan, "title": known[plan]} if plan else None,
                 json_ld=_schema_org(d, base_url),
             )
             .encode("utf-8")
@@ -323,6 +402,9 @@ def render_site(
                 key=_key(schema),
                 licence=licence,
                 url=schema_url(base_url, name),
+                owner=owners.get(name),
+                documented=set(schemas),
+                known=known,
             )
             .encode("utf-8")
         )

@@ -89,7 +89,7 @@ def _compare_schema(table: str, old: dict[str, Any], new: dict[str, Any], change
                 change.raise_to(Level.MINOR, f"{table}: contraintes du champ {name} assouplies")
             else:
                 change.raise_to(Level.MAJOR, f"{table}: contraintes du champ {name} modifiées")
-    for name in new_fields.keys() - old_fields.keys():
+    for name in [n for n in new_fields if n not in old_fields]:  # schema order, not a set's
         if new_fields[name].get("constraints", {}).get("required"):
             change.raise_to(Level.MAJOR, f"{table}: champ obligatoire {name} ajouté")
         else:
@@ -160,7 +160,7 @@ def classify_change(
     """
     count = counts or (lambda table, key: diff_table(old_rows[table], new_rows[table], key).counts)
     change = Change(Level.NONE)
-    for table in old_schemas.keys() - new_schemas.keys():
+    for table in sorted(old_schemas.keys() - new_schemas.keys()):
         change.raise_to(Level.MAJOR, f"table {table} supprimée")
     for table in sorted(new_schemas):
         new_schema = new_schemas[table]

@@ -1,4 +1,4 @@
-"""Row counts of a change between two versions of a table, on Arrow columns.
+"""Publish stage: row counts of a change between two versions of a table, on Arrow columns.
 
 ``versions.diff_table`` compares rows as Python dicts read from the published JSON: right
 for the plan and the progress reports, out of reach for a table of ten million rows

@@ -217,6 +217,8 @@ def test_a_campaign_over_several_runs(tmp_path: Path) -> None:
     refused = c.run(real=False)
     assert refused.returncode == 2 and "OGP_SUBMISSIONS_INBOX" in refused.stderr
     assert "Traceback" not in refused.stderr
+    # The French error alone: no line of Prefect's (« ERROR | Flow run … ») before it.
+    assert refused.stderr.startswith("Erreur : ") and "Flow run" not in refused.stderr
     assert tree(c.out) == site_before
     assert (c.state / PROGRESS_SLUG / "journal.jsonl").read_bytes() == journal
 
@@ -227,7 +229,11 @@ def test_a_campaign_over_several_runs(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     c.check()
     assert c.log()["versions"][-1]["version"] == "1.2.0"
-    assert c.log()["versions"][-1]["reasons"] == ["suivi: 1 ligne(s) ajoutée(s)"]
+    assert c.log()["versions"][-1]["reasons"] == [  # the row, its file, the action's latest report
+        "soumissions: 1 ligne(s) ajoutée(s)",
+        "suivi: 1 ligne(s) ajoutée(s)",
+        "vue_actions: 1 ligne(s) modifiée(s)",
+    ]
     diff = c.ogp("diff", PROGRESS_SLUG, "1.1.0", "1.2.0", "--out", str(c.out))
     assert "  motif : suivi: 1 ligne(s) ajoutée(s)" in diff.stdout.splitlines()
 

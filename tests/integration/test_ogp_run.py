@@ -13,8 +13,10 @@ from pathlib import Path
 import frictionless
 import pytest
 
+from bench.synthetic import DATASET_SLUG, reference_keys, write_datasets_dir
 from pipelines.core.config import Settings, load_dataset
 from pipelines.state.inputs import input_fingerprint
+from publish.catalog import local_address_notice
 from tests.conftest import PLAN_SLUG, PROGRESS_SLUG, ROOT
 
 pytestmark = pytest.mark.slow
@@ -47,6 +49,16 @@ def tree(root: Path) -> dict[str, bytes | str]:
     return found
 
 
+# What Prefect writes itself, in English: none of it before (or after) a French error, unless
+# --verbose; an error of ours is never a traceback.
+ENGLISH = (" | ERROR ", " | WARNING ", "Flow run", "Task run", "Encountered exception", "Traceback")
+
+
+def assert_french_only(stderr: str) -> None:
+    assert stderr.startswith("Erreur : "), stderr
+    assert not [word for word in ENGLISH if word in stderr], stderr
+
+
 def failed_run(tmp_path: Path, datasets: Path) -> subprocess.CompletedProcess[str]:
     """``ogp run`` on edited dataset definitions, expected to stop on a source problem."""
     result = ogp(
@@ -59,7 +71,8 @@ def failed_run(tmp_path: Path, datasets: Path) -> subprocess.CompletedProcess[st
         str(tmp_path / "var"),
     )
     assert result.returncode == 2, result.stdout
-    assert "Traceback" not in result.stderr + result.stdout
+    assert "Traceback" not in result.stdout
+    assert_french_only(result.stderr)
     return result
 
 
@@ -98,6 +111,8 @@ def test_off_a_terminal_the_summary_keeps_whole_names_and_prefect_stays_quiet(
         f"  - {ROOT}/datasets/{PROGRESS_SLUG}/soumissions-exemple/meae/export-excel-meae.csv, fichier : Le "
         "fichier n'est pas en UTF-8 : il a été lu comme du Windows-1252 (l'encodage par défaut d'Excel en "
         "français) et converti en UTF-8.",
+        # Built on the default loopback address: said once, with the command to run instead.
+        local_address_notice("http://127.0.0.1:8000/"),
     ]
     history = ogp("versions", PROGRESS_SLUG, "--out", str(out))
     assert (
@@ -223,6 +238,22 @@ def test_an_unreachable_source_fails_the_run_and_publishes_no_progress(tmp_path:
     result = failed_run(tmp_path, datasets)
     assert "n'a pas pu être lu" in result.stderr and "Rien n'a été publié" in result.stderr
     assert not (tmp_path / "site" / "datasets" / PROGRESS_SLUG).exists()
+
+
+def test_invalid_data_is_said_in_french_only_unless_verbose(tmp_path: Path) -> None:
+    """A table file with invalid rows: exit 1, the French error and its table of problems,
+    and no line of Prefect's before it; with --verbose, Prefect's line is there, without a
+    traceback (the error is ours, and expected)."""
+    datasets = write_datasets_dir(tmp_path / "datasets", 300, invalid=True, keys=reference_keys())
+    args = ("run", "--datasets-dir", str(datasets), "--out", str(tmp_path / "site"))
+    quiet = ogp(*args, "--state-dir", str(tmp_path / "var"))
+    assert quiet.returncode == 1, quiet.stderr
+    assert_french_only(quiet.stderr)
+    assert "constraint-error" in quiet.stderr or "type-error" in quiet.stderr  # the problems' codes
+    verbose = ogp(*args, "--state-dir", str(tmp_path / "var-2"), "--verbose")
+    assert verbose.returncode == 1, verbose.stderr
+    assert "Encountered exception" in verbose.stderr and "Traceback" not in verbose.stderr
+    assert not (tmp_path / "site" / "datasets" / DATASET_SLUG).exists()  # nothing of it published
 
 
 def test_two_concurrent_runs_leave_one_consistent_result(first_run: Path, tmp_path: Path) -> None:

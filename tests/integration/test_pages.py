@@ -1,9 +1,13 @@
 """The pages, in a real browser (Debian's Chromium, headless, driven by Playwright): links
-resolve, nothing comes from the network, the dashboard shows the published numbers, the
-filters work and the page works without JavaScript. Screenshots go to test-output/."""
+resolve, nothing comes from the network, every page passes axe-core with no violation, the
+dashboard shows the published numbers, the filters work and the page works without
+JavaScript, each dataset page shows the first rows of each table as its CSV holds them, and
+the feeds each page names read in feedparser. Screenshots go to test-output/."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import shutil
@@ -15,6 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
+import feedparser
 import pytest
 import requests
 
@@ -46,6 +51,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         timeout=300,
     )
     assert result.returncode == 0, result.stderr
+    # Built on the default (loopback) address: said once, with how to set a public one.
+    assert result.stderr.count("OGP_BASE_URL=") == 1, result.stderr
     server = make_server(out, port=0)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_address[1]}/"
@@ -160,12 +167,14 @@ def test_targets_on_the_dashboard_equal_the_published_data_without_javascript(br
     expected = {}
     for t in targets:
         value = latest.get(t["id_cible"])
-        if value is None:
-            share = None
-        elif t["nature"] == "jalon":
-            share = 100 if value >= 1 else 0
+        start = t["valeur_initiale"] or 0
+        if t["nature"] == "jalon":
+            share = None if value is None else 100 if value >= 1 else 0
+        elif value is None:  # reached when the plan was published, or not known
+            share = 100 if t["valeur_initiale"] is not None and start >= t["valeur"] else None
+        elif t["valeur"] == start:
+            share = 100 if value >= start else 0
         else:
-            start = t["valeur_initiale"] or 0
             share = int((value - start) / (t["valeur"] - start) * 100 + 0.5)
         late = bool(t["echeance"]) and t["echeance"] < as_of
         state = (
@@ -311,4 +320,132 @@ def test_dataset_page_shows_files_versions_schemas_and_json_ld(browser, site: st
     assert "MAJEURE" in page.inner_text("main")  # the version rule is written on the page
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "jeu-de-donnees.png"), full_page=True)
+    page.context.close()
+
+
+def every_page(site: str) -> list[str]:
+    """Every page of the site: the two at the root, one per dataset, one per table schema."""
+    catalogue = requests.get(f"{site}catalog.jsonld", timeout=10).json()
+    # Identifiers carry the address the site was built for, not this server's port.
+    datasets = sorted(
+        "datasets/" + node["@id"].rsplit("/datasets/", 1)[1]
+        for node in catalogue["@graph"]
+        if node.get("@type") == "dcat:Dataset"
+    )
+    tables = sorted(
+        r["name"]
+        for d in datasets
+        for r in requests.get(f"{site}{d}/latest/datapackage.json", timeout=10).json()["resources"]
+        if "schema" in r
+    )
+    return [
+        "index.html",
+        "organismes.html",
+        *[f"{d}/index.html" for d in datasets],
+        *[f"schemas/{t}.html" for t in tables],
+    ]
+
+
+def test_every_page_passes_axe_core_with_no_violation_and_names_the_feed(browser, site: str) -> None:  # noqa: ANN001
+    from axe_playwright_python.sync_playwright import Axe
+
+    axe = Axe()  # axe-core as the package bundles it: nothing is fetched
+    pages = every_page(site)
+    assert len(pages) >= 2 + 2 + 9  # at least the nine tables of the two datasets
+    found = {}
+    for path in pages:
+        page, requested = open_page(browser, site + path)
+        results = axe.run(page)
+        found[path] = [(v["id"], [n["target"] for n in v["nodes"]]) for v in results.response["violations"]]
+        assert results.response["passes"]  # the rules did run on the page
+        feeds = page.eval_on_selector_all(
+            "link[rel=alternate][type='application/atom+xml']", "ls => ls.map(l => l.href)"
+        )
+        assert f"{site}versions.atom" in feeds, path
+        if path.startswith("datasets/"):
+            assert site + path.replace("index.html", "versions.atom") in feeds
+        assert all(url.startswith(site) for url in requested)
+        (SCREENSHOTS / "axe").mkdir(parents=True, exist_ok=True)
+        page.screenshot(
+            path=str(SCREENSHOTS / "axe" / (path.replace("/", "_").removesuffix(".html") + ".png"))
+        )
+        page.context.close()
+    assert found == {path: [] for path in pages}
+
+
+def test_the_feeds_read_in_feedparser_one_entry_per_version(site: str) -> None:
+    entries = 0
+    for slug in (PLAN_SLUG, PROGRESS_SLUG):
+        answer = requests.get(f"{site}datasets/{slug}/versions.atom", timeout=10)
+        assert answer.headers["Content-Type"] == "application/atom+xml; charset=utf-8"
+        assert answer.headers["Access-Control-Allow-Origin"] == "*"
+        feed = feedparser.parse(answer.content)
+        log = requests.get(f"{site}datasets/{slug}/versions.json", timeout=10).json()
+        assert not feed.bozo and len(feed.entries) == len(log["versions"]) == 1
+        (entry,) = feed.entries
+        assert entry.id == f"http://127.0.0.1:8000/datasets/{slug}/1.0.0/"  # built on the default address
+        entries += len(feed.entries)
+    catalogue = feedparser.parse(requests.get(f"{site}versions.atom", timeout=10).content)
+    assert not catalogue.bozo and len(catalogue.entries) == entries == 2
+
+
+def test_each_table_of_a_dataset_page_shows_its_first_rows_as_the_csv_holds_them(browser, site: str) -> None:  # noqa: ANN001
+    for slug in (PLAN_SLUG, PROGRESS_SLUG):
+        page, _ = open_page(browser, f"{site}datasets/{slug}/index.html", javascript=False)
+        descriptor = requests.get(f"{site}datasets/{slug}/latest/datapackage.json", timeout=10).json()
+        for resource in (r for r in descriptor["resources"] if "schema" in r):
+            name = resource["name"]
+            text = requests.get(f"{site}datasets/{slug}/latest/{resource['path']}", timeout=10).text
+            rows = list(csv.reader(io.StringIO(text, newline="")))
+            shown = page.eval_on_selector_all(
+                f"#table-apercu-{name} tr", "rs => rs.map(r => Array.from(r.cells).map(c => c.textContent))"
+            )
+            expected = [[c if len(c) <= 200 else c[:200] + "…" for c in row] for row in rows[:21]]
+            assert shown == expected, name
+            links = page.eval_on_selector_all(
+                f"#table-{name} ~ ul.liens-table a", "as => as.map(a => a.getAttribute('href'))"
+            )
+            assert f"../../schemas/{name}.html" in links and "latest/report.json" in links
+            assert "versions.atom" in links
+        # The identifier of a site built on the loopback address is not called stable.
+        assert "adresse locale, non publique" in page.inner_text("#identifiant")
+        page.context.close()
+    # The progress dataset's page links the plan it refers to.
+    page, _ = open_page(browser, f"{site}datasets/{PROGRESS_SLUG}/index.html", javascript=False)
+    assert page.get_attribute("#jeu-lie", "href") == f"../../datasets/{PLAN_SLUG}/index.html"
+    page.context.close()
+
+
+def test_schema_pages_link_back_and_say_examples_and_patterns_as_reusers_read_them(
+    browser, site: str
+) -> None:  # noqa: ANN001
+    page, _ = open_page(browser, f"{site}schemas/organisations.html", javascript=False)
+    assert (
+        page.get_attribute("#jeu-de-donnees", "href")
+        == f"../datasets/{PLAN_SLUG}/index.html#table-organisations"
+    )
+    rows = page.eval_on_selector_all(
+        "table.champs tbody tr", "rs => rs.map(r => Array.from(r.cells).map(c => c.textContent))"
+    )
+    cells = {row[0]: row for row in rows}
+    organisations = published(site, PLAN_SLUG, "organisations")
+    text = requests.get(f"{site}datasets/{PLAN_SLUG}/latest/organisations.csv", timeout=10).text
+    alias_cells = [row[4] for row in csv.reader(io.StringIO(text, newline=""))][1:]
+    assert alias_cells and all(
+        json.loads(c) == o["alias"] for c, o in zip(alias_cells, organisations, strict=True)
+    )
+    example = cells["alias"][4]
+    assert json.loads(example) and example.startswith('["')  # JSON as in the CSV, not a Python list
+    constraints = cells["id_organisation"][3]
+    assert constraints.index("de la forme") < constraints.index("^[a-z][a-z0-9-]*$")
+    # Field names are never broken inside a word.
+    assert page.eval_on_selector_all(
+        "table.champs code.nom", "cs => cs.every(c => getComputedStyle(c).whiteSpace === 'nowrap')"
+    )
+    heights = page.eval_on_selector_all(
+        "table.champs code.nom", "cs => cs.map(c => c.getClientRects().length)"
+    )
+    assert set(heights) == {1}
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "schema-organisations.png"), full_page=True)
     page.context.close()

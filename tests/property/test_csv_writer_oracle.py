@@ -84,10 +84,21 @@ def test_a_lone_empty_column_and_an_empty_table() -> None:
     assert write_csv(empty) == oracle(empty) == b"a,b\n"
 
 
+def _as_spreadsheets_read(value: object) -> object:
+    """The oracle's own statement of the number rule: an integral double as an integer."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, list):
+        return [_as_spreadsheets_read(v) for v in value]
+    return value
+
+
 def json_oracle(table: pa.Table) -> bytes:
     from pipelines.core.schema import python_value
 
-    records = [{k: python_value(v) for k, v in row.items()} for row in table.to_pylist()]
+    records = [
+        {k: _as_spreadsheets_read(python_value(v)) for k, v in row.items()} for row in table.to_pylist()
+    ]
     return (json.dumps(records, ensure_ascii=False, indent=2, allow_nan=False) + "\n").encode("utf-8")
 
 
@@ -103,3 +114,34 @@ def test_columnar_json_equals_json_dumps(table: pa.Table) -> None:
 def test_json_escapes_every_control_character() -> None:
     table = pa.table({"texte": pa.array(["".join(chr(c) for c in range(40)) + '\\"é😀', None])})
     assert write_json(table) == json_oracle(table)
+
+
+def test_integral_numbers_are_written_as_integers_and_others_with_a_point() -> None:
+    values = [3.0, 100000.0, -0.0, 2.5, 0.1, 1e16, 1.5e16, -7.0, 1e-07, None]
+    table = pa.table({"mesure": pa.array(values, pa.float64())})
+    assert write_csv(table).decode().split("\n")[1:-1] == [
+        "3",
+        "100000",
+        "0",
+        "2.5",
+        "0.1",
+        "10000000000000000",
+        "15000000000000000",
+        "-7",
+        "1e-07",
+        '""',  # a lone empty cell is quoted, so that the row is not blank
+    ]
+    assert [
+        line.strip().rstrip(",") for line in write_json(table).decode().splitlines() if "mesure" in line
+    ] == [
+        '"mesure": 3',
+        '"mesure": 100000',
+        '"mesure": 0',
+        '"mesure": 2.5',
+        '"mesure": 0.1',
+        '"mesure": 10000000000000000',
+        '"mesure": 15000000000000000',
+        '"mesure": -7',
+        '"mesure": 1e-07',
+        '"mesure": null',
+    ]

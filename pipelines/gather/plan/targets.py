@@ -25,13 +25,21 @@ KEYS = (
     "id_action",
     "citation",
     "valeur",
+    "valeur_max",
+    "valeur_approchee",
     "unite",
     "valeur_initiale",
     "echeance",
     "echeance_texte",
+    "type_echeance",
+    "source_echeance",
     "nature",
 )
 NATURES = ("effectif", "volume", "part", "montant", "multiplicateur", "duree", "jalon")
+# What a date is (a deadline, or when the action starts) and where it comes from (the
+# action's text, the document's own date, a fact the document does not date).
+DEADLINE_KINDS = ("echeance", "debut")
+DEADLINE_SOURCES = ("texte", "document", "hors_document")
 _SPACES = re.compile(r"\s+")
 
 
@@ -75,6 +83,20 @@ def _number(value: Any, key: str, path: Path, line: int) -> float | int | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise TargetError(f"{key} doit être un nombre (ou null), pas « {value} ».", path=path, line=line)
     return value
+
+
+def _date_facts(entry: dict[str, Any], deadline: dt.date | None, path: Path, line: int) -> None:
+    """A dated target says what its date is and where it comes from; an undated one neither."""
+    for key, allowed in (("type_echeance", DEADLINE_KINDS), ("source_echeance", DEADLINE_SOURCES)):
+        found = entry[key]
+        if deadline is None and found is not None:
+            raise TargetError(f"{key} : null quand la cible n'a pas d'échéance.", path=path, line=line)
+        if deadline is not None and found not in allowed:
+            raise TargetError(
+                f"{key} « {found} » : une valeur parmi {', '.join(allowed)} pour une cible datée.",
+                path=path,
+                line=line,
+            )
 
 
 def load_targets(path: Path, action_texts: dict[str, str]) -> list[dict[str, Any]]:
@@ -121,16 +143,31 @@ def load_targets(path: Path, action_texts: dict[str, str]) -> list[dict[str, Any
             )
         if entry["nature"] == "jalon" and deadline is None:
             raise TargetError("un jalon a une échéance.", path=path, line=line)
+        upper = _number(entry["valeur_max"], "valeur_max", path, line)
+        if upper is not None and (value is None or upper <= value):
+            raise TargetError(
+                f"valeur_max ({upper}) est la borne haute d'une fourchette : un nombre plus grand "
+                "que valeur, ou null.",
+                path=path,
+                line=line,
+            )
+        if not isinstance(entry["valeur_approchee"], bool):
+            raise TargetError("valeur_approchee vaut true ou false.", path=path, line=line)
+        _date_facts(entry, deadline, path, line)
         rows.append(
             {
                 "id_cible": expected,
                 "id_action": action,
                 "citation": quote,
                 "valeur": value,
+                "valeur_max": upper,
+                "valeur_approchee": entry["valeur_approchee"],
                 "unite": entry["unite"],
                 "valeur_initiale": _number(entry["valeur_initiale"], "valeur_initiale", path, line),
                 "echeance": deadline,
                 "echeance_texte": entry["echeance_texte"],
+                "type_echeance": entry["type_echeance"],
+                "source_echeance": entry["source_echeance"],
                 "nature": entry["nature"],
             }
         )

@@ -13,6 +13,7 @@ from pathlib import Path
 from pipelines.core.config import DatasetConfig, SubmissionsSource, load_dataset
 from pipelines.core.errors import ConfigError
 from pipelines.gather.plan.records import gather_plan_records
+from pipelines.gather.plan.tables import Tables
 from pipelines.state.inputs import file_stamps
 
 SUBMISSION_SCHEMA = "soumission"
@@ -119,10 +120,27 @@ def with_reporters(plan: PlanFacts, source: SubmissionsSource) -> PlanFacts:
     return dataclasses.replace(plan, reporters={b: frozenset(a) for b, a in reporters.items()})
 
 
+def plan_tables(config: DatasetConfig) -> Tables:
+    """The rows of the plan's tables the progress dataset refers to (a copy of each row:
+    the caller may change them), gathered from the plan's own snapshot like ``plan_facts``
+    and parsed once per process while its files are unchanged."""
+    plan = getattr(config.source, "plan", None)
+    if plan is None:
+        source_of(config)
+    plan_config = load_dataset(config.directory.parent / str(plan))
+    records = _plan_records_of(plan_config.directory.resolve(), file_stamps(plan_config))
+    return {name: [dict(row) for row in rows] for name, rows in records.items()}
+
+
+@functools.lru_cache(maxsize=8)
+def _plan_records_of(directory: Path, stamps: tuple[tuple[str, int, int], ...]) -> Tables:
+    return gather_plan_records(load_dataset(directory))
+
+
 @functools.lru_cache(maxsize=8)
 def _plan_facts_of(directory: Path, stamps: tuple[tuple[str, int, int], ...]) -> PlanFacts:
     plan_config = load_dataset(directory)
-    records = gather_plan_records(plan_config)
+    records = _plan_records_of(directory, stamps)
     responsibilities: dict[str, set[str]] = {}
     for row in records["responsables"]:
         responsibilities.setdefault(row["id_organisation"], set()).add(row["id_action"])

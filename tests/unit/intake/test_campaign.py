@@ -8,7 +8,6 @@ import datetime as dt
 import hashlib
 import io
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -25,22 +24,9 @@ from pipelines.state.campaign import dataset_for_run, resolve_campaign
 from pipelines.state.samples import SamplesOverRealData
 from publish.release import refuse_samples_over_real_data
 from tests.conftest import PROGRESS_SLUG, TODAY
-from tests.unit.intake.test_progress_collection import HEADER, Pipeline
+from tests.helpers.campaign import HEADER, Pipeline, drop
 
 COLUMNS = HEADER.strip().split(",")
-
-
-def at(day: str) -> float:
-    """A POSIX time for a day of the campaign, at 09:00 UTC."""
-    return dt.datetime.fromisoformat(f"{day}T09:00:00+00:00").timestamp()
-
-
-def drop(pipeline: Pipeline, relative: str, content: bytes | str, arrived: str) -> bytes:
-    """A file put in the inbox as it arrived on ``arrived`` (its modification time)."""
-    pipeline.drop(relative, content)
-    stamp = at(arrived)
-    os.utime(pipeline.inbox / relative, (stamp, stamp))
-    return content.encode("utf-8") if isinstance(content, str) else content
 
 
 def xlsx(
@@ -344,12 +330,13 @@ def test_a_withdrawn_file_leaves_the_next_version_with_a_changelog_entry(pipelin
         "suivi: 1 ligne(s) supprimée(s)",
         f"soumission retirée : erreur.csv ({sha(mistake)[:12]}), motif : envoyé par erreur",
     ]
-    with pytest.raises(ConfigError, match="déjà été retirée"):
+    with pytest.raises(ConfigError) as twice:
         withdraw_submission(pipeline.config, pipeline.settings, sha(mistake), "encore")
-    with pytest.raises(ConfigError, match="Aucune soumission"):
-        withdraw_submission(pipeline.config, pipeline.settings, "abcdef0123", "inconnue")
-    with pytest.raises(ConfigError, match="n'est pas un identifiant"):
-        withdraw_submission(pipeline.config, pipeline.settings, "rapport.csv", "un nom")
+    assert twice.value.context == {"submission": sha(mistake), "withdrawn_on": done.date}
+    for unknown in ("abcdef0123", "rapport.csv"):  # no such file; not an identifier
+        with pytest.raises(ConfigError) as refused:
+            withdraw_submission(pipeline.config, pipeline.settings, unknown, "inconnue")
+        assert refused.value.context == {"submission": unknown}
 
 
 def test_samples_never_replace_the_real_campaign_recorded_or_published(

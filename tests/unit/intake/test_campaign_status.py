@@ -17,8 +17,7 @@ from pipelines.core.config import DatasetConfig
 from pipelines.intake.status import CampaignStatus, campaign_status, reminders_csv
 from pipelines.state.campaign import resolve_campaign
 from tests.conftest import PROGRESS_SLUG, ROOT
-from tests.unit.intake.test_campaign import drop
-from tests.unit.intake.test_progress_collection import HEADER, Pipeline
+from tests.helpers.campaign import HEADER, Pipeline, drop
 
 
 @pytest.fixture

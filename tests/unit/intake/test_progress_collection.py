@@ -5,27 +5,15 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
 import zipfile
-from functools import partial
 from pathlib import Path
 
 import pytest
 
-from pipelines.build.tables import build_tables
-from pipelines.core.config import DatasetConfig, Settings
-from pipelines.core.schema import load_schema
+from pipelines.core.config import DatasetConfig
 from pipelines.gather.submissions.inbox import inbox_files
-from pipelines.gather.submissions.plan_facts import plan_references
-from pipelines.gather.submissions.records import gather_progress_records
-from pipelines.intake.submissions import CollectionSummary, collect_submissions
 from pipelines.state.archive import SubmissionArchive
-from pipelines.state.campaign import dataset_for_run
-from pipelines.validate.package import validate_datapackage
-from publish.release import ReleaseResult, release_dataset
-from tests.conftest import PROGRESS_SLUG, TODAY
-
-HEADER = "id_action,date_rapport,statut,avancement_pct,commentaire,preuve_url\n"
+from tests.helpers.campaign import HEADER, Pipeline
 
 
 def tree(root: Path) -> dict[str, str]:
@@ -38,51 +26,6 @@ def tree(root: Path) -> dict[str, str]:
         elif path.is_file():
             found[key] = hashlib.sha256(path.read_bytes()).hexdigest()
     return found
-
-
-class Clock:
-    """Reception times of a test campaign: a chosen day (``day``), a new microsecond at each call."""
-
-    def __init__(self, day: str = "2023-07-10") -> None:
-        self.day = day
-        self.calls = 0
-
-    def __call__(self) -> str:
-        self.calls += 1
-        return f"{self.day}T10:00:00.{self.calls:06d}Z"
-
-
-class Pipeline:
-    """The progress dataset's steps without Prefect: collect, rebuild, publish."""
-
-    def __init__(self, tmp_path: Path, config: DatasetConfig) -> None:
-        self.inbox = tmp_path / "boite"
-        self.inbox.mkdir()
-        self.out = tmp_path / "site"
-        self.settings = Settings(state_dir=tmp_path / "var", submissions_inbox=self.inbox).check()
-        self.config = dataset_for_run(config, self.settings)
-        self.clock = Clock()
-        self.schemas = {t: load_schema(self.settings.schemas_dir, t) for t in self.config.tables}
-        self.archive = SubmissionArchive(self.settings.state_dir / PROGRESS_SLUG)
-
-    def drop(self, relative: str, content: bytes | str) -> None:
-        path = self.inbox / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(content.encode("utf-8") if isinstance(content, str) else content)
-
-    def collect(self) -> CollectionSummary:
-        return collect_submissions(self.config, self.settings, today=TODAY, clock=self.clock)
-
-    def publish(self) -> ReleaseResult:
-        tables = build_tables(gather_progress_records(self.config, self.settings), self.schemas)
-        validate = partial(
-            validate_datapackage, schemas=self.schemas, references=plan_references(self.config)
-        )
-        return release_dataset(self.out, self.config, self.schemas, tables, validate)
-
-    def published_rows(self) -> list[dict[str, object]]:
-        latest = self.out / "datasets" / PROGRESS_SLUG / "latest" / "suivi.json"
-        return json.loads(latest.read_text(encoding="utf-8"))
 
 
 @pytest.fixture

@@ -139,15 +139,14 @@ def test_a_state_folder_where_the_table_cannot_be_set_aside_is_a_clear_error(tmp
     """The checked rows go to the state folder while the file is published: a full disk
     or an unwritable folder says so, in French, and publishes nothing."""
     from pipelines.build import spill
-    from pipelines.core.errors import PublishError
 
     settings, config = _setup(tmp_path, keys, rows=50)
     settings.state_dir.mkdir(parents=True, exist_ok=True)
     (settings.state_dir / spill.SPILL_DIR).write_text("pas un dossier", encoding="utf-8")
-    with pytest.raises(PublishError) as failed:
+    with pytest.raises(table_file.SetAsideFailed) as failed:
         table_file.gather_table_file(config, settings)
-    assert "n'a pas pu être mise de côté" in failed.value.message
-    assert str(settings.state_dir) in failed.value.hint
+    assert (failed.value.folder, failed.value.exit_code) == (settings.state_dir, 2)
+    assert failed.value.file.endswith(".csv") and failed.value.reason
     # The file received is archived all the same.
     assert any((settings.state_dir / DATASET_SLUG / table_file.ARCHIVE_DIR).iterdir())
 

@@ -1,4 +1,5 @@
-"""The dashboard's figures from hand-made plan and progress rows, and its colours' contrast."""
+"""The dashboard's figures from hand-made plan and progress rows (through the flat tables
+it reads, derived by ``derive_views`` as a build derives them), and its colours' contrast."""
 
 from __future__ import annotations
 
@@ -7,16 +8,18 @@ import pytest
 from pipelines.core.config import Settings
 from pipelines.core.schema import load_schema
 from pipelines.core.vocabulary import labels, spellings
+from pipelines.gather.submissions.views import derive_views, latest_by, share_reached
 from publish.site.dashboard import (
     COLOURS,
     TARGET_SCALE,
+    Dashboard,
+    body_names,
     build_dashboard,
-    latest_reports,
-    share_reached,
     status_scale,
 )
 
-SCALE = status_scale(labels(load_schema(Settings().schemas_dir, "suivi"), "statut"))
+SCHEMAS = {name: load_schema(Settings().schemas_dir, name) for name in ("suivi", "vue_actions", "vue_cibles")}
+SCALE = status_scale(labels(SCHEMAS["suivi"], "statut"))
 
 PLAN = {
     "engagements": [{"id_engagement": "E1", "titre": "Un"}, {"id_engagement": "E2", "titre": "Deux"}],
@@ -28,6 +31,8 @@ PLAN = {
     ],
     "responsables": [
         {"id_action": "E1-A1-01", "id_organisation": "ditp", "ordre": 1},
+        {"id_action": "E1-A1-02", "id_organisation": "meae", "ordre": 2},
+        {"id_action": "E1-A1-02", "id_organisation": "ditp", "ordre": 1},
         {"id_action": "E2-A1-01", "id_organisation": "meae", "ordre": 1},
     ],
     "organisations": [{"id_organisation": "ditp", "nom": "DITP"}, {"id_organisation": "meae", "nom": "MEAE"}],
@@ -45,8 +50,16 @@ SUIVI = [
 ]
 
 
+def dashboard_of(
+    plan: dict, suivi: list[dict], values: list[dict] | None = None, as_of: str = "2023-11-14"
+) -> Dashboard:
+    """The dashboard of published rows (ISO text, as JSON holds them), through the flat tables."""
+    views = derive_views(plan, {"suivi": suivi, "suivi_cibles": values or []}, [], as_of, SCHEMAS)
+    return build_dashboard(views["vue_actions"], views["vue_cibles"], suivi, SCALE, as_of)
+
+
 def test_latest_status_per_group_and_over_time() -> None:
-    dashboard = build_dashboard(PLAN, SUIVI, SCALE)
+    dashboard = dashboard_of({**PLAN, "cibles": []}, SUIVI)
     counts = {g.id: {k: v for k, v in g.counts.items() if v} for g in dashboard.engagements}
     assert counts == {"E1": {"complet": 1, "sans_rapport": 1}, "E2": {"abandonne": 1}}
     over_time = [(d, {k: v for k, v in c.items() if v}) for d, c in dashboard.over_time]
@@ -62,9 +75,15 @@ def test_latest_status_per_group_and_over_time() -> None:
         "2022-12-31",
         "https://x.fr",
     )
-    assert dashboard.actions[1].status == "sans_rapport" and dashboard.actions[1].bodies == ()
+    assert dashboard.actions[1].status == "sans_rapport"
+    assert dashboard.actions[1].bodies == ("ditp", "meae")  # the lead (ordre 1) first
     assert dashboard.bodies == {"ditp": "DITP", "meae": "MEAE"}
-    assert latest_reports(SUIVI, as_of="2022-07-01")["E1-A1-01"]["statut"] == "limite"
+    assert body_names([]) == {}
+    assert latest_by(SUIVI, "id_action", as_of="2022-07-01")["E1-A1-01"]["statut"] == "limite"
+    assert [(b.id, [a.id_action for a in b.actions], b.without_report) for b in dashboard.by_body] == [
+        ("ditp", ["E1-A1-01", "E1-A1-02"], 1),
+        ("meae", ["E1-A1-02", "E2-A1-01"], 1),
+    ]
 
 
 def _luminance(colour: str) -> float:
@@ -175,7 +194,7 @@ TARGET_VALUES = [
 
 
 def test_targets_latest_value_share_reached_and_deadline() -> None:
-    dashboard = build_dashboard({**PLAN, "cibles": TARGETS}, SUIVI, SCALE, TARGET_VALUES, as_of="2023-11-14")
+    dashboard = dashboard_of({**PLAN, "cibles": TARGETS}, SUIVI, TARGET_VALUES, as_of="2023-11-14")
     lines = {t.id_cible: (t.value, t.date, t.share, t.deadline_passed, t.state) for t in dashboard.targets}
     assert lines == {
         # (42 − 23) / (40 − 23): past the target, reached after its deadline.
@@ -190,10 +209,9 @@ def test_targets_latest_value_share_reached_and_deadline() -> None:
         ("E2", {"atteinte": 0, "en_cours": 1, "echeance_depassee": 1, "sans_rapport": 0}),
     ]
     # Before the deadlines, nothing is overdue; a milestone reported passed is reached.
-    early = build_dashboard(
+    early = dashboard_of(
         {**PLAN, "cibles": TARGETS},
         SUIVI,
-        SCALE,
         [{"id_cible": "E2-A1-01-C1", "date_rapport": "2022-01-15", "valeur_atteinte": 1}],
         as_of="2022-01-20",
     )
@@ -212,3 +230,10 @@ def test_share_reached_from_the_baseline_and_for_milestones() -> None:
     assert share_reached("jalon", None, None, 0) == 0 and share_reached("jalon", None, None, 1) == 1
     assert share_reached("effectif", None, None, 5) is None  # no number to reach
     assert share_reached("effectif", 10, None, None) is None  # no value yet
+
+
+def test_the_target_states_are_those_of_the_published_table() -> None:
+    assert {code: label for code, label, _ in TARGET_SCALE} == labels(SCHEMAS["vue_cibles"], "etat")
+    statuses = labels(SCHEMAS["vue_actions"], "statut")
+    assert statuses == {**labels(SCHEMAS["suivi"], "statut"), "sans_rapport": "Sans rapport"}
+    assert [(code, label) for code, label, _ in status_scale(statuses)] == [(c, w) for c, w, _ in SCALE]

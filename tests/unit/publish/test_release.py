@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 from pathlib import Path
@@ -14,40 +15,7 @@ from pipelines.core.errors import ValidationFailed
 from pipelines.core.schema import load_schema
 from pipelines.validate.package import validate_datapackage
 from publish.release import release_dataset
-
-TABLES = ("engagements", "ambitions")
-
-
-def engagement(n: int) -> dict:
-    return {
-        "id_engagement": f"E{n}",
-        "numero": n,
-        "titre": f"Titre {n}",
-        "titre_sommaire": f"Sommaire {n}",
-        "axe": "transversal",
-        "enjeux": "Des enjeux, « cités ».",
-    }
-
-
-def ambition(e: int, a: int) -> dict:
-    return {
-        "id_ambition": f"E{e}-A{a}",
-        "id_engagement": f"E{e}",
-        "numero": a,
-        "titre": f"Ambition {a}",
-        "titre_feuille_de_route": f"Ambition {a}",
-    }
-
-
-@pytest.fixture()
-def small(plan_config: DatasetConfig, settings: Settings):
-    config = plan_config.model_copy(update={"tables": TABLES})
-    schemas = {t: load_schema(settings.schemas_dir, t) for t in TABLES}
-
-    def publish(out: Path, records: dict):
-        return release_dataset(out, config, schemas, build_tables(records, schemas), validate_datapackage)
-
-    return publish
+from tests.helpers.plan import ambition, engagement
 
 
 def test_first_rerun_and_change(small, tmp_path: Path) -> None:
@@ -122,3 +90,141 @@ def test_a_staged_file_damaged_on_disk_is_caught(small, tmp_path: Path) -> None:
     found = {(i.table, i.code) for i in validate_datapackage(copy / "datapackage.json")}
     assert ("ambitions-parquet", "hash-count") in found
     assert ("engagements-json", "byte-count") in found
+
+
+def test_a_new_way_of_writing_the_same_rows_is_a_version_that_says_so(
+    plan_config: DatasetConfig, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Integral numbers written ``3`` instead of ``3.0``: a PATCH version whose one reason is
+    the change of format (not « rows changed »); a table without numbers is not rewritten."""
+    import publish.release as release
+    import publish.writers as writers
+    from pipelines.core.schema import python_value
+
+    tables = ("actions", "cibles")
+    config = plan_config.model_copy(update={"tables": tables})
+    schemas = {t: load_schema(settings.schemas_dir, t) for t in tables}
+    action = {
+        "id_action": "E1-A1-01",
+        "id_ambition": "E1-A1",
+        "id_engagement": "E1",
+        "numero": 1,
+        "rang": 1,
+        "titre": "Titre",
+        "texte": "Accompagner 3 collectivités.",
+    }
+    target = {
+        "id_cible": "E1-A1-01-C1",
+        "id_action": "E1-A1-01",
+        "citation": "Accompagner 3 collectivités",
+        "valeur": 3.0,
+        "valeur_initiale": 0.5,
+        "nature": "effectif",
+    }
+
+    def publish(records: dict):
+        return release_dataset(
+            tmp_path, config, schemas, build_tables(records, schemas), validate_datapackage
+        )
+
+    def cells(path: Path) -> tuple[str, str]:
+        row = next(csv.DictReader(path.read_text("utf-8").splitlines()))
+        return row["valeur"], row["valeur_initiale"]
+
+    with monkeypatch.context() as before:  # the writers of revision 1: repr of every double
+        before.setattr(writers, "published_value", python_value)
+        before.setattr(release, "FORMAT_REVISION", 1)
+        assert publish({"actions": [action], "cibles": [target]}).version == "1.0.0"
+    dataset = tmp_path / "datasets" / config.slug
+    assert cells(dataset / "1.0.0" / "cibles.csv") == ("3.0", "0.5")
+    log = json.loads((dataset / "versions.json").read_bytes())
+    assert log["versions"][0].pop("format") == 1  # logs of before the mark: revision 1
+    (dataset / "versions.json").write_text(json.dumps(log, ensure_ascii=False, indent=2) + "\n", "utf-8")
+
+    now = publish({"actions": [action], "cibles": [target]})
+    assert (now.version, now.published) == ("1.0.1", True)
+    entry = json.loads((dataset / "versions.json").read_bytes())["versions"][-1]
+    assert entry["reasons"] == [writers.FORMAT_CHANGES[2]] and entry["level"] == "patch"
+    assert entry["format"] == writers.FORMAT_REVISION == 2
+    assert entry["tables"]["cibles"] == {"added": 0, "changed": 0, "removed": 0}
+    assert cells(dataset / "1.0.1" / "cibles.csv") == ("3", "0.5")
+    assert json.loads((dataset / "1.0.1" / "cibles.json").read_bytes())[0]["valeur"] == 3
+    assert b'"valeur": 3,' in (dataset / "1.0.1" / "cibles.json").read_bytes()
+    # Written by this revision: a later change of rows gives no format reason.
+    changed = publish({"actions": [{**action, "titre": "Autre"}], "cibles": [target]})
+    assert json.loads((dataset / "versions.json").read_bytes())["versions"][-1]["reasons"] == [
+        "actions: 1 ligne(s) modifiée(s)"
+    ], changed
+
+
+def test_new_writers_and_new_rows_in_one_run_make_two_versions(
+    plan_config: DatasetConfig, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A change of format is a version of its own: the served rows written anew, then the
+    new rows as the next version, each with its own reasons."""
+    import publish.release as release
+    import publish.writers as writers
+    from pipelines.core.schema import python_value
+
+    config = plan_config.model_copy(update={"tables": ("actions", "cibles")})
+    schemas = {t: load_schema(settings.schemas_dir, t) for t in config.tables}
+    action = {
+        "id_action": "E1-A1-01",
+        "id_ambition": "E1-A1",
+        "id_engagement": "E1",
+        "numero": 1,
+        "rang": 1,
+        "titre": "Titre",
+        "texte": "Accompagner 3 collectivités.",
+    }
+    target = {
+        "id_cible": "E1-A1-01-C1",
+        "id_action": "E1-A1-01",
+        "citation": "Accompagner 3 collectivités",
+        "valeur": 3.0,
+        "nature": "effectif",
+    }
+
+    def publish(records: dict):
+        return release_dataset(
+            tmp_path, config, schemas, build_tables(records, schemas), validate_datapackage
+        )
+
+    with monkeypatch.context() as before:
+        before.setattr(writers, "published_value", python_value)
+        before.setattr(release, "FORMAT_REVISION", 1)
+        publish({"actions": [action], "cibles": [target]})
+    result = publish({"actions": [action], "cibles": [target, {**target, "id_cible": "E1-A1-01-C2"}]})
+    dataset = tmp_path / "datasets" / config.slug
+    log = json.loads((dataset / "versions.json").read_bytes())
+    assert [(e["version"], e["level"], e["reasons"]) for e in log["versions"]] == [
+        ("1.0.0", "major", ["première publication"]),
+        ("1.0.1", "patch", [writers.FORMAT_CHANGES[2]]),
+        ("1.1.0", "minor", ["cibles: 1 ligne(s) ajoutée(s)"]),
+    ]
+    assert (result.version, log["latest"]) == ("1.1.0", "1.1.0")
+    # The format version holds the served rows, as they were, written anew.
+    assert json.loads((dataset / "1.0.1" / "cibles.json").read_bytes()) == json.loads(
+        (dataset / "1.0.0" / "cibles.json").read_bytes()
+    )
+    assert b",3.0," in (dataset / "1.0.0" / "cibles.csv").read_bytes()
+    assert b",3.0," not in (dataset / "1.0.1" / "cibles.csv").read_bytes()
+    assert (dataset / "1.0.1" / "cibles.parquet").read_bytes() == (
+        dataset / "1.0.0" / "cibles.parquet"
+    ).read_bytes()
+
+
+def test_an_older_version_without_numbers_gets_no_format_reason(
+    small, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import publish.release as release
+
+    records = {"engagements": [engagement(1)], "ambitions": [ambition(1, 1)]}
+    with monkeypatch.context() as before:
+        before.setattr(release, "FORMAT_REVISION", 1)
+        small(tmp_path, records)
+    assert small(tmp_path, records).published is False  # same bytes: nothing to publish
+    records["engagements"][0]["titre"] = "Titre corrigé"
+    assert small(tmp_path, records).version == "1.0.1"
+    log = json.loads((tmp_path / "datasets" / "plan-action-pgo-2021-2023" / "versions.json").read_bytes())
+    assert log["versions"][-1]["reasons"] == ["engagements: 1 ligne(s) modifiée(s)"]

@@ -15,7 +15,7 @@ from pipelines.cli import app
 from pipelines.core.errors import PublishError
 from publish.release import rollback_dataset
 from publish.versioning.diff import diff_versions, render_diff
-from tests.unit.publish.test_release import ambition, engagement, small  # noqa: F401 - fixture
+from tests.helpers.plan import ambition, engagement
 
 SLUG = "plan-action-pgo-2021-2023"
 
@@ -31,7 +31,7 @@ def log(tmp_path: Path) -> dict:
     return json.loads((tmp_path / "datasets" / SLUG / "versions.json").read_text(encoding="utf-8"))
 
 
-def test_rollback_serves_an_earlier_version_and_deletes_nothing(small, tmp_path: Path) -> None:  # noqa: F811
+def test_rollback_serves_an_earlier_version_and_deletes_nothing(small, tmp_path: Path) -> None:
     small(tmp_path, records((1, 1)))
     assert small(tmp_path, records((1, 1), (2, 1))).version == "1.1.0"
     dataset = tmp_path / "datasets" / SLUG
@@ -65,7 +65,7 @@ def test_rollback_serves_an_earlier_version_and_deletes_nothing(small, tmp_path:
     assert entry["tables"]["ambitions"] == {"added": 0, "changed": 0, "removed": 0}
 
 
-def test_rollback_to_an_unknown_version_is_a_message(small, tmp_path: Path) -> None:  # noqa: F811
+def test_rollback_to_an_unknown_version_is_a_message(small, tmp_path: Path) -> None:
     small(tmp_path, records((1, 1)))
     with pytest.raises(PublishError) as caught:
         rollback_dataset(tmp_path, SLUG, "Titre", "0.9.0")
@@ -74,7 +74,7 @@ def test_rollback_to_an_unknown_version_is_a_message(small, tmp_path: Path) -> N
     assert result.exit_code == 2 and "n'existe pas" in result.output
 
 
-def test_diff_lists_keys_fields_and_values(small, tmp_path: Path) -> None:  # noqa: F811
+def test_diff_lists_keys_fields_and_values(small, tmp_path: Path) -> None:
     small(tmp_path, records((1, 1), (1, 2)))
     small(tmp_path, records((1, 1), (2, 1), title="Titre « corrigé »"))
     difference = diff_versions(tmp_path / "datasets" / SLUG, "1.0.0", "1.1.0")
@@ -94,7 +94,7 @@ def test_diff_lists_keys_fields_and_values(small, tmp_path: Path) -> None:  # no
     assert missing.exit_code == 2 and "introuvable" in missing.output
 
 
-def test_leftovers_of_an_interrupted_run_are_cleaned_and_the_log_obeyed(small, tmp_path: Path) -> None:  # noqa: F811
+def test_leftovers_of_an_interrupted_run_are_cleaned_and_the_log_obeyed(small, tmp_path: Path) -> None:
     small(tmp_path, records((1, 1)))
     dataset = tmp_path / "datasets" / SLUG
     reference = {p.relative_to(tmp_path): p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}

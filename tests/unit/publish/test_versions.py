@@ -88,3 +88,19 @@ def test_table_removed_is_major() -> None:
 )
 def test_bump(current, level, expected) -> None:
     assert bump(current, level) == expected
+
+
+def test_reasons_follow_the_schema_and_table_order_whatever_the_hash_seed() -> None:
+    """Reasons go into versions.json: their order must not come from a set (string hashes
+    change with each process)."""
+    added = copy.deepcopy(SCHEMA)
+    names = ["zeta", "alpha", "mu", "beta", "omega", "kappa"]
+    added["fields"] += [{"name": n, "type": "string"} for n in names]
+    change = classify_change(
+        {"t": ROWS, "u": [], "v": []}, {"t": ROWS}, {"t": SCHEMA, "v": SCHEMA, "u": SCHEMA}, {"t": added}
+    )
+    assert change.reasons == [
+        "table u supprimée",
+        "table v supprimée",
+        *(f"t: champ facultatif {n} ajouté" for n in names),
+    ]

@@ -28,7 +28,7 @@ def test_published_suivi_is_the_submission_format_plus_the_reporting_body_and_pr
         "date_reception",
     ]
     assert [f["type"] for f in published["fields"][-3:]] == ["string", "string", "datetime"]
-    assert published["version"] == "1.1.0"  # two fields added: MINOR
+    assert published["version"] == "1.1.1"  # two fields added (MINOR), then a description
     assert published["primaryKey"] == submission["primaryKey"] == ["id_action", "date_rapport"]
     statut = next(f for f in submission["fields"] if f["name"] == "statut")
     assert statut["constraints"]["enum"] == [

@@ -64,7 +64,7 @@ def test_ogp_validate_prints_every_error_and_exits_1_when_rejected(tmp_path) -> 
         env={"OGP_STATE_DIR": str(tmp_path / "var")},
     )  # no earlier report to compare with
     assert result.exit_code == 1
-    lines = result.output.splitlines()
+    lines = result.stdout.splitlines()  # the reports; notes and the verdict go to stderr
     assert lines[0].startswith("rapport.csv : REJETÉ : 3 erreurs")
     errors = [line for line in lines if line.strip().startswith("ERREUR")]
     assert errors == [

@@ -1,9 +1,13 @@
-"""Adapter for the command: the texts click and typer write themselves (help, usage,
-errors on arguments) in French, through gettext, their own translation mechanism.
+"""Command: the texts click and typer write themselves (help, usage, errors on arguments)
+in French, through gettext, their own translation mechanism; and option names renamed.
 
 Imported by ``pipelines.cli`` before typer: typer reads its panel titles at import. The
 catalogue is ``pipelines/locale/fr/LC_MESSAGES/messages.po`` (compiled to ``.mo``). A
 person who has chosen a language (``LANGUAGE``) keeps it.
+
+Option names are English. A name an earlier version spelt in French still works for one
+version (``renamed`` of a command class): it is read as the new name, hidden from the help,
+and a French note says it will go.
 """
 
 from __future__ import annotations
@@ -12,10 +16,11 @@ import gettext
 import os
 import re
 import sys
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
-LOCALE_DIR = Path(__file__).resolve().parent / "locale"
+LOCALE_DIR = Path(__file__).resolve().parents[1] / "locale"  # pipelines/locale
 
 os.environ.setdefault("LANGUAGE", "fr")
 gettext.bindtextdomain("messages", str(LOCALE_DIR))
@@ -52,7 +57,7 @@ def french_message(error: Any) -> str:
         return f"Il manque {what} {name}."
     if kind == "BadParameter" and name:
         return f"Valeur invalide pour {name} : {error.message}"
-    message = error.format_message()
+    message: str = error.format_message()
     for pattern, text in _ENGLISH:
         found = pattern.match(message)
         if found:
@@ -74,8 +79,43 @@ def _print_usage_error(error: Any) -> None:
     )
 
 
+def renamed_note(old: str, new: str) -> str:
+    """What a person who typed an option's former name reads (on the error output)."""
+    return (
+        f"Note : l'option {old} s'appelle désormais {new} ; l'ancien nom fonctionne encore dans "
+        "cette version et sera retiré dans la suivante."
+    )
+
+
+def with_new_names(args: list[str], renamed: Mapping[str, str]) -> tuple[list[str], list[str]]:
+    """``args`` with each former option name (``--old`` or ``--old=value``) written with its
+    new name, and the former names met, in order. Nothing after ``--`` is touched: there
+    the words are values, not options."""
+    rewritten: list[str] = []
+    met: list[str] = []
+    for position, arg in enumerate(args):
+        if arg == "--":
+            return rewritten + args[position:], met
+        name, equals, value = arg.partition("=")
+        if name in renamed:
+            met.append(name)
+            arg = renamed[name] + equals + value
+        rewritten.append(arg)
+    return rewritten, met
+
+
 class _French:
     """What ``ogp``'s group and commands say in French that typer's click does not translate."""
+
+    # Former option name → current one (see the module's docstring).
+    renamed: ClassVar[Mapping[str, str]] = {}
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        if self.renamed:
+            args, met = with_new_names(args, self.renamed)
+            for old in met:
+                print(renamed_note(old, self.renamed[old]), file=sys.stderr)
+        return super().parse_args(ctx, args)  # type: ignore[misc, no-any-return]
 
     def get_help_option(self, ctx: Any) -> Any:
         option = super().get_help_option(ctx)  # type: ignore[misc]
