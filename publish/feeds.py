@@ -25,7 +25,6 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from html import escape
 from pathlib import Path
-from typing import Any
 
 from pipelines.core.config import CatalogConfig, SubmissionsSource
 from publish import versioning as v
@@ -61,7 +60,7 @@ class FeedEntry:
 
     slug: str
     title: str
-    entry: dict[str, Any]
+    entry: v.VersionEntry
     state: str  # "servie", "retiree" or ""
     updated: str
     rows: dict[str, int]
@@ -69,27 +68,27 @@ class FeedEntry:
 
     @property
     def version(self) -> str:
-        return str(self.entry["version"])
+        return self.entry.version
 
     def sort_key(self) -> tuple[str, str, str, tuple[int, ...]]:
         """Newest first: by date of change, then publication date, then slug, then number."""
-        return (self.updated, str(self.entry["date"]), self.slug, v.version_tuple(self.version))
+        return (self.updated, self.entry.date, self.slug, v.version_tuple(self.version))
 
 
 def entries_of(out: Path, published: PublishedDataset) -> list[FeedEntry]:
     """Every version of a served dataset, newest first, with its state as of now."""
     log = published.log
     slug = published.config.slug
-    withdrawn = {e["version"] for e in log.withdrawn()}
+    withdrawn = {e.version for e in log.withdrawn()}
     sample = isinstance(published.config.source, SubmissionsSource)
     found = []
     for entry in log.versions:
-        version = entry["version"]
+        version = entry.version
         changed = [
-            r["date"]
+            r.date
             for r in log.rollbacks
-            if version in (r["to"], r["from"])
-            or (v.version_tuple(version) > v.version_tuple(r["to"]) and str(entry["date"]) <= str(r["date"]))
+            if version in (r.to_version, r.from_version)
+            or (v.version_tuple(version) > v.version_tuple(r.to_version) and entry.date <= r.date)
         ]
         state = "servie" if version == log.served else "retiree" if version in withdrawn else ""
         found.append(
@@ -98,7 +97,7 @@ def entries_of(out: Path, published: PublishedDataset) -> list[FeedEntry]:
                 published.config.title,
                 entry,
                 state,
-                max([str(entry["date"]), *map(str, changed)]),
+                max([entry.date, *changed]),
                 _rows_of(out / "datasets" / slug / version),
                 sample and v.version_is_sample(out / "datasets" / slug, entry),
             )
@@ -117,13 +116,13 @@ def _counts_fr(counts: dict[str, int]) -> str:
 
 def _summary(item: FeedEntry) -> str:
     entry = item.entry
-    level = LEVELS_FR.get(str(entry["level"]), str(entry["level"]))
-    text = f"Version {item.version} ({level}) publiée le {date_fr(entry['date'])}"
+    level = LEVELS_FR.get(entry.level, entry.level)
+    text = f"Version {item.version} ({level}) publiée le {date_fr(entry.date)}"
     if item.sample:
         text += ", construite à partir de données d'exemple (inventées)"
     if item.state:
         text += f", {STATES_FR[item.state]}"
-    reasons = " ; ".join(map(str, entry.get("reasons", []))) or "aucun motif"
+    reasons = " ; ".join(entry.reasons) or "aucun motif"
     return f"{text}. Motifs : {reasons}."
 
 
@@ -131,7 +130,7 @@ def _content(item: FeedEntry, base_url: str) -> str:
     """The entry's body, as HTML text (escaped once more by the XML writer)."""
     entry = item.entry
     parts = [f"<p>{escape(_summary(item))}</p>"]
-    tables = dict(entry.get("tables", {}))
+    tables = {name: counts.to_json() for name, counts in entry.tables.items()}
     names = sorted(set(tables) | set(item.rows))
     if names:
         parts.append("<p>Lignes par table :</p><ul>")
@@ -159,12 +158,12 @@ def _sub(parent: ET.Element, tag: str, text: str | None = None, **attributes: st
 def _entry(feed: ET.Element, item: FeedEntry, base_url: str, with_dataset: bool) -> None:
     folder = f"{base_url}datasets/{item.slug}/{item.version}/"
     entry = item.entry
-    level = LEVELS_FR.get(str(entry["level"]), str(entry["level"]))
+    level = LEVELS_FR.get(entry.level, entry.level)
     node = _sub(feed, "entry")
     _sub(node, "id", folder)
     title = f"Version {item.version} ({level})"
     _sub(node, "title", f"{item.title} — {title}" if with_dataset else title)
-    _sub(node, "published", _instant(str(entry["date"])))
+    _sub(node, "published", _instant(entry.date))
     _sub(node, "updated", _instant(item.updated))
     _sub(node, "link", rel="alternate", href=folder)
     _sub(node, "link", rel="describedby", type="application/json", href=f"{folder}datapackage.json")
@@ -177,7 +176,7 @@ def _entry(feed: ET.Element, item: FeedEntry, base_url: str, with_dataset: bool)
         href=f"{base_url}datasets/{item.slug}/{v.CHANGELOG_FILE}",
     )
     # Categories a reader can filter on: the level, then the state and the sample mark.
-    _sub(node, "category", term=str(entry["level"]), label=f"version {level}")
+    _sub(node, "category", term=entry.level, label=f"version {level}")
     if item.state:
         _sub(node, "category", term=item.state, label=STATES_FR[item.state])
     if item.sample:

@@ -59,9 +59,9 @@ def plan_release(out: Path, config: DatasetConfig, settings: Settings) -> Releas
     if inputs is None:
         return ReleasePlan(config)
     served = served_entry(out, config.slug)
-    if served is not None and served.get("inputs") == inputs:
+    if served is not None and served.inputs == inputs:
         return ReleasePlan(
-            config, inputs, ReleaseResult(config.slug, served["version"], False, {}, note=UNCHANGED_INPUTS)
+            config, inputs, ReleaseResult(config.slug, served.version, False, {}, note=UNCHANGED_INPUTS)
         )
     return ReleasePlan(config, inputs)
 
@@ -144,10 +144,10 @@ def refuse_rollback_over_withdrawal(out: Path, settings: Settings, slug: str, ve
         return
     log = read_log(dataset_dir)
     clean = [
-        e["version"]
+        e.version
         for e in log.versions
-        if (dataset_dir / e["version"]).is_dir()
-        and not submissions_in(dataset_dir / e["version"]) & withdrawals.keys()
+        if (dataset_dir / e.version).is_dir()
+        and not submissions_in(dataset_dir / e.version) & withdrawals.keys()
     ]
     suggested = max(clean, key=version_tuple) if clean else None
     named = " ; ".join(

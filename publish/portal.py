@@ -705,14 +705,14 @@ def publish_to_portal(
         log = v.read_log(dataset_dir)
         if log.served is None:
             continue
-        entry = log.entry(log.served) or {"version": log.served}
+        entry = log.entry(log.served)
         version_dir = dataset_dir / log.served
         served.append(
             (
                 slug,
                 version_dir,
                 _read_json(version_dir / "udata.json"),
-                v.version_is_sample(dataset_dir, entry),
+                entry is not None and v.version_is_sample(dataset_dir, entry),
             )
         )
     refused = [(slug, url, why) for slug, _, payload, _ in served for url, why in refused_urls(payload)]

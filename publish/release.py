@@ -68,7 +68,7 @@ class ReleaseResult:
     note: str = ""
 
 
-def served_entry(out: Path, slug: str) -> dict[str, Any] | None:
+def served_entry(out: Path, slug: str) -> v.VersionEntry | None:
     """The served version's entry of ``versions.json`` (its number, its ``inputs``...)."""
     log = v.read_log(out / "datasets" / slug)
     return log.entry(log.served) if log.served else None
@@ -184,7 +184,7 @@ def _release_in_new_format(
     config: DatasetConfig,
     current: dict[str, TableSchema],
     log: v.VersionLog,
-    served: dict[str, Any],
+    served: v.VersionEntry,
     base_url: str,
 ) -> ReleaseResult | None:
     """When the served version was written by an older revision of the writers and they now
@@ -192,7 +192,7 @@ def _release_in_new_format(
     under its own schemas, title and description) as a PATCH version whose one reason is
     what the writers changed: a change of format is a version of its own, never mixed with
     a change of data (the caller holds the lock; ``log`` is updated)."""
-    old_dir = out / "datasets" / config.slug / served["version"]
+    old_dir = out / "datasets" / config.slug / served.version
     notes = _format_notes(old_dir, served)
     if not notes:
         return None
@@ -227,9 +227,9 @@ def _release_in_new_format(
         validate_datapackage,
         log,
         base_url=base_url,
-        inputs=served.get("inputs"),
+        inputs=served.inputs,
         change=change,
-        sample=served.get("exemple"),
+        sample=served.sample,
     )
     return ReleaseResult(
         config.slug, result.version, True, result.rows, note="nouvelle écriture des fichiers"
@@ -269,26 +269,26 @@ def _release_locked(
             }
         )
         served = log.entry(log.served) if log.served else None
-        if served is not None and served["fingerprint"] == fingerprint:
-            if inputs and served.get("inputs") != inputs:  # same data from new inputs
-                served["inputs"] = inputs
+        if served is not None and served.fingerprint == fingerprint:
+            if inputs and served.inputs != inputs:  # same data from new inputs
+                served.inputs = inputs
                 v.write_log(dataset_dir, config.slug, config.title, log)
-            return ReleaseResult(config.slug, served["version"], False, rows)
-        withdrawn = next((e for e in log.withdrawn() if e["fingerprint"] == fingerprint), None)
+            return ReleaseResult(config.slug, served.version, False, rows)
+        withdrawn = next((e for e in log.withdrawn() if e.fingerprint == fingerprint), None)
         if withdrawn is not None:
             return ReleaseResult(
                 config.slug,
                 log.served or "",
                 False,
                 rows,
-                note=f"identique à la version {withdrawn['version']}, retirée par un retour "
+                note=f"identique à la version {withdrawn.version}, retirée par un retour "
                 f"arrière : rien n'est publié ; pour la servir de nouveau : ogp rollback {config.slug} "
-                f"{withdrawn['version']}",
+                f"{withdrawn.version}",
             )
         if change is None:
             change = _change_against(dataset_dir, served, staging, schemas, config, rows, tables)
             if served is not None and notes is not None:
-                for note in notes(dataset_dir / served["version"]):
+                for note in notes(dataset_dir / served.version):
                     change.raise_to(v.Level.PATCH, note)
         version = v.bump(log.highest, change.level)
         descriptor = build_datapackage(config, version, schemas, facts)
@@ -314,20 +314,19 @@ def _release_locked(
         if staging.exists():
             shutil.rmtree(staging)
 
-    entry = {
-        "version": version,
-        "date": publication_date(),
-        "fingerprint": fingerprint,
-        **({"inputs": inputs} if inputs else {}),
-        **({"exemple": sample} if isinstance(config.source, SubmissionsSource) else {}),
-        "format": FORMAT_REVISION,
-        "level": change.level.name.lower(),
-        "reasons": change.reasons,
-        "tables": {
-            name: {"added": c.added, "changed": c.changed, "removed": c.removed}
-            for name, c in sorted(change.tables.items())
+    entry = v.VersionEntry(
+        version=version,
+        date=publication_date(),
+        fingerprint=fingerprint,
+        level=change.level.name.lower(),
+        reasons=change.reasons,
+        tables={
+            name: v.TableCounts(c.added, c.changed, c.removed) for name, c in sorted(change.tables.items())
         },
-    }
+        inputs=inputs,
+        sample=sample if isinstance(config.source, SubmissionsSource) else None,
+        format=FORMAT_REVISION,
+    )
     log.versions.append(entry)
     log.served = version
     v.write_log(dataset_dir, config.slug, config.title, log)
@@ -336,7 +335,7 @@ def _release_locked(
 
 def _change_against(
     dataset_dir: Path,
-    served: dict[str, Any] | None,
+    served: v.VersionEntry | None,
     staging: Path,
     schemas: dict[str, TableSchema],
     config: DatasetConfig,
@@ -348,7 +347,7 @@ def _change_against(
         change = v.Change(v.Level.MAJOR, ["première publication"])
         change.tables = {name: v.TableChanges(added=n) for name, n in rows.items()}
         return change
-    old_dir = dataset_dir / served["version"]
+    old_dir = dataset_dir / served.version
     old_schemas = v.read_schemas(old_dir)
     # Compared as published on both sides (the old one is read from its datapackage.json):
     # a schema whose published text did not change gives no « documentation » reason.
@@ -377,7 +376,7 @@ def _change_against(
     return change
 
 
-def _format_notes(old_dir: Path, served: dict[str, Any]) -> list[str]:
+def _format_notes(old_dir: Path, served: v.VersionEntry) -> list[str]:
     """What the writers now write differently from the served version, when they do.
 
     Only for a version written by an earlier revision of the writers (``format`` in its
@@ -385,7 +384,7 @@ def _format_notes(old_dir: Path, served: dict[str, Any]) -> list[str]:
     files, by the current writers; if a CSV or JSON file then differs from the served
     one, the change of format is a reason of the new version (the same rows written
     differently are not « rows changed »), in the words of ``FORMAT_CHANGES``."""
-    written_with = int(served.get("format", 1))
+    written_with = served.format or 1
     if written_with >= FORMAT_REVISION:
         return []
     notes = [FORMAT_CHANGES[r] for r in range(written_with + 1, FORMAT_REVISION + 1) if r in FORMAT_CHANGES]
@@ -417,7 +416,7 @@ def refuse_samples_over_real_output(
     dataset_dir = out / "datasets" / config.slug
     versions = (log or v.read_log(dataset_dir)).versions
     refuse_over_real_output(
-        config, out, [e["version"] for e in versions if not v.version_is_sample(dataset_dir, e)]
+        config, out, [e.version for e in versions if not v.version_is_sample(dataset_dir, e)]
     )
 
 
@@ -466,7 +465,7 @@ def rollback_dataset(
     with exclusive(out, timeout=lock_timeout, what=f"Retour arrière de {slug}"):
         log = v.recover(dataset_dir, out / v.STAGING_DIR, slug, title)
         if log.entry(version) is None:
-            known = ", ".join(e["version"] for e in log.versions) or "aucune"
+            known = ", ".join(e.version for e in log.versions) or "aucune"
             raise PublishError(
                 f"La version {version} de {slug} n'existe pas (versions publiées : {known}).",
                 hint="Choisissez une version listée par ogp versions.",
@@ -476,14 +475,7 @@ def rollback_dataset(
         previous = log.served or ""
         if previous == version:
             return previous
-        log.rollbacks.append(
-            {
-                "date": publication_date(),
-                "from": previous,
-                "to": version,
-                **({"reason": reason} if reason else {}),
-            }
-        )
+        log.rollbacks.append(v.Rollback(publication_date(), previous, version, reason))
         log.served = version
         v.write_log(dataset_dir, slug, title, log)
     return previous

@@ -24,23 +24,19 @@ def versions(dataset: Dataset, out: Out = Path("site")) -> None:
             path=out / "datasets" / dataset,
             hint="Vérifiez le nom du jeu de données et le dossier de publication (--out).",
         )
-    withdrawn = {e["version"] for e in log.withdrawn()}
+    withdrawn = {e.version for e in log.withdrawn()}
     rows = []
     for entry in log.versions:
-        counts = ", ".join(
-            f"{t} +{c['added']}/~{c['changed']}/-{c['removed']}" for t, c in entry["tables"].items()
-        )
-        state = (
-            "servie" if entry["version"] == log.served else "retirée" if entry["version"] in withdrawn else ""
-        )
+        counts = ", ".join(f"{t} +{c.added}/~{c.changed}/-{c.removed}" for t, c in entry.tables.items())
+        state = "servie" if entry.version == log.served else "retirée" if entry.version in withdrawn else ""
         rows.append(
             (
-                entry["version"],
-                entry["date"],
-                LEVELS_FR.get(entry["level"], entry["level"]),
+                entry.version,
+                entry.date,
+                LEVELS_FR.get(entry.level, entry.level),
                 counts,
-                "; ".join(entry["reasons"]),
-                entry["fingerprint"][:12],
+                "; ".join(entry.reasons),
+                entry.fingerprint[:12],
                 state,
             )
         )
@@ -52,8 +48,8 @@ def versions(dataset: Dataset, out: Out = Path("site")) -> None:
     )
     for event in log.rollbacks:
         console.print(
-            f"Retour arrière le {event['date']} : {event['from']} → {event['to']}"
-            + (f" ({event['reason']})" if event.get("reason") else ""),
+            f"Retour arrière le {event.date} : {event.from_version} → {event.to_version}"
+            + (f" ({event.reason})" if event.reason else ""),
             highlight=False,
         )
 

@@ -129,24 +129,24 @@ class PublishedDataset:
         if log.served is None:
             return None
         descriptor = json.loads((dataset_dir / log.served / "datapackage.json").read_text(encoding="utf-8"))
-        entry = log.entry(log.served) or {}
+        entry = log.entry(log.served)
         update: dict[str, Any] = {
             "title": descriptor.get("title", config.title),
             "description": descriptor.get("description", config.description),
         }
-        if isinstance(config.source, SubmissionsSource):
+        if isinstance(config.source, SubmissionsSource) and entry is not None:
             update["source"] = config.source.model_copy(
                 update={"sample": v.version_is_sample(dataset_dir, entry)}
             )
         return cls(config.model_copy(update=update), log, descriptor)
 
-    def rollback(self) -> dict[str, Any] | None:
+    def rollback(self) -> v.Rollback | None:
         """The rollback that made the served version served again, if it is one."""
         last = self.log.rollbacks[-1] if self.log.rollbacks else None
-        return last if last is not None and last["to"] == self.log.served else None
+        return last if last is not None and last.to_version == self.log.served else None
 
     @property
-    def served(self) -> dict[str, Any]:
+    def served(self) -> v.VersionEntry:
         """The log entry of the served version (``read`` only builds a dataset that serves one)."""
         entry = self.log.entry(self.log.served or "")
         assert entry is not None
@@ -315,15 +315,15 @@ def add_dataset(
         )
     )
     served = published.served
-    graph.add((node, DCTERMS.issued, _date(log.versions[0]["date"])))
-    graph.add((node, DCTERMS.modified, _date(served["date"])))
-    graph.add((node, DCAT_VERSION, RdfLiteral(served["version"])))
+    graph.add((node, DCTERMS.issued, _date(log.versions[0].date)))
+    graph.add((node, DCTERMS.modified, _date(served.date)))
+    graph.add((node, DCAT_VERSION, RdfLiteral(served.version)))
     graph.add(
         (
             node,
             ADMS.versionNotes,
             RdfLiteral(
-                f"Version {served['version']} ({served['level']}) : " + " ; ".join(served["reasons"]) + ".",
+                f"Version {served.version} ({served.level}) : " + " ; ".join(served.reasons) + ".",
                 lang="fr",
             ),
         )
@@ -412,7 +412,7 @@ def _add_distribution(
     graph.add((node, DCTERMS.license, licence))
     if standard is not None:
         graph.add((node, DCTERMS.conformsTo, standard))
-    graph.add((node, DCTERMS.modified, _date(served["date"])))
+    graph.add((node, DCTERMS.modified, _date(served.date)))
     # The latest/ URL stays: what it serves changes with each version, the address does not.
     graph.add(
         (
@@ -470,8 +470,8 @@ def build_catalog(
         ((licence_id, title),) = licences.items()
         graph.add((catalog, DCTERMS.license, _licence(graph, licence_id, title)))
     if datasets:
-        graph.add((catalog, DCTERMS.issued, _date(min(d.log.versions[0]["date"] for d in datasets))))
-        graph.add((catalog, DCTERMS.modified, _date(max(d.served["date"] for d in datasets))))
+        graph.add((catalog, DCTERMS.issued, _date(min(d.log.versions[0].date for d in datasets))))
+        graph.add((catalog, DCTERMS.modified, _date(max(d.served.date for d in datasets))))
     graph.add((catalog, DCAT.themeTaxonomy, URIRef(f"{EU}data-theme")))
     places = {d.config.spatial_coverage for d in datasets} & COUNTRIES.keys()
     for place in sorted(places):

@@ -28,6 +28,7 @@ class Atom(NamedTuple):
     plural: str
     feminine: bool = False
     literal: str | None = None
+    group: bool = False  # a parenthesised part, said as a whole (``singular`` holds its words)
 
 
 DIGIT = Atom("un chiffre", "chiffres")
@@ -122,6 +123,19 @@ def _quantifier(pattern: str, index: int) -> tuple[tuple[int, int | None] | None
 
 
 def _quantified(atom: Atom, bounds: tuple[int, int | None] | None) -> str:
+    if atom.group:
+        said = f"({atom.singular})"
+        times: dict[tuple[int, int | None] | None, str] = {
+            None: said,
+            (0, 1): f"{said}, facultatif",
+            (0, None): f"{said}, aucune, une ou plusieurs fois",
+            (1, None): f"{said}, une ou plusieurs fois",
+        }
+        if bounds in times:
+            return times[bounds]
+        assert bounds is not None
+        low, high = bounds
+        return said + (f", {low} fois" if low == high else _between(low, high, "fois"))
     if bounds is None:
         return f"« {atom.literal} »" if atom.literal is not None else atom.singular
     low, high = bounds
@@ -154,7 +168,8 @@ def _between(low: int, high: int | None, noun: str) -> str:
 def pattern_fr(pattern: str) -> str | None:
     """What a Table Schema ``pattern`` asks, in French (the whole value must match, as in
     Table Schema); None when the expression is outside the plain subset this reader says
-    in words (groups, alternatives, look-arounds): the page then shows the expression alone."""
+    in words (alternatives, nested groups, look-arounds): the page then shows the expression
+    alone. A plain group, quantified or not, is said in parentheses."""
     body = pattern.removeprefix("^")
     if body.endswith("$") and not body.endswith("\\$"):
         body = body[:-1]
@@ -175,7 +190,18 @@ def pattern_fr(pattern: str) -> str | None:
             else:
                 atom = None
             index += 2
-        elif character in "()|^$*+?{}":
+        elif character == "(":
+            end = body.find(")", index)
+            inner = body[index + 1 : end] if end > 0 else ""
+            # A plain group only: no alternative, no nesting, no look-around or flag.
+            words = (
+                pattern_fr(inner)
+                if inner and not set(inner) & set("()|") and not inner.startswith("?")
+                else None
+            )
+            atom = Atom(words, words, group=True) if words else None
+            index = end + 1
+        elif character in ")|^$*+?{}":
             atom = None
         elif character == ".":
             atom, index = ANY, index + 1

@@ -130,8 +130,8 @@ def _schema_org(d: PublishedDataset, base_url: str) -> str:
         "url": page,
         "identifier": str(dataset_uri(base_url, config.slug)),
         "version": d.log.served,
-        "dateModified": d.served["date"],
-        "datePublished": d.log.versions[0]["date"],
+        "dateModified": d.served.date,
+        "datePublished": d.log.versions[0].date,
         "inLanguage": "fr",
         "isAccessibleForFree": True,
         "keywords": list(config.keywords),
@@ -183,7 +183,7 @@ def _dashboard(
         vue_cibles,
         _json(latest / "suivi.json"),
         status_scale(found),
-        str(progress.served["date"])[:10],
+        progress.served.date[:10],
     ), notice
 
 
@@ -205,7 +205,7 @@ def _flat_tables(
         plan,
         {"suivi": _json(latest / "suivi.json"), "suivi_cibles": suivi_cibles},
         [],
-        str(progress.served["date"])[:10],
+        progress.served.date[:10],
         current,
     )
     return derived["vue_actions"], derived["vue_cibles"]
@@ -374,10 +374,10 @@ def render_site(
                     for p in d.config.description.split("\n")
                     if p.strip() and p.strip() != (notice or "").strip()
                 ],
-                withdrawn={e["version"] for e in d.log.withdrawn()},
+                withdrawn={e.version for e in d.log.withdrawn()},
                 sample=notice,
                 samples={
-                    e["version"]
+                    e.version
                     for e in d.log.versions
                     if isinstance(source, SubmissionsSource)
                     and v.version_is_sample(out / "datasets" / d.config.slug, e)

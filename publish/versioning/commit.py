@@ -68,7 +68,7 @@ def recover(dataset_dir: Path, staging_root: Path, slug: str, title: str) -> Ver
     for leftover in dataset_dir.glob(".*.tmp-*"):
         leftover.unlink()
     log = read_log(dataset_dir)
-    listed = {e["version"] for e in log.versions}
+    listed = {e.version for e in log.versions}
     for folder in dataset_dir.iterdir():
         if VERSION_PATTERN.match(folder.name) and folder.name not in listed and not folder.is_symlink():
             shutil.rmtree(folder)

@@ -34,7 +34,7 @@ def diff_versions(dataset_dir: Path, old: str, new: str) -> VersionDiff:
     the table. Raises ``PublishError`` naming the published versions if either one is missing."""
     for version in (old, new):
         if not (dataset_dir / version / "datapackage.json").is_file():
-            known = ", ".join(e["version"] for e in v.read_versions(dataset_dir)) or "aucune"
+            known = ", ".join(e.version for e in v.read_versions(dataset_dir)) or "aucune"
             raise PublishError(
                 f"Version {version} introuvable dans {dataset_dir} (versions publiées : {known}).",
                 hint="Choisissez deux versions listées par ogp versions.",

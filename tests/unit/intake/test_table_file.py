@@ -71,7 +71,8 @@ def test_unchanged_inputs_are_recognised_by_checksum_and_a_change_is_not(tmp_pat
     out = tmp_path / "site"
     _publish(out, settings, config)
     fingerprint = input_fingerprint(config, settings)
-    assert served_entry(out, DATASET_SLUG)["inputs"] == fingerprint
+    served = served_entry(out, DATASET_SLUG)
+    assert served is not None and served.inputs == fingerprint
     # One byte more in the file, or a changed definition, is another input.
     with (config.directory / "suivi.csv").open("a", encoding="utf-8") as stream:
         stream.write("E1-A1-01,2099-01-01,limite,10,,,," + "a" * 64 + ",2099-01-02T08:00:00Z\n")

@@ -32,7 +32,7 @@ PROFILES: list[Profile] = ["dcat-ap", "datagouv"]
 
 def served(config: DatasetConfig) -> PublishedDataset:
     """One served version, with a CSV and a JSON file per table of the dataset."""
-    entry = {"version": "1.0.0", "date": "2023-11-14", "level": "major", "reasons": ["première publication"]}
+    entry = v.VersionEntry("1.0.0", "2023-11-14", "0" * 64, "major", ["première publication"], {})
     resources = [
         {
             "name": table if fmt == "csv" else f"{table}-{fmt}",

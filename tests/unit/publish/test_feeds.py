@@ -20,7 +20,7 @@ from publish.feeds import render_catalog_feed, render_dataset_feed
 from publish.metadata.dcat import PublishedDataset, build_catalog
 from publish.release import rollback_dataset
 from tests.conftest import ROOT
-from tests.unit.publish.test_release import TABLES, ambition, engagement, small  # noqa: F401 - fixture
+from tests.helpers.plan import TABLES, ambition, engagement
 
 BASE = "https://gouvernement-ouvert.exemple.fr/"
 SLUG = "plan-action-pgo-2021-2023"

@@ -15,7 +15,7 @@ import pytest
 from pipelines.core.config import DatasetConfig, Settings, load_catalog_config
 from publish.catalog import local_address_notice, publish_catalog, schema_files
 from tests.conftest import ROOT
-from tests.unit.publish.test_release import TABLES, ambition, engagement, small  # noqa: F401 - fixture
+from tests.helpers.plan import TABLES, ambition, engagement
 
 PUBLIC = "https://gouvernement-ouvert.exemple.fr/"
 LOCAL = "http://127.0.0.1:8000/"

@@ -118,3 +118,11 @@ def test_dataset_identifiers_become_links_and_the_rest_stays_escaped() -> None:
     ]
     assert "&lt;script&gt;" in html and "<script>" not in html
     assert str(link_datasets("rien <b>", "", {})) == "rien &lt;b&gt;"
+
+
+def test_a_repeated_plain_group_is_said_in_parentheses() -> None:
+    said = pattern_fr("^[a-z][a-z0-9-]*( ; [a-z][a-z0-9-]*)*$")
+    assert said is not None and said.startswith("une lettre minuscule")
+    assert said.endswith("), aucune, une ou plusieurs fois") and "« ; »" not in said
+    assert pattern_fr("^(ab)+$") == "(« ab »), une ou plusieurs fois"
+    assert pattern_fr("^((a)b)$") is None  # nested: not guessed

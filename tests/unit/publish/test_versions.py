@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import json
+from pathlib import Path
 
 import pytest
 
@@ -104,3 +106,52 @@ def test_reasons_follow_the_schema_and_table_order_whatever_the_hash_seed() -> N
         "table v supprimée",
         *(f"t: champ facultatif {n} ajouté" for n in names),
     ]
+
+
+def test_a_version_log_reads_and_writes_back_byte_for_byte(tmp_path: Path) -> None:
+    """versions.json has one reader and one writer (typed records): a log written by earlier
+    versions (no format, no sample mark, a rollback without a reason) reads and is written
+    back with the same bytes; the records carry what the log says."""
+    from publish.versioning.log import VERSIONS_FILE, read_log, render_versions
+
+    document = {
+        "dataset": "suivi-plan-action-pgo-2021-2023",
+        "latest": "1.0.0",
+        "versions": [
+            {
+                "version": "1.0.0",
+                "date": "2023-01-16",
+                "fingerprint": "a" * 64,
+                "level": "major",
+                "reasons": ["première publication"],
+                "tables": {"suivi": {"added": 3, "changed": 0, "removed": 0}},
+            },
+            {
+                "version": "1.1.0",
+                "date": "2023-02-01",
+                "fingerprint": "b" * 64,
+                "inputs": "c" * 64,
+                "exemple": False,
+                "format": 2,
+                "level": "minor",
+                "reasons": ["suivi: 1 ligne(s) ajoutée(s)"],
+                "tables": {"suivi": {"added": 1, "changed": 0, "removed": 0}},
+            },
+        ],
+        "rollbacks": [
+            {"date": "2023-02-02", "from": "1.1.0", "to": "1.0.0"},
+            {"date": "2023-02-03", "from": "1.0.0", "to": "1.0.0", "reason": "essai"},
+        ],
+    }
+    written = (json.dumps(document, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+    (tmp_path / VERSIONS_FILE).write_bytes(written)
+    log = read_log(tmp_path)
+    assert render_versions("suivi-plan-action-pgo-2021-2023", log) == written
+    first, second = log.versions
+    assert (first.sample, first.format, first.inputs) == (None, None, None)
+    assert (second.sample, second.format, second.tables["suivi"].added) == (False, 2, 1)
+    assert [(r.from_version, r.to_version, r.reason) for r in log.rollbacks] == [
+        ("1.1.0", "1.0.0", ""),
+        ("1.0.0", "1.0.0", "essai"),
+    ]
+    assert [e.version for e in log.withdrawn()] == ["1.1.0"]
