@@ -289,12 +289,14 @@ def _formatted(fmt: str, part: pa.Table) -> list[pa.Buffer | bytes]:
 TEXT_ROWS = 16_384
 
 
-def _write_text(stream: BinaryIO, item: Future[list[pa.Buffer | bytes]] | bytes) -> None:
+def _write_text(stream: BinaryIO | io.RawIOBase, item: Future[list[pa.Buffer | bytes]] | bytes) -> None:
     for chunk in item.result() if isinstance(item, Future) else [item]:
         stream.write(chunk)
 
 
-def write_formats(schema: pa.Schema, parts: Iterable[pa.Table], streams: Mapping[str, BinaryIO]) -> None:
+def write_formats(
+    schema: pa.Schema, parts: Iterable[pa.Table], streams: Mapping[str, BinaryIO | io.RawIOBase]
+) -> None:
     """Each format of ``streams`` (csv, json, parquet) from one pass over the rows' slices.
 
     ``parts`` are the table's rows in order, ``SLICE_ROWS`` at a time (the last one

@@ -15,6 +15,7 @@ import json
 from collections.abc import Mapping
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import frictionless
 import pyarrow as pa
@@ -111,7 +112,7 @@ def check_table_file(
         name=table,
         schema=frictionless.Schema.from_descriptor(descriptor),
     )
-    lookups = {
+    lookups: dict[str, Mapping[tuple[str, ...], columnar.Lookup]] = {
         name: {(key,): columnar.Lookup.of_rows(rows, (key,)) for key in (rows[0] if rows else {})}
         for name, rows in references.items()
     }
@@ -157,11 +158,12 @@ def check_table_file(
         raise
 
 
-def _read_report(path: Path) -> dict | None:
+def _read_report(path: Path) -> dict[str, Any] | None:
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        found = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
+    return found if isinstance(found, dict) else None
 
 
 def gather_table_file(config: DatasetConfig, settings: Settings) -> dict[str, spill.SpilledTable | pa.Table]:

@@ -9,6 +9,7 @@ dataset's workbook (its tables as sheets of one xlsx file) is one more file reso
 
 from __future__ import annotations
 
+import builtins
 import hashlib
 import json
 from dataclasses import dataclass
@@ -42,7 +43,7 @@ class FileFacts:
     sha256: str
 
     @classmethod
-    def of(cls, content: bytes) -> FileFacts:
+    def of(cls, content: builtins.bytes) -> FileFacts:
         """The facts of bytes held in memory (schemas); data files are measured as they stream out."""
         return cls(len(content), hashlib.sha256(content).hexdigest())
 
@@ -72,13 +73,10 @@ def resource_name(table: str, fmt: str) -> str:
 def table_of(resource: dict[str, Any]) -> str | None:
     """The table a resource of a descriptor holds (the inverse of ``resource_name``); None
     for the workbook, which holds several."""
-    if resource["name"] == WORKBOOK:
+    name, fmt = str(resource["name"]), str(resource["format"])
+    if name == WORKBOOK:
         return None
-    return (
-        resource["name"].removesuffix(f"-{resource['format']}")
-        if resource["format"] != "csv"
-        else resource["name"]
-    )
+    return name.removesuffix(f"-{fmt}") if fmt != "csv" else name
 
 
 def workbook_resource(config: DatasetConfig, facts: FileFacts) -> dict[str, Any]:

@@ -362,7 +362,7 @@ def _add_distribution(
     table: str,
     standard: URIRef | None,
     licence: URIRef,
-    served: dict[str, Any],
+    served: v.VersionEntry,
     profile: Profile,
 ) -> None:
     fmt = resource["format"]
@@ -473,7 +473,9 @@ def build_catalog(
         graph.add((catalog, DCTERMS.issued, _date(min(d.log.versions[0].date for d in datasets))))
         graph.add((catalog, DCTERMS.modified, _date(max(d.served.date for d in datasets))))
     graph.add((catalog, DCAT.themeTaxonomy, URIRef(f"{EU}data-theme")))
-    places = {d.config.spatial_coverage for d in datasets} & COUNTRIES.keys()
+    places = {
+        str(d.config.spatial_coverage) for d in datasets if d.config.spatial_coverage
+    } & COUNTRIES.keys()
     for place in sorted(places):
         graph.add((catalog, DCTERMS.spatial, _place(graph, COUNTRIES[place])))
     for published in sorted(datasets, key=lambda d: d.config.slug):
@@ -505,7 +507,7 @@ def _rdf_xml(graph: Graph) -> bytes:
     names = graph.namespace_manager
     used: dict[str, str] = {"rdf": str(RDF)}
     lines: list[str] = []
-    for subject in sorted(set(graph.subjects())):
+    for subject in sorted(set(graph.subjects())):  # type: ignore[type-var]  # rdflib's own order
         about = (
             f'rdf:nodeID="{_xml_escape(str(subject), True)}"'
             if isinstance(subject, BNode)
@@ -513,7 +515,7 @@ def _rdf_xml(graph: Graph) -> bytes:
         )
         lines.append(f"  <rdf:Description {about}>")
         for predicate, obj in sorted(graph.predicate_objects(subject)):
-            prefix, namespace, local = names.compute_qname_strict(predicate)
+            prefix, namespace, local = names.compute_qname_strict(str(predicate))
             used[prefix] = str(namespace)
             tag = f"{prefix}:{local}"
             if isinstance(obj, BNode):
@@ -521,6 +523,7 @@ def _rdf_xml(graph: Graph) -> bytes:
             elif isinstance(obj, URIRef):
                 lines.append(f'    <{tag} rdf:resource="{_xml_escape(str(obj), True)}"/>')
             else:
+                assert isinstance(obj, RdfLiteral)
                 attributes = ""
                 if obj.language:
                     attributes = f' xml:lang="{obj.language}"'

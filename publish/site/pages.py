@@ -225,7 +225,9 @@ def _tables(d: PublishedDataset, version_dir: Path, report: dict[str, Any]) -> l
     number of rows (from the report) and its first rows (from its CSV file)."""
     files: dict[str, list[dict[str, Any]]] = {}
     for resource in d.descriptor["resources"]:
-        files.setdefault(table_of(resource), []).append(resource)
+        table = table_of(resource)
+        if table is not None:  # the workbook holds several tables: listed apart
+            files.setdefault(table, []).append(resource)
     counts = report.get("tables", {}) if isinstance(report.get("tables"), dict) else {}
     tables = []
     for resource in d.descriptor["resources"]:
