@@ -1,10 +1,12 @@
 """Orchestration: Prefect flows and tasks, thin wrappers around the plain functions.
 
-Nothing here decides anything: each task calls one function of ``pipelines`` or
-``publish`` that is tested on its own, without Prefect. What Prefect adds: retries of
-what the network can heal (never of invalid data), artifacts that explain each run (a
-Markdown report per submission, a table per publication), final states that say which
-file was rejected, and a task runner that can be a Dask cluster.
+Nothing here decides anything: the order of a run is ``publish.run``'s, and each task
+calls one function of ``pipelines`` or ``publish`` that is tested on its own, without
+Prefect (``ogp run`` on one machine calls them directly, without this module). What
+Prefect adds: retries of what the network can heal (never of invalid data), artifacts
+that explain each run (a Markdown report per submission, a table per publication), final
+states that say which file was rejected, schedules and a server that keeps the runs, and
+a task runner that can be a Dask cluster.
 
 Datasets are gathered and built as concurrent tasks (on Dask workers when the flow runs
 with a ``DaskTaskRunner``), then released one by one in slug order: the output's lock
@@ -15,9 +17,7 @@ from __future__ import annotations
 
 import logging
 import os
-import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, cast
 
@@ -28,36 +28,28 @@ from prefect.cache_policies import NO_CACHE
 from prefect.states import Completed, Failed
 
 from pipelines.build.tables import build_tables
-from pipelines.core.config import DatasetConfig, Settings, load_catalog, load_dataset, load_settings
-from pipelines.core.errors import PipelineError, SourceUnavailable
-from pipelines.core.schema import TableSchema, load_schema
-from pipelines.gather.plan.records import gather_plan_records
+from pipelines.core.config import DatasetConfig, Settings, load_catalog, load_settings
+from pipelines.core.errors import PipelineError
+from pipelines.core.schema import TableSchema
 from pipelines.gather.plan.tables import Tables
-from pipelines.gather.submissions.plan_facts import campaign_plan
-from pipelines.gather.submissions.views import gather_progress_tables
-from pipelines.intake.submissions import CollectionSummary, ProgressContext, collect_submissions
-from pipelines.intake.table_file import gather_table_file
-from pipelines.io import steps as progress
+from pipelines.intake.submissions import CollectionSummary, ProgressContext
 from pipelines.state.campaign import dataset_for_run
 from pipelines.validate.report import render_markdown
 from publish.catalog import refresh_catalog
-from publish.operations import plan_release, release_built
-from publish.release import ReleaseResult, refuse_samples_over_real_data
+from publish.operations import release_built
+from publish.release import ReleaseResult
+from publish.run import (
+    Built,
+    DatasetOutcome,
+    Outcome,
+    collect_dataset,
+    gather_dataset,
+    run_catalog,
+    run_dataset,
+    run_verdict,
+)
 
-GATHERERS: dict[str, Callable[[DatasetConfig, Settings], Tables | dict[str, pa.Table]]] = {
-    "plan_document": lambda config, settings: gather_plan_records(config),
-    "submissions": gather_progress_tables,
-    "table_file": gather_table_file,
-}
-
-
-@dataclass(frozen=True)
-class DatasetOutcome:
-    """One dataset's run: its release and, for a progress dataset, what was received."""
-
-    release: ReleaseResult
-    collection: CollectionSummary | None = None
-    seconds: float = 0.0
+__all__ = ["DatasetOutcome", "publish_catalog_flow", "publish_dataset_flow", "trigger_deployment"]
 
 
 class _KnownErrorsWithoutTraceback(logging.Filter):
@@ -121,25 +113,22 @@ def _report_artifacts(summary: CollectionSummary) -> None:
         )
 
 
+def _reported(summary: CollectionSummary) -> None:
+    """The collection's reports as artifacts, and its receipts in the run's log (counts and
+    bodies, never an address)."""
+    _report_artifacts(summary)
+    for line in summary.mail:
+        get_run_logger().info(line)
+
+
 @task(name="recevoir-soumissions", cache_policy=NO_CACHE, retry_condition_fn=_retry_if_transient)
 def collect_task(config: DatasetConfig, settings: Settings, out: Path | None = None) -> CollectionSummary:
-    summary = collect_submissions(config, settings, plan=campaign_plan(config), out=out)
-    _report_artifacts(summary)
-    for line in summary.mail:  # receipts: counts and bodies, never an address
-        get_run_logger().info(line)
-    if summary.failures:
-        raise SourceUnavailable(
-            f"{len(summary.failures)} source(s) de {config.slug} illisible(s) : "
-            + " ; ".join(summary.failures),
-            hint="Rien n'a été publié pour ce jeu de données ; les fichiers reçus sont "
-            "archivés. Relancez quand la source est de nouveau disponible.",
-        )
-    return summary
+    return collect_dataset(config, settings, out, reported=_reported)
 
 
 @task(name="collecter", cache_policy=NO_CACHE)
-def gather_task(config: DatasetConfig, settings: Settings) -> Tables:
-    return GATHERERS[config.source.kind](config, settings)
+def gather_task(config: DatasetConfig, settings: Settings) -> Tables | Built:
+    return gather_dataset(config, settings)
 
 
 @task(name="construire-tables", cache_policy=NO_CACHE)
@@ -181,56 +170,44 @@ def catalog_task(out: Path, settings: Settings) -> list[str]:
     return refresh_catalog(out, settings)
 
 
-def _settings(datasets_dir: str | None, state_dir: str | None) -> Settings:
-    return load_settings(datasets_dir=datasets_dir or None, state_dir=state_dir or None)
+class PrefectSteps:
+    """``publish.run``'s steps as Prefect tasks, submitted to the flow's task runner (a thread
+    pool, or a Dask cluster); the collection retried while its error may heal."""
 
+    def collect(self, config: DatasetConfig, settings: Settings, out: Path) -> Outcome[CollectionSummary]:
+        retried = collect_task.with_options(
+            retries=settings.task_retries, retry_delay_seconds=settings.task_retry_delay
+        )
+        return retried.submit(config, settings, out)
 
-def _publish(configs: list[DatasetConfig], settings: Settings, out: Path) -> list[DatasetOutcome]:
-    """Collect, gather and build every dataset concurrently, then release them in order."""
-    for config in configs:  # before anything is written, for every dataset of the run
-        refuse_samples_over_real_data(out, config, settings.state_dir)
-    retried = collect_task.with_options(
-        retries=settings.task_retries, retry_delay_seconds=settings.task_retry_delay
-    )
-    started = {c.slug: time.monotonic() for c in configs}
-    schemas = {c.slug: {name: load_schema(settings.schemas_dir, name) for name in c.tables} for c in configs}
-    collections = {
-        c.slug: retried.submit(c, settings, out) for c in configs if c.source.kind == "submissions"
-    }
-    plans = {c.slug: plan_release(out, c, settings) for c in configs}
-    gathered, built = {}, {}
-    for config in configs:
-        if plans[config.slug].unchanged is not None:
-            continue
-        waits = [collections[config.slug]] if config.slug in collections else []
-        progress.step(config.slug, "collecte")
+    def gather(
+        self, config: DatasetConfig, settings: Settings, after: Sequence[Outcome[Any]]
+    ) -> Outcome[Tables | Built]:
         # return_state=False is the default, said so that mypy picks the overload that takes
         # futures (wait_for, an upstream result) as arguments.
-        gathered[config.slug] = gather_task.submit(config, settings, wait_for=waits, return_state=False)
-        built[config.slug] = build_task.submit(
-            gathered[config.slug], schemas[config.slug], return_state=False
-        )
-    outcomes = []
-    for config in configs:
-        plan = plans[config.slug]
-        if plan.unchanged is not None:
-            progress.done(config.slug)
-            outcomes.append(
-                DatasetOutcome(plan.unchanged, None, round(time.monotonic() - started[config.slug], 1))
-            )
-            continue
-        # Results in dependency order, so that the error raised is the first one's own
-        # (a changed source, an unreadable inbox), not "an upstream task failed".
-        collection = collections[config.slug].result() if config.slug in collections else None
-        gathered[config.slug].result()
-        tables = built[config.slug].result()
-        progress.step(config.slug, "publication")
-        release = release_task(out, config, schemas[config.slug], tables, settings, plan.inputs)
-        progress.done(config.slug)
-        outcomes.append(
-            DatasetOutcome(release, collection, round(time.monotonic() - started[config.slug], 1))
-        )
-    return outcomes
+        return gather_task.submit(config, settings, wait_for=list(after), return_state=False)
+
+    def build(self, gathered: Outcome[Tables | Built], schemas: dict[str, TableSchema]) -> Outcome[Built]:
+        # Given the future itself: Prefect passes its result, and runs nothing if it failed.
+        return build_task.submit(cast(Any, gathered), schemas, return_state=False)
+
+    def release(
+        self,
+        out: Path,
+        config: DatasetConfig,
+        schemas: dict[str, TableSchema],
+        tables: Built,
+        settings: Settings,
+        inputs: str | None,
+    ) -> ReleaseResult:
+        return release_task(out, config, schemas, tables, settings, inputs)
+
+    def catalog(self, out: Path, settings: Settings) -> list[str]:
+        return catalog_task(out, settings)
+
+
+def _settings(datasets_dir: str | None, state_dir: str | None) -> Settings:
+    return load_settings(datasets_dir=datasets_dir or None, state_dir=state_dir or None)
 
 
 def _partially_accepted(rejected: list[str], data: Any) -> State:
@@ -242,14 +219,10 @@ def _partially_accepted(rejected: list[str], data: Any) -> State:
 
 
 def _final_state(outcomes: list[DatasetOutcome]) -> State:
-    rejected = [line for o in outcomes if o.collection for line in o.collection.rejected_lines()]
-    if rejected:
-        return _partially_accepted(rejected, outcomes)
-    published = [f"{o.release.slug} {o.release.version}" for o in outcomes if o.release.published]
-    return Completed(
-        data=outcomes,
-        message="Publié : " + ", ".join(published) if published else "Rien de nouveau à publier.",
-    )
+    verdict = run_verdict(outcomes)
+    if verdict.rejected:
+        return _partially_accepted(verdict.rejected, outcomes)
+    return Completed(data=outcomes, message=verdict.message)
 
 
 @flow(name="publier-jeu-de-donnees", flow_run_name="publier-{slug}")
@@ -262,11 +235,7 @@ def publish_dataset_flow(
     with their report and change nothing); if a source could not be read, nothing is
     published, rather than a dataset silently missing that source's reports.
     """
-    settings = _settings(datasets_dir, state_dir)
-    config = dataset_for_run(load_dataset(settings.datasets_dir / slug), settings, out=Path(out))
-    outcomes = _publish([config], settings, Path(out))
-    catalog_task(Path(out), settings)
-    return _final_state(outcomes)
+    return _final_state(run_dataset(slug, Path(out), _settings(datasets_dir, state_dir), PrefectSteps()))
 
 
 @flow(name="publier-catalogue")
@@ -278,12 +247,7 @@ def publish_catalog_flow(
     Ends « Partiellement accepté » (completed) when a submission was rejected, with the
     files and verdicts in the state message; their reports are Markdown artifacts.
     """
-    settings = _settings(datasets_dir, state_dir)
-    configs = [dataset_for_run(c, settings, out=Path(out)) for c in load_catalog(settings.datasets_dir)]
-    outcomes = _publish(configs, settings, Path(out))
-    # After every dataset: the catalogue only announces versions that are served.
-    catalog_task(Path(out), settings)
-    return _final_state(outcomes)
+    return _final_state(run_catalog(Path(out), _settings(datasets_dir, state_dir), PrefectSteps()))
 
 
 @flow(name="recevoir-soumissions")

@@ -31,6 +31,7 @@ from pipelines.core.errors import PublishError, ValidationFailed
 from pipelines.core.problems import Problem
 from pipelines.core.schema import TableSchema
 from pipelines.gather.submissions.records import withdrawal_notes
+from pipelines.gather.submissions.views import FILES as FILES_TABLE
 from pipelines.io import failpoints
 from pipelines.io.lock import exclusive
 from pipelines.state.archive import SubmissionArchive
@@ -432,9 +433,12 @@ def refuse_samples_over_real_data(out: Path, config: DatasetConfig, state_dir: P
 
 def submissions_in(version_dir: Path) -> set[str]:
     """The received files (``id_soumission``) whose rows a published version holds, read from
-    its Parquet files (one column each)."""
+    its Parquet files (one column each). The ``soumissions`` table is not read: it lists the
+    withdrawn files too, as withdrawn, and holds no row of theirs."""
     found: set[str] = set()
     for path in sorted(version_dir.glob("*.parquet")):
+        if path.stem == FILES_TABLE:
+            continue
         parquet = pq.ParquetFile(path)
         if "id_soumission" in parquet.schema_arrow.names:
             column = parquet.read(columns=["id_soumission"]).column(0)

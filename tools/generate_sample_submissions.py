@@ -88,7 +88,7 @@ MEAE = (
 
 
 MEAE_TARGETS = {  # id_cible: (date, valeur atteinte, commentaire, preuve)
-    "E6-A1-01-C1": (dt.date(2022, 6, 30), 12, "Débats tenus dans 12 régions ; 6 reportés à l'automne.", None),
+    "E6-A1-01-C1": (dt.date(2022, 6, 30), 18, "Débats tenus dans les 18 régions ; synthèse remise.", None),
     "E6-A1-01-C2": (dt.date(2022, 6, 30), 0, "Comité constitué, première réunion reportée.", None),
     "E6-A1-01-C3": (dt.date(2022, 6, 30), 1, "Rapport final remis.", "https://www.diplomatie.gouv.fr/"),
 }

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import tomllib
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, cast
 
@@ -13,7 +15,7 @@ from pipelines.cli.output import ProgressDisplay, console, errors, say, show
 from pipelines.core.errors import ConfigError, NotFound
 
 if TYPE_CHECKING:
-    from pipelines.flows import DatasetOutcome
+    from publish.run import DatasetOutcome
 
 MAX_PROBLEMS_PER_FILE = 3
 MAX_PROBLEMS_SHOWN = 10
@@ -50,6 +52,66 @@ def task_runner(dask: str | None) -> Any:
     return DaskTaskRunner(address=dask)
 
 
+def run_flow(
+    out: Path, datasets_dir: Path | None, state_dir: Path | None, dask: str | None, verbose: bool
+) -> list[DatasetOutcome]:
+    """The run as the Prefect flow ``publier-catalogue``: on the configured server (its
+    states, artifacts and logs kept there), else on a temporary one (``--dask`` alone)."""
+    # The temporary server's telemetry heartbeat races its own SQLite start-up and prints
+    # a "database is locked" traceback; a steward's run sends no telemetry anyway.
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    # The temporary server gets 20 s to start by default: a busy machine (a campaign run
+    # beside other jobs) takes longer, and the run would fail for nothing.
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+    quiet_libraries(verbose)
+    # Imported here: Prefect takes seconds to import and other commands do not need it.
+    from pipelines.flows import publish_catalog_flow
+
+    flow = publish_catalog_flow
+    runner = task_runner(dask)
+    if runner is not None:
+        flow = publish_catalog_flow.with_options(task_runner=runner)
+    # A flow that returns a State gives its caller the state's data: the outcomes.
+    return cast(
+        "list[DatasetOutcome]",
+        flow(
+            out=str(out),
+            datasets_dir=str(datasets_dir) if datasets_dir else None,
+            state_dir=str(state_dir) if state_dir else None,
+        ),
+    )
+
+
+def configured_prefect_api() -> str | None:
+    """The Prefect server a steward configured, if any, read as Prefect reads it but without
+    importing Prefect (seconds): ``PREFECT_API_URL`` in the environment, else ``[api] url``
+    of a ``prefect.toml`` in the current folder, else ``PREFECT_API_URL`` of Prefect's
+    active profile (``prefect config set PREFECT_API_URL=…``, ``prefect profile use``)."""
+    if "PREFECT_API_URL" in os.environ:
+        return os.environ["PREFECT_API_URL"] or None
+    local = _read_toml(Path("prefect.toml"))
+    url = local.get("api", {}).get("url") if isinstance(local.get("api"), dict) else None
+    if url:
+        return str(url)
+    home = Path(os.environ.get("PREFECT_HOME") or "~/.prefect").expanduser()
+    profiles = _read_toml(Path(os.environ.get("PREFECT_PROFILES_PATH") or home / "profiles.toml"))
+    active = os.environ.get("PREFECT_PROFILE") or profiles.get("active") or "ephemeral"
+    profile = profiles.get("profiles", {}).get(active, {})
+    url = profile.get("PREFECT_API_URL") if isinstance(profile, dict) else None
+    return str(url) if url else None
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return {}  # Prefect would say what is wrong with it, if it were used
+
+
+def _log_steps(dataset: str, step: str) -> None:
+    logging.getLogger("ogp.run").info("%s : %s", dataset, step)
+
+
 @command()
 def run(
     out: Out = Path("site"),
@@ -64,37 +126,29 @@ def run(
     ] = None,
     verbose: Verbose = False,
 ) -> None:
-    """Collecte, valide et publie tous les jeux de données du catalogue (flux Prefect)."""
-    # The temporary server's telemetry heartbeat races its own SQLite start-up and prints
-    # a "database is locked" traceback; a steward's run sends no telemetry anyway.
-    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    # The temporary server gets 20 s to start by default: a busy machine (a campaign run
-    # beside other jobs) takes longer, and the run would fail for nothing.
-    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
-    quiet_libraries(verbose)
-    # Imported here: Prefect takes seconds to import and other commands do not need it.
-    from pipelines.flows import publish_catalog_flow
+    """Collecte, valide et publie tous les jeux de données du catalogue (flux Prefect si un serveur Prefect
+    est configuré ou avec --dask)."""
     from pipelines.io import steps as progress
 
-    flow = publish_catalog_flow
-    runner = task_runner(dask)
-    if runner is not None:
-        flow = publish_catalog_flow.with_options(task_runner=runner)
     display = ProgressDisplay() if errors.is_terminal else None
     if display is not None:
         progress.watch(display)
         display.progress.start()
+    with_prefect = bool(dask) or configured_prefect_api() is not None
+    if verbose and not with_prefect:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s | %(levelname)s | %(name)s - %(message)s")
+        progress.watch(_log_steps)
     try:
-        # A flow that returns a State gives its caller the state's data: the outcomes.
-        outcomes = cast(
-            "list[DatasetOutcome]",
-            flow(
-                out=str(out),
-                datasets_dir=str(datasets_dir) if datasets_dir else None,
-                state_dir=str(state_dir) if state_dir else None,
-            ),
-        )
+        if with_prefect:
+            outcomes = run_flow(out, datasets_dir, state_dir, dask, verbose)
+        else:
+            # On one machine, without a Prefect server: the same steps called directly (see
+            # publish.run); nothing of Prefect is imported or started.
+            from publish.run import run_catalog
+
+            outcomes = run_catalog(out, settings(datasets_dir=datasets_dir, state_dir=state_dir))
     finally:
+        progress.unwatch(_log_steps)
         if display is not None:
             display.progress.stop()
             progress.unwatch(display)

@@ -1,7 +1,7 @@
 """State: what a dataset's version is made from, as one checksum computed without parsing anything.
 
 A rerun whose inputs have the checksum recorded by the served version has nothing new to
-publish: it stops before reading the data (``flows._publish``). The checksum covers the
+publish: it stops before reading the data (``publish.run.release_datasets``). The checksum covers the
 source files, the schemas of the published tables, the dataset's definition, the plan a
 table refers to and the pipeline's own version, so that a change to any of them rebuilds.
 Progress datasets fed by submissions are not covered: their inputs are what the

@@ -1,4 +1,5 @@
-"""`ogp run` end to end, as a steward runs it: a real process, Prefect's ephemeral server."""
+"""`ogp run` end to end, as a steward runs it: a real process, its steps called directly
+(no Prefect server configured); on a local Dask cluster, the Prefect flow gives the same bytes."""
 
 from __future__ import annotations
 
@@ -28,6 +29,8 @@ ENV = {
     "SOURCE_DATE_EPOCH": "1700000000",
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
     "OGP_TASK_RETRIES": "0",
+    # No Prefect server, whatever the machine's profile says (empty: unset, for Prefect too).
+    "PREFECT_API_URL": "",
 }
 
 
@@ -143,13 +146,34 @@ def test_rerun_on_unchanged_inputs_publishes_nothing(first_run: Path) -> None:
     result = ogp("run", "--verbose", "--out", str(first_run), "--state-dir", str(first_run.parent / "var"))
     assert result.returncode == 0, result.stderr
     assert "inchangé" in result.stdout and "nouvelle" not in result.stdout
-    assert "Starting temporary server" in result.stderr  # --verbose: Prefect's own INFO lines
+    # --verbose without Prefect: the run's own steps, as log lines; no Prefect server started.
+    assert f"ogp.run - {PLAN_SLUG} : terminé" in result.stderr
+    assert "Starting temporary server" not in result.stderr and "Flow run" not in result.stderr
     # The plan is recognised by the checksums of its inputs, before any parsing.
     log = json.loads((first_run / "datasets" / PLAN_SLUG / "versions.json").read_text(encoding="utf-8"))
     assert log["versions"][-1]["inputs"] == input_fingerprint(
         load_dataset(ROOT / "datasets" / PLAN_SLUG), Settings()
     )
     assert tree(first_run) == before
+
+
+def test_a_run_without_a_prefect_server_imports_neither_prefect_nor_dask(first_run: Path) -> None:
+    """A steward's ``ogp run`` pays nothing for an orchestrator it does not use: no
+    temporary server, and not even Prefect's import (seconds)."""
+    script = (
+        "import sys\n"
+        "from pipelines.cli import app\n"
+        "try:\n"
+        f"    app(['run', '--out', {str(first_run)!r}, '--state-dir', {str(first_run.parent / 'var')!r}])\n"
+        "except SystemExit as end:\n"
+        "    assert not end.code, end.code\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'prefect', 'prefect_dask', 'dask', 'distributed'}))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=ENV, cwd=ROOT, timeout=300
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == "[]"
 
 
 def test_rebuild_from_scratch_is_byte_identical(first_run: Path, tmp_path: Path) -> None:
@@ -242,8 +266,8 @@ def test_an_unreachable_source_fails_the_run_and_publishes_no_progress(tmp_path:
 
 def test_invalid_data_is_said_in_french_only_unless_verbose(tmp_path: Path) -> None:
     """A table file with invalid rows: exit 1, the French error and its table of problems,
-    and no line of Prefect's before it; with --verbose, Prefect's line is there, without a
-    traceback (the error is ours, and expected)."""
+    and nothing before it; with --verbose, the run's steps before it, and never a traceback
+    (the error is ours, and expected). The same through Prefect: test_prefect_server.py."""
     datasets = write_datasets_dir(tmp_path / "datasets", 300, invalid=True, keys=reference_keys())
     args = ("run", "--datasets-dir", str(datasets), "--out", str(tmp_path / "site"))
     quiet = ogp(*args, "--state-dir", str(tmp_path / "var"))
@@ -252,7 +276,8 @@ def test_invalid_data_is_said_in_french_only_unless_verbose(tmp_path: Path) -> N
     assert "constraint-error" in quiet.stderr or "type-error" in quiet.stderr  # the problems' codes
     verbose = ogp(*args, "--state-dir", str(tmp_path / "var-2"), "--verbose")
     assert verbose.returncode == 1, verbose.stderr
-    assert "Encountered exception" in verbose.stderr and "Traceback" not in verbose.stderr
+    assert f"ogp.run - {DATASET_SLUG} : collecte" in verbose.stderr and "Traceback" not in verbose.stderr
+    assert "Erreur : " in verbose.stderr
     assert not (tmp_path / "site" / "datasets" / DATASET_SLUG).exists()  # nothing of it published
 
 

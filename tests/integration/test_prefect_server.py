@@ -266,3 +266,72 @@ def test_an_accepted_upload_at_the_door_starts_the_publication_of_its_campaign(
     assert [(r["id_action"], r["date_rapport"]) for r in suivi if r["id_soumission"] == sha] == [
         ("E1-A1-02", "2022-09-30")
     ]
+
+
+def ogp_run(prefect: dict, *args: str, server: bool) -> subprocess.CompletedProcess[str]:
+    """``ogp run`` as a process, with this server configured (``PREFECT_API_URL``) or none."""
+    env = {
+        **os.environ,
+        "PREFECT_HOME": str(prefect["root"] / "home"),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_API_URL": prefect["api"] if server else "",
+        "SOURCE_DATE_EPOCH": "1700000000",
+        "OGP_TASK_RETRIES": "0",
+    }
+    return subprocess.run(
+        [str(BIN / "ogp"), "run", *args], capture_output=True, text=True, env=env, cwd=ROOT, timeout=400
+    )
+
+
+def tree(root: Path) -> dict[str, bytes | str]:
+    return {
+        str(p.relative_to(root)): os.readlink(p) if p.is_symlink() else p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_symlink() or p.is_file()
+    }
+
+
+def test_ogp_run_with_a_configured_server_is_a_flow_run_there_and_publishes_the_same_bytes(
+    prefect: dict, tmp_path: Path
+) -> None:
+    """With ``PREFECT_API_URL`` set, ``ogp run`` is the flow ``publier-catalogue``, recorded on
+    that server with its state; without, the same steps called directly: the same files."""
+    runs: dict[bool, Path] = {}
+    for server in (False, True):
+        out = tmp_path / f"site-{server}"
+        result = ogp_run(
+            prefect, "--out", str(out), "--state-dir", str(tmp_path / f"var-{server}"), server=server
+        )
+        assert result.returncode == 0, result.stderr
+        runs[server] = out
+    assert tree(runs[True]) == tree(runs[False])
+    flows = {f["id"]: f["name"] for f in api_call(prefect, "POST", "/flows/filter", json={})}
+    mine = [
+        r
+        for r in api_call(prefect, "POST", "/flow_runs/filter", json={})
+        if r["parameters"].get("out") == str(runs[True])
+    ]
+    assert [(flows[r["flow_id"]], r["state"]["type"]) for r in mine] == [("publier-catalogue", "COMPLETED")]
+    assert not [
+        r
+        for r in api_call(prefect, "POST", "/flow_runs/filter", json={})
+        if r["parameters"].get("out") == str(runs[False])
+    ]
+
+
+def test_ogp_run_through_prefect_says_invalid_data_in_french_and_verbose_adds_prefect_s_line(
+    prefect: dict, tmp_path: Path
+) -> None:
+    """Through Prefect, an error of ours is the French message alone; with --verbose,
+    Prefect's own line is there too, without a traceback (the error is expected)."""
+    from bench.synthetic import reference_keys, write_datasets_dir
+
+    datasets = write_datasets_dir(tmp_path / "datasets", 300, invalid=True, keys=reference_keys())
+    args = ("--datasets-dir", str(datasets), "--out", str(tmp_path / "site"))
+    quiet = ogp_run(prefect, *args, "--state-dir", str(tmp_path / "var"), server=True)
+    assert quiet.returncode == 1, quiet.stderr
+    assert quiet.stderr.startswith("Erreur : ") and "Encountered exception" not in quiet.stderr, quiet.stderr
+    assert "Traceback" not in quiet.stderr
+    verbose = ogp_run(prefect, *args, "--state-dir", str(tmp_path / "var-2"), "--verbose", server=True)
+    assert verbose.returncode == 1, verbose.stderr
+    assert "Encountered exception" in verbose.stderr and "Traceback" not in verbose.stderr

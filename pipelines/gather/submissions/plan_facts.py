@@ -33,6 +33,11 @@ class TargetFact:
     value: float | None = None
     unit: str | None = None
     deadline: str | None = None  # ISO date
+    # The plan's caveats (see schemas/cibles.json): a range's upper bound, an approximate
+    # value (« une quarantaine »), a date that is a start rather than a deadline.
+    upper: float | None = None
+    approximate: bool = False
+    deadline_kind: str | None = None
 
 
 @dataclass(frozen=True)
@@ -161,6 +166,9 @@ def _plan_facts_of(directory: Path, stamps: tuple[tuple[str, int, int], ...]) ->
                 r["valeur"],
                 r["unite"],
                 r["echeance"].isoformat() if r["echeance"] else None,
+                r.get("valeur_max"),
+                bool(r.get("valeur_approchee")),
+                r.get("type_echeance"),
             )
             for r in records.get("cibles", [])
         },

@@ -70,14 +70,27 @@ def _action_cells(action: TemplateAction) -> dict[str, str]:
     return {"id_action": action.id_action, "titre_action": action.title}
 
 
+def _aimed_at(target: TargetFact) -> str:
+    """The value aimed at as the plan states it: a range (« 10 à 20 »), an approximation
+    (« environ 40 »), a milestone, or a number."""
+    if target.nature == "jalon":
+        return "jalon"
+    value = _number_fr(target.value)
+    if target.upper is not None:
+        return f"{value} à {_number_fr(target.upper)}"
+    return f"environ {value}" if target.approximate else value
+
+
 def _target_cells(target: TargetFact) -> dict[str, str]:
-    """A target's prefilled cells: its identifier and the plan's words (quote, value, unit, deadline)."""
+    """A target's prefilled cells: its identifier and the plan's words (quote, value, unit,
+    deadline, or the date it starts from)."""
+    deadline = _deadline_fr(target.deadline)
     return {
         "id_cible": target.id_cible,
         "citation": target.citation,
-        "valeur_visee": "jalon" if target.nature == "jalon" else _number_fr(target.value),
+        "valeur_visee": _aimed_at(target),
         "unite": target.unit or "",
-        "echeance": _deadline_fr(target.deadline),
+        "echeance": f"à partir du {deadline}" if deadline and target.deadline_kind == "debut" else deadline,
     }
 
 

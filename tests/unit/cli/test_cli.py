@@ -286,3 +286,32 @@ def test_progress_display_follows_the_steps_of_each_dataset() -> None:
     assert tasks == {"plan": (3, "terminé"), "suivi": (1, "collecte")}
     progress.step("plan", "collecte")  # no watcher left: nothing happens
     assert {t.description: t.completed for t in display.progress.tasks}["plan"] == 3
+
+
+def test_ogp_run_finds_a_configured_prefect_server_as_prefect_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``ogp run`` goes through Prefect only when a server is configured: the environment,
+    then a prefect.toml in the current folder, then the active profile."""
+    from pipelines.cli.publishing import configured_prefect_api
+
+    for name in ("PREFECT_API_URL", "PREFECT_PROFILE", "PREFECT_PROFILES_PATH"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("PREFECT_HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)
+    assert configured_prefect_api() is None  # nothing configured: no profiles file at all
+    (tmp_path / "home").mkdir()
+    (tmp_path / "home" / "profiles.toml").write_text(
+        'active = "ephemeral"\n[profiles.ephemeral]\nPREFECT_SERVER_EPHEMERAL_ENABLED = "true"\n'
+        '[profiles.local]\nPREFECT_API_URL = "http://127.0.0.1:4200/api"\n',
+        encoding="utf-8",
+    )
+    assert configured_prefect_api() is None
+    monkeypatch.setenv("PREFECT_PROFILE", "local")
+    assert configured_prefect_api() == "http://127.0.0.1:4200/api"
+    (tmp_path / "prefect.toml").write_text('[api]\nurl = "http://ordonnanceur:4200/api"\n', encoding="utf-8")
+    assert configured_prefect_api() == "http://ordonnanceur:4200/api"
+    monkeypatch.setenv("PREFECT_API_URL", "http://serveur:4200/api")
+    assert configured_prefect_api() == "http://serveur:4200/api"
+    monkeypatch.setenv("PREFECT_API_URL", "")  # set empty: no server, whatever the files say
+    assert configured_prefect_api() is None

@@ -184,3 +184,14 @@ def test_another_bodys_template_is_read_as_its_body_from_a_folder_but_refused_at
     at_the_door = validated("guichet:a1b2c3d4")
     assert not at_the_door.report.accepted and at_the_door.report.organisation == "dinum"
     assert codes(at_the_door) == [(None, None, "modele-autre-acces")]
+
+
+def test_the_targets_sheet_states_the_plans_caveats(tmp_path: Path, plan: PlanFacts) -> None:
+    """A range, an approximation and a date that is a start are written as the plan says them."""
+    from pipelines.gather.submissions.template import _target_cells
+
+    cells = {t.id_cible: _target_cells(t) for t in plan.targets.values()}
+    assert cells["E1-A2-01-C2"]["valeur_visee"] == "10 à 20"
+    assert cells["E2-A1-01-C1"]["valeur_visee"] == "environ 40"
+    assert cells["E3-A2-02-C1"]["echeance"].startswith("à partir du ")
+    assert cells["E6-A1-01-C1"]["valeur_visee"] == "18"

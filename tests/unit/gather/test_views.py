@@ -44,7 +44,7 @@ from pipelines.state.campaign import dataset_for_run
 from pipelines.state.journal import Origin
 from pipelines.validate.package import standalone_schema, validate_datapackage
 from publish.operations import release_built
-from publish.release import release_dataset
+from publish.release import release_dataset, submissions_in
 from publish.workbook import ZIP_DATE
 from tests.conftest import PLAN_SLUG, PROGRESS_SLUG, TODAY
 
@@ -308,6 +308,10 @@ def test_soumissions_lists_every_file_rows_come_from_and_the_withdrawn_one(campa
     }
     assert files[sha("meae/cibles.csv")]["lignes_publiees_cibles"] == 2
     assert files[sha("meae/cibles2.csv")]["nom_organisation"].startswith("Ministère de l'Europe")
+    # The files whose rows a version holds (what a rollback over a withdrawal is refused on)
+    # are read from the row tables, never from this list of files.
+    held = submissions_in(campaign.out / "datasets" / PROGRESS_SLUG / "latest")
+    assert sha("ditp/erreur.csv") not in held and sha("ditp/r2.csv") in held
 
 
 def test_rejected_files_are_listed_only_when_the_dataset_says_so(campaign: Campaign) -> None:

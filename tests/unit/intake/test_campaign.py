@@ -330,6 +330,17 @@ def test_a_withdrawn_file_leaves_the_next_version_with_a_changelog_entry(pipelin
         "suivi: 1 ligne(s) supprimée(s)",
         f"soumission retirée : erreur.csv ({sha(mistake)[:12]}), motif : envoyé par erreur",
     ]
+    # The version without the file is the one a refused rollback suggests, although its
+    # soumissions table still lists the file (as withdrawn).
+    from publish.operations import RollbackOverWithdrawal, refuse_rollback_over_withdrawal
+    from publish.release import submissions_in
+
+    served = pipeline.out / "datasets" / PROGRESS_SLUG
+    assert submissions_in(served / "1.0.1") == {sha(kept)}
+    with pytest.raises(RollbackOverWithdrawal) as refused_rollback:
+        refuse_rollback_over_withdrawal(pipeline.out, pipeline.settings, PROGRESS_SLUG, "1.0.0")
+    assert (refused_rollback.value.withdrawn, refused_rollback.value.suggested) == ([sha(mistake)], "1.0.1")
+    refuse_rollback_over_withdrawal(pipeline.out, pipeline.settings, PROGRESS_SLUG, "1.0.1")
     with pytest.raises(ConfigError) as twice:
         withdraw_submission(pipeline.config, pipeline.settings, sha(mistake), "encore")
     assert twice.value.context == {"submission": sha(mistake), "withdrawn_on": done.date}
