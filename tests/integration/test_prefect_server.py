@@ -23,6 +23,7 @@ from urllib3.util import Retry
 
 from pipelines.core.times import today_in_paris
 from tests.conftest import PLAN_SLUG, PROGRESS_SLUG, ROOT
+from tests.integration.smtp_relay import Relay, text_of
 
 pytestmark = pytest.mark.slow
 
@@ -479,6 +480,63 @@ def test_ogp_run_through_prefect_says_invalid_data_in_french_and_verbose_adds_pr
     assert "Encountered exception" in verbose.stderr and "Traceback" not in verbose.stderr
 
 
+STEWARD = "pilote-pgo@exemple.gouv.fr"
+
+
+@pytest.fixture(scope="module")
+def relay(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Relay]:
+    """A real SMTP relay on loopback (STARTTLS, authentication), its messages kept."""
+    started = Relay(tmp_path_factory.mktemp("relais")).start()
+    yield started
+    started.stop()
+
+
+def ogp_watch(prefect: dict, relay: Relay, *args: str) -> subprocess.CompletedProcess[str]:
+    """``ogp watch`` as ogp-veille.service starts it: the server's API, the relay, the stewards."""
+    env = {
+        **prefect["env"],
+        **relay.env,
+        "OGP_ALERT_TO": f"Pilote PGO <{STEWARD}>",
+        "OGP_STATE_DIR": str(prefect["root"] / "veille"),
+    }
+    return subprocess.run(
+        [str(BIN / "ogp"), "watch", *args], capture_output=True, text=True, env=env, cwd=ROOT, timeout=120
+    )
+
+
+def test_the_watch_mails_the_steward_once_for_each_rejected_or_failed_run(
+    prefect: dict, relay: Relay
+) -> None:
+    """After the runs above (a catalogue run with a rejected file, a failed validation, a
+    collection without its inbox): one mail each to OGP_ALERT_TO through the project's relay,
+    with the run's French message and its page; a second watch sends nothing again."""
+    before = len(relay.received)
+    watched = ogp_watch(prefect, relay, "--late-after", "60")
+    assert watched.returncode == 0, watched.stdout + watched.stderr
+    day = today_in_paris().isoformat()
+    mails = {r.message["Subject"]: r for r in relay.received[before:]}
+    wanted = {
+        f"[PGO] Fichier(s) rejeté(s) : publication-{day}",
+        "[PGO] Passage en échec : validation-ditp-a-valider.csv",
+        f"[PGO] Passage en échec : collecte-{day}",
+    }
+    assert wanted <= set(mails), sorted(mails)
+    assert not [s for s in mails if "non démarré" in s], sorted(mails)
+    assert all(r.recipients == [STEWARD] for r in relay.received[before:])
+    rejected = text_of(mails[f"[PGO] Fichier(s) rejeté(s) : publication-{day}"].message)
+    assert (
+        "mauvais.csv : REJETÉ" in rejected
+        and f"{prefect['api'].removesuffix('/api')}/runs/flow-run/" in rejected
+    )
+    missing = text_of(mails[f"[PGO] Passage en échec : collecte-{day}"].message)
+    assert "Boîte de dépôt des soumissions introuvable" in missing and "Que faire : " in missing
+    assert STEWARD not in watched.stdout + watched.stderr  # a personal address in no output
+    count = len(relay.received)
+    again = ogp_watch(prefect, relay, "--late-after", "60")
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert len(relay.received) == count and "0 nouvelle(s) alerte(s)" in again.stdout
+
+
 def test_the_worker_stops_with_its_flow_run_on_one_sigterm_and_takes_no_later_run(prefect: dict) -> None:
     """``make worker`` given one SIGTERM while a publication runs: make, the supervisor, the
     worker and the flow run's processes all end (checked by pid), the run ends Crashed
@@ -504,6 +562,21 @@ def test_the_worker_stops_with_its_flow_run_on_one_sigterm_and_takes_no_later_ru
     ended = api_call(prefect, "GET", f"/flow_runs/{running['id']}")["state"]
     assert ended["type"] in ("CRASHED", "FAILED", "CANCELLED"), ended  # not left « Running »
     later = create_run(prefect, "valider-soumission/valider-soumission", {"org": "ditp"})
+    prefect["late"], prefect["crashed"] = later["id"], running["id"]
     time.sleep(35)  # three times the worker's polling interval (10 s)
     state = api_call(prefect, "GET", f"/flow_runs/{later['id']}")["state"]
     assert state["type"] == "SCHEDULED" and state["name"] in ("Scheduled", "Late"), state
+
+
+def test_a_run_no_worker_took_and_the_run_the_stop_crashed_are_mailed(prefect: dict, relay: Relay) -> None:
+    """With the worker stopped (the test above), the run asked afterwards is late: the watch
+    mails it (« non démarré »), and the run the stop ended, once each."""
+    before = len(relay.received)
+    watched = ogp_watch(prefect, relay, "--late-after", "0")
+    assert watched.returncode == 0, watched.stdout + watched.stderr
+    texts = {r.message["Subject"]: text_of(r.message) for r in relay.received[before:]}
+    late = [s for s, text in texts.items() if f"/runs/flow-run/{prefect['late']}" in text]
+    assert len(late) == 1 and late[0].startswith("[PGO] Passage non démarré : "), texts
+    assert "systemctl status ogp-prefect-worker" in texts[late[0]]
+    crashed = [s for s, text in texts.items() if f"/runs/flow-run/{prefect['crashed']}" in text]
+    assert len(crashed) == 1 and crashed[0].startswith("[PGO] Passage en échec : publication-"), texts
