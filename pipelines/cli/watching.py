@@ -36,6 +36,9 @@ def watch(
             help="Adresse de l'API Prefect (défaut : PREFECT_API_URL, sinon http://127.0.0.1:4200/api)."
         ),
     ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Affiche les alertes dues sans rien envoyer.")
+    ] = False,
     state_dir: StateDir = None,
     datasets_dir: DatasetsDir = None,
 ) -> None:
@@ -54,16 +57,22 @@ def watch(
         now=dt.datetime.now(dt.UTC),
         late_after=dt.timedelta(minutes=late_after),
         since=dt.timedelta(hours=since),
+        dry_run=dry_run,
     )
+    if dry_run:
+        for alert, _ in done.alerts:
+            say(f"{alert.run.name} ({REASONS[alert.reason]}) : alerte due, non envoyée (--dry-run).")
+        say(f"{len(done.alerts)} alerte(s) due(s) ; déjà envoyées ou non, rien n'est envoyé.")
+        return
     failed = False
     for alert, posted in done.alerts:
-        if posted.state == ALREADY_SENT:
+        if posted is None or posted.state == ALREADY_SENT:
             continue
         failed = failed or not posted.sent
         outcome = f"envoyée à {posted.accepted} pilote(s)" if posted.sent else f"non envoyée ({posted.state})"
         detail = f" ; {posted.detail}" if posted.detail else ""
         say(f"{alert.run.name} ({REASONS[alert.reason]}) : alerte {outcome}{detail}.")
-    told = sum(1 for _, p in done.alerts if p.state == ALREADY_SENT)
+    told = sum(1 for _, p in done.alerts if p is not None and p.state == ALREADY_SENT)
     say(f"{len(done.alerts) - told} nouvelle(s) alerte(s), {told} déjà envoyée(s).")
     if failed:
         raise typer.Exit(EXIT_CONFIG)

@@ -195,7 +195,7 @@ def letter_for(alert: Alert, api: str) -> Letter:
 class Watched:
     """What one watch did: every alert due, and what became of its mail."""
 
-    alerts: list[tuple[Alert, Posted]]
+    alerts: list[tuple[Alert, Posted | None]]  # None: not sent (a dry run)
 
 
 def watch(
@@ -206,12 +206,17 @@ def watch(
     late_after: dt.timedelta,
     since: dt.timedelta,
     postbox: Postbox | None = None,
+    dry_run: bool = False,
 ) -> Watched:
     """Reads the project's runs expected since ``now - since`` and mails each alert due
     (see the module); an alert mailed before is not mailed again (its journal's key).
+    ``dry_run``: the alerts due, none sent (nor any setting of mail required).
 
     Raises :class:`AlertSettingError` without ``OGP_ALERT_TO``, a ``ConfigError`` without a
     relay (``OGP_SMTP_HOST``), :class:`SourceUnavailable` when the server does not answer."""
+    if dry_run:
+        runs = PrefectApi(api).runs(now - since, tag=PROJECT_TAG)
+        return Watched([(alert, None) for alert in alerts_for(runs, now, late_after)])
     if not settings.mail_configured:
         raise ConfigError(
             "Le courriel n'est pas configuré (OGP_SMTP_HOST) : aucune alerte ne peut partir.",
@@ -220,5 +225,7 @@ def watch(
         )
     box = postbox or alert_postbox(settings)
     runs = PrefectApi(api).runs(now - since, tag=PROJECT_TAG)
-    done = [(alert, box.post(letter_for(alert, api))) for alert in alerts_for(runs, now, late_after)]
+    done: list[tuple[Alert, Posted | None]] = [
+        (alert, box.post(letter_for(alert, api))) for alert in alerts_for(runs, now, late_after)
+    ]
     return Watched(done)
