@@ -123,6 +123,12 @@ def french_message(exc: PipelineError) -> str:
     return "\n".join(lines)
 
 
+def _command_says_it() -> bool:
+    """Under ``ogp run`` without ``--verbose`` (``OGP_QUIET_KNOWN_ERRORS=1``), the command
+    prints the run's outcome and error itself: logged too, they would be said twice."""
+    return os.environ.get("OGP_QUIET_KNOWN_ERRORS") == "1"
+
+
 def french_failures(body: Callable[P, State]) -> Callable[P, State]:
     """A flow's body whose expected errors end the run Failed with their French message
     (logged once), not as an exception Prefect would wrap in English and a traceback."""
@@ -133,7 +139,8 @@ def french_failures(body: Callable[P, State]) -> Callable[P, State]:
             return body(*args, **kwargs)
         except PipelineError as exc:
             message = french_message(exc)
-            _logger().error(message)
+            if not _command_says_it():
+                _logger().error(message)
             return Failed(message=message, data=exc)  # its caller (ogp run) gets the error itself
 
     return run
@@ -141,7 +148,7 @@ def french_failures(body: Callable[P, State]) -> Callable[P, State]:
 
 def finished(state: State) -> State:
     """Logs a run's final message (in place of Prefect's « Finished in state … »)."""
-    if state.message:
+    if state.message and not _command_says_it():
         _logger().log(logging.ERROR if state.is_failed() else logging.INFO, state.message)
     return state
 
