@@ -477,7 +477,9 @@ def test_ogp_run_through_prefect_says_invalid_data_in_french_and_verbose_adds_pr
     assert "Traceback" not in quiet.stderr
     verbose = ogp_run(prefect, *args, "--state-dir", str(tmp_path / "var-2"), "--verbose", server=True)
     assert verbose.returncode == 1, verbose.stderr
-    assert "Encountered exception" in verbose.stderr and "Traceback" not in verbose.stderr
+    # The flow ends Failed with the French message (it no longer raises): Prefect's line is
+    # the failed task's.
+    assert "Task run failed with exception" in verbose.stderr and "Traceback" not in verbose.stderr
 
 
 STEWARD = "pilote-pgo@exemple.gouv.fr"
@@ -525,7 +527,7 @@ def test_the_watch_mails_the_steward_once_for_each_rejected_or_failed_run(
     assert all(r.recipients == [STEWARD] for r in relay.received[before:])
     rejected = text_of(mails[f"[PGO] Fichier(s) rejeté(s) : publication-{day}"].message)
     assert (
-        "mauvais.csv : REJETÉ" in rejected
+        "mauvais.csv (depot:ditp/mauvais.csv) : REJETÉ" in rejected
         and f"{prefect['api'].removesuffix('/api')}/runs/flow-run/" in rejected
     )
     missing = text_of(mails[f"[PGO] Passage en échec : collecte-{day}"].message)
@@ -542,14 +544,17 @@ def test_the_worker_stops_with_its_flow_run_on_one_sigterm_and_takes_no_later_ru
     worker and the flow run's processes all end (checked by pid), the run ends Crashed
     (safe to run again), and a run asked afterwards is not started by anyone."""
     worker = prefect["worker"]
-    running = create_run(
-        prefect, "publier-catalogue/publier-catalogue-hebdomadaire", {"out": str(prefect["root"] / "site-2")}
+    # The campaign's own output (another would be refused at once), a new file to receive so
+    # that the run has work for a few seconds; the signal as soon as it runs.
+    (prefect["root"] / "boite" / "ditp" / "nouveau.csv").write_text(
+        HEADER + "E1-A1-01,2023-06-30,limite,40,,\n", encoding="utf-8"
     )
+    running = create_run(prefect, "publier-catalogue/publier-catalogue-hebdomadaire", {})
     deadline = time.monotonic() + 300
-    while api_call(prefect, "GET", f"/flow_runs/{running['id']}")["state"]["type"] != "RUNNING":
+    while (state := api_call(prefect, "GET", f"/flow_runs/{running['id']}")["state"])["type"] != "RUNNING":
+        assert state["type"] not in FINAL, state  # ended before it was seen running
         assert time.monotonic() < deadline, (prefect["logs"] / "worker.log").read_text()[-4000:]
-        time.sleep(0.5)
-    time.sleep(2)  # the flow run's process has started its tasks
+        time.sleep(0.2)
     pids = tree(worker)
     assert len(pids) >= 4, pids  # make, pipelines.io.service, prefect worker, the flow run
     stopped = time.monotonic()
