@@ -5,9 +5,11 @@ first SIGTERM or SIGINT it receives (``systemctl stop``, ``kill PID``, Ctrl-C, `
 forwarding its own SIGTERM), stops it and everything it started, then exits 0. What is
 guaranteed:
 
-- the command's whole process tree is ended: the command is sent SIGTERM, then so is
-  every process below it, including the flow runs a Prefect worker starts in sessions of
-  their own (they reach this process, a child subreaper, if their parent dies first);
+- the command's whole process tree is ended, what it started first: the command is
+  paused (SIGSTOP, so that a worker takes no new run), every process below it is sent
+  SIGTERM, including the flow runs a Prefect worker starts in sessions of their own (they
+  reach this process, a child subreaper, if their parent dies first), then the command is
+  resumed and sent SIGTERM;
   whatever is still alive after ``--grace`` seconds (or at a second signal) is killed;
 - nothing is left behind when this process itself dies: the command gets SIGKILL from the
   kernel then (``PR_SET_PDEATHSIG``);
@@ -106,12 +108,38 @@ class Service:
             except psutil.Error:
                 pass
 
+    def _signal_command(self, signum: int) -> None:
+        assert self.process is not None
+        try:
+            os.kill(self.process.pid, signum)
+        except OSError:
+            pass  # it has ended
+
+    def _work_alive(self) -> bool:
+        """Whether a process the command started is still running (the command aside)."""
+        assert self.process is not None
+        self._reap()
+        pid = self.process.pid
+        return any(_alive(p) for p in self._descendants() if p.pid != pid)
+
     def _end_tree(self) -> None:
-        """SIGTERM to the command and every process below it; SIGKILL to what is left
-        after the grace period or at a second signal; returns once none is left."""
+        """Ends the command's tree, what it started first: the command is stopped
+        (SIGSTOP: it takes no new work), every process below it gets SIGTERM and up to half
+        the grace period to end (a Prefect flow run then reports itself Crashed, which it
+        does not when its worker has ordered its end and is gone); then the command gets
+        SIGCONT and SIGTERM. SIGKILL to what is left after the grace period or at a second
+        signal; returns once none is left."""
         seen = self.signals
+        started = time.monotonic()
+        self._signal_command(signal.SIGSTOP)
+        self._signal_all(signal.SIGTERM)  # the command's SIGTERM waits until SIGCONT
+        while self._work_alive() and time.monotonic() < started + self.grace / 2:
+            if self.signals > max(seen, 1):
+                break
+            time.sleep(TICK)
+        self._signal_command(signal.SIGCONT)
         self._signal_all(signal.SIGTERM)
-        deadline = time.monotonic() + self.grace
+        deadline = started + self.grace
         while self._descendants_alive():
             if time.monotonic() >= deadline or self.signals > max(seen, 1):
                 self._signal_all(signal.SIGKILL)

@@ -122,3 +122,58 @@ def test_the_command_dies_with_the_service(tmp_path: Path) -> None:
     for pid in pids[2:]:  # out of reach once the service is killed: ended here
         if alive(pid):
             os.kill(pid, signal.SIGKILL)
+
+
+ORDERED = textwrap.dedent(
+    """
+    import os, signal, subprocess, sys, time
+    log = sys.argv[1]
+    def said(who):
+        def handler(signum, frame):
+            with open(log, "a") as f:
+                f.write(who + "\\n")
+            sys.exit(0)
+        return handler
+    signal.signal(signal.SIGTERM, said("worker"))
+    run = subprocess.Popen(
+        [sys.executable, "-c",
+         "import signal, sys, time\\n"
+         "def h(s, f):\\n"
+         f"    open({log!r}, 'a').write('run\\\\n'); sys.exit(0)\\n"
+         "signal.signal(signal.SIGTERM, h)\\n"
+         "open(sys.argv[1], 'w').write('ready')\\n"
+         "time.sleep(600)", log + ".ready"],
+        start_new_session=True,
+    )
+    time.sleep(600)
+    """
+)
+
+
+def test_what_the_command_started_is_ended_before_the_command(tmp_path: Path) -> None:
+    """A flow run gets its SIGTERM while its worker is paused, and ends before the worker
+    is told: it reports its own end, the worker takes nothing new meanwhile."""
+    script = tmp_path / "ordered.py"
+    script.write_text(ORDERED)
+    log = tmp_path / "log"
+    service = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "pipelines.io.service",
+            "--grace",
+            "10",
+            "--",
+            sys.executable,
+            str(script),
+            str(log),
+        ],
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 30
+    while not Path(f"{log}.ready").exists():
+        assert service.poll() is None and time.monotonic() < deadline
+        time.sleep(0.1)
+    os.kill(service.pid, signal.SIGTERM)
+    assert service.wait(timeout=20) == 0
+    assert log.read_text().split() == ["run", "worker"]
