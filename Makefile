@@ -8,7 +8,7 @@ OUT ?= site
 TOOL_LOCKS := tools/harvest_check/udata.lock tools/harvest_check/ckan.lock
 TOOL_STAMPS := .venv-tools/udata/.installed-stamp .venv-tools/ckan/.installed-stamp
 
-.PHONY: setup tools browser bytecode run test test-fast lint messages bench lock tools-lock clean server deploy worker
+.PHONY: setup tools browser bytecode run test test-fast lint messages bench lock tools-lock clean server deploy worker guide-images
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -64,6 +64,11 @@ test-fast: setup
 # Rows per second and peak memory against frictionless alone (see bench/run.py).
 bench: $(STAMP) bytecode
 	$(BIN)/python -m bench.run
+
+# The screenshots of docs/guide-campagne.md, from the guide's own commands on an invented
+# campaign (a relay on loopback, Debian's Chromium for the status page).
+guide-images: $(STAMP)
+	$(BIN)/python -m tools.guide_images
 
 # The French texts of click and typer (help, errors), compiled from their .po catalogue.
 messages: $(STAMP)

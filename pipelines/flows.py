@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, cast
 
 import pyarrow as pa
-from prefect import State, flow, task
+from prefect import State, flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.states import Completed, Failed
@@ -113,9 +113,17 @@ def _report_artifacts(summary: CollectionSummary) -> None:
         )
 
 
+def _reported(summary: CollectionSummary) -> None:
+    """The collection's reports as artifacts, and its receipts in the run's log (counts and
+    bodies, never an address)."""
+    _report_artifacts(summary)
+    for line in summary.mail:
+        get_run_logger().info(line)
+
+
 @task(name="recevoir-soumissions", cache_policy=NO_CACHE, retry_condition_fn=_retry_if_transient)
 def collect_task(config: DatasetConfig, settings: Settings, out: Path | None = None) -> CollectionSummary:
-    return collect_dataset(config, settings, out, reported=_report_artifacts)
+    return collect_dataset(config, settings, out, reported=_reported)
 
 
 @task(name="collecter", cache_policy=NO_CACHE)

@@ -40,6 +40,7 @@ def status(
     from pipelines.core.config import load_dataset
     from pipelines.intake.status import campaign_status, reminders_csv, to_remind
     from pipelines.state.campaign import require_campaign, resolve_campaign
+    from pipelines.state.mails import MailKind, Outcome
 
     config = settings(state_dir=state_dir, datasets_dir=datasets_dir)
     resolved = resolve_campaign(load_dataset(config.datasets_dir / dataset), config)
@@ -73,6 +74,11 @@ def status(
                 if body.avertissements
                 else "—",
                 ", ".join(body.cibles_sans_valeur) or "—",
+                "; ".join(
+                    f"{m.date[:10]} {MailKind(m.type).label} : {Outcome(m.issue).label}"
+                    for m in body.courriels[-2:]
+                )
+                or "—",
             )
         )
     show(
@@ -86,6 +92,7 @@ def status(
             "Fichier rejeté à remplacer",
             "Avertissements",
             "Cibles sans valeur",
+            "Derniers courriels",
         ),
         rows,
     )

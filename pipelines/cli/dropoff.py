@@ -60,18 +60,44 @@ def dropoff_serve(
 @command(dropoff, name="grant")
 def dropoff_grant(
     org: Annotated[
-        str, typer.Option(help="Identifiant de l'organisme (table organisations du plan), par exemple ditp.")
-    ],
+        str | None,
+        typer.Option(help="Identifiant de l'organisme (table organisations du plan), par exemple ditp."),
+    ] = None,
+    steward: Annotated[
+        bool,
+        typer.Option(
+            "--steward",
+            help="Un accès à la console de pilotage (/pilotage) au lieu du guichet d'un organisme.",
+        ),
+    ] = False,
+    label: Annotated[
+        str, typer.Option(help="À qui est l'accès de pilotage (nom ou service), montré par ogp dropoff list.")
+    ] = "",
     expires: Annotated[
         str | None, typer.Option(help="Dernier jour où le lien fonctionne, AAAA-MM-JJ (défaut : sans fin).")
     ] = None,
     state_dir: StateDir = None,
     datasets_dir: DatasetsDir = None,
 ) -> None:
-    """Donne à un organisme son lien personnel vers le guichet, affiché une seule fois (dernière ligne)."""
-    from pipelines.intake.dropoff import grant_body_access, personal_link
+    """Donne à un organisme son lien personnel vers le guichet (ou, avec --steward, un lien vers la console de pilotage), affiché une seule fois (dernière ligne)."""
+    from pipelines.intake.dropoff import grant_body_access, grant_steward_access
+    from pipelines.intake.links import personal_link
 
     config = settings(state_dir=state_dir, datasets_dir=datasets_dir)
+    if steward == (org is not None):
+        raise ConfigError(
+            "Indiquez soit --org ORGANISME (le guichet d'un organisme), soit --steward (la console de pilotage).",
+            hint="Par exemple : ogp dropoff grant --org ditp, ou ogp dropoff grant --steward --label « Équipe PGO ».",
+        )
+    if org is None:
+        granted = grant_steward_access(config, label, expires)
+        until = f"jusqu'au {granted.access.expires} inclus" if granted.access.expires else "sans date de fin"
+        say(
+            f"Accès de pilotage {granted.access.id} créé{f' pour {label}' if label else ''}, {until} : il ouvre "
+            "la console (état de chaque organisme, relances, retraits). Ce lien ne sera plus jamais affiché :"
+        )
+        typer.echo(personal_link(config, granted.token))
+        return
     minted, name = grant_body_access(config, org, expires)
     access = minted.access
     until = f"jusqu'au {access.expires} inclus" if access.expires else "sans date de fin"

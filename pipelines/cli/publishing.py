@@ -218,6 +218,9 @@ def show_received(collections: list[Any]) -> None:
         )
         for line in without_effect:
             say(f"  - {line}", errors)
+    for collection in collections:  # receipts: said once per collection, never an address
+        for line in collection.mail:
+            say(line)
     warned = [(c, r, w) for c in collections for r in c.accepted for w in r.of(Severity.WARNING)]
     if warned:
         errors.print(

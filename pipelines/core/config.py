@@ -243,6 +243,25 @@ class Settings(BaseSettings):
     portal_chunk_size: int = Field(default=2_000_000, gt=0)
     # Where the output folder is served: every absolute URL of the metadata starts here.
     base_url: str = Field(default="http://127.0.0.1:8000/", pattern=r"^https?://.+/$")
+    # Mail (receipts, reminders, alerts): the SMTP relay. Unset host: no mail is sent, and
+    # the commands say so once. The password is a secret, never printed, logged or written.
+    smtp_host: str | None = None
+    smtp_port: int | None = Field(default=None, gt=0, lt=65536)  # None: 587, 465 (ssl) or 25 (none)
+    smtp_tls: Literal["starttls", "ssl", "none"] = "starttls"
+    smtp_user: str | None = None
+    smtp_password: SecretStr | None = None
+    # A CA bundle (PEM) to verify the relay's certificate with, for a relay of a private CA;
+    # None: the system's CAs.
+    smtp_ca_file: Path | None = None
+    smtp_timeout: float = Field(default=30.0, gt=0)
+    # The sender of every mail: an address, or « Nom <adresse> ».
+    mail_from: str | None = None
+
+    @property
+    def mail_configured(self) -> bool:
+        """Whether mail is to be sent (``OGP_SMTP_HOST`` set); ``check`` holds the rest."""
+        return bool(self.smtp_host)
+
     # The bodies' door (ogp dropoff): the address its personal links start with (what the
     # bodies' browsers reach: the reverse proxy's public address in production).
     dropoff_url: str = Field(default="http://127.0.0.1:8080/", pattern=r"^https?://[^\s]+$")
@@ -270,7 +289,36 @@ class Settings(BaseSettings):
                 f"Boîte de dépôt des soumissions introuvable : {self.submissions_inbox}",
                 hint="Créez le dossier ou corrigez OGP_SUBMISSIONS_INBOX.",
             )
+        if self.smtp_host:
+            self._check_mail()
         return self
+
+    def _check_mail(self) -> None:
+        """Mail settings that cannot work, said before anything is sent."""
+        if not self.mail_from:
+            raise ConfigError(
+                "OGP_SMTP_HOST est défini mais pas l'expéditeur des courriels.",
+                hint="Exportez OGP_MAIL_FROM (par exemple « Équipe PGO <pgo@exemple.gouv.fr> »).",
+                setting="OGP_MAIL_FROM",
+            )
+        if self.smtp_user and self.smtp_tls == "none":
+            raise ConfigError(
+                "OGP_SMTP_USER est défini avec OGP_SMTP_TLS=none : le mot de passe circulerait en clair.",
+                hint="Utilisez OGP_SMTP_TLS=starttls (port 587) ou ssl (port 465).",
+                setting="OGP_SMTP_TLS",
+            )
+        if self.smtp_password and not self.smtp_user:
+            raise ConfigError(
+                "OGP_SMTP_PASSWORD est défini sans OGP_SMTP_USER.",
+                hint="Exportez aussi OGP_SMTP_USER, l'identifiant du compte du relais.",
+                setting="OGP_SMTP_USER",
+            )
+        if self.smtp_ca_file is not None and not self.smtp_ca_file.is_file():
+            raise ConfigError(
+                f"Certificat d'autorité introuvable (OGP_SMTP_CA_FILE) : {self.smtp_ca_file}",
+                hint="Indiquez un fichier PEM lisible, ou retirez la variable.",
+                setting="OGP_SMTP_CA_FILE",
+            )
 
 
 class InvalidSetting(ConfigError):

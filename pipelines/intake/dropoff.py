@@ -16,16 +16,18 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 import re
 import tempfile
 import threading
 import unicodedata
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from pipelines.core.config import Settings, load_dataset
-from pipelines.core.errors import ConfigError
+from pipelines.core.errors import ConfigError, PipelineError
 from pipelines.core.problems import Problem, Severity
 from pipelines.core.schema import TableSchema, load_schema
 from pipelines.core.vocabulary import labels
@@ -39,16 +41,21 @@ from pipelines.gather.submissions.plan_facts import (
 from pipelines.gather.submissions.read import TARGETS_SHEET
 from pipelines.gather.submissions.records import merge_archive
 from pipelines.gather.submissions.template import write_template
+from pipelines.intake.links import AccessLinks
+from pipelines.intake.mail import Postbox
+from pipelines.intake.receipts import send_receipts
 from pipelines.intake.status import BodyStatus, campaign_status, effect_sentence, write_status
 from pipelines.intake.submissions import CollectionSummary, limits_of, open_intake
 from pipelines.io.atomic import remove_stale_temporaries
 from pipelines.io.lock import exclusive
-from pipelines.state.accesses import Access, AccessKind, AccessStore, Minted, parse_expiry
+from pipelines.state.accesses import Access, AccessKind, AccessStore, Minted, TokenPurpose, parse_expiry
 from pipelines.state.archive import SubmissionArchive
 from pipelines.state.campaign import ResolvedCampaign, read_campaign, record_campaign, resolve_campaign
 from pipelines.state.journal import Door, Origin, Reception
 from pipelines.state.received import Received
 from pipelines.validate.submission import validate_submission
+
+log = logging.getLogger("ogp.guichet")
 
 MAX_NAME = 120  # characters of a file name as the door keeps it (shown, journalled)
 TEMPLATE_SUFFIXES = (".xlsx", ".csv")
@@ -98,9 +105,14 @@ def access_store(settings: Settings) -> AccessStore:
     return AccessStore(door_campaign(settings).layout, lock_timeout=settings.lock_timeout)
 
 
-def personal_link(settings: Settings, token: str) -> str:
-    """The link a person opens: the door's public address (``OGP_DROPOFF_URL``), then the token."""
-    return f"{settings.dropoff_url.rstrip('/')}/acces/{token}"
+def grant_steward_access(settings: Settings, label: str, expires: str | None) -> Minted:
+    """A steward's link to the console (``/pilotage``): every body's state, reminders,
+    withdrawals. ``label`` says whose it is (shown by ``ogp dropoff list``)."""
+    resolved = door_campaign(settings)
+    store = AccessStore(resolved.layout, lock_timeout=settings.lock_timeout)
+    return store.grant(
+        None, kind=AccessKind.STEWARD, expires=parse_expiry(expires, store.today()), label=label
+    )
 
 
 def grant_body_access(settings: Settings, organisation: str, expires: str | None) -> tuple[Minted, str]:
@@ -186,6 +198,8 @@ class DropOff:
             TARGETS_SHEET: {f["name"]: f.get("title", f["name"]) for f in self.targets_schema["fields"]},
         }
         self._templates: dict[tuple[str, str], bytes] = {}
+        # Receipts go on their own thread, in order: the body reads its verdict at once.
+        self._receipts = ThreadPoolExecutor(max_workers=1, thread_name_prefix="accuses")
         self._templates_lock = threading.Lock()
         with exclusive(self.layout.root, timeout=settings.lock_timeout, what="Ouverture du guichet"):
             # Whatever a killed process was writing: under the lock nobody else writes.
@@ -305,6 +319,16 @@ class DropOff:
             withdrawal.reason if withdrawal else None,
         )
 
+    def any_reception(self, n: int) -> tuple[ReceptionView, str] | None:
+        """Reception ``n`` with its report and its body's name, whoever sent it: what the
+        steward's console shows (``None`` if the journal has no such reception)."""
+        archive = SubmissionArchive(self.layout.root)
+        found = next((r for r in archive.receptions() if r.n == n), None)
+        if found is None:
+            return None
+        body = archive.organisation_of(found)
+        return self._view(archive, found), self.organisation_name(body) if body else "organisme non identifié"
+
     def body_page(self, organisation: str) -> BodyPage:
         """The body's page, read from the archive as ``ogp status`` reads it."""
         archive = SubmissionArchive(self.layout.root)
@@ -369,7 +393,7 @@ class DropOff:
             receipt = intake.receive(received, CollectionSummary())
             assert receipt is not None  # an identical file from this access was found above
             status = campaign_status(self.resolved, self.plan, archive=archive)
-            write_status(self.layout, status)
+            write_status(self.layout, status, self.status_labels)
             done = receipt.reception
             effect = next(
                 (
@@ -381,4 +405,26 @@ class DropOff:
                 "",
             )
             view = self._view(archive, done, effect)
+        self._receipts.submit(self._send_receipt, receipt.reception)
         return Upload(view, already=False)
+
+    def _send_receipt(self, reception: Reception) -> None:
+        """The upload's « accusé de réception » to the body's contacts (a receipt like every
+        reception's, once: see ``intake.receipts``); what became of it is logged by body."""
+        try:
+            sent = send_receipts(
+                Postbox(self.layout, self.settings),
+                SubmissionArchive(self.layout.root),
+                [reception],
+                self.plan.organisation_names,
+                AccessLinks(self.settings, self.layout, TokenPurpose.RECEIPT),
+            )
+        except PipelineError as exc:
+            log.error("accusé de réception de la réception %s non envoyé : %s", reception.n, exc.message)
+            return
+        for line in sent.lines():
+            log.info("réception %s : %s", reception.n, line)
+
+    def wait_for_receipts(self) -> None:
+        """Waits until the receipts of the uploads so far are sent (tests, shutdown)."""
+        self._receipts.submit(lambda: None).result()

@@ -18,22 +18,31 @@ status says who reported it); the reminders chase only actions without any repor
 from __future__ import annotations
 
 import csv
-import html
+import datetime as dt
 import io
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from markupsafe import Markup
+
+from pipelines.core.look import SITE_CSS
+from pipelines.core.problems import Problem
 from pipelines.gather.submissions.plan_facts import PlanFacts, campaign_plan
 from pipelines.gather.submissions.records import Merged, ReceptionEffect, merge_submissions
+from pipelines.intake.render import environment
 from pipelines.io.atomic import write_atomically
 from pipelines.state.archive import AcceptedSubmission, SubmissionArchive
 from pipelines.state.campaign import ResolvedCampaign
+from pipelines.state.contacts import ContactBook
 from pipelines.state.journal import Reception
 from pipelines.state.layout import ArchiveLayout
+from pipelines.state.mails import Mail, MailJournal, MailKind
+from pipelines.validate.report import where_of
 
 FIRST_ERRORS = 3
+LAST_MAILS = 5
 
 
 @dataclass(frozen=True)
@@ -93,6 +102,7 @@ class FileNote:
     id_soumission: str = ""
     accepte: bool = False
     effet: str = ""
+    reception: int = 0  # its line in the journal (the console's links)
 
 
 @dataclass(frozen=True)
@@ -102,6 +112,17 @@ class RefusalNote:
     code: str
     motif: str
     date: str
+
+
+@dataclass(frozen=True)
+class MailNote:
+    """A mail sent to a body, as the status shows it: never an address."""
+
+    type: str  # accuse, relance, alerte
+    objet: str
+    date: str
+    issue: str  # envoye, refuse, echec, incertain
+    refus: int = 0  # contacts the relay refused for good
 
 
 @dataclass
@@ -114,6 +135,22 @@ class BodyStatus:
     cibles: list[TargetStatus] = field(default_factory=list)
     fichiers: list[FileNote] = field(default_factory=list)  # every reception, in order
     sans_effet: list[FileNote] = field(default_factory=list)  # accepted, yet (partly) replaced
+    retraits: list[dict[str, str]] = field(default_factory=list)  # withdrawn files, with reasons
+    contacts: int = 0
+    courriels: list[MailNote] = field(default_factory=list)  # the last ones, oldest first
+
+    @property
+    def a_repondu(self) -> bool:
+        """At least one of its files was accepted (and not withdrawn)."""
+        return any(n.accepte for n in self.fichiers)
+
+    def cibles_echues(self, today: str) -> list[str]:
+        """Its targets whose deadline is before ``today`` (ISO date) and that have no value."""
+        return [
+            t.id_cible
+            for t in self.cibles
+            if t.derniere_valeur is None and t.echeance is not None and t.echeance < today
+        ]
 
     @property
     def sans_rapport(self) -> list[str]:
@@ -130,6 +167,19 @@ class BodyStatus:
         return max(dates) if dates else None
 
 
+@dataclass(frozen=True)
+class CampaignSummary:
+    """The campaign at a glance, at the top of the console and of ``etat-collecte.html``."""
+
+    organismes_attendus: int
+    organismes_ayant_repondu: int
+    actions_sans_rapport: int  # distinct actions nobody entitled reported on
+    rejets_en_attente: int  # rejected files no accepted file followed
+    cibles_echues_sans_valeur: int  # targets past their deadline without any value
+    organismes_a_relancer: int
+    derniere_relance: str | None  # when the last reminder went
+
+
 @dataclass
 class CampaignStatus:
     dataset: str
@@ -138,6 +188,20 @@ class CampaignStatus:
     refus: list[RefusalNote] = field(default_factory=list)
     exemple: bool = False
     boite_de_depot: str = ""
+    echeance: str | None = None
+    derniere_relance: str | None = None
+
+    def summary(self, today: str) -> CampaignSummary:
+        """The counts at the top, as of ``today`` (ISO date) for the targets' deadlines."""
+        return CampaignSummary(
+            len(self.organismes),
+            sum(b.a_repondu for b in self.organismes),
+            len({a for b in self.organismes for a in b.sans_rapport}),
+            sum(len(b.rejets_en_attente) for b in self.organismes),
+            len({t for b in self.organismes for t in b.cibles_echues(today)}),
+            len(to_remind(self)),
+            self.derniere_relance,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form (French keys), with each body's derived lists spelled out."""
@@ -145,6 +209,8 @@ class CampaignStatus:
             "jeu_de_donnees": self.dataset,
             "exemple": self.exemple,
             "boite_de_depot": self.boite_de_depot,
+            "echeance": self.echeance,
+            "derniere_relance": self.derniere_relance,
             "organismes": [
                 {
                     **asdict(b),
@@ -200,6 +266,8 @@ class _Notes:
                 "colonne": p.get("colonne"),
                 "code": p["code"],
                 "message": p.get("regle", ""),
+                "que_faire": p.get("que_faire", ""),
+                "ou": where_of(Problem.from_dict(p)),
             }
             for p in report.get(severity_key, [])[:FIRST_ERRORS]
         ]
@@ -215,6 +283,7 @@ class _Notes:
             reception.sha256,
             reception.accepted,
             effect_sentence(effect, self.by_n),
+            reception.n,
         )
 
 
@@ -260,9 +329,28 @@ def campaign_status(
     by_body: dict[str, list[Reception]] = {}
     for reception in ordered:
         by_body.setdefault(str(archive.organisation_of(reception)), []).append(reception)
+    withdrawn: dict[str, list[dict[str, str]]] = {}
+    for sha, withdrawal in archive.withdrawals().items():
+        first = next((r for r in archive.receptions() if r.sha256 == sha), None)
+        body = archive.organisation_of(first) if first else None
+        if body:
+            withdrawn.setdefault(body, []).append(
+                {
+                    "fichier": withdrawal.file_name,
+                    "date": withdrawal.date,
+                    "motif": withdrawal.reason,
+                    "id_soumission": sha,
+                }
+            )
+    mails = MailJournal(resolved.layout.mail_journal).mails()
+    contacts = ContactBook(resolved.layout.contacts).counts()
     bodies: list[BodyStatus] = []
     for body in sorted(o for o in plan.organisations if plan.actions_of(o)):
-        bodies.append(_body_status(body, plan, own, latest, values, by_body.get(body, []), notes))
+        status = _body_status(body, plan, own, latest, values, by_body.get(body, []), notes)
+        status.retraits = sorted(withdrawn.get(body, []), key=lambda w: w["date"])
+        status.contacts = contacts.get(body, 0)
+        status.courriels = [_mail_note(m) for m in mails if m.planned.organisation == body][-LAST_MAILS:]
+        bodies.append(status)
     attributed = {r.sha256 for r in ordered if r.accepted and archive.organisation_of(r)}
     unattributed = [
         notes.note(r, "erreurs")
@@ -273,8 +361,23 @@ def campaign_status(
         RefusalNote(r.origin.to_json(), r.file_name, r.code, r.reason, r.date) for r in archive.refusals()
     ]
     inbox = resolved.campaign.inbox
+    reminders = [m.date for m in mails if m.planned.kind is MailKind.REMINDER and m.counts_as_sent]
     return CampaignStatus(
-        resolved.config.slug, bodies, unattributed, refusals, source.sample, str(inbox) if inbox else ""
+        resolved.config.slug,
+        bodies,
+        unattributed,
+        refusals,
+        source.sample,
+        str(inbox) if inbox else "",
+        resolved.campaign.deadline,
+        max(reminders) if reminders else None,
+    )
+
+
+def _mail_note(mail: Mail) -> MailNote:
+    refused = {c for o in mail.outcomes for c in o.refused}
+    return MailNote(
+        mail.planned.kind.value, mail.planned.subject, mail.date, mail.outcome.value, len(refused)
     )
 
 
@@ -380,95 +483,35 @@ def reminders_csv(status: CampaignStatus) -> bytes:
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
 
-def _html_table(headings: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
-    """A table of text cells, escaped, the first cell of each row its header."""
-    e = html.escape
-    head = "".join(f'<th scope="col">{e(h)}</th>' for h in headings)
-    body = "".join(
-        f'<tr><th scope="row">{e(first)}</th>' + "".join(f"<td>{e(c)}</td>" for c in rest) + "</tr>"
-        for first, *rest in rows
-    )
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+def status_html(status: CampaignStatus, labels: dict[str, str], today: str | None = None) -> str:
+    """The same state as a page a steward opens from the state folder: the published site's
+    look (inlined, nothing loaded), the campaign at a glance, then body by body. No script.
+    ``labels``: the French label of each status value (the ``statut`` field's); ``today``
+    (ISO date): what the targets' deadlines are compared with."""
+    today = today or dt.date.today().isoformat()
 
+    def report_href(note: FileNote) -> str:
+        return Path(note.rapport).as_uri()
 
-def _action_cell(action: ActionStatus) -> str:
-    if action.dernier_rapport is not None:
-        r = action.dernier_rapport
-        return f"{r.date_rapport} : {r.statut} ({r.fichier}, reçu le {r.arrivee[:10]})"
-    if action.dernier_rapport_autre is not None:
-        o = action.dernier_rapport_autre
-        return f"rapport de {o['organisme']} au {o['date_rapport']}"
-    return "sans rapport"
-
-
-def status_html(status: CampaignStatus) -> str:
-    """The same state as a page a steward opens from the state folder (no script)."""
-    e = html.escape
-    parts = [
-        '<!doctype html><html lang="fr"><head><meta charset="utf-8">',
-        f"<title>État de la collecte : {e(status.dataset)}</title></head><body>",
-        f"<h1>État de la collecte : {e(status.dataset)}</h1>",
-    ]
-
-    def line(n: FileNote) -> str:
-        effect = f" {n.effet}" if n.effet else ""
-        return f"{n.fichier} ({n.porte}, reçu le {n.arrivee[:10]}) : {n.verdict}{effect}"
-
-    for body in status.organismes:
-        parts.append(f'<h2 id="{e(body.id_organisation)}">{e(body.nom)} ({e(body.id_organisation)})</h2>')
-        parts.append(
-            _html_table(
-                ("Action", "Coresponsables", "Dernier rapport"),
-                [(a.id_action, ", ".join(a.coresponsables), _action_cell(a)) for a in body.actions],
-            )
+    return (
+        environment(True)
+        .get_template("etat-collecte.html")
+        .render(
+            status=status,
+            summary=status.summary(today),
+            today=today,
+            css=Markup(SITE_CSS),
+            report_href=report_href,
+            statut_fr=lambda code: labels.get(code, code),
         )
-        if body.cibles:
-            parts.append(
-                _html_table(
-                    ("Cible", "Échéance", "Dernière valeur atteinte"),
-                    [
-                        (
-                            t.id_cible,
-                            t.echeance or "—",
-                            f"{t.derniere_valeur.valeur_atteinte} au {t.derniere_valeur.date_rapport} "
-                            f"({t.derniere_valeur.fichier}, reçu le {t.derniere_valeur.arrivee[:10]})"
-                            if t.derniere_valeur
-                            else "aucune valeur",
-                        )
-                        for t in body.cibles
-                    ],
-                )
-            )
-        for note in body.rejets_en_attente:
-            parts.append(
-                f"<p>Fichier rejeté, pas encore remplacé : {e(note.fichier)} ({e(note.arrivee[:10])}) — "
-                f'{e(note.verdict)} <a href="file://{e(note.rapport)}">rapport</a></p>'
-            )
-        for note in body.sans_effet:
-            parts.append(f"<p>Fichier accepté sans effet complet : {e(note.fichier)} — {e(note.effet)}</p>")
-        if body.fichiers:
-            parts.append("<h3>Fichiers reçus</h3><ul>")
-            parts += [f"<li>{e(line(n))}</li>" for n in body.fichiers]
-            parts.append("</ul>")
-    if status.non_attribues:
-        parts.append("<h2>Fichiers non attribués</h2><ul>")
-        parts += [
-            f"<li>{e(n.origine)} ({e(n.arrivee[:10])}) : {e(n.verdict)}</li>" for n in status.non_attribues
-        ]
-        parts.append("</ul>")
-    if status.refus:
-        parts.append("<h2>Refusés à la réception</h2><ul>")
-        parts += [f"<li>{e(r.origine)} : {e(r.motif)}</li>" for r in status.refus]
-        parts.append("</ul>")
-    parts.append("</body></html>\n")
-    return "".join(parts)
+    )
 
 
-def write_status(layout: ArchiveLayout, status: CampaignStatus) -> Path:
+def write_status(layout: ArchiveLayout, status: CampaignStatus, labels: dict[str, str]) -> Path:
     """``<state>/<slug>/etat-collecte.{json,html}``, rewritten after each collection."""
     write_atomically(
         layout.status("json"),
         (json.dumps(status.to_dict(), ensure_ascii=False, indent=1, sort_keys=True) + "\n").encode("utf-8"),
     )
-    write_atomically(layout.status("html"), status_html(status).encode("utf-8"))
+    write_atomically(layout.status("html"), status_html(status, labels).encode("utf-8"))
     return layout.status("json")

@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 from pipelines.core.config import DatasetConfig, Settings, SubmissionsSource, load_dataset
 from pipelines.core.errors import ConfigError, SourceUnavailable
 from pipelines.core.schema import TableSchema, load_schema
+from pipelines.core.vocabulary import labels
 from pipelines.gather.http import HttpPolicy, ResponseTooLarge, fetch_url, redact_url
 from pipelines.gather.submissions.inbox import inbox_files
 from pipelines.gather.submissions.plan_facts import (
@@ -35,8 +36,12 @@ from pipelines.gather.submissions.plan_facts import (
 )
 from pipelines.gather.submissions.read import Limits
 from pipelines.gather.submissions.records import Merged, merge_archive
+from pipelines.intake.links import AccessLinks
+from pipelines.intake.mail import DoorLinks, Postbox
+from pipelines.intake.receipts import send_receipts
 from pipelines.intake.status import campaign_status, effect_sentence, write_status
 from pipelines.io.lock import exclusive
+from pipelines.state.accesses import TokenPurpose
 from pipelines.state.archive import AcceptedSubmission, SubmissionArchive
 from pipelines.state.campaign import ResolvedCampaign, record_campaign, resolve_campaign
 from pipelines.state.journal import Door, Origin, Reception, Verdict
@@ -69,6 +74,8 @@ class CollectionSummary:
     # Accepted files of which nothing (or not everything) is published, because of this
     # collection: one French line each, naming the file that replaced or preceded them.
     without_effect: list[str] = field(default_factory=list)
+    # What became of the receipts of this collection, said once (never an address).
+    mail: list[str] = field(default_factory=list)
 
     @property
     def accepted(self) -> list[SubmissionReport]:
@@ -278,13 +285,18 @@ def collect_submissions(
     plan: PlanFacts | None = None,
     out: Path | None = None,
     clock: Callable[[], str] | None = None,
+    postbox: Postbox | None = None,
+    links: DoorLinks | None = None,
 ) -> CollectionSummary:
-    """Receives, archives and validates every new submission of the campaign's sources.
+    """Receives, archives and validates every new submission of the campaign's sources,
+    then sends a receipt for each reception (``postbox``: the campaign's by default;
+    ``links``: the bodies' door links the receipts carry).
 
     ``config`` is the progress dataset (resolved against the campaign recorded in the state
     folder); ``plan``, the plan's facts when the caller has them already; ``clock``, what
     gives the reception times (UTC, ISO 8601; tests set it). Holds the state
-    folder's lock: two runs never receive into the same archive at once.
+    folder's lock while it receives: two runs never receive into the same archive at once.
+    Receipts are sent once the lock is released (under the mail lock).
     """
     resolved = resolve_campaign(config, settings, out=out)
     root = resolved.layout.root
@@ -298,8 +310,36 @@ def collect_submissions(
         summary.inbox = resolved.campaign.inbox
         summary.without_effect = effects_of_collection(intake)
         # The steward's view of the campaign, beside the archive (see ogp status).
-        write_status(resolved.layout, campaign_status(resolved, plan, archive=intake.archive))
-        return summary
+        write_status(
+            resolved.layout, campaign_status(resolved, plan, archive=intake.archive), status_labels(intake)
+        )
+    sent = send_receipts(
+        postbox or Postbox(resolved.layout, settings),
+        intake.archive,
+        [r.reception for r in summary.receipts],
+        plan.organisation_names,
+        links or AccessLinks(settings, resolved.layout, TokenPurpose.RECEIPT),
+    )
+    summary.mail = sent.lines()
+    return summary
+
+
+def status_labels(intake: Intake) -> dict[str, str]:
+    """The French label of each progress status (the submission format's ``statut``)."""
+    return labels(intake.schemas[0], "statut")
+
+
+def refresh_status(resolved: ResolvedCampaign, settings: Settings, plan: PlanFacts | None = None) -> Path:
+    """Writes ``etat-collecte.{json,html}`` again, under the state lock: after what changes
+    the campaign without a collection (a withdrawal, reminders sent)."""
+    schema = load_schema(settings.schemas_dir, SUBMISSION_SCHEMA)
+    with exclusive(resolved.layout.root, timeout=settings.lock_timeout, what="État de la collecte"):
+        return _write_status(resolved, schema, plan)
+
+
+def _write_status(resolved: ResolvedCampaign, schema: TableSchema, plan: PlanFacts | None) -> Path:
+    status = campaign_status(resolved, plan or campaign_plan(resolved.config))
+    return write_status(resolved.layout, status, labels(schema, "statut"))
 
 
 def effects_of_collection(intake: Intake) -> list[str]:
@@ -465,4 +505,5 @@ def withdraw_submission(
         sha = archive.find(submission)
         done = archive.withdraw(sha, reason, now_utc())
         accepted = any(r.sha256 == sha and r.accepted for r in archive.receptions())
+        _write_status(resolved, load_schema(settings.schemas_dir, SUBMISSION_SCHEMA), None)
     return WithdrawnSubmission(done.sha256, done.file_name, done.reason, done.date, accepted)

@@ -15,6 +15,7 @@ real campaign whose inbox must be given again.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 from dataclasses import dataclass, field
@@ -248,3 +249,12 @@ def dataset_for_run(config: DatasetConfig, settings: Settings, *, out: Path | No
     if not isinstance(config.source, SubmissionsSource):
         return config
     return resolve_campaign(config, settings, out=out).config
+
+
+def set_deadline(resolved: ResolvedCampaign, deadline: dt.date | None) -> Campaign:
+    """Records the date the bodies are asked to report by (``None``: no deadline), recording
+    the campaign itself if it was not yet. The caller holds the state lock."""
+    current = read_campaign(resolved.layout) or resolved.campaign
+    campaign = dataclasses.replace(current, deadline=deadline.isoformat() if deadline else None)
+    write_campaign(resolved.layout, campaign)
+    return campaign

@@ -12,6 +12,9 @@ Under ``<state_dir>/<dataset slug>/`` (never under the published output)::
                                                   reception kept its own
     http.json                          ETag / Last-Modified of each polled URL
     etat-collecte.{json,html}          the campaign's status, after each collection
+    contacts.json                      the bodies' contacts (personal data: never published)
+    courriels/journal.jsonl            the journal of mails (``state.mails``)
+    courriels/<n>.eml                  each mail as planned (bytes sent, Message-ID)
     acces.json                         the door's accesses: token hashes, never a token
                                        (``state.accesses``), under its own lock ``.acces.lock``
 
@@ -30,6 +33,7 @@ SUBMISSIONS = "soumissions"
 RECEPTIONS = "receptions"
 REPORT_NAME = "rapport"
 STATUS_NAME = "etat-collecte"
+MAILS = "courriels"
 
 
 def _suffix(name: str) -> str:
@@ -58,6 +62,22 @@ class ArchiveLayout:
     @property
     def http_validators(self) -> Path:
         return self.root / "http.json"
+
+    @property
+    def contacts(self) -> Path:
+        return self.root / "contacts.json"
+
+    @property
+    def mail_folder(self) -> Path:
+        """The journal of mails, their bytes and the lock of their sending."""
+        return self.root / MAILS
+
+    @property
+    def mail_journal(self) -> Path:
+        return self.mail_folder / "journal.jsonl"
+
+    def mail_message(self, n: int) -> Path:
+        return self.mail_folder / f"{n}.eml"
 
     def status(self, suffix: str) -> Path:
         return self.root / f"{STATUS_NAME}.{suffix}"

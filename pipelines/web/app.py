@@ -12,7 +12,9 @@ and registers, for its kind of access, the page a link lands on.
 
 from __future__ import annotations
 
+import functools
 import logging
+import re
 import secrets
 import time
 from typing import Any
@@ -23,9 +25,10 @@ from flask.typing import ResponseReturnValue
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
 
-from pipelines.core.config import Settings
+from pipelines.core.config import PROJECT_ROOT, Settings
 from pipelines.core.errors import PipelineError
 from pipelines.intake.dropoff import DropOff
 from pipelines.io.lock import LockHeld
@@ -109,7 +112,7 @@ def error_page(code: int) -> Response:
 
 def create_app(door: DropOff, settings: Settings) -> Flask:
     """The door's WSGI application, over one :class:`DropOff` made beforehand (warm)."""
-    from pipelines.web import guichet
+    from pipelines.web import guichet, pilotage
 
     app = Flask(__name__, static_folder="static", static_url_path="/statique")
     https = settings.dropoff_url.startswith("https://")
@@ -158,6 +161,11 @@ def create_app(door: DropOff, settings: Settings) -> Flask:
             return redirect(url_for(landings[AccessKind(kind)]), 303)
         return render_template("accueil.html")
 
+    @app.get("/guide")
+    def guide() -> ResponseReturnValue:
+        """The bodies' guide (``docs/guide-organismes.md``), linked from their page and mails."""
+        return render_template("guide.html", guide=Markup(guide_html()))
+
     @app.get("/sante")
     @limiter.exempt
     def health() -> Response:
@@ -182,6 +190,10 @@ def create_app(door: DropOff, settings: Settings) -> Flask:
         session["type"] = access.kind.value
         door.accesses.touch(access.id)
         log.info("lien ouvert : accès %s", access.id)
+        # A receipt's link to its report: « ?suite=reception-<n> » (nothing else is followed).
+        then = re.fullmatch(r"reception-(\d{1,9})", request.args.get("suite", ""))
+        if then is not None and access.kind is AccessKind.BODY:
+            return redirect(url_for("guichet.report", n=int(then.group(1))), 303)
         return redirect(url_for(landings[access.kind]), 303)
 
     @app.post("/deconnexion")
@@ -190,6 +202,7 @@ def create_app(door: DropOff, settings: Settings) -> Flask:
         return redirect(url_for("home"), 303)
 
     guichet.register(app, door, limiter, landings, settings)
+    pilotage.register(app, door, limiter, landings, settings)
 
     @app.before_request
     def started() -> None:
@@ -231,6 +244,15 @@ def create_app(door: DropOff, settings: Settings) -> Flask:
 
     del csrf  # registered on the app
     return app
+
+
+@functools.cache
+def guide_html() -> str:
+    """The bodies' guide in HTML: Markdown read once, raw HTML in it not passed through."""
+    from markdown_it import MarkdownIt
+
+    text = (PROJECT_ROOT / "docs" / "guide-organismes.md").read_text(encoding="utf-8")
+    return str(MarkdownIt("commonmark", {"html": False}).render(text))
 
 
 def current_access(kind: AccessKind) -> Access:

@@ -21,6 +21,7 @@ import jinja2
 from markupsafe import Markup, escape
 
 from pipelines.core.config import CatalogConfig, SubmissionsSource
+from pipelines.core.look import SITE_CSS
 from pipelines.core.schema import primary_key
 from pipelines.core.vocabulary import labels
 from pipelines.gather.submissions.views import derive_views
@@ -104,7 +105,9 @@ def _environment() -> jinja2.Environment:
     )
     environment.filters.update(date_fr=date_fr, size_fr=size_fr, number_fr=number_fr, percent_fr=percent_fr)
     environment.filters.update(example_text=example_text, pattern_fr=pattern_fr, link_datasets=link_datasets)
-    environment.globals.update(constraints_of=constraints_of, feed_file=FEED_FILE, feed_type=FEED_TYPE)
+    environment.globals.update(
+        constraints_of=constraints_of, feed_file=FEED_FILE, feed_type=FEED_TYPE, site_css=Markup(SITE_CSS)
+    )
     return environment
 
 

@@ -8,6 +8,7 @@ reminders CSV, the public per-body page)."""
 from __future__ import annotations
 
 import csv
+import html
 import io
 import json
 import os
@@ -166,8 +167,8 @@ def test_a_campaign_of_four_runs_tells_the_steward_the_truth(tmp_path: Path) -> 
     superseded = s.body("ditp")["sans_effet"]
     assert [(n["fichier"], n["accepte"]) for n in superseded] == [("rapport.csv", True)]
     assert "correction.csv" in superseded[0]["effet"]
-    page = (s.state / PROGRESS_SLUG / "etat-collecte.html").read_text(encoding="utf-8")
-    assert "rapport.csv" in page and "correction.csv" in page and "rien n&#x27;en est publié" in page
+    page = html.unescape((s.state / PROGRESS_SLUG / "etat-collecte.html").read_text(encoding="utf-8"))
+    assert "rapport.csv" in page and "correction.csv" in page and "rien n'en est publié" in page
     assert [n["origine"] for n in s.status()["non_attribues"]] == ["depot:mtfp-rapport.csv"]
 
     # Run 3: the root file moved into mtfp's folder: accepted, and both receptions keep their report.

@@ -142,9 +142,14 @@ def test_the_collection_writes_the_status_beside_the_archive(campaign: Pipeline)
     assert {b["id_organisation"] for b in written["organismes"]} >= {"ditp", "meae"}
     page = (campaign.archive.root / "etat-collecte.html").read_text(encoding="utf-8")
     assert "Fichiers non attribués" in page and "<script" not in page
-    assert "Fichier rejeté, pas encore remplacé : rapport.csv" in page
-    assert '<th scope="row">E3-A2-03-C1</th><td>—</td><td>aucune valeur</td>' in page
-    assert "45 au 2023-06-30 (cibles.csv, reçu le 2023-10-05)" in page
+    assert "Fichier rejeté, pas encore remplacé :</strong> rapport.csv" in page
+    assert '<th scope="row">E3-A2-03-C1</th><td>—</td>\n<td>aucune valeur</td>' in page
+    assert "45 au 30 juin 2023" in page
+    # Statuses by their French labels, never the raw codes; the published site's stylesheet.
+    assert "Avancement limité, 20 % au 30 juin 2023" in page and "limite," not in page
+    from pipelines.core.look import SITE_CSS
+
+    assert SITE_CSS in page and "<link" not in page
 
 
 def test_ogp_validate_reads_the_archive_and_warns_as_ogp_run_will(campaign: Pipeline, tmp_path: Path) -> None:

@@ -177,11 +177,38 @@ def test_the_template_downloaded_is_the_bodys_own(app: Flask, door: tuple[DropOf
     assert client.get("/organisme/modele.exe").status_code == 404
 
 
-def test_a_steward_link_opens_nothing_until_the_console_exists(
+def test_a_steward_link_opens_the_console_and_each_session_only_its_own_pages(
     app: Flask, door: tuple[DropOff, Settings]
 ) -> None:
     token = door[0].accesses.grant(None, kind=AccessKind.STEWARD).token
-    assert app.test_client().get(f"/acces/{token}").status_code == 403
+    steward = app.test_client()
+    response = steward.get(f"/acces/{token}")
+    assert response.status_code == 303 and response.headers["Location"] == "/pilotage/"
+    assert steward.get("/pilotage/").status_code == 200
+    assert steward.get("/organisme/").status_code == 403  # a steward deposits nothing
+    body = opened(app, door[0], "ditp")
+    for path in ("/pilotage/", "/pilotage/relances", "/pilotage/reception/1/rapport"):
+        assert body.get(path).status_code == 403, path  # a body sees no other body
+    # A receipt's report link lands on that reception's report; nothing else is followed.
+    link = door[0].accesses.grant("ditp").token
+    landed = app.test_client().get(f"/acces/{link}?suite=reception-7")
+    assert landed.headers["Location"] == "/organisme/reception/7/rapport"
+    other = app.test_client().get(f"/acces/{link}?suite=https://ailleurs.exemple/")
+    assert other.headers["Location"] == "/organisme/"
+
+
+def test_the_consoles_forms_need_their_csrf_field(app: Flask, door: tuple[DropOff, Settings]) -> None:
+    token = door[0].accesses.grant(None, kind=AccessKind.STEWARD).token
+    steward = app.test_client()
+    steward.get(f"/acces/{token}")
+    assert steward.post("/pilotage/relances").status_code == 400
+    assert steward.post("/pilotage/reception/1/retrait", data={"motif": "x"}).status_code == 400
+
+
+def test_the_bodies_guide_is_served_from_the_docs_without_raw_html(app: Flask) -> None:
+    page = app.test_client().get("/guide").get_data(as_text=True)
+    assert "<h1>Rendre compte de l&#39;avancement de vos actions</h1>" in page or "<h1>Rendre compte" in page
+    assert "<script" not in page
 
 
 def test_file_names_are_cleaned() -> None:

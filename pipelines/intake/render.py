@@ -1,0 +1,76 @@
+"""Intake: the French words and templates of what the intake writes for people: mails
+(receipts, reminders) and the campaign's status page, in ``templates/``.
+
+Dates are said as people say them (« 3 décembre 2026 », and for a time of reception « 3
+décembre 2026 à 10 h 05 (heure de Paris) »); HTML is escaped (file names, cells and titles
+come from people's files), text is not.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from zoneinfo import ZoneInfo
+
+import jinja2
+
+from pipelines.state.mails import MailKind, Outcome
+
+PARIS = ZoneInfo("Europe/Paris")
+MONTHS = (
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+)
+
+
+def date_fr(value: str | dt.date) -> str:
+    """« 3 décembre 2026 » from an ISO date (or the date of an ISO time)."""
+    day = value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)[:10])
+    return f"{day.day}{'er' if day.day == 1 else ''} {MONTHS[day.month - 1]} {day.year}"
+
+
+def time_fr(value: str) -> str:
+    """« 3 décembre 2026 à 10 h 05 (heure de Paris) » from a UTC ISO time."""
+    moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(PARIS)
+    return f"{date_fr(moment.date())} à {moment.hour} h {moment.minute:02d} (heure de Paris)"
+
+
+def kind_fr(kind: str) -> str:
+    return MailKind(kind).label
+
+
+def outcome_fr(outcome: str) -> str:
+    return Outcome(outcome).label
+
+
+@functools.cache
+def environment(autoescape: bool) -> jinja2.Environment:
+    """The templates of ``pipelines/intake/templates``: HTML escaped, text as it is."""
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("pipelines.intake", "templates"),
+        autoescape=autoescape,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters.update(date_fr=date_fr, time_fr=time_fr)
+    env.globals.update(kind_fr=kind_fr, outcome_fr=outcome_fr)
+    return env
+
+
+def render(name: str, **context: object) -> tuple[str, str]:
+    """The text and HTML of a letter from ``templates/<name>.txt`` and ``<name>.html``."""
+    text = environment(False).get_template(f"{name}.txt").render(**context)
+    html = environment(True).get_template(f"{name}.html").render(**context)
+    return text, html
