@@ -8,7 +8,7 @@ OUT ?= site
 TOOL_LOCKS := tools/harvest_check/udata.lock tools/harvest_check/ckan.lock
 TOOL_STAMPS := .venv-tools/udata/.installed-stamp .venv-tools/ckan/.installed-stamp
 
-.PHONY: setup tools browser bytecode run test test-fast lint messages bench lock tools-lock clean server deploy worker guide-images
+.PHONY: setup tools browser systemd bytecode run test test-fast lint messages bench lock tools-lock clean server deploy worker guide-images
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,6 +38,14 @@ browser:
 	  SUDO=""; [ "$$(id -u)" -ne 0 ] && SUDO="sudo"; \
 	  $$SUDO apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
+# Debian's systemd, for `systemd-analyze verify` of the units of deploy/systemd (a test holds
+# them to it). Needs root or sudo; .ci/run calls it before `make test`.
+systemd:
+	@command -v systemd-analyze >/dev/null 2>&1 || { \
+	  SUDO=""; [ "$$(id -u)" -ne 0 ] && SUDO="sudo"; \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends systemd >/dev/null; }
 
 # The project venv: all `make run`, `make lint` and `make test-fast` need.
 setup: $(STAMP)
@@ -84,17 +92,26 @@ tools-lock: $(STAMP)
 	  $(BIN)/uv pip compile tools/harvest_check/$$tool.in --python-version 3.11.2 --quiet \
 	    -o tools/harvest_check/$$tool.lock || exit 1; done
 
-# Scheduled runs on a local Prefect server (see README, "Scheduling").
-PREFECT_LOCAL := PREFECT_API_URL=http://127.0.0.1:4200/api PREFECT_SERVER_ANALYTICS_ENABLED=false
+# Scheduled runs on a local Prefect server (see README, "Scheduling"). Prefect's database and
+# settings live in the checkout (.prefect/), not in the account's shared ~/.prefect.
+# `server` and `worker` run under pipelines.io.service, exec'd so that it is make's own child:
+# one SIGTERM (make forwards it) or one Ctrl-C stops the server or the worker and every
+# process it started, flow runs included.
+PREFECT_HOME ?= $(CURDIR)/.prefect
+PREFECT_PORT ?= 4200
+PREFECT_API_URL ?= http://127.0.0.1:$(PREFECT_PORT)/api
+PREFECT_ENV := env PREFECT_HOME=$(PREFECT_HOME) PREFECT_API_URL=$(PREFECT_API_URL) PREFECT_SERVER_ANALYTICS_ENABLED=false
+SERVICE := $(BIN)/python -m pipelines.io.service --
+
 server: $(STAMP)
-	PREFECT_SERVER_ANALYTICS_ENABLED=false $(BIN)/prefect server start --host 127.0.0.1 --port 4200
+	exec $(PREFECT_ENV) PREFECT_API_URL= $(SERVICE) $(BIN)/prefect server start --host 127.0.0.1 --port $(PREFECT_PORT)
 
 deploy: $(STAMP)
-	$(PREFECT_LOCAL) $(BIN)/prefect work-pool create ogp-process --type process --overwrite
-	$(PREFECT_LOCAL) $(BIN)/prefect --no-prompt deploy --all
+	$(PREFECT_ENV) $(BIN)/prefect work-pool create ogp-process --type process --overwrite
+	$(PREFECT_ENV) $(BIN)/prefect --no-prompt deploy --all
 
 worker: $(STAMP)
-	$(PREFECT_LOCAL) $(BIN)/prefect worker start --pool ogp-process
+	exec $(PREFECT_ENV) $(SERVICE) $(BIN)/prefect worker start --pool ogp-process
 
 clean:
-	rm -rf $(VENV) .venv-tools $(OUT) .pytest_cache
+	rm -rf $(VENV) .venv-tools $(OUT) .pytest_cache .prefect

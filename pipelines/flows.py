@@ -16,7 +16,6 @@ serialises releases anyway, and a fixed order keeps the output byte-identical.
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, cast
@@ -28,12 +27,29 @@ from prefect.cache_policies import NO_CACHE
 from prefect.states import Completed, Failed
 
 from pipelines.build.tables import build_tables
-from pipelines.core.config import DatasetConfig, Settings, load_catalog, load_settings
-from pipelines.core.errors import PipelineError
+from pipelines.core.config import DatasetConfig, Settings, load_catalog, load_dataset, load_settings
+from pipelines.core.errors import NotFound, PipelineError
 from pipelines.core.schema import TableSchema
+from pipelines.deployments import (
+    collection_run_name,
+    dataset_run_name,
+    finished,
+    french_failures,
+    install_log_filter,
+    publication_key,
+    publication_run_name,
+    report_key,
+    tag_run,
+    tell,
+    validation_run_name,
+)
 from pipelines.gather.plan.tables import Tables
+from pipelines.gather.submissions.plan_facts import PROGRESS_SLUG
 from pipelines.intake.submissions import CollectionSummary, ProgressContext
-from pipelines.state.campaign import dataset_for_run
+from pipelines.intake.told import collection_lines, report_lines
+from pipelines.io.prefect_api import REJECTED_TAG
+from pipelines.state.campaign import dataset_for_run, read_campaign
+from pipelines.state.layout import ArchiveLayout
 from pipelines.validate.report import render_markdown
 from publish.catalog import refresh_catalog
 from publish.operations import release_built
@@ -52,43 +68,7 @@ from publish.run import (
 __all__ = ["DatasetOutcome", "publish_catalog_flow", "publish_dataset_flow", "trigger_deployment"]
 
 
-class _KnownErrorsWithoutTraceback(logging.Filter):
-    """Drops the traceback Prefect logs for a :class:`PipelineError`, and under the ``ogp``
-    command without ``--verbose`` (``OGP_QUIET_KNOWN_ERRORS=1``) the whole English line.
-
-    Those errors are expected outcomes (a changed source, invalid data) that carry their
-    own French message and hint; a traceback would only bury them for the steward, and the
-    command prints the French message itself. A deployment's run keeps the line (its log
-    is where a steward reads it). Any other exception keeps its line and its traceback.
-    Quiet, Prefect's English notice that its events are still being sent at exit goes too.
-    """
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        quiet = os.environ.get("OGP_QUIET_KNOWN_ERRORS") == "1"
-        if quiet and record.name == "EventsWorker" and record.levelno < logging.ERROR:
-            return False  # "Still processing items" while a failed run's events drain at exit
-        if quiet and record.getMessage().startswith("Finished in state "):
-            # A task's end (« Failed », or « NotReady » after an upstream failure): the
-            # exception itself is the record that says it, and an unexpected one keeps it.
-            return False
-        if record.exc_info and isinstance(record.exc_info[1], PipelineError):
-            if quiet:
-                return False
-            record.exc_info = None
-            record.exc_text = None
-        return True
-
-
-def _install_log_filter() -> None:
-    known = _KnownErrorsWithoutTraceback()
-    names = [n for n in logging.root.manager.loggerDict if n.startswith("prefect")]
-    for logger in [logging.getLogger(), *(logging.getLogger(n) for n in names)]:
-        for handler in logger.handlers:
-            if not any(isinstance(f, _KnownErrorsWithoutTraceback) for f in handler.filters):
-                handler.addFilter(known)
-
-
-_install_log_filter()
+install_log_filter()
 
 
 # Inputs are tables and configs: hashing them for a cache key is wasted work, and a
@@ -98,6 +78,11 @@ def _retry_if_transient(task: Any, task_run: Any, state: State) -> bool:
     try:
         state.result()
     except PipelineError as exc:
+        if exc.retryable:
+            tell(
+                [f"{exc.message} Nouvel essai prévu (OGP_TASK_RETRIES, OGP_TASK_RETRY_DELAY)."],
+                logging.WARNING,
+            )
         return exc.retryable
     except Exception:  # noqa: BLE001 - an unexpected error: a retry will not fix the code
         return False
@@ -105,9 +90,11 @@ def _retry_if_transient(task: Any, task_run: Any, state: State) -> bool:
 
 
 def _report_artifacts(summary: CollectionSummary) -> None:
+    slug = summary.archive.name if summary.archive else "soumissions"
+    tell(collection_lines(slug, summary))
     for report in [*summary.accepted, *summary.rejected]:
         create_markdown_artifact(
-            key=f"rapport-{report.sha256[:16]}",
+            key=report_key(slug, report),
             markdown=render_markdown(report),
             description=f"{report.file_name} : {report.verdict}",
         )
@@ -147,8 +134,16 @@ def release_task(
 ) -> ReleaseResult:
     result = release_built(out, config, schemas, tables, settings, inputs)
     files = sorted(f"{t}.{fmt}" for t in config.tables for fmt in ("csv", "parquet", "json"))
+    tell(
+        [
+            f"{config.slug} : version {result.version} publiée."
+            if result.published
+            else f"{config.slug} : inchangé, la version {result.version} reste servie."
+            + (f" ({result.note})" if result.note else "")
+        ]
+    )
     create_table_artifact(
-        key=f"publication-{config.slug}",
+        key=publication_key(config.slug),
         table=[
             {
                 "jeu_de_donnees": config.slug,
@@ -167,7 +162,9 @@ def release_task(
 
 @task(name="publier-catalogue-dcat", cache_policy=NO_CACHE)
 def catalog_task(out: Path, settings: Settings) -> list[str]:
-    return refresh_catalog(out, settings)
+    written = refresh_catalog(out, settings)
+    tell([f"Catalogue DCAT et pages écrits dans {out}."])
+    return written
 
 
 class PrefectSteps:
@@ -206,11 +203,27 @@ class PrefectSteps:
         return catalog_task(out, settings)
 
 
-def _settings(datasets_dir: str | None, state_dir: str | None) -> Settings:
-    return load_settings(datasets_dir=datasets_dir or None, state_dir=state_dir or None)
+def _settings(datasets_dir: str | None, state_dir: str | None, inbox: str | None = None) -> Settings:
+    return load_settings(
+        datasets_dir=datasets_dir or None, state_dir=state_dir or None, submissions_inbox=inbox or None
+    )
+
+
+def _output(out: str | None, settings: Settings, configs: list[DatasetConfig]) -> Path:
+    """Where a run publishes: ``out`` if given, else the output recorded by the campaign of
+    its state folder (a scheduled run carries no folder), else ``site``."""
+    if out:
+        return Path(out)
+    for config in configs:
+        if config.source.kind == "submissions":
+            campaign = read_campaign(ArchiveLayout(settings.state_dir / config.slug))
+            if campaign is not None and campaign.output is not None:
+                return campaign.output
+    return Path("site")
 
 
 def _partially_accepted(rejected: list[str], data: Any) -> State:
+    tag_run(REJECTED_TAG)
     return Completed(
         name="Partiellement accepté",
         data=data,
@@ -225,9 +238,14 @@ def _final_state(outcomes: list[DatasetOutcome]) -> State:
     return Completed(data=outcomes, message=verdict.message)
 
 
-@flow(name="publier-jeu-de-donnees", flow_run_name="publier-{slug}")
+@flow(name="publier-jeu-de-donnees", flow_run_name=dataset_run_name)
+@french_failures
 def publish_dataset_flow(
-    slug: str, out: str = "site", datasets_dir: str | None = None, state_dir: str | None = None
+    slug: str,
+    out: str | None = None,
+    datasets_dir: str | None = None,
+    state_dir: str | None = None,
+    inbox: str | None = None,
 ) -> State:
     """Gathers, validates and publishes one dataset; publishes nothing if it is unchanged.
 
@@ -235,26 +253,39 @@ def publish_dataset_flow(
     with their report and change nothing); if a source could not be read, nothing is
     published, rather than a dataset silently missing that source's reports.
     """
-    return _final_state(run_dataset(slug, Path(out), _settings(datasets_dir, state_dir), PrefectSteps()))
+    settings = _settings(datasets_dir, state_dir, inbox)
+    output = _output(out, settings, [load_dataset(settings.datasets_dir / slug)])
+    return finished(_final_state(run_dataset(slug, output, settings, PrefectSteps())))
 
 
-@flow(name="publier-catalogue")
+@flow(name="publier-catalogue", flow_run_name=publication_run_name)
+@french_failures
 def publish_catalog_flow(
-    out: str = "site", datasets_dir: str | None = None, state_dir: str | None = None
+    out: str | None = None,
+    datasets_dir: str | None = None,
+    state_dir: str | None = None,
+    inbox: str | None = None,
 ) -> State:
     """Every dataset of the catalogue, then the catalogue and the pages.
 
-    Ends « Partiellement accepté » (completed) when a submission was rejected, with the
-    files and verdicts in the state message; their reports are Markdown artifacts.
+    Ends « Partiellement accepté » (completed, tagged ``fichiers-rejetes``) when a submission
+    was rejected, with the files and verdicts in the state message; their reports are
+    Markdown artifacts. ``out`` defaults to the output of the campaign recorded in the state
+    folder; ``inbox`` is a new campaign's inbox (see ``pipelines.state.campaign``).
     """
-    return _final_state(run_catalog(Path(out), _settings(datasets_dir, state_dir), PrefectSteps()))
+    settings = _settings(datasets_dir, state_dir, inbox)
+    output = _output(out, settings, load_catalog(settings.datasets_dir))
+    return finished(_final_state(run_catalog(output, settings, PrefectSteps())))
 
 
-@flow(name="recevoir-soumissions")
-def collect_submissions_flow(datasets_dir: str | None = None, state_dir: str | None = None) -> State:
+@flow(name="recevoir-soumissions", flow_run_name=collection_run_name)
+@french_failures
+def collect_submissions_flow(
+    datasets_dir: str | None = None, state_dir: str | None = None, inbox: str | None = None
+) -> State:
     """Receives, archives and validates new submissions of every progress dataset, without
     publishing; each report becomes a Markdown artifact."""
-    settings = _settings(datasets_dir, state_dir)
+    settings = _settings(datasets_dir, state_dir, inbox)
     rejected: list[str] = []
     received = 0
     for config in load_catalog(settings.datasets_dir):
@@ -266,26 +297,38 @@ def collect_submissions_flow(datasets_dir: str | None = None, state_dir: str | N
         received += len(summary.accepted) + len(summary.rejected)
         rejected += summary.rejected_lines()
     if rejected:
-        return _partially_accepted(rejected, rejected)
-    return Completed(data=[], message=f"{received} soumission(s) reçue(s), aucune rejetée.")
+        return finished(_partially_accepted(rejected, rejected))
+    return finished(Completed(data=[], message=f"{received} soumission(s) reçue(s), aucune rejetée."))
 
 
-@flow(name="valider-soumission")
+@flow(name="valider-soumission", flow_run_name=validation_run_name)
+@french_failures
 def validate_submission_flow(path: str, org: str | None = None, datasets_dir: str | None = None) -> State:
     """Validates one file now, for a steward who wants its report: nothing is archived or
     published. Fails, with the verdict as message, when the file would be rejected."""
     file = Path(path)
     if not file.is_file():
-        return Failed(message=f"Fichier introuvable : {path}")
-    report = ProgressContext(_settings(datasets_dir, None)).validate_file(file, org)
+        raise NotFound(
+            f"Fichier introuvable : {path}",
+            path=file,
+            hint="Indiquez le chemin du fichier tel que le worker le voit (chemin absolu de préférence).",
+        )
+    settings = _settings(datasets_dir, None)
+    report = ProgressContext(settings).validate_file(file, org)
+    tell(report_lines(report))
     create_markdown_artifact(
-        key=f"rapport-{report.sha256[:16]}",
+        key=report_key(PROGRESS_SLUG, report),
         markdown=render_markdown(report),
         description=f"{report.file_name} : {report.verdict}",
     )
     if not report.accepted:
-        return Failed(message=f"{report.file_name} : {report.verdict}")
-    return Completed(message=f"{report.file_name} : {report.verdict}", data=report.verdict)
+        return finished(
+            Failed(
+                message=f"{report.file_name} : {report.verdict}\nQue faire : corrigez le fichier selon son "
+                "rapport (onglet Artifacts), puis validez-le de nouveau.",
+            )
+        )
+    return finished(Completed(message=f"{report.file_name} : {report.verdict}", data=report.verdict))
 
 
 def trigger_deployment(name: str, parameters: dict[str, Any]) -> str:

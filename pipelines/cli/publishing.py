@@ -25,13 +25,15 @@ def quiet_libraries(verbose: bool) -> None:
     """Prefect's INFO lines (temporary server, task states, English hints) and Dask's stay out
     of what a steward reads, unless ``--verbose``; warnings and errors still show, but not
     Prefect's English line about an error of ours (``OGP_QUIET_KNOWN_ERRORS``, read by
-    ``pipelines.flows``): the French message follows it anyway.
+    ``pipelines.deployments``): the French message follows it anyway.
 
     Must run before Prefect is imported: its logging settings are read then."""
     if not verbose:
         os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
         os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "warning")  # --dask: scheduler chatter
         os.environ["OGP_QUIET_KNOWN_ERRORS"] = "1"  # inherited by Dask's worker processes
+    else:
+        os.environ["OGP_QUIET_KNOWN_ERRORS"] = "0"  # Prefect's lines stay, without traceback
 
 
 def task_runner(dask: str | None) -> Any:

@@ -256,6 +256,9 @@ class Settings(BaseSettings):
     smtp_timeout: float = Field(default=30.0, gt=0)
     # The sender of every mail: an address, or « Nom <adresse> ».
     mail_from: str | None = None
+    # Who the alerts of scheduled runs go to (ogp watch): the stewards' addresses, « , »
+    # between them. A setting, not the campaign's contacts: those are the bodies'.
+    alert_to: str | None = None
 
     @property
     def mail_configured(self) -> bool:

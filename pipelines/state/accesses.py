@@ -27,9 +27,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from pipelines.core.errors import ConfigError
+from pipelines.core.times import PARIS
 from pipelines.io.atomic import write_atomically
 from pipelines.io.lock import exclusive
 from pipelines.state.layout import ArchiveLayout
@@ -41,7 +41,7 @@ ID_BYTES = 4  # 8 hexadecimal characters: tells accesses apart, proves nothing
 # Last use is written at most this often per access: a page view is not a write.
 TOUCH_EVERY = dt.timedelta(minutes=1)
 # Expiry dates are the campaign's calendar days, in France.
-CAMPAIGN_TZ = ZoneInfo("Europe/Paris")
+CAMPAIGN_TZ = PARIS
 
 
 class AccessKind(StrEnum):

@@ -8,7 +8,6 @@ person sees it in their spreadsheet, the column, the value found, the rule and t
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from dataclasses import dataclass, field
 from functools import cache
@@ -18,6 +17,7 @@ import jinja2
 
 from pipelines.core.codes import code_info
 from pipelines.core.problems import Problem, Severity
+from pipelines.core.times import moment_fr
 
 REPORT_FORMAT_VERSION = 1
 
@@ -143,30 +143,12 @@ _NONE = {
     Severity.WARNING: "Aucun avertissement",
     Severity.CORRECTION: "Aucune correction",
 }
-_MONTHS = (
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-)
 
 
 def received_fr(moment: str) -> str:
-    """``2026-12-01T07:23:53.348919Z`` as a person reads it: « 1er décembre 2026 à 07:23 (UTC) »."""
-    try:
-        when = dt.datetime.fromisoformat(moment.replace("Z", "+00:00"))
-    except ValueError:
-        return moment
-    day = f"{when.day}{'er' if when.day == 1 else ''}"
-    return f"{day} {_MONTHS[when.month - 1]} {when.year} à {when:%H:%M} (UTC)"
+    """``2026-12-01T07:23:53.348919Z`` as a person reads it: « 1er décembre 2026 à 08:23
+    (heure de Paris, UTC+1) » (the journal keeps UTC)."""
+    return moment_fr(moment)
 
 
 _SECTIONS = (

@@ -19,11 +19,11 @@ import datetime as dt
 import difflib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from zoneinfo import ZoneInfo
 
 from pipelines.core.problems import Problem, Severity, problem
 from pipelines.core.schema import TableSchema
 from pipelines.core.text import match_key
+from pipelines.core.times import PARIS
 from pipelines.core.vocabulary import column_labels, informational_columns
 from pipelines.gather.submissions.plan_facts import PlanFacts
 from pipelines.gather.submissions.read import (
@@ -43,7 +43,7 @@ from pipelines.validate.schema_check import check_submission_schema
 
 # Where the campaign's days are counted: a file received at 23:30 UTC in winter arrived the
 # next day for the body that sent it.
-CAMPAIGN_TIMEZONE = ZoneInfo("Europe/Paris")
+CAMPAIGN_TIMEZONE = PARIS
 
 TargetHistory = Sequence[tuple[str, str, float | None]]
 

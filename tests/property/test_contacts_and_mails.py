@@ -8,7 +8,7 @@ from __future__ import annotations
 import csv
 import io
 
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from pipelines.state.contacts import Contact, ContactsInvalid, parse_contacts
@@ -57,7 +57,15 @@ def test_contacts_written_as_a_spreadsheet_saves_them_read_back_the_same(
     writer.writerow(["id_organisation", "nom", "courriel"])
     for body, name, local, domain in rows:
         writer.writerow([body, name, f"{local}@{domain}"])
-    read = parse_contacts(buffer.getvalue().encode(encoding), BODIES)
+    content = buffer.getvalue().encode(encoding)
+    if encoding == "cp1252":
+        # Windows-1252 bytes that are valid UTF-8 too (« à\xa0¡ » is E0 A0 A1, « ࠡ » in
+        # UTF-8) cannot be told apart: they are read as UTF-8, as any reader would.
+        try:
+            assume(content.decode("utf-8") == buffer.getvalue())
+        except UnicodeDecodeError:
+            pass
+    read = parse_contacts(content, BODIES)
     assert read == [Contact(b, f"{lo}@{d}", n) for b, n, lo, d in rows]
 
 

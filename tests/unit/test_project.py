@@ -16,6 +16,7 @@ LABELS = {
     "pipelines.cli": "Command:",
     "pipelines.web": "Web:",
     "pipelines.flows": "Orchestration:",
+    "pipelines.deployments": "Orchestration:",
     "publish": "Publish stage:",
     "pipelines.intake": "Intake:",
     "pipelines.build": "Build stage:",

@@ -104,7 +104,10 @@ def test_ogp_validate_refuses_a_huge_file_without_reading_it(tmp_path) -> None: 
 def test_reports_read_as_french_dates_and_say_what_is_absent(check: Callable) -> None:
     from pipelines.validate.report import received_fr, render_markdown
 
-    assert received_fr("2026-12-01T07:23:53.348919Z") == "1er décembre 2026 à 07:23 (UTC)"
+    # France's clock, with its offset: winter (UTC+1), summer (UTC+2), a day changed.
+    assert received_fr("2026-12-01T07:23:53.348919Z") == "1er décembre 2026 à 08:23 (heure de Paris, UTC+1)"
+    assert received_fr("2026-07-01T07:05:00Z") == "1er juillet 2026 à 09:05 (heure de Paris, UTC+2)"
+    assert received_fr("2026-12-31T23:30:00+00:00") == "1er janvier 2027 à 00:30 (heure de Paris, UTC+1)"
     text = render_markdown(check(HEADER + "E1-A1-01,2022-12-31,limite,20,,\n").report)
-    assert "Reçu le : 28 novembre 2026 à 00:00 (UTC)" in text
+    assert "Reçu le : 28 novembre 2026 à 01:00 (heure de Paris, UTC+1)" in text
     assert "Aucun avertissement." in text and "Aucune erreur." in text and "Aucune." not in text
