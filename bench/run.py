@@ -1,4 +1,4 @@
-"""`make bench`: rows per second and peak memory of the pipeline against frictionless alone.
+"""`make bench-full`: rows per second and peak memory of the pipeline against frictionless alone.
 
 Each case runs in a fresh process (so peak RSS is its own), several times; the median
 time is reported. Ratios are against case (a), `frictionless validate` of the same data on

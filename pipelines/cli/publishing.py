@@ -145,7 +145,11 @@ def run(
             outcomes = run_flow(out, datasets_dir, state_dir, dask, verbose)
         else:
             # On one machine, without a Prefect server: the same steps called directly (see
-            # publish.run); nothing of Prefect is imported or started.
+            # publish.run); nothing of Prefect is imported or started. pandas is imported
+            # only if a submission's business rules are checked (great-expectations).
+            from pipelines.io.startup import skip_pandas_probe
+
+            skip_pandas_probe()
             from publish.run import run_catalog
 
             outcomes = run_catalog(out, settings(datasets_dir=datasets_dir, state_dir=state_dir))

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 import jinja2
 
+from pipelines.io.template_cache import template_cache
 from pipelines.state.mails import MailKind, Outcome
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -63,6 +64,7 @@ def environment(autoescape: bool) -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        bytecode_cache=template_cache(),
     )
     env.filters.update(date_fr=date_fr, time_fr=time_fr)
     env.globals.update(kind_fr=kind_fr, outcome_fr=outcome_fr)

@@ -14,7 +14,8 @@ def skip_pandas_probe() -> None:
 
     pyarrow then treats no value as a pandas object; an explicit pandas conversion
     (``to_pandas``) still imports pandas, since pyarrow retries the import there. Only
-    for commands that hand pyarrow no pandas objects (``ogp check``).
+    for commands that hand pyarrow no pandas objects: ``ogp check``, and ``ogp run``
+    without Prefect (pandas there is great-expectations', which gives pyarrow no frame).
     """
     if "pandas" in sys.modules:
         return

@@ -25,6 +25,7 @@ from pipelines.core.look import SITE_CSS
 from pipelines.core.schema import primary_key
 from pipelines.core.vocabulary import labels
 from pipelines.gather.submissions.views import derive_views
+from pipelines.io.template_cache import template_cache
 from publish import versioning as v
 from publish.metadata.datapackage import table_of
 from publish.metadata.dcat import FEED_FILE, FEED_TYPE, PublishedDataset, dataset_uri, schema_url
@@ -102,6 +103,7 @@ def _environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        bytecode_cache=template_cache(),
     )
     environment.filters.update(date_fr=date_fr, size_fr=size_fr, number_fr=number_fr, percent_fr=percent_fr)
     environment.filters.update(example_text=example_text, pattern_fr=pattern_fr, link_datasets=link_datasets)
