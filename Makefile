@@ -53,8 +53,9 @@ setup: $(STAMP)
 run: setup bytecode
 	$(BIN)/ogp run --out $(OUT)
 
-# The whole suite also drives udata's and CKAN's own code: their venvs first.
-test: setup tools lint
+# The whole suite also drives udata's and CKAN's own code (their venvs first), Debian's
+# Chromium and systemd-analyze (installed when missing).
+test: setup tools browser systemd lint
 	$(BIN)/pytest
 
 # The checks that are not tests: ruff (with import sorting), the import-layer contract
