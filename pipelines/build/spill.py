@@ -158,6 +158,7 @@ class Spill:
             raise ValueError(f"ordre de {len(order)} lignes pour une table de {self.rows}")
         position = np.empty(self.rows, dtype=np.int64)
         position[order] = np.arange(self.rows, dtype=np.int64)
+        del order  # the positions say it all (8 bytes a row less while the rows are dealt)
         count = max(1, -(-self.rows // PARTITION_ROWS))
         paths = [self.folder / f"partition-{k:06d}.arrows" for k in range(count)]
         with_position = self.schema.append(pa.field(_POSITION, pa.int64()))
