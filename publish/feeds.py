@@ -27,9 +27,10 @@ from html import escape
 from pathlib import Path
 
 from pipelines.core.config import CatalogConfig, SubmissionsSource
+from pipelines.core.times import date_fr
 from publish import versioning as v
 from publish.metadata.dcat import FEED_FILE, FEED_TYPE, PublishedDataset
-from publish.site.pages import LEVELS_FR, date_fr
+from publish.site.pages import LEVELS_FR
 
 ATOM = "http://www.w3.org/2005/Atom"
 STATES_FR = {"servie": "version servie", "retiree": "retirée par un retour arrière"}

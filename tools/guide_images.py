@@ -26,7 +26,7 @@ from tests.integration.smtp_relay import Relay
 
 ROOT = Path(__file__).resolve().parents[1]
 IMAGES = ROOT / "docs" / "images"
-WORK = Path("/tmp/campagne-pgo")
+WORK = ROOT / "build" / "campagne-pgo"  # in the checkout (ignored by git), one per clone
 HEADER = "id_action,date_rapport,statut,avancement_pct,commentaire,preuve_url\n"
 PROOF = "https://www.modernisation.gouv.fr/preuve"
 CONTACTS = (

@@ -61,6 +61,12 @@ def day_fr(day: dt.date) -> str:
     return f"{day.day}{'er' if day.day == 1 else ''} {_MONTHS[day.month - 1]} {day.year}"
 
 
+def date_fr(value: str | dt.date) -> str:
+    """« 3 décembre 2026 » from a date or an ISO text starting with one (a Jinja filter of
+    the site, the mails and the status page)."""
+    return day_fr(value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)[:10]))
+
+
 def moment_fr(moment: dt.datetime | str) -> str:
     """« 1er décembre 2026 à 08:23 (heure de Paris, UTC+1) »; a text that does not read as a
     time is given back as it is."""

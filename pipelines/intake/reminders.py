@@ -15,9 +15,10 @@ import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pipelines.core.times import date_fr
 from pipelines.gather.submissions.plan_facts import PlanFacts
 from pipelines.intake.mail import DoorLinks, Letter, Postbox, Posted
-from pipelines.intake.render import date_fr, render
+from pipelines.intake.render import render
 from pipelines.intake.status import BodyStatus, CampaignStatus, to_remind
 from pipelines.state.mails import Mail, MailKind
 

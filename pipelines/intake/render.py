@@ -10,39 +10,17 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from zoneinfo import ZoneInfo
 
 import jinja2
 
+from pipelines.core.times import date_fr, in_paris
 from pipelines.io.template_cache import template_cache
 from pipelines.state.mails import MailKind, Outcome
-
-PARIS = ZoneInfo("Europe/Paris")
-MONTHS = (
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-)
-
-
-def date_fr(value: str | dt.date) -> str:
-    """« 3 décembre 2026 » from an ISO date (or the date of an ISO time)."""
-    day = value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)[:10])
-    return f"{day.day}{'er' if day.day == 1 else ''} {MONTHS[day.month - 1]} {day.year}"
 
 
 def time_fr(value: str) -> str:
     """« 3 décembre 2026 à 10 h 05 (heure de Paris) » from a UTC ISO time."""
-    moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(PARIS)
+    moment = in_paris(dt.datetime.fromisoformat(value.replace("Z", "+00:00")))
     return f"{date_fr(moment.date())} à {moment.hour} h {moment.minute:02d} (heure de Paris)"
 
 

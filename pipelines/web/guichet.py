@@ -19,7 +19,7 @@ from flask_wtf.file import FileField, FileRequired
 
 from pipelines.core.config import Settings
 from pipelines.core.problems import Severity
-from pipelines.intake.dropoff import TEMPLATE_SUFFIXES, DropOff
+from pipelines.intake.dropoff import TEMPLATE_SUFFIXES, DropOff, ReceptionView
 from pipelines.state.accesses import AccessKind
 from pipelines.validate.report import received_fr
 from pipelines.web.app import current_access, per_access
@@ -101,13 +101,18 @@ def register(
         target = url_for(".reception", n=reception.n, deja=1 if done.already else None)
         return redirect(target, 303)
 
-    @pages.get("/reception/<int:n>")
-    def reception(n: int) -> ResponseReturnValue:
+    def own_reception(n: int) -> tuple[str, ReceptionView]:
+        """The session's body and its reception ``n``; 404 for another body's or none."""
         access = current_access(AccessKind.BODY)
         assert access.organisation is not None
         view = door.reception(access.organisation, n)
         if view is None:
             abort(404)
+        return access.organisation, view
+
+    @pages.get("/reception/<int:n>")
+    def reception(n: int) -> ResponseReturnValue:
+        _, view = own_reception(n)
         return render_template(
             "reception.html",
             view=view,
@@ -118,15 +123,11 @@ def register(
 
     @pages.get("/reception/<int:n>/rapport")
     def report(n: int) -> ResponseReturnValue:
-        access = current_access(AccessKind.BODY)
-        assert access.organisation is not None
-        view = door.reception(access.organisation, n)
-        if view is None:
-            abort(404)
+        organisation, view = own_reception(n)
         return render_template(
             "rapport.html",
             view=view,
-            organisation_name=door.organisation_name(access.organisation),
+            organisation_name=door.organisation_name(organisation),
             severities=(Severity.ERROR, Severity.WARNING, Severity.CORRECTION),
             received_fr=received_fr,
         )

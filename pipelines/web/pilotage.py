@@ -26,11 +26,12 @@ from wtforms.validators import DataRequired, Length
 from pipelines.core.config import Settings
 from pipelines.core.errors import ConfigError
 from pipelines.core.problems import Severity
+from pipelines.core.times import date_fr
 from pipelines.intake.dropoff import DropOff
 from pipelines.intake.links import AccessLinks
 from pipelines.intake.mail import Postbox
 from pipelines.intake.reminders import NO_CONTACT_REASON, ReminderPlan, plan_reminders, send_reminders
-from pipelines.intake.render import date_fr, kind_fr, outcome_fr, time_fr
+from pipelines.intake.render import kind_fr, outcome_fr, time_fr
 from pipelines.intake.status import CampaignStatus, FileNote, campaign_status
 from pipelines.intake.submissions import refresh_status, withdraw_submission
 from pipelines.state.accesses import AccessKind, TokenPurpose

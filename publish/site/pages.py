@@ -10,7 +10,6 @@ without JavaScript. Pages hold no build time, so the same inputs give the same b
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import re
 from functools import cache
@@ -23,6 +22,7 @@ from markupsafe import Markup, escape
 from pipelines.core.config import CatalogConfig, SubmissionsSource
 from pipelines.core.look import SITE_CSS
 from pipelines.core.schema import primary_key
+from pipelines.core.times import date_fr
 from pipelines.core.vocabulary import labels
 from pipelines.gather.submissions.views import derive_views
 from pipelines.io.template_cache import template_cache
@@ -39,20 +39,6 @@ from publish.site.dashboard import (
 )
 from publish.site.fields import PREVIEW_ROWS, constraints_of, example_text, pattern_fr, read_preview
 
-MONTHS = (
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-)
 PLAN_TABLES = ("engagements", "ambitions", "actions", "responsables", "organisations")
 VERSION_RULE = (
     "Numérotation des versions : MAJEURE quand un champ est supprimé, renommé ou change de "
@@ -63,12 +49,6 @@ VERSION_RULE = (
 
 
 LEVELS_FR = {"major": "majeure", "minor": "mineure", "patch": "corrective"}
-
-
-def date_fr(value: Any) -> str:
-    """A date (or an ISO text starting with one) in French words, e.g. « 1er mai 2024 »; a Jinja filter."""
-    day = dt.date.fromisoformat(str(value)[:10])
-    return f"{day.day}{'er' if day.day == 1 else ''} {MONTHS[day.month - 1]} {day.year}"
 
 
 def number_fr(value: Any) -> str:

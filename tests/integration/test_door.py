@@ -133,10 +133,8 @@ def test_a_body_uploads_its_filled_template_in_chromium_and_ogp_run_publishes_it
         path.write_bytes(fill_template(template, reports))
         page.goto(f"{door.url}organisme/")
         page.set_input_files("#fichier", str(path))
-        started = time.perf_counter()
-        page.get_by_role("button", name="Déposer le fichier").click()
+        page.get_by_role("button", name="Déposer le fichier").click()  # its time: make bench-full
         page.wait_for_load_state()
-        assert time.perf_counter() - started < 5
         assert page.locator(".verdict").inner_text().startswith("ACCEPTÉ : 60 lignes de suivi")
         page.screenshot(path=str(SCREENSHOTS / f"guichet-accepte-{suffix}.png"), full_page=True)
         accepted[hashlib.sha256(path.read_bytes()).hexdigest()] = reports
